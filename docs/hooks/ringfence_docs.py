@@ -1,0 +1,305 @@
+"""MkDocs hook: the pages that must never disagree with the code are generated from it.
+
+- ``errors.md``: one entry per code of :data:`ringfence.errors.CODES`, with its wrong example, the
+  message ``ringfence check`` really prints for it (run here, at build time) and the fix (checked
+  here to load cleanly).
+- ``library/index.md`` and ``library/<id>.md``: the shipped policies, read through
+  ``ringfence.load_library().policies`` (rules, titles, citations, effective dates, the text).
+- ``<!-- run: ringfence ... -->`` lines in any page are replaced by the command and its real
+  output, run in the page's example folder (``docs/<page name>/``).
+
+Any surprise (an example that does not produce its code, a fix that does not load, a command that
+crashes) fails the build instead of publishing a wrong page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import re
+import shlex
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
+
+import ringfence
+from ringfence.cli import cli
+from ringfence.errors import CODES, ErrorCode
+
+LIBRARY_SECTION = "Policy library"
+# `<!-- run: CMD -->` expects exit status 0; `<!-- run (exit 1): CMD -->` expects 1.
+_RUN = re.compile(r"^<!-- run(?: \(exit (?P<exit>\d+)\))?: (?P<command>.+?) -->$", re.MULTILINE)
+
+
+# ---- mkdocs events -------------------------------------------------------------------------
+
+
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
+    """Load the shipped policies once and list one page per policy in the library section."""
+    policies = sorted(ringfence.load_library().policies, key=lambda p: p.id)
+    config["extra"]["_ringfence_policies"] = policies
+    for item in config["nav"] or []:
+        if isinstance(item, dict) and LIBRARY_SECTION in item:
+            item[LIBRARY_SECTION] = ["library/index.md"] + [
+                {p.id: f"library/{p.id}.md"} for p in policies
+            ]
+            break
+    else:
+        raise PluginError(f"mkdocs.yml: the nav has no '{LIBRARY_SECTION}' section")
+    return config
+
+
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    """Add the generated pages."""
+    policies = config["extra"]["_ringfence_policies"]
+    pages = {
+        "errors.md": error_catalog(),
+        "library/index.md": library_index(policies),
+        **{f"library/{p.id}.md": policy_page(p) for p in policies},
+    }
+    for uri, content in pages.items():
+        files.append(File.generated(config, uri, content=content))
+    return files
+
+
+def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """Replace ``<!-- run: ... -->`` lines with the command and its output."""
+    if not _RUN.search(markdown):
+        return markdown
+    folder = Path(config["docs_dir"]) / Path(page.file.src_uri).with_suffix("")
+
+    def replace(m: re.Match[str]) -> str:
+        expected = int(m.group("exit") or 0)
+        return run_block(m.group("command"), folder, page.file.src_uri, expected)
+
+    return _RUN.sub(replace, markdown)
+
+
+# ---- running the CLI ---------------------------------------------------------------------------
+
+
+def run_cli(command: str, folder: Path) -> tuple[int, str]:
+    """Run ``ringfence ...`` in-process in ``folder``; return the exit code and the output."""
+    argv = shlex.split(command)
+    if not argv or argv[0] != "ringfence":
+        raise PluginError(f"only ringfence commands can be run in the docs, not {command!r}")
+    with contextlib.chdir(folder):
+        result = CliRunner().invoke(cli, argv[1:], prog_name="ringfence")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise PluginError(f"`{command}` crashed in {folder}: {result.exception!r}")
+    return result.exit_code, result.output
+
+
+def run_block(command: str, folder: Path, where: str, expected: int) -> str:
+    """A console block showing the command, its output and (when not 0) its exit status.
+
+    An exit status other than ``expected`` fails the build: the page's text describes the
+    outcome, so a change of outcome must be noticed."""
+    if not folder.is_dir():
+        raise PluginError(f"{where}: `{command}` needs the example folder {folder}")
+    code, output = run_cli(command, folder)
+    if code != expected:
+        raise PluginError(
+            f"{where}: `{command}` exited with {code}, the page expects {expected}:\n{output}"
+        )
+    status = "" if code == 0 else f"\n$ echo $?\n{code}"
+    return f"```console\n$ {command}\n{output.rstrip()}{status}\n```"
+
+
+# ---- the error catalog -----------------------------------------------------------------------
+
+
+def _check_example(code: ErrorCode, text: str) -> tuple[int, str]:
+    """Run ``ringfence check example.rf`` on an example policy in a scratch folder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "example.rf").write_text(text, encoding="utf-8")
+        return run_cli("ringfence check example.rf", Path(tmp))
+
+
+def error_entry(code: ErrorCode) -> str:
+    """One catalog entry: title, hint, wrong example with its real message, fix."""
+    out = [f"## {code.code}: {code.title} {{#{code.code.lower()}}}", "", code.hint, ""]
+    if not code.example_wrong:
+        out += [
+            "This error concerns how policies are found or combined, not the text of one file, "
+            "so it has no single-file example.",
+            "",
+        ]
+        return "\n".join(out)
+    status, message = _check_example(code, code.example_wrong)
+    if status != 1 or f"error {code.code}" not in message:
+        raise PluginError(
+            f"error catalog: the wrong example of {code.code} does not produce {code.code} "
+            f"(exit {status}):\n{message}"
+        )
+    fix_status, fix_message = _check_example(code, code.example_fix)
+    if fix_status != 0:
+        raise PluginError(
+            f"error catalog: the fix of {code.code} does not check cleanly:\n{fix_message}"
+        )
+    out += [
+        "Wrong:",
+        "",
+        _fence("ringfence", code.example_wrong, 'title="example.rf"'),
+        "",
+        "`ringfence check example.rf` says:",
+        "",
+        _fence("text", message),
+        "",
+        "Fixed:",
+        "",
+        _fence("ringfence", code.example_fix, 'title="example.rf"'),
+        "",
+    ]
+    return "\n".join(out)
+
+
+def error_catalog() -> str:
+    """The whole error catalog page, in code order."""
+    head = [
+        "# Error catalog",
+        "",
+        "Every problem `ringfence check` (and every other command that loads policies) reports "
+        "has a code. Each entry below shows a policy with the mistake, the message Ringfence "
+        "prints for it (produced by running the checker when this page was built) and the "
+        "corrected policy.",
+        "",
+        "| code | problem |",
+        "|---|---|",
+        *(f"| [{c.code}](#{c.code.lower()}) | {_cell(c.title)} |" for c in _codes()),
+        "",
+    ]
+    return "\n".join(head + [error_entry(c) for c in _codes()])
+
+
+def _codes() -> list[ErrorCode]:
+    return [CODES[k] for k in sorted(CODES)]
+
+
+# ---- the policy library ------------------------------------------------------------------------
+
+
+def library_index(policies: list[Any]) -> str:
+    """The library's front page: one row per shipped policy."""
+    rows = [
+        f"| [{p.id}]({p.id}.md) | {_cell(p.title)} | {_cell(', '.join(p.jurisdictions))} | "
+        f"{_in_force(p.effective_from, p.effective_until)} | {len(p.rules)} |"
+        for p in policies
+    ]
+    return "\n".join(
+        [
+            "# Policy library",
+            "",
+            "The policies shipped with Ringfence, generated from the policy files. Load them by id "
+            "(`ringfence.load(\"us-federal\")`, `ringfence decide --policy us-federal ...`) or "
+            "all at once (`ringfence.load_library()`), in which case each call is judged by the "
+            "policies whose jurisdiction and dates match it.",
+            "",
+            "!!! warning \"Not legal advice\"",
+            "    These policies are an engineering encoding of public rules, each rule with its "
+            "citation. Have your counsel review what you rely on.",
+            "",
+            "| policy | title | applies to | in force | rules |",
+            "|---|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    )
+
+
+def policy_page(policy: Any) -> str:
+    """The page of one shipped policy: header facts, one section per rule, the source text."""
+    facts = [
+        ("Id", f"`{policy.id}`"),
+        ("Version", _cell(str(policy.version or "—"))),
+        ("Applies to", _cell(", ".join(policy.jurisdictions) or "—")),
+        ("In force", _in_force(policy.effective_from, policy.effective_until)),
+        ("Sources", "<br>".join(_cell(s) for s in policy.sources) or "—"),
+        ("File", f"`{_display_path(policy.path)}`"),
+    ]
+    out = [f"# {policy.id}: {_text(policy.title)}", "", "| | |", "|---|---|"]
+    out += [f"| {name} | {value} |" for name, value in facts]
+    out.append("")
+    if policy.disclaimer:
+        out += ['!!! warning "Disclaimer"', f"    {_text(policy.disclaimer)}", ""]
+    for note in policy.notes:
+        out += ['!!! note "Note"', f"    {_text(note)}", ""]
+    out += ["## Rules", "", "| rule | title | level | citations | in force |"]
+    out += ["|---|---|---|---|---|"]
+    out += [
+        f"| [`{r.id}`](#{_anchor(r.id)}) | {_cell(r.title)} | {r.level} | "
+        f"{'<br>'.join(_cell(c) for c in r.citations)} | "
+        f"{_in_force(r.effective_from, r.effective_until)} |"
+        for r in policy.rules
+    ]
+    out.append("")
+    for rule in policy.rules:
+        out += _rule_section(rule)
+    text = Path(policy.path).read_text(encoding="utf-8")
+    out += ["## Policy text", "", _fence("ringfence", text, f'title="{policy.path.name}"'), ""]
+    return "\n".join(out)
+
+
+def _rule_section(rule: Any) -> list[str]:
+    span = rule.span
+    lines = [
+        f"### `{rule.id}` {{#{_anchor(rule.id)}}}",
+        "",
+        f"**{_text(rule.title)}**",
+        "",
+        f"- Level: {rule.level}",
+        f"- Citations: {'; '.join(_text(c) for c in rule.citations)}",
+        f"- In force: {_in_force(rule.effective_from, rule.effective_until)}",
+    ]
+    if rule.message:
+        lines.append(f"- Message: {_text(rule.message)}")
+    lines += [f"- Defined at: `{_display_path(span.file)}:{span.line}`", ""]
+    return lines
+
+
+# ---- small helpers -------------------------------------------------------------------------------
+
+
+def _in_force(start: Any, end: Any) -> str:
+    if start and end:
+        return f"from {start} until {end} (exclusive)"
+    if start:
+        return f"from {start}"
+    if end:
+        return f"until {end} (exclusive)"
+    return "always"
+
+
+def _display_path(path: Any) -> str:
+    """A path relative to the project (policies/us-fl.rf) rather than this machine's."""
+    path = Path(path)
+    with contextlib.suppress(ValueError):
+        return path.resolve().relative_to(Path(__file__).resolve().parents[2]).as_posix()
+    return path.name
+
+
+def _anchor(rule_id: str) -> str:
+    return "rule-" + re.sub(r"[^a-z0-9_-]", "-", rule_id.lower())
+
+
+def _text(text: str) -> str:
+    """Plain text safe in Markdown: no HTML, no accidental emphasis."""
+    return re.sub(r"([\\`*_\[\]])", r"\\\1", html.escape(text, quote=False))
+
+
+def _cell(text: str) -> str:
+    """Plain text safe in a Markdown table cell."""
+    return _text(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _fence(lang: str, body: str, attrs: str = "") -> str:
+    """A fenced block long enough that the body's own backticks cannot close it."""
+    ticks = "`" * max(3, max((len(m) for m in re.findall(r"`+", body)), default=0) + 1)
+    head = f"{ticks}{lang} {attrs}".rstrip()
+    return f"{head}\n{body.rstrip()}\n{ticks}"

@@ -1,0 +1,292 @@
+"""Check a parsed policy: names, types, windows, duplicates, rules that can never apply.
+
+Every problem is collected; nothing stops at the first one. The checker knows the call-request
+fields (:data:`FIELDS`) and the fixed words of the language (events, consent types, outcomes).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import phonenumbers
+
+from . import ast
+from .errors import CODES, Diagnostic, Span, did_you_mean
+from .request import CONSENT_TYPES, LINE_TYPES, OUTCOMES, TECHNOLOGIES
+
+# Field -> kind. Kinds: text (free text), name (a word), enum:<set>, bool, time, region.
+FIELDS: dict[str, str] = {
+    "to": "text", "from": "caller", "to_timezone": "text", "to_region": "region",
+    "line_type": "enum", "purpose": "name", "sector": "name", "technology": "enum",
+    "subject": "text", "campaign": "text", "at": "time", "country": "region", "region": "region",
+    "relationship.contract_active": "bool", "relationship.last_transaction_at": "time",
+    "relationship.last_inquiry_at": "time",
+}
+ENUMS: dict[str, frozenset[str]] = {"line_type": LINE_TYPES, "technology": TECHNOLOGIES}
+EVENTS = ("purchase", "inquiry", "attempt", "conversation", "refusal", "opt_out")
+SAME = ("subject", "campaign", "purpose")
+_DAY_UNITS = ("day",)
+_REGION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?\Z")
+_DAY_SECONDS = 24 * 3600
+
+
+class _Checker:
+    def __init__(self, policy: ast.Policy, lines: list[str]):
+        self.policy = policy
+        self.lines = lines
+        self.out: list[Diagnostic] = []
+        self.lists = set(policy.lists)
+
+    def error(self, code: str, message: str, span: Span, suggestion: str | None = None) -> None:
+        line = self.lines[span.line - 1] if 0 < span.line <= len(self.lines) else ""
+        self.out.append(Diagnostic(code, message, span, line, CODES[code].hint, suggestion))
+
+    # -- header --
+    def header(self) -> None:
+        for keyword in ("version", "effective", "disclaimer"):
+            for extra in [c for c in self.policy.clauses if c.keyword == keyword][1:]:
+                self.error("RF205", f"the policy has more than one '{keyword}' line", extra.span)
+        for clause in self.policy.clauses:
+            if clause.keyword == "applies to":
+                for value in clause.args:
+                    self.jurisdiction(value)  # type: ignore[arg-type]
+            elif clause.keyword == "effective":
+                self.dates(clause, "the policy")
+            elif clause.keyword == "when":
+                self.condition(clause.args[0])  # type: ignore[arg-type]
+
+    def jurisdiction(self, value: ast.Value) -> None:
+        code = value.raw
+        if code == "any":
+            return
+        if not _REGION.match(code):
+            self.error("RF407", f"'{code}' is not a country or subdivision code", value.span)
+            return
+        if code[:2] not in phonenumbers.SUPPORTED_REGIONS:
+            self.error("RF407", f"'{code[:2]}' is not an ISO 3166-1 country code", value.span,
+                       did_you_mean(code[:2], phonenumbers.SUPPORTED_REGIONS))
+
+    def dates(self, clause: ast.Clause, owner: str) -> None:
+        start, end = clause.args
+        if start is not None and end is not None and end <= start:  # type: ignore[operator]
+            self.error("RF501", f"{owner} ends ({end}) on or before it starts ({start}), so it "
+                       "never applies", clause.span)
+
+    # -- rules --
+    def rules(self) -> None:
+        seen: dict[str, ast.Rule] = {}
+        policy_from, policy_until = self.policy.effective
+        for rule in self.policy.rules:
+            if rule.id in seen:
+                first = seen[rule.id].id_span
+                self.error("RF201", f"rule id '{rule.id}' is already used at line {first.line}",
+                           rule.id_span)
+            seen.setdefault(rule.id, rule)
+            self.rule(rule, policy_from, policy_until)
+
+    def rule(self, rule: ast.Rule, policy_from, policy_until) -> None:
+        if not rule.citations:
+            self.error("RF203", f"rule '{rule.id}' cites no legal source", rule.id_span)
+        effects = rule.effects
+        if len(effects) != 1:
+            what = "no effect" if not effects else f"{len(effects)} effects"
+            span = rule.id_span if not effects else effects[1].span
+            self.error("RF204", f"rule '{rule.id}' has {what}", span)
+        for keyword in ("message", "level", "effective"):
+            for extra in rule._all(keyword)[1:]:
+                self.error("RF205", f"rule '{rule.id}' has more than one '{keyword}' line",
+                           extra.span)
+        levels = rule._all("level")
+        if levels and effects and isinstance(effects[0], ast.DenyIf) \
+                and levels[0].args[0] != effects[0].level:
+            self.error("RF206", f"'level {levels[0].args[0]}' cannot go with "
+                       f"'{effects[0].level} if'", levels[0].span)
+        for clause in rule._all("effective"):
+            self.dates(clause, f"rule '{rule.id}'")
+            start, end = clause.args
+            if (policy_until and start and start >= policy_until) or (
+                policy_from and end and end <= policy_from
+            ):
+                self.error("RF501", f"rule '{rule.id}' is in force only outside the policy's own "
+                           "dates, so it never applies", clause.span)
+        for condition in (*rule.when, *rule.unless):
+            self.condition(condition)
+        for condition in rule.when:
+            self.contradiction(condition, rule)
+        for effect in effects:
+            if isinstance(effect, ast.AllowOnly):
+                self.window(effect.window)
+            else:
+                self.condition(effect.condition)
+
+    def contradiction(self, condition: ast.Condition, rule: ast.Rule) -> None:
+        """``purpose is marketing and purpose is research``: the rule can never apply."""
+        items = condition.items if isinstance(condition, ast.And) else (condition,)
+        allowed: dict[str, set[str]] = {}
+        for item in items:
+            if isinstance(item, ast.Is) and not item.negated:
+                values = {v.raw for v in item.values}
+                name = item.field.name
+                allowed[name] = allowed[name] & values if name in allowed else values
+                if not allowed[name]:
+                    self.error("RF501", f"rule '{rule.id}' needs {name} to be two different "
+                               "things at once, so it never applies", item.span)
+
+    # -- windows --
+    def window(self, window: ast.Window) -> None:
+        days_seen: dict[int, ast.DayHours] = {}
+        for line in window.day_hours:
+            for day in line.days:
+                if day in days_seen:
+                    self.error("RF403", f"{ast.WEEKDAYS[day]} already has hours at line "
+                               f"{days_seen[day].span.line}", line.span)
+                days_seen.setdefault(day, line)
+            self.intervals(line.intervals)
+        for part in window.parts:
+            if isinstance(part, ast.ZoneSpec) and part.zone:
+                self.zone(part)
+        closed_days = {c.day for c in window.closed if c.kind == "day"}
+        if window.day_hours and all(d in closed_days for d in days_seen):
+            self.error("RF501", "every day with hours is also closed, so no call is ever allowed",
+                       window.span)
+
+    def zone(self, part: ast.ZoneSpec) -> None:
+        try:
+            ZoneInfo(part.zone or "")
+        except (ZoneInfoNotFoundError, ValueError):
+            self.error("RF405", f"'{part.zone}' is not a known time zone", part.span,
+                       did_you_mean(part.zone or "", available_timezones()))
+
+    def intervals(self, intervals: tuple[ast.Interval, ...]) -> None:
+        good = []
+        for interval in intervals:
+            start, end = interval.start, interval.end
+            ok = True
+            for time in (start, end):
+                if time.seconds > _DAY_SECONDS:
+                    self.error("RF402", f"{time.raw} is past the end of the day", time.span)
+                    ok = False
+            if start.seconds >= _DAY_SECONDS:
+                self.error("RF402", f"a window cannot start at {start.raw}", start.span)
+                ok = False
+            if ok and end.seconds <= start.seconds:
+                self.error("RF401", f"the window ends at {end.raw}, not after its start "
+                           f"{start.raw}", end.span)
+                ok = False
+            if ok:
+                good.append(interval)
+        good.sort(key=lambda i: i.start.seconds)
+        for before, after in zip(good, good[1:], strict=False):
+            if after.start.seconds < before.end.seconds or (
+                after.start.seconds == before.end.seconds and before.end_inclusive
+            ):
+                self.error("RF404", f"{after.start.raw} to {after.end.raw} overlaps "
+                           f"{before.start.raw} to {before.end.raw}", after.span)
+
+    # -- conditions --
+    def condition(self, condition: ast.Condition) -> None:
+        for node in _walk(condition):
+            match node:
+                case ast.Is() | ast.Presence() | ast.Compare() | ast.FieldAge():
+                    self.field_use(node)
+                case ast.OnList(name=name, span=span) | ast.ListChecked(name=name, span=span):
+                    self.list_name(name, span)
+                case ast.Consent(kind=kind, span=span) if kind is not None:
+                    if kind not in CONSENT_TYPES:
+                        self.error("RF305", f"'{kind}' is not a kind of consent", span,
+                                   did_you_mean(kind, CONSENT_TYPES))
+                case ast.LastEvent():
+                    if node.event not in EVENTS:
+                        self.error("RF305", f"'{node.event}' is not an event Ringfence knows",
+                                   node.event_span, did_you_mean(node.event, EVENTS))
+                    self.filters(node.filters)
+                case ast.CountAttempts():
+                    self.filters(node.filters)
+                    self.duration(node.window)
+                    if node.op not in (">=", ">", "=", "<", "<=", "!="):
+                        self.error("RF303", f"'{node.op}' cannot compare a count", node.span)
+            for duration in _durations(node):
+                self.duration(duration)
+
+    def list_name(self, name: str, span: Span) -> None:
+        if name not in self.lists:
+            self.error("RF304", f"the list '{name}' is not declared (uses list {name})", span,
+                       did_you_mean(name, self.lists))
+
+    def filters(self, filters: tuple[ast.Filter, ...]) -> None:
+        for item in filters:
+            if isinstance(item, ast.Same) and item.what not in SAME:
+                self.error("RF305", f"'with same {item.what}' is not a history filter", item.span,
+                           did_you_mean(item.what, SAME))
+            if isinstance(item, ast.Outcome):
+                for value in item.values:
+                    if value.raw not in OUTCOMES:
+                        self.error("RF302", f"'{value.raw}' is not a call outcome", value.span,
+                                   did_you_mean(value.raw, OUTCOMES))
+
+    def duration(self, duration: ast.Duration) -> None:
+        if duration.amount <= 0:
+            self.error("RF306", f"a duration of {duration} is always over", duration.span)
+        if duration.kind != "plain" and duration.unit not in _DAY_UNITS:
+            self.error("RF306", f"'{duration.kind}' goes with days, not {duration.unit}s",
+                       duration.span)
+
+    def field_use(self, node: ast.Is | ast.Presence | ast.Compare | ast.FieldAge) -> None:
+        name = node.field.name
+        kind = FIELDS.get(name)
+        if kind is None:
+            self.error("RF301", f"'{name}' is not a field of a call", node.field.span,
+                       did_you_mean(name, FIELDS))
+            return
+        if isinstance(node, ast.Is):
+            for value in node.values:
+                self.value(name, kind, value)
+        elif isinstance(node, ast.Compare):
+            if kind != "time" or node.value.kind != "date":
+                self.error("RF303", f"'{name}' cannot be compared with '{node.op}' to "
+                           f"{node.value.raw}; only timestamps compare, with dates", node.span)
+        elif isinstance(node, ast.FieldAge) and kind != "time":
+            self.error("RF303", f"'{name}' is not a timestamp, so it has no age", node.span)
+
+    def value(self, name: str, kind: str, value: ast.Value) -> None:
+        if kind == "enum":
+            allowed = ENUMS[name]
+            if value.raw not in allowed:
+                self.error("RF302", f"'{value.raw}' is not a value of {name}", value.span,
+                           did_you_mean(value.raw, allowed))
+        elif kind == "bool":
+            if value.raw not in ("true", "false"):
+                self.error("RF303", f"{name} is true or false, not '{value.raw}'", value.span)
+        elif kind == "time":
+            self.error("RF303", f"{name} is a timestamp: compare it with a date (<, >=) or "
+                       "give its age (within …)", value.span)
+        elif kind == "region" and not _REGION.match(value.raw):
+            self.error("RF303", f"{name} holds codes like US or US-FL, not '{value.raw}'",
+                       value.span)
+
+
+def _walk(condition: ast.Condition) -> Iterator[ast.Condition]:
+    yield condition
+    if isinstance(condition, ast.And | ast.Or):
+        for item in condition.items:
+            yield from _walk(item)
+    elif isinstance(condition, ast.Not):
+        yield from _walk(condition.item)
+
+
+def _durations(node: ast.Condition) -> Iterator[ast.Duration]:
+    age = getattr(node, "age", None) or getattr(node, "listed", None)
+    if isinstance(age, ast.Age):
+        yield age.first
+        if age.second is not None:
+            yield age.second
+
+
+def check(policy: ast.Policy, text: str) -> list[Diagnostic]:
+    """Every problem in a parsed policy (empty when it is valid)."""
+    checker = _Checker(policy, text.splitlines())
+    checker.header()
+    checker.rules()
+    return sorted(checker.out, key=lambda d: (d.span.line, d.span.column))

@@ -1,0 +1,246 @@
+"""The ``ringfence`` command: a thin shell over the API.
+
+Exit codes: 0 success; 1 a policy is invalid (``check``) or a test failed (``test``); 2 bad input or
+usage (an unreadable file, a malformed call, an unknown policy id), always with one clear message
+and never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from .errors import CallError, InputError, PolicyError, RingfenceError
+from .library import PolicySet, compile_files, load, load_library, resolve, shipped_ids
+
+EXIT_INVALID = 1
+EXIT_BAD_INPUT = 2
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _guard(fn: Callable) -> Callable:
+    """Turn every Ringfence error into its message and exit code 2."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except PolicyError as err:
+            _fail(err.render())
+        except RingfenceError as err:
+            _fail(f"error: {err}")
+        except OSError as err:
+            _fail(f"error: {err.filename or ''}: {err.strerror}")
+
+    return run
+
+
+def _parse_lists(values: tuple[str, ...]) -> dict[str, str]:
+    lists = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or not name or not path:
+            raise InputError(f"--list takes NAME=FILE, not {value!r}")
+        lists[name] = path
+    return lists
+
+
+def _policy_set(policies: tuple[str, ...], jurisdiction: str | None,
+                lists: tuple[str, ...]) -> PolicySet:
+    named = _parse_lists(lists)
+    if jurisdiction is not None:
+        if jurisdiction != "auto":
+            raise InputError("--jurisdiction takes 'auto' (every library policy that matches)")
+        if policies:
+            return load(*shipped_ids(), *policies, lists=named)
+        return load_library(lists=named)
+    if not policies:
+        raise InputError("give --policy PATH_OR_ID (repeatable) or --jurisdiction auto")
+    return load(*policies, lists=named)
+
+
+_policy_options = [
+    click.option("--policy", "-p", "policies", multiple=True, metavar="PATH_OR_ID",
+                 help="Policy file, folder or shipped id; repeat to combine policies."),
+    click.option("--jurisdiction", type=click.Choice(["auto"]), default=None,
+                 help="auto: every library policy whose jurisdiction and scope match the call."),
+    click.option("--list", "lists", multiple=True, metavar="NAME=FILE",
+                 help="A number list file (one E.164 per line, or CSV number,listed_at)."),
+]
+
+
+def policy_options(fn: Callable) -> Callable:
+    for option in reversed(_policy_options):
+        fn = option(fn)
+    return fn
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ringfence")
+def cli() -> None:
+    """Ringfence: policy-as-code for outbound calling compliance."""
+
+
+@cli.command("check")
+@click.argument("paths", nargs=-1, required=True)
+@_guard
+def check_command(paths: tuple[str, ...]) -> None:
+    """Check policy files: every error in every file, with its place and a hint.
+
+    Exits 0 when every policy is valid, 1 when any has errors, 2 when a path does not exist.
+    """
+    files = resolve(paths)
+    try:
+        compiled = compile_files(files)
+    except PolicyError as err:
+        click.echo(err.render())
+        sys.exit(EXIT_INVALID)
+    rules = sum(len(p.rules) for p in compiled)
+    click.echo(f"ok: {len(compiled)} {'policy' if len(compiled) == 1 else 'policies'}, "
+               f"{rules} rules")
+
+
+def _read_calls(source: TextIO) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed JSON or the JSONDecodeError) for one JSON call or JSON Lines."""
+    text = source.read()
+    stripped = text.strip()
+    if stripped.startswith("{") and "\n" in stripped:
+        try:
+            yield 1, json.loads(stripped)
+            return
+        except json.JSONDecodeError:
+            pass  # not one (multi-line) object: read it as JSON Lines
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as err:
+            yield number, err
+
+
+@cli.command("decide")
+@policy_options
+@click.option("--trace", is_flag=True, help="Add every rule's outcome and why to each decision.")
+@click.argument("calls", type=click.File("r", encoding="utf-8"), default="-")
+@_guard
+def decide_command(policies: tuple[str, ...], jurisdiction: str | None, lists: tuple[str, ...],
+                   trace: bool, calls: TextIO) -> None:
+    """Decide calls: one JSON call or JSON Lines from CALLS (default stdin).
+
+    Prints one JSON decision per line, in order. A malformed line prints an error record for that
+    line ({"line": N, "error": ...}) and processing goes on; the exit code is then 2.
+    """
+    policy_set = _policy_set(policies, jurisdiction, lists)
+    bad = 0
+    out = sys.stdout
+    for number, raw in _read_calls(calls):
+        if isinstance(raw, json.JSONDecodeError):
+            record: dict[str, Any] = {"line": number, "error": f"not JSON: {raw.msg}",
+                                      "column": raw.colno}
+            bad += 1
+        else:
+            try:
+                record = policy_set.decide(raw, trace=trace).to_dict()
+            except CallError as err:
+                record = {"line": number, "error": err.message, "path": err.path}
+                if isinstance(raw, dict) and "id" in raw:
+                    record["id"] = raw["id"]
+                bad += 1
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    if bad:
+        _fail(f"{bad} malformed call{'s' if bad != 1 else ''}; see the error records")
+
+
+def _load_call(call: str) -> dict[str, Any]:
+    if call == "-":
+        text = sys.stdin.read()
+    elif call.lstrip().startswith("{"):
+        text = call
+    else:
+        try:
+            text = Path(call).read_text(encoding="utf-8")
+        except OSError as err:
+            raise InputError(f"cannot read call file {call}: {err.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(f"{call}: not JSON ({err.msg} at line {err.lineno} column {err.colno})"
+                         ) from None
+
+
+@cli.command("explain")
+@policy_options
+@click.argument("call")
+@_guard
+def explain_command(policies: tuple[str, ...], jurisdiction: str | None, lists: tuple[str, ...],
+                    call: str) -> None:
+    """Explain a decision: every rule, applied or not, which clause decided, the values seen.
+
+    CALL is a JSON file, inline JSON, or - for stdin.
+    """
+    policy_set = _policy_set(policies, jurisdiction, lists)
+    decision = policy_set.decide(_load_call(call), trace=True)
+    click.echo(f"decision: {decision.decision.upper()}  ({decision.at.isoformat()})")
+    click.echo(f"callee: zones {', '.join(decision.timezones) or 'unknown'}; region "
+               f"{decision.region or 'unknown'}; country {decision.country or 'unknown'}")
+    if decision.decision == "deny":
+        nxt = decision.next_allowed_at
+        click.echo(f"next allowed: {nxt.isoformat() if nxt else 'not by waiting (within 14 days)'}")
+    marks = {"violated": "✗", "passed": "✓", "exempt": "~", "not_applicable": "-",
+             "not_in_force": "-"}
+    for ref in decision.policies:
+        click.echo(f"\npolicy {ref.id} {ref.version or ''}"
+                   f"{'' if ref.applicable else '  (does not apply to this call)'}")
+        for step in (t for t in decision.trace if t.policy == ref.id):
+            level = " [warn]" if step.level == "warn" else ""
+            click.echo(f"  {marks[step.outcome]} {step.rule}{level}: {step.outcome.replace('_', ' ')}")
+            click.echo(f"      {step.detail}")
+    for finding in decision.violations:
+        if finding.rule == "applicability":
+            click.echo(f"\n✗ {finding.message}")
+
+
+@cli.command("policies")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@_guard
+def policies_command(fmt: str) -> None:
+    """List the shipped policy library: id, title, version, jurisdiction, rules, sources."""
+    infos = load_library().policies
+    if fmt == "json":
+        click.echo(json.dumps([{
+            "id": p.id, "title": p.title, "version": p.version,
+            "jurisdictions": list(p.jurisdictions), "rules": len(p.rules),
+            "sources": list(p.sources), "hash": p.hash,
+        } for p in infos], ensure_ascii=False, indent=2))
+        return
+    for p in infos:
+        click.echo(f"{p.id:<24} {p.version or '-':<10} {', '.join(p.jurisdictions):<10} "
+                   f"{len(p.rules):>3} rules  {p.title}")
+        if p.sources:
+            click.echo(f"{'':<24} sources: {'; '.join(p.sources)}")
+
+
+def _register_optional() -> None:
+    """Commands that live next to their own feature's modules."""
+    from .testing.cli import test_command
+
+    cli.add_command(test_command, name="test")
+
+
+_register_optional()
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(prog_name="ringfence")

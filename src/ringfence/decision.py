@@ -1,0 +1,126 @@
+"""What ``decide`` returns: the decision, the rules that decided it, and when the call may be made."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .errors import Span
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A violated deny rule or a fired warn rule."""
+
+    policy: str
+    rule: str
+    title: str
+    level: Literal["deny", "warn"]
+    message: str
+    citations: tuple[str, ...]
+    source: Span
+    missing_facts: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy, "rule": self.rule, "title": self.title, "level": self.level,
+            "message": self.message, "citations": list(self.citations),
+            "source": self.source.to_dict(), "missing_facts": list(self.missing_facts),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTrace:
+    """How one rule came out for a call, and why (filled when ``trace=True``)."""
+
+    policy: str
+    rule: str
+    outcome: Literal["violated", "passed", "exempt", "not_applicable", "not_in_force"]
+    level: str
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"policy": self.policy, "rule": self.rule, "outcome": self.outcome,
+                "level": self.level, "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRef:
+    """Audit provenance of one evaluated policy."""
+
+    id: str
+    version: str | None
+    hash: str
+    applicable: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "version": self.version, "hash": self.hash,
+                "applicable": self.applicable}
+
+
+def rfc3339(when: dt.datetime | None) -> str | None:
+    """An instant as RFC 3339 (``Z`` for UTC)."""
+    if when is None:
+        return None
+    return when.isoformat().replace("+00:00", "Z")
+
+
+@dataclass(slots=True)
+class Decision:
+    """The verdict on one call.
+
+    ``next_allowed_at`` is computed when first read (it re-judges the call at later instants),
+    so bulk callers that only need the verdict do not pay for it.
+    """
+
+    decision: Literal["allow", "deny"]
+    at: dt.datetime
+    violations: list[Finding]
+    warnings: list[Finding]
+    timezones: list[str]
+    region: str | None
+    country: str | None
+    policies: list[PolicyRef]
+    call_id: str | int | None = None
+    meta: dict[str, Any] | None = None
+    trace: list[RuleTrace] = field(default_factory=list)
+    _next: Callable[[], dt.datetime | None] | None = None
+    _next_value: dt.datetime | None = None
+    _next_done: bool = False
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision == "allow"
+
+    @property
+    def next_allowed_at(self) -> dt.datetime | None:
+        """The earliest instant at or after the call at which it would be allowed, or None."""
+        if not self._next_done:
+            self._next_value = self._next() if self._next is not None else None
+            self._next_done = True
+        return self._next_value
+
+    def to_dict(self) -> dict[str, Any]:
+        """The decision as JSON-able data (see ``schemas/decision.schema.json``)."""
+        out: dict[str, Any] = {}
+        if self.call_id is not None:
+            out["id"] = self.call_id
+        out.update({
+            "decision": self.decision,
+            "allowed": self.allowed,
+            "at": rfc3339(self.at),
+            "violations": [f.to_dict() for f in self.violations],
+            "warnings": [f.to_dict() for f in self.warnings],
+            "next_allowed_at": rfc3339(self.next_allowed_at),
+            "timezones": self.timezones,
+            "region": self.region,
+            "country": self.country,
+            "policies": [p.to_dict() for p in self.policies],
+        })
+        if self.meta is not None:
+            out["meta"] = self.meta
+        if self.trace:
+            out["trace"] = [t.to_dict() for t in self.trace]
+        return out

@@ -1,0 +1,169 @@
+"""Facts about the callee that do not come in the call: zones, region, holidays, list files.
+
+Rule code never looks these up itself: it asks a :class:`FactSource`. The standard source uses
+``phonenumbers`` (number -> country and zones), the shipped NANP area-code table (number ->
+state or province), ``zoneinfo`` and ``holidays``. Embedders may pass their own source (a store of
+list memberships, say) as long as it answers the same questions.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+import phonenumbers
+from phonenumbers import timezone as phone_zones
+
+from .errors import CallError, InputError
+from .numberlist import NumberList
+from .resources import data_path
+
+
+@dataclass(frozen=True, slots=True)
+class NumberFacts:
+    """What the number alone tells: its country, its subdivision when determined, its zones."""
+
+    country: str | None
+    region: str | None
+    zones: tuple[str, ...]
+
+
+class FactSource(Protocol):
+    """The questions the evaluator asks about a callee."""
+
+    def number(self, e164: str) -> NumberFacts:
+        """Country, region and candidate zones of a number; raise CallError if it is not valid."""
+
+    def zone(self, name: str) -> ZoneInfo:
+        """The zone of an IANA name; raise CallError for an unknown name."""
+
+    def holiday(self, country: str, region: str | None, day: dt.date,
+                national_only: bool) -> str | None:
+        """The name of the public holiday on that day, or None."""
+
+    def listed(self, name: str, e164: str) -> tuple[bool, float | None]:
+        """Whether a loaded list file holds the number, and its listing time when known."""
+
+
+def _read_regions() -> dict[str, str]:
+    with data_path("nanp_regions.csv").open(encoding="utf-8") as fh:
+        rows = csv.reader(line for line in fh if not line.startswith("#"))
+        next(rows)
+        return {code: region for code, region, _ in rows}
+
+
+def _read_multizone() -> dict[str, tuple[str, ...]]:
+    with data_path("multizone_area_codes.csv").open(encoding="utf-8") as fh:
+        rows = csv.reader(line for line in fh if not line.startswith("#"))
+        next(rows)
+        return {code: tuple(zones.split()) for code, zones in rows}
+
+
+class StandardFacts:
+    """The standard fact source. Thread-safe: caches are filled under a lock."""
+
+    # libphonenumber's zone and region answers depend on at most this many leading digits and
+    # the number's length, so answers are cached per (prefix, length).
+    _PREFIX_DIGITS = 10
+
+    def __init__(self, lists: Mapping[str, NumberList] | None = None):
+        self.lists = dict(lists or {})
+        self._regions = _read_regions()
+        self._multizone = _read_multizone()
+        self._numbers: dict[tuple[str, int], NumberFacts | str] = {}
+        self._zones: dict[str, ZoneInfo] = {}
+        self._holidays: dict[tuple[str, str | None, int, bool], Mapping[dt.date, str]] = {}
+        self._lock = threading.Lock()
+
+    def number(self, e164: str) -> NumberFacts:
+        key = (e164[: self._PREFIX_DIGITS + 1], len(e164))
+        found = self._numbers.get(key)
+        if found is None:
+            found = self._lookup_number(e164)
+            with self._lock:
+                self._numbers[key] = found
+        if isinstance(found, str):
+            raise CallError("to", found)
+        return found
+
+    def _lookup_number(self, e164: str) -> NumberFacts | str:
+        try:
+            parsed = phonenumbers.parse(e164, None)
+        except phonenumbers.NumberParseException as err:
+            return f"{e164} is not a phone number ({err})"
+        if not phonenumbers.is_valid_number(parsed):
+            return f"{e164} is not a valid number in its numbering plan"
+        country = phonenumbers.region_code_for_number(parsed)
+        zones = [z for z in phone_zones.time_zones_for_number(parsed) if z != "Etc/Unknown"]
+        region = None
+        if parsed.country_code == 1:
+            area = str(parsed.national_number)[:3]
+            region = self._regions.get(area)
+            zones.extend(z for z in self._multizone.get(area, ()) if z not in zones)
+            if region is not None:
+                country = region[:2]
+        return NumberFacts(country, region, tuple(zones))
+
+    def zone(self, name: str) -> ZoneInfo:
+        found = self._zones.get(name)
+        if found is None:
+            try:
+                found = ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise CallError("to_timezone", f"{name!r} is not a known IANA time zone") from None
+            with self._lock:
+                self._zones[name] = found
+        return found
+
+    def holiday(self, country: str, region: str | None, day: dt.date,
+                national_only: bool) -> str | None:
+        subdiv = None if national_only or not region or "-" not in region else region[3:]
+        key = (country, subdiv, day.year, national_only)
+        table = self._holidays.get(key)
+        if table is None:
+            table = self._holiday_table(*key)
+            with self._lock:
+                self._holidays[key] = table
+        return table.get(day)
+
+    @staticmethod
+    def _holiday_table(country: str, subdiv: str | None, year: int,
+                       national_only: bool) -> Mapping[dt.date, str]:
+        try:
+            found = holidays.country_holidays(country, subdiv=subdiv, years=year)
+        except NotImplementedError:
+            if subdiv is None:
+                raise CallError("to", f"no public-holiday calendar is known for {country}") from None
+            # A subdivision the holidays package does not split out: use the national calendar.
+            found = holidays.country_holidays(country, years=year)
+        return dict(found)
+
+    def listed(self, name: str, e164: str) -> tuple[bool, float | None]:
+        table = self.lists.get(name)
+        if table is None:
+            return False, None
+        return table.lookup(e164)
+
+
+def load_list_files(paths: Mapping[str, str | Path]) -> dict[str, NumberList]:
+    """Read named number-list files (one E.164 per line, or CSV ``number,listed_at``)."""
+    out = {}
+    for name, path in paths.items():
+        if not name:
+            raise InputError(f"a list needs a name: {path}")
+        out[name] = NumberList.from_file(Path(path))
+    return out
+
+
+@functools.cache
+def default_facts() -> StandardFacts:
+    """A shared standard source with no list files (its caches are thread-safe)."""
+    return StandardFacts()

@@ -1,0 +1,227 @@
+"""Pygments lexer for the Ringfence policy language (``*.rf``).
+
+Registered as a Pygments plugin (entry point ``pygments.lexers``), so any tool that uses Pygments
+finds it by name::
+
+    pygments.lexers.get_lexer_by_name("ringfence")
+
+The language's keywords are contextual (``to`` is a keyword in ``applies to`` and a field in
+``when to is ...``; ``from`` likewise), so a flat keyword regex would colour them wrongly. The lexer
+therefore splits the text with one regex and then classifies each word by the words before it,
+much like the parser's contextual lexer does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from pygments.lexer import Lexer
+from pygments.token import (
+    Comment,
+    Error,
+    Keyword,
+    Literal,
+    Name,
+    Number,
+    Operator,
+    Punctuation,
+    String,
+    Whitespace,
+    _TokenType,
+)
+
+__all__ = ["KEYWORDS", "RingfenceLexer"]
+
+#: Day names, window end marks and duration units (the grammar's DAY, END_MARK and UNIT tokens).
+DAYS = frozenset(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
+END_MARKS = frozenset(["inclusive", "exclusive"])
+UNITS = frozenset(
+    u + s for u in ("second", "minute", "hour", "day", "week", "month", "year") for s in ("", "s")
+)
+
+#: Words read as logical operators.
+OPERATOR_WORDS = frozenset(["and", "or", "not", "is", "one", "of"])
+
+#: Every keyword literal of grammar/ringfence.lark (a test keeps the two in step).
+# fmt: off
+KEYWORDS = frozenset([
+    # header and rule clauses
+    "policy", "version", "applies", "to", "effective", "from", "until", "source", "disclaimer",
+    "note", "uses", "list", "lists", "include", "exclude", "rule", "when", "cite", "level",
+    "unless", "message", "deny", "warn", "if", "require", "allow", "only",
+    # calling windows
+    "between", "and", "closed", "on", "callee", "local", "time", "in", "zone", "every", "day",
+    "weekdays", "weekends", "public", "holidays", "national",
+    # conditions, filters, ages and durations
+    "or", "not", "is", "one", "of", "missing", "present", "listed", "checked", "consent", "for",
+    "opted", "out", "last", "count", "attempts", "this", "purpose", "with", "same", "outcome",
+    "within", "more", "than", "ago", "at", "least", "less", "calendar", "business",
+])
+# fmt: on
+
+_DECLARATIONS = frozenset(["policy", "rule"])
+_NAMESPACE_WORDS = frozenset(["include", "exclude", "uses"])
+#: Words after which a condition starts (its first word is a field unless it is a keyword form).
+_CONDITION_OPENERS = frozenset(["when", "unless", "if", "require", "and", "or", "not"])
+#: Keywords that can start a condition atom.
+_CONDITION_FORMS = frozenset(["not", "callee", "list", "consent", "opted", "last", "count"])
+#: Keywords after which a value (or a list of values) follows.
+_VALUE_OPENERS = frozenset(["is", "of", "outcome", "not"])
+_CONSTANT_WORDS = frozenset(["missing", "present"])
+
+_WORD = r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*"
+_TOKEN_RE = re.compile(
+    r"""
+    (?P<ws>\s+)
+  | (?P<comment>\#[^\n]*)
+  | (?P<string>"(?:[^"\\\n]|\\.)*")
+  | (?P<date>\d{4}-\d{2}-\d{2}(?![\d:]))
+  | (?P<time>\d{1,2}:\d{2}(?::\d{2})?)
+  | (?P<version>\d+(?:\.\d+){2,}[0-9A-Za-z.+-]*)
+  | (?P<number>\d+(?:\.\d+)?)
+  | (?P<word>"""
+    + _WORD
+    + r""")
+  | (?P<op>>=|<=|!=|=|<|>)
+  | (?P<punct>[(),.])
+  | (?P<error>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_ESCAPE_RE = re.compile(r"\\.")
+
+
+class RingfenceLexer(Lexer):
+    """Lexer for Ringfence policy files: keywords, ids, fields, values, strings, dates, times,
+    durations, numbers, operators and comments."""
+
+    name = "Ringfence"
+    aliases = ["ringfence", "rf"]  # noqa: RUF012 - Pygments reads these as plain class attributes
+    filenames = ["*.rf"]  # noqa: RUF012
+    mimetypes = ["text/x-ringfence"]  # noqa: RUF012
+
+    def analyse_text(text: str) -> float:  # type: ignore[misc]  # Pygments makes it static
+        """A file that opens (after comments) with ``policy ID "title"`` is Ringfence."""
+        if re.match(r"\s*(?:#[^\n]*\n\s*)*policy\s+" + _WORD + r'\s+"', text):
+            return 0.9
+        return 0.0
+
+    def get_tokens_unprocessed(self, text: str) -> Iterator[tuple[int, _TokenType, str]]:
+        """Yield ``(offset, token type, text)`` for the whole text, with no gaps."""
+        # (kind, text, token type) of the last two significant tokens: enough context to tell a
+        # rule id from a field, a value or a keyword.
+        prev: tuple[str, str, _TokenType] = ("", "", Whitespace)
+        prev2: tuple[str, str, _TokenType] = ("", "", Whitespace)
+        for match in _TOKEN_RE.finditer(text):
+            kind = match.lastgroup or "error"
+            value = match.group()
+            pos = match.start()
+            if kind == "ws":
+                yield pos, Whitespace, value
+                continue
+            if kind == "comment":
+                yield pos, Comment.Single, value
+                continue
+            if kind == "string":
+                yield from _string_tokens(pos, value)
+                ttype: _TokenType = String.Double
+            elif kind == "word":
+                ttype = _classify_word(value, prev, prev2)
+                yield pos, ttype, value
+            else:
+                ttype = _SIMPLE_TYPES[kind]
+                if kind == "number" and "." in value:
+                    ttype = Number.Float
+                yield pos, ttype, value
+            prev2, prev = prev, (kind, value, ttype)
+
+
+_SIMPLE_TYPES: dict[str, _TokenType] = {
+    "date": Literal.Date,
+    "time": Literal.Date,
+    "version": Number.Float,
+    "number": Number.Integer,
+    "op": Operator,
+    "punct": Punctuation,
+    "error": Error,
+}
+
+
+def _string_tokens(pos: int, value: str) -> Iterator[tuple[int, _TokenType, str]]:
+    """A string literal, with its backslash escapes marked."""
+    last = 0
+    for esc in _ESCAPE_RE.finditer(value):
+        if esc.start() > last:
+            yield pos + last, String.Double, value[last : esc.start()]
+        yield pos + esc.start(), String.Escape, esc.group()
+        last = esc.end()
+    if last < len(value):
+        yield pos + last, String.Double, value[last:]
+
+
+def _classify_word(
+    word: str, prev: tuple[str, str, _TokenType], prev2: tuple[str, str, _TokenType]
+) -> _TokenType:
+    """The token type of one word, from the word itself and the two tokens before it."""
+    pkind, ptext, ptype = prev
+    after_keyword = ptype in Keyword or ptype in Operator.Word
+    # Ids and names that follow a keyword: `policy ID`, `rule ID`, `include ID`, `list NAME`.
+    if after_keyword and ptext in ("policy", "include"):
+        return Name.Namespace
+    if after_keyword and ptext == "rule":
+        return Name.Function
+    if after_keyword and ptext in ("list", "lists") and word not in KEYWORDS:
+        return Name.Variable
+    if pkind == "punct" and ptext == "," and prev2[2] is Name.Variable:
+        return Name.Variable  # `uses lists a, b`
+    # A duration's unit: `31 days`, `7 calendar days`.
+    if pkind == "number" and word in ("calendar", "business"):
+        return Keyword.Type
+    if word in UNITS and (pkind == "number" or ptype is Keyword.Type):
+        return Keyword.Type
+    if word in DAYS or word in END_MARKS:
+        return Keyword.Constant
+    if after_keyword and ptext == "level" and word in ("deny", "warn"):
+        return Keyword.Constant
+    # A field: the first word of a condition (`when to is ...`), or after `with same`.
+    at_condition_start = (after_keyword and ptext in _CONDITION_OPENERS) or (
+        pkind == "punct" and ptext == "("
+    )
+    if ptext == "not" and prev2[1] == "is":
+        at_condition_start = False  # `is not VALUE`: a value follows, not a condition
+    if at_condition_start and word not in _CONDITION_FORMS and word not in OPERATOR_WORDS:
+        return Name.Attribute
+    if after_keyword and ptext == "same":
+        return Name.Attribute
+    if pkind == "punct" and ptext == "." and prev2[2] is Name.Attribute:
+        return Name.Attribute  # `relationship.contract_active`
+    if word in _CONSTANT_WORDS and after_keyword and ptext in ("is",):
+        return Keyword.Constant
+    if word in OPERATOR_WORDS:
+        return Operator.Word
+    if word in _DECLARATIONS:
+        return Keyword.Declaration
+    if word in _NAMESPACE_WORDS:
+        return Keyword.Namespace
+    if word in KEYWORDS and not _is_value_position(pkind, ptext, ptype, prev2):
+        return Keyword
+    if after_keyword and ptext == "last":
+        return Name.Builtin  # the event of `last purchase within 18 months`
+    # Everything else is a value: a jurisdiction, a purpose, a consent type, an enum value.
+    return Name.Constant
+
+
+def _is_value_position(
+    pkind: str, ptext: str, ptype: _TokenType, prev2: tuple[str, str, _TokenType]
+) -> bool:
+    """True where a value is expected, so that a value spelt like a keyword stays a value
+    (``purpose is purpose`` is unlikely, but ``technology is not ...`` must not swallow it)."""
+    if ptype in Operator.Word and ptext in _VALUE_OPENERS:
+        # `is not VALUE` and `one of VALUES`, but not `not (...)` or `count of attempts`.
+        if ptext == "not":
+            return prev2[1] == "is"
+        return ptext != "of" or prev2[1] == "one"
+    if pkind == "op":
+        return True
+    return pkind == "punct" and ptext == "," and prev2[2] is Name.Constant

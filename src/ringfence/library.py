@@ -1,0 +1,215 @@
+"""Load policies (files, folders, shipped ids), resolve includes, check and compile them.
+
+:func:`load` is the entry point of the API: it returns a :class:`PolicySet` that judges calls.
+Everything expensive (parsing, checking, compiling) happens here, once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import ast
+from .checker import check
+from .compiler import compile_condition, compile_rule
+from .decision import Decision
+from .errors import CODES, Diagnostic, PolicyError, Span, did_you_mean
+from .evaluate import CompiledPolicy, Evaluator, PolicyInfo, RuleInfo
+from .facts import FactSource, StandardFacts, load_list_files
+from .numberlist import NumberList
+from .parser import parse_file
+from .resources import policies_dir
+
+_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+
+
+def shipped_ids() -> list[str]:
+    """Ids of the policies shipped with Ringfence."""
+    return sorted(p.stem for p in policies_dir().glob("*.rf"))
+
+
+def _not_found(ref: str, where: Span | None = None) -> PolicyError:
+    span = where or Span(ref, 1, 1)
+    return PolicyError([Diagnostic(
+        "RF601", f"no policy file, folder or shipped policy id '{ref}'", span, "",
+        CODES["RF601"].hint, did_you_mean(ref, shipped_ids()))])
+
+
+def resolve(refs: Iterable[str | Path]) -> list[Path]:
+    """Policy files named by paths (files or folders, recursively) or shipped ids, in order."""
+    files: list[Path] = []
+    for ref in refs:
+        path = Path(ref)
+        if path.is_dir():
+            found = sorted(path.rglob("*.rf"))
+        elif path.is_file():
+            found = [path]
+        elif _ID.match(str(ref)) and (policies_dir() / f"{ref}.rf").is_file():
+            found = [policies_dir() / f"{ref}.rf"]
+        else:
+            raise _not_found(str(ref))
+        files.extend(f for f in found if f.resolve() not in {g.resolve() for g in files})
+    return files
+
+
+@dataclass
+class _Parsed:
+    policy: ast.Policy
+    text: str
+    path: Path
+
+
+def _parse_checked(path: Path, cache: dict[Path, _Parsed]) -> _Parsed:
+    key = path.resolve()
+    if key not in cache:
+        policy = parse_file(path)
+        text = path.read_text(encoding="utf-8")
+        problems = check(policy, text)
+        if problems:
+            raise PolicyError(problems)
+        cache[key] = _Parsed(policy, text, path)
+    return cache[key]
+
+
+def _include_path(clause: ast.Clause, owner: Path) -> Path:
+    target, is_path = clause.args
+    if is_path:
+        path = (owner.parent / str(target))
+        if path.is_file():
+            return path
+    else:
+        for candidate in (owner.parent / f"{target}.rf", policies_dir() / f"{target}.rf"):
+            if candidate.is_file():
+                return candidate
+    raise _not_found(str(target), clause.span)
+
+
+def _gather_rules(parsed: _Parsed, cache: dict[Path, _Parsed], chain: tuple[Path, ...]
+                  ) -> tuple[list[tuple[str, ast.Rule]], list[str]]:
+    """(origin policy id, rule) for the policy's own and included rules; texts for the hash."""
+    policy = parsed.policy
+    rules: list[tuple[str, ast.Rule]] = []
+    texts = [parsed.text]
+    for clause in policy.includes:
+        path = _include_path(clause, parsed.path)
+        if path.resolve() in chain:
+            raise PolicyError([Diagnostic("RF602", f"'{policy.id}' includes itself through "
+                                          f"{path.name}", clause.span, "", CODES["RF602"].hint)])
+        included = _parse_checked(path, cache)
+        more, more_texts = _gather_rules(included, cache, (*chain, path.resolve()))
+        rules.extend(more)
+        texts.extend(more_texts)
+    excluded = {str(c.args[0]): c for c in policy.excludes}
+    for name, clause in excluded.items():
+        if name not in {r.id for _, r in rules}:
+            raise PolicyError([Diagnostic("RF602", f"no included rule is called '{name}'",
+                                          clause.span, "", CODES["RF602"].hint)])
+    rules = [(origin, r) for origin, r in rules if r.id not in excluded]
+    own_ids = {r.id for r in policy.rules}
+    clash = [r for _, r in rules if r.id in own_ids]
+    if clash:
+        raise PolicyError([Diagnostic("RF201", f"rule id '{clash[0].id}' is also used by an "
+                                      "included policy; exclude it or rename one",
+                                      clash[0].id_span, "", CODES["RF201"].hint)])
+    rules.extend((policy.id, r) for r in policy.rules)
+    return rules, texts
+
+
+def _compile_policy(parsed: _Parsed, cache: dict[Path, _Parsed]) -> CompiledPolicy:
+    policy = parsed.policy
+    rules, texts = _gather_rules(parsed, cache, (parsed.path.resolve(),))
+    digest = hashlib.sha256("\0".join(texts).encode("utf-8")).hexdigest()
+    start, end = policy.effective
+    rule_infos = tuple(
+        RuleInfo(r.id, r.title, r.level, r.citations, *r.effective, r.message or r.title,
+                 r.span, origin)
+        for origin, r in rules
+    )
+    info = PolicyInfo(policy.id, policy.title, policy.version, f"sha256:{digest}",
+                      str(parsed.path), policy.jurisdictions, start, end, policy.sources,
+                      policy.disclaimer, policy.notes, rule_infos)
+    places = set(policy.jurisdictions)
+    return CompiledPolicy(
+        info,
+        "any" in places,
+        frozenset(p for p in places if "-" not in p and p != "any"),
+        frozenset(p for p in places if "-" in p),
+        tuple(compile_condition(c) for c in policy.when),
+        tuple(compile_rule(policy.id, r) for _, r in rules),
+    )
+
+
+def compile_files(files: Iterable[Path]) -> list[CompiledPolicy]:
+    """Parse, check and compile policy files; every file's errors are reported together."""
+    cache: dict[Path, _Parsed] = {}
+    compiled: list[CompiledPolicy] = []
+    problems: list[Diagnostic] = []
+    for path in files:
+        try:
+            compiled.append(_compile_policy(_parse_checked(path, cache), cache))
+        except PolicyError as err:
+            problems.extend(err.diagnostics)
+    seen: dict[str, CompiledPolicy] = {}
+    for policy in compiled:
+        first = seen.setdefault(policy.info.id, policy)
+        if first is not policy:
+            problems.append(Diagnostic(
+                "RF202", f"policy id '{policy.info.id}' is also used by {first.info.path}",
+                Span(policy.info.path, 1, 1), "", CODES["RF202"].hint))
+    if problems:
+        raise PolicyError(problems)
+    return compiled
+
+
+class PolicySet:
+    """Compiled policies evaluated together (deny overrides). Thread-safe after construction."""
+
+    def __init__(self, policies: Iterable[CompiledPolicy], facts: FactSource):
+        self._compiled = tuple(policies)
+        self._evaluator = Evaluator(self._compiled, facts)
+        self.facts = facts
+
+    @property
+    def policies(self) -> tuple[PolicyInfo, ...]:
+        """Header and rules of every policy in the set."""
+        return tuple(p.info for p in self._compiled)
+
+    def decide(self, call: dict[str, Any], *, trace: bool = False) -> Decision:
+        """Judge one call (a dict following the call-request schema).
+
+        Raises :class:`ringfence.errors.CallError` when the call is malformed.
+        With ``trace=True`` the decision lists every rule's outcome and why.
+        """
+        return self._evaluator.decide(call, trace)
+
+
+def load(*paths_or_ids: str | Path, lists: Mapping[str, str | Path] | None = None,
+         facts: FactSource | None = None) -> PolicySet:
+    """Load policies from files, folders or shipped ids, with optional named list files.
+
+    Raises :class:`ringfence.errors.PolicyError` (every problem found) when a policy is
+    invalid, and :class:`ringfence.errors.InputError` when a list file is unreadable.
+    """
+    if not paths_or_ids:
+        raise _not_found("(nothing given)")
+    compiled = compile_files(resolve(paths_or_ids))
+    return PolicySet(compiled, facts or _facts(lists))
+
+
+def load_library(lists: Mapping[str, str | Path] | None = None,
+                 facts: FactSource | None = None) -> PolicySet:
+    """Every shipped policy; for each call only those whose jurisdiction and scope match apply."""
+    return load(*shipped_ids(), lists=lists, facts=facts)
+
+
+def _facts(lists: Mapping[str, str | Path | NumberList] | None) -> StandardFacts:
+    if not lists:
+        return StandardFacts()
+    ready = {k: v for k, v in lists.items() if isinstance(v, NumberList)}
+    ready.update(load_list_files({k: v for k, v in lists.items()
+                                  if not isinstance(v, NumberList)}))
+    return StandardFacts(ready)

@@ -1,0 +1,37 @@
+"""Where the shipped grammar, policies and data live, in a wheel and in a source checkout.
+
+A wheel carries ``grammar/`` and ``policies/`` inside the package (``ringfence/_shipped``); an
+editable install or a source checkout reads them from the project's top level.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+_CHECKOUT = _PACKAGE.parent.parent
+
+
+def _shipped(name: str) -> Path:
+    inside = _PACKAGE / "_shipped" / name
+    return inside if inside.is_dir() else _CHECKOUT / name
+
+
+def grammar_path() -> Path:
+    """The Lark grammar of the policy language."""
+    return _shipped("grammar") / "ringfence.lark"
+
+
+def policies_dir() -> Path:
+    """The folder of shipped policies (the policy library)."""
+    return _shipped("policies")
+
+
+def data_path(name: str) -> Path:
+    """A data file shipped in the package (``ringfence/data``)."""
+    return _PACKAGE / "data" / name
+
+
+def schema_path(name: str) -> Path:
+    """A JSON Schema shipped in the package (``ringfence/schemas``)."""
+    return _PACKAGE / "schemas" / name

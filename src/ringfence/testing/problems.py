@@ -1,0 +1,117 @@
+"""Input problems of test suites: where (file:line, field path) and what, in plain words."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema.exceptions import ValidationError
+
+from ringfence.testing.yamlload import line_of
+
+_TYPE_NAMES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a text",
+    "boolean": "true or false",
+    "null": "null",
+    "number": "a number",
+    "integer": "a whole number",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a suite file."""
+
+    file: str
+    line: int | None
+    message: str
+    field: str = ""
+
+    def render(self) -> str:
+        """``file:line: field: message``."""
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
+
+
+class SuiteError(Exception):
+    """A suite cannot be run: every problem found in it, each with file:line."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(p.render() for p in self.problems))
+
+
+def field_path(path: Iterable[Any]) -> str:
+    """``cases[2].expect.decision`` from a sequence of keys and indexes."""
+    out = ""
+    for step in path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
+
+
+def _describe(value: Any) -> str:
+    for name, cls in (("null", type(None)), ("true or false", bool), ("a mapping", dict)):
+        if isinstance(value, cls):
+            return name
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    return f"{value!r}"
+
+
+def _friendly(error: ValidationError) -> tuple[str, Any | None]:
+    """A plain-words message for a schema error, and the offending key when there is one."""
+    kind = error.validator
+    if kind == "required":
+        missing = [k for k in error.validator_value if k not in error.instance]
+        return f"missing required field `{missing[0] if missing else '?'}`", None
+    if kind == "additionalProperties" and isinstance(error.instance, dict):
+        known = list(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in known]
+        key = extra[0] if extra else None
+        message = f"unknown field `{key}`"
+        close = difflib.get_close_matches(str(key), known, n=1)
+        if close:
+            message += f"; did you mean `{close[0]}`?"
+        elif known:
+            message += f" (expected one of: {', '.join(known)})"
+        return message, key
+    if kind == "enum":
+        allowed = ", ".join(str(v) for v in error.validator_value)
+        return f"{_describe(error.instance)} is not allowed here; use one of: {allowed}", None
+    if kind == "type":
+        wanted = error.validator_value
+        wanted = wanted if isinstance(wanted, list) else [wanted]
+        names = " or ".join(_TYPE_NAMES.get(w, w) for w in wanted)
+        return f"expected {names}, found {_describe(error.instance)}", None
+    if kind == "pattern":
+        about = error.schema.get("description")
+        if about:
+            return f"{_describe(error.instance)} is not in the expected form: {about}", None
+    if kind in ("minItems", "minProperties", "minLength"):
+        return "must not be empty", None
+    return error.message, None
+
+
+def schema_problems(
+    errors: Iterable[ValidationError], data: Any, file: str, prefix: tuple[Any, ...] = ()
+) -> list[Problem]:
+    """Problems for JSON Schema errors of ``data`` (YAML with marks), ordered by line."""
+    problems = []
+    for error in errors:
+        message, key = _friendly(error)
+        path = (*prefix, *error.absolute_path)
+        line = line_of(
+            data, (*error.absolute_path, key) if key is not None else error.absolute_path
+        )
+        shown = field_path((*path, key) if key is not None else path) or "(top level)"
+        problems.append(Problem(file, line, message, shown))
+    problems.sort(key=lambda p: (p.line or 0, p.field))
+    return problems
