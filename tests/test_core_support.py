@@ -74,6 +74,11 @@ def iso(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
+def same_instant(got: dt.datetime | None, expected: str) -> bool:
+    """Whether a decision's datetime is the instant written in ``expected``."""
+    return got is not None and got == iso(expected)
+
+
 def ago(at: str, **delta: float) -> str:
     """RFC 3339 text of ``at`` minus a timedelta, in the same offset."""
     return (iso(at) - dt.timedelta(**delta)).isoformat()

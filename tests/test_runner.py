@@ -317,3 +317,59 @@ cases:
     code, out, _ = invoke("l.test.yaml")
     assert code == 0, out
     assert last_line(out) == "3 passed, 0 failed"
+
+
+def test_call_the_engine_rejects_is_an_input_error_of_that_case(suites: Path) -> None:
+    write(
+        suites,
+        "x.test.yaml",
+        HEAD
+        + """cases:
+  - name: fine
+    expect: {decision: allow}
+  - name: number outside any numbering plan
+    call: {to: "+15555550101"}
+    expect: {decision: allow}
+""",
+    )
+    code, out, _ = invoke("x.test.yaml")
+    assert code == 2
+    assert "ERROR x.test.yaml:7: number outside any numbering plan: invalid call at to:" in out
+    assert last_line(out) == "1 passed, 0 failed, 1 error"
+
+
+def test_findings_outside_the_trace_are_shown_with_missing_facts(suites: Path) -> None:
+    write(
+        suites,
+        "region.rf",
+        'policy region "Subdivision policy"\n  applies to US-FL\n\n'
+        'rule hours "Hours"\n  cite "x"\n  allow only between 08:00 and 21:00 inclusive\n',
+    )
+    write(
+        suites,
+        "g.test.yaml",
+        """policies: [region.rf]
+cases:
+  - name: toll-free number has no region
+    call: {to: "+18885550101", at: "2026-06-15T16:00:00Z", to_timezone: America/New_York}
+    expect: {decision: allow}
+""",
+    )
+    code, out, _ = invoke("g.test.yaml")
+    assert code == 1
+    assert "decision: expected allow, got deny" in out
+    assert "(missing: to_region)" in out
+
+
+def test_the_documented_example_runs_as_documented(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = (Path(__file__).parent.parent / "docs" / "testing.md").read_text(encoding="utf-8")
+    example = doc.split("```yaml\n", 1)[1].split("```\n", 1)[0]
+    write(tmp_path, "us-fl-example.test.yaml", example)
+    write(tmp_path, "dnc.txt", "+13057654999\n")
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = invoke("--coverage")
+    assert code == 0, out
+    assert last_line(out) == "7 passed, 0 failed, 1 skipped"
+    assert "us-fl: 2/3 rules exercised both ways" in out

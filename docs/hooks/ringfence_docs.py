@@ -6,7 +6,8 @@
 - ``library/index.md`` and ``library/<id>.md``: the shipped policies, read through
   ``ringfence.load_library().policies`` (rules, titles, citations, effective dates, the text).
 - ``<!-- run: ringfence ... -->`` lines in any page are replaced by the command and its real
-  output, run in the page's example folder (``docs/<page name>/``).
+  output, run in the page's example folder (``docs/<page name>/``); ``| python -m json.tool``
+  may follow, to show JSON indented.
 
 Any surprise (an example that does not produce its code, a fix that does not load, a command that
 crashes) fails the build instead of publishing a wrong page.
@@ -15,7 +16,9 @@ crashes) fails the build instead of publishing a wrong page.
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
+import json
 import re
 import shlex
 import tempfile
@@ -29,6 +32,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 import ringfence
+from ringfence.calendar import render_svg, week_grid
 from ringfence.cli import cli
 from ringfence.errors import CODES, ErrorCode
 
@@ -103,7 +107,12 @@ def run_block(command: str, folder: Path, where: str, expected: int) -> str:
     outcome, so a change of outcome must be noticed."""
     if not folder.is_dir():
         raise PluginError(f"{where}: `{command}` needs the example folder {folder}")
-    code, output = run_cli(command, folder)
+    ringfence_part, pipe, tool = command.partition(" | ")
+    if pipe and tool != "python -m json.tool":
+        raise PluginError(f"{where}: only `| python -m json.tool` may follow a command")
+    code, output = run_cli(ringfence_part, folder)
+    if pipe:  # what json.tool prints: every JSON document indented by 4
+        output = "".join(json.dumps(json.loads(x), indent=4) + "\n" for x in output.splitlines())
     if code != expected:
         raise PluginError(
             f"{where}: `{command}` exited with {code}, the page expects {expected}:\n{output}"
@@ -175,7 +184,15 @@ def error_catalog() -> str:
         *(f"| [{c.code}](#{c.code.lower()}) | {_cell(c.title)} |" for c in _codes()),
         "",
     ]
-    return "\n".join(head + [error_entry(c) for c in _codes()])
+    entries, problems = [], []
+    for code in _codes():
+        try:
+            entries.append(error_entry(code))
+        except PluginError as err:  # report every broken entry at once, then fail
+            problems.append(str(err))
+    if problems:
+        raise PluginError("\n\n".join(problems))
+    return "\n".join(head + entries)
 
 
 def _codes() -> list[ErrorCode]:
@@ -241,8 +258,9 @@ def policy_page(policy: Any) -> str:
     out.append("")
     for rule in policy.rules:
         out += _rule_section(rule)
+    out += calendar_section(policy)
     text = Path(policy.path).read_text(encoding="utf-8")
-    out += ["## Policy text", "", _fence("ringfence", text, f'title="{policy.path.name}"'), ""]
+    out += ["## Policy text", "", _fence("ringfence", text, f'title="{Path(policy.path).name}"'), ""]
     return "\n".join(out)
 
 
@@ -263,6 +281,34 @@ def _rule_section(rule: Any) -> list[str]:
     return lines
 
 
+@functools.cache
+def _library_grid(region: str) -> Any:
+    """This week's callable hours for marketing calls in ``region``, under the whole library."""
+    return week_grid(ringfence.load_library(), region=region, purpose="marketing")
+
+
+def calendar_section(policy: Any) -> list[str]:
+    """The week of callable hours in the policy's jurisdiction, computed by the engine."""
+    regions = [j for j in policy.jurisdictions if j != "any"]
+    if not regions:
+        return []
+    grid = _library_grid(regions[0])
+    always = "".join(f"\n- `{rule}`: {_text(why)}" for rule, why in grid.always_denied)
+    return [
+        f"## When marketing calls may be placed in {regions[0]}",
+        "",
+        f"This week in the callee's local time ({grid.zone}), for a marketing call to "
+        f"`{grid.to}` judged by every shipped policy that applies there (not only this one). "
+        "Hover a grey block to see the rules that close it; holidays are marked with ★. "
+        f"Drawn by `ringfence calendar --region {regions[0]}` when this page was built.",
+        "",
+        f'<div class="ringfence-calendar">\n{render_svg(grid).strip()}\n</div>',
+        "",
+        *([f"Denied at every hour for this bare call (facts it does not give):{always}", ""]
+          if always else []),
+    ]
+
+
 # ---- small helpers -------------------------------------------------------------------------------
 
 
@@ -273,7 +319,7 @@ def _in_force(start: Any, end: Any) -> str:
         return f"from {start}"
     if end:
         return f"until {end} (exclusive)"
-    return "always"
+    return "no dates set"
 
 
 def _display_path(path: Any) -> str:

@@ -6,10 +6,12 @@ fields (:data:`FIELDS`) and the fixed words of the language (events, consent typ
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+import holidays
 import phonenumbers
 
 from . import ast
@@ -67,6 +69,11 @@ class _Checker:
         if code[:2] not in phonenumbers.SUPPORTED_REGIONS:
             self.error("RF407", f"'{code[:2]}' is not an ISO 3166-1 country code", value.span,
                        did_you_mean(code[:2], phonenumbers.SUPPORTED_REGIONS))
+            return
+        known = _subdivisions(code[:2])
+        if "-" in code and known and code[3:] not in known:
+            self.error("RF407", f"'{code}' is not a subdivision of {code[:2]}", value.span,
+                       did_you_mean(code, [f"{code[:2]}-{s}" for s in known]))
 
     def dates(self, clause: ast.Clause, owner: str) -> None:
         start, end = clause.args
@@ -265,6 +272,15 @@ class _Checker:
         elif kind == "region" and not _REGION.match(value.raw):
             self.error("RF303", f"{name} holds codes like US or US-FL, not '{value.raw}'",
                        value.span)
+
+
+@functools.cache
+def _subdivisions(country: str) -> frozenset[str]:
+    """ISO 3166-2 subdivision codes of a country, as the holidays package knows them."""
+    try:
+        return frozenset(holidays.country_holidays(country).subdivisions)
+    except NotImplementedError:
+        return frozenset()
 
 
 def _walk(condition: ast.Condition) -> Iterator[ast.Condition]:

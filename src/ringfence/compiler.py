@@ -42,7 +42,7 @@ class Ctx:
                  country: str | None, region: str | None, facts: FactSource):
         self.call = call
         self.t_dt = t_dt
-        self.t = t_dt.timestamp()
+        self.t = call.at_ts if t_dt is call.at else t_dt.timestamp()
         self.zones = zones
         self.country = country
         self.region = region
@@ -513,8 +513,10 @@ def _compile_last_event(node: ast.LastEvent) -> Compiled:
 
 def _compile_count(node: ast.CountAttempts) -> Compiled:
     build = _history_filter(node.filters)
-    window = ast.Age("within", node.window, None, node.span)
-    test = compile_age(window)
+    # "in last 24 hours" holds the attempts of the 24 hours before the call: one made exactly
+    # 24 hours earlier has left the window, so a cap frees up at the oldest attempt + 24 hours.
+    kind = "less_than_ago" if node.window.kind == "plain" else "within"
+    test = compile_age(ast.Age(kind, node.window, None, node.span))
     op = _OPS[node.op]
     number = node.number
 
@@ -745,6 +747,7 @@ class CompiledRule:
     condition: Compiled | None
     window: CompiledWindow | None
     node: ast.Rule
+    judge_fn: Callable[[Ctx], str]
 
     @property
     def durations(self) -> tuple[ast.Duration, ...]:
@@ -752,32 +755,67 @@ class CompiledRule:
         return tuple(d for p in parts for d in all_durations(p))
 
     def judge(self, ctx: Ctx) -> str:
-        if self.effective_from is not None or self.effective_until is not None:
+        """The rule's outcome for the call at ``ctx``'s instant."""
+        return self.judge_fn(ctx)
+
+
+def _effect_ok(effect: str, condition: Compiled | None, window: CompiledWindow | None) -> Cond:
+    """``ctx -> does the effect pass`` (None when a fact it needs is missing)."""
+    if window is not None:
+        return window.check
+    assert condition is not None
+    if effect == "require":
+        return condition.fn
+    hit = condition.fn
+
+    def denied_if(ctx: Ctx) -> Tri:
+        value = hit(ctx)
+        return None if value is None else not value
+
+    return denied_if
+
+
+def _make_judge(start: dt.date | None, end: dt.date | None, when: tuple[Cond, ...],
+                unless: tuple[Cond, ...], ok: Cond) -> Callable[[Ctx], str]:
+    """One closure per rule, with the clauses it does not have left out of the hot path."""
+    dated = start is not None or end is not None
+
+    def judge(ctx: Ctx) -> str:
+        if dated:
             day = ctx.local_date()
-            if (self.effective_from is not None and day < self.effective_from) or (
-                self.effective_until is not None and day >= self.effective_until
-            ):
+            if (start is not None and day < start) or (end is not None and day >= end):
                 return NOT_IN_FORCE
         unknown = False
-        for cond in self.when:
-            value = cond.fn(ctx)
+        for cond in when:
+            value = cond(ctx)
             if value is False:
                 return NOT_APPLICABLE
             if value is None:
                 unknown = True
-        for cond in self.unless:
-            if cond.fn(ctx) is True:
+        for cond in unless:
+            if cond(ctx) is True:
                 return EXEMPT
         if unknown:
             return VIOLATED
-        if self.window is not None:
-            ok = self.window.check(ctx)
-        elif self.effect == "require":
-            ok = self.condition.fn(ctx)  # type: ignore[union-attr]
-        else:
-            hit = self.condition.fn(ctx)  # type: ignore[union-attr]
-            ok = None if hit is None else not hit
-        return PASSED if ok else VIOLATED
+        return PASSED if ok(ctx) else VIOLATED
+
+    if dated or unless:
+        return judge
+    if not when:
+        return lambda ctx: PASSED if ok(ctx) else VIOLATED
+    if len(when) == 1:
+        (only,) = when
+
+        def judge_one(ctx: Ctx) -> str:
+            value = only(ctx)
+            if value is False:
+                return NOT_APPLICABLE
+            if value is None:
+                return VIOLATED
+            return PASSED if ok(ctx) else VIOLATED
+
+        return judge_one
+    return judge
 
 
 def compile_rule(policy_id: str, rule: ast.Rule) -> CompiledRule:
@@ -790,8 +828,11 @@ def compile_rule(policy_id: str, rule: ast.Rule) -> CompiledRule:
     else:
         kind = "require" if isinstance(effect, ast.Require) else "deny_if"
         condition = compile_condition(effect.condition)
+    when = tuple(compile_condition(c) for c in rule.when)
+    unless = tuple(compile_condition(c) for c in rule.unless)
+    judge = _make_judge(start, end, tuple(c.fn for c in when), tuple(c.fn for c in unless),
+                        _effect_ok(kind, condition, window))
     return CompiledRule(
         policy_id, rule.id, rule.title, rule.level, rule.citations, rule.message or rule.title,
-        rule.span, start, end, tuple(compile_condition(c) for c in rule.when),
-        tuple(compile_condition(c) for c in rule.unless), kind, condition, window, rule,
+        rule.span, start, end, when, unless, kind, condition, window, rule, judge,
     )

@@ -21,7 +21,7 @@ from .compiler import (
 )
 from .decision import Decision, Finding, PolicyRef, RuleTrace
 from .facts import FactSource
-from .request import parse_call
+from .request import parse_call, resolve_dates
 
 _UTC = dt.UTC
 SEARCH_DAYS = 14
@@ -146,6 +146,8 @@ class Evaluator:
             zones = (facts.zone(call.to_timezone),)
         else:
             zones = tuple(facts.zone(z) for z in number.zones)
+        if call.lists or call.lists_checked_at:
+            resolve_dates(call, zones[0] if zones else call.at.tzinfo)  # type: ignore[arg-type]
         if call.to_region is not None:
             region = call.to_region if "-" in call.to_region else None
             country = call.to_region[:2]
@@ -173,7 +175,7 @@ class Evaluator:
             for rule in policy.rules:
                 if missing:
                     missing.clear()
-                outcome = rule.judge(ctx)
+                outcome = rule.judge_fn(ctx)
                 if outcome == VIOLATED:
                     target = violations if rule.level == "deny" else warnings
                     target.append(_finding(rule, missing))

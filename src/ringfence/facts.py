@@ -70,10 +70,6 @@ def _read_multizone() -> dict[str, tuple[str, ...]]:
 class StandardFacts:
     """The standard fact source. Thread-safe: caches are filled under a lock."""
 
-    # libphonenumber's zone and region answers depend on at most this many leading digits and
-    # the number's length, so answers are cached per (prefix, length).
-    _PREFIX_DIGITS = 10
-
     def __init__(self, lists: Mapping[str, NumberList] | None = None):
         self.lists = dict(lists or {})
         self._regions = _read_regions()
@@ -84,7 +80,11 @@ class StandardFacts:
         self._lock = threading.Lock()
 
     def number(self, e164: str) -> NumberFacts:
-        key = (e164[: self._PREFIX_DIGITS + 1], len(e164))
+        # libphonenumber allocates validity, zones and (in NANP) regions by numbering block, so
+        # answers are cached per block and length: a dialer's millions of numbers share a few
+        # thousand entries. A NANP block is NPA-NXX (its time-zone table never looks further);
+        # elsewhere the table looks at most 8 digits deep but for one Irish entry.
+        key = (e164[:8] if e164[1] == "1" else e164[:9], len(e164))
         found = self._numbers.get(key)
         if found is None:
             found = self._lookup_number(e164)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -380,7 +381,7 @@ def fmt_command(paths: tuple[Path, ...], check: bool) -> None:
     --check) is not formatted, 2 for bad usage or a missing path.
     """
     if paths == (Path("-"),):
-        text = click.get_text_stream("stdin").read()
+        text = sys.stdin.read()
         try:
             click.echo(format_text(text, "<stdin>"), nl=False)
         except RingfenceError as err:

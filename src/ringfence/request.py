@@ -88,8 +88,8 @@ class Call:
     last_transaction_at: float | None
     last_inquiry_at: float | None
     contract_active: bool | None
-    lists: dict[str, float | None]
-    lists_checked_at: dict[str, float]
+    lists: dict[str, float | dt.date | None]
+    lists_checked_at: dict[str, float | dt.date]
     opt_outs: tuple[OptOut, ...]
     history: tuple[Attempt, ...]
 
@@ -116,13 +116,14 @@ def _ts(value: object, path: str) -> float:
     return _instant(value, path).timestamp()
 
 
-def _date_or_ts(value: object, path: str) -> float:
+def _date_or_ts(value: object, path: str) -> float | dt.date:
+    """An instant (POSIX seconds), or a bare date: the evaluator reads a date as the start of
+    that day in the callee's own zone, which only it knows."""
     if type(value) is not str or not _DATE_OR_DT.match(value):
         raise _Reject(path, f"{value!r} is not a date or an RFC 3339 instant")
     try:
         if len(value) == 10:
-            day = dt.date.fromisoformat(value)
-            return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()
+            return dt.date.fromisoformat(value)
         return dt.datetime.fromisoformat(value).timestamp()
     except ValueError:
         raise _Reject(path, f"{value!r} is not a real date") from None
@@ -193,19 +194,38 @@ def _consent(raw: dict) -> tuple[ConsentRecord, ...]:
 
 
 def _history(raw: dict) -> tuple[Attempt, ...]:
+    # The hot loop of validation (dialers send long histories): checks inlined on purpose.
     out = []
+    match, parse = _DT.match, dt.datetime.fromisoformat
     for i, item in enumerate(_objects(raw, "history")):
-        path = f"history[{i}]"
-        _keys(item, _HISTORY_KEYS, path)
-        if "at" not in item:
-            raise _Reject(path, "needs at")
-        out.append(Attempt(
-            _ts(item["at"], path + ".at"),
-            _enum(item, "outcome", OUTCOMES, path + "."),
-            _text(item, "subject", path + "."),
-            _text(item, "campaign", path + "."),
-            _text(item, "purpose", path + ".", _NAME),
-        ))
+        at = item.get("at")
+        if not _HISTORY_KEYS.issuperset(item) or type(at) is not str or not match(at):
+            path = f"history[{i}]"
+            _keys(item, _HISTORY_KEYS, path)
+            if "at" not in item:
+                raise _Reject(path, "needs at")
+            _instant(at, path + ".at")
+        try:
+            ts = parse(at).timestamp()  # type: ignore[arg-type]
+        except ValueError:
+            raise _Reject(f"history[{i}].at", f"{at!r} is not a real date and time") from None
+        outcome = item.get("outcome")
+        subject = item.get("subject")
+        campaign = item.get("campaign")
+        purpose = item.get("purpose")
+        if (
+            (outcome is not None or "outcome" in item) and outcome not in OUTCOMES
+            or (subject is not None or "subject" in item) and type(subject) is not str
+            or (campaign is not None or "campaign" in item) and type(campaign) is not str
+            or (purpose is not None or "purpose" in item)
+            and (type(purpose) is not str or not _NAME.match(purpose))
+        ):
+            path = f"history[{i}]."
+            _enum(item, "outcome", OUTCOMES, path)
+            _text(item, "subject", path)
+            _text(item, "campaign", path)
+            _text(item, "purpose", path, _NAME)
+        out.append(Attempt(ts, outcome, subject, campaign, purpose))
     return tuple(out)
 
 
@@ -221,8 +241,8 @@ def _opt_outs(raw: dict) -> tuple[OptOut, ...]:
     return tuple(out)
 
 
-def _lists(raw: dict) -> dict[str, float | None]:
-    out: dict[str, float | None] = {}
+def _lists(raw: dict) -> dict[str, float | dt.date | None]:
+    out: dict[str, float | dt.date | None] = {}
     for i, item in enumerate(_objects(raw, "lists")):
         path = f"lists[{i}]"
         _keys(item, _LIST_KEYS, path)
@@ -230,14 +250,14 @@ def _lists(raw: dict) -> dict[str, float | None]:
         if name is None:
             raise _Reject(path, "needs name")
         listed = _date_or_ts(item["listed_at"], path + ".listed_at") if "listed_at" in item else None
-        # The same list twice: keep the earliest known listing (fail closed on "listed long ago").
-        if name in out and out[name] is not None:
-            listed = None if listed is None else min(listed, out[name])  # type: ignore[type-var]
-        out[name] = listed
+        # The same list twice: an unknown listing date wins (it reads as "listed long ago"), else
+        # the first one given is kept.
+        if name not in out or listed is None:
+            out[name] = listed
     return out
 
 
-def _lists_checked(raw: dict) -> dict[str, float]:
+def _lists_checked(raw: dict) -> dict[str, float | dt.date]:
     value = raw.get("lists_checked_at", {})
     if type(value) is not dict:
         raise _Reject("lists_checked_at", "must be an object")
@@ -329,3 +349,16 @@ def parse_call(raw: object) -> Call:
         if found is not None:
             raise found from None
         raise CallError(reject.path, reject.message) from None
+
+
+def resolve_dates(call: Call, zone: dt.tzinfo) -> None:
+    """Turn bare dates in list fields into the start of that day in the callee's zone."""
+    def start(value: float | dt.date | None) -> float | None:
+        if type(value) is dt.date:
+            return dt.datetime.combine(value, dt.time(), zone).timestamp()
+        return value  # type: ignore[return-value]
+
+    if any(type(v) is dt.date for v in call.lists.values()):
+        call.lists = {k: start(v) for k, v in call.lists.items()}
+    if any(type(v) is dt.date for v in call.lists_checked_at.values()):
+        call.lists_checked_at = {k: start(v) for k, v in call.lists_checked_at.items()}  # type: ignore[misc]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
+from ringfence.errors import RingfenceError
 from ringfence.testing.yamlload import line_of
 
 _TYPE_NAMES = {
@@ -39,7 +41,7 @@ class Problem:
         )
 
 
-class SuiteError(Exception):
+class SuiteError(RingfenceError):
     """A suite cannot be run: every problem found in it, each with file:line."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:
@@ -70,8 +72,9 @@ def _friendly(error: ValidationError) -> tuple[str, Any | None]:
     """A plain-words message for a schema error, and the offending key when there is one."""
     kind = error.validator
     if kind == "required":
-        missing = [k for k in error.validator_value if k not in error.instance]
-        return f"missing required field `{missing[0] if missing else '?'}`", None
+        # jsonschema reports each missing property separately, naming it in the message.
+        match = re.match(r"^'(.+)' is a required property$", error.message)
+        return f"missing required field `{match.group(1) if match else error.message}`", None
     if kind == "additionalProperties" and isinstance(error.instance, dict):
         known = list(error.schema.get("properties", {}))
         extra = [k for k in error.instance if k not in known]

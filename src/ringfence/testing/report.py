@@ -52,10 +52,19 @@ def trace_lines(result: CaseResult, indent: str = "    ") -> list[str]:
         level = f" [{item['level']}]" if item.get("level") else ""
         detail = f": {item['detail']}" if item.get("detail") else ""
         lines.append(f"{indent}{finding_id(item)} {item.get('outcome')}{level}{detail}")
-    if not lines and result.actual:
-        # No trace from the engine: fall back to the findings and their messages.
+    if result.actual:
+        # Findings the trace does not hold (a subdivision policy undetermined for lack of a
+        # region, say) are shown with their message and the facts they miss.
+        traced = {finding_id(t) for t in result.actual.get("trace") or []}
         for finding in result.actual.get("violations", []) + result.actual.get("warnings", []):
-            lines.append(f"{indent}{finding_id(finding)} violated: {finding.get('message', '')}")
+            if finding_id(finding) in traced:
+                continue
+            missing = finding.get("missing_facts") or []
+            extra = f" (missing: {', '.join(missing)})" if missing else ""
+            lines.append(
+                f"{indent}{finding_id(finding)} violated [{finding.get('level', 'deny')}]: "
+                f"{finding.get('message', '')}{extra}"
+            )
     return lines
 
 

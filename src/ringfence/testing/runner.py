@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ringfence.errors import RingfenceError
 from ringfence.testing.coverage import Coverage
 from ringfence.testing.expect import Difference, compare, decision_dict
 from ringfence.testing.problems import Problem, SuiteError
@@ -50,7 +51,8 @@ class RunResult:
         if self.count("skipped"):
             text += f", {self.count('skipped')} skipped"
         if self.count("error"):
-            text += f", {self.count('error')} errors"
+            errors = self.count("error")
+            text += f", {errors} error{'s' if errors != 1 else ''}"
         return text
 
 
@@ -135,15 +137,12 @@ def run_case(case: Case, policyset: Any, coverage: Coverage | None = None) -> Ca
     try:
         decision = policyset.decide(case.call, trace=True)
         actual = decision_dict(decision)
-    except Exception as exc:
-        path = getattr(exc, "path", None)
-        where = f"call field {path}: " if path else ""
-        return CaseResult(
-            case,
-            "error",
-            error=f"{where}{_render_error(exc)}",
-            duration=time.perf_counter() - start,
-        )
+    except Exception as exc:  # reported with the case, never as a traceback
+        if isinstance(exc, RingfenceError):
+            text = _render_error(exc)  # a call the engine rejects: "invalid call at to: ..."
+        else:
+            text = f"internal error while deciding the call: {type(exc).__name__}: {exc}"
+        return CaseResult(case, "error", error=text, duration=time.perf_counter() - start)
     duration = time.perf_counter() - start
     if coverage is not None:
         coverage.add_trace(actual["trace"])

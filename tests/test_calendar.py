@@ -1,0 +1,112 @@
+"""The calling calendar: a week of callable hours computed by the engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+
+import ringfence
+from ringfence.calendar import calendar_command, render_html, render_svg, render_text, week_grid
+
+WEEK = dt.date(2026, 6, 15)  # Monday; Friday 2026-06-19 is Juneteenth, a US federal holiday
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(scope="module")
+def florida():
+    policies = ringfence.load("us-federal", "us-fl")
+    return week_grid(policies, region="US-FL", purpose="marketing", week=WEEK)
+
+
+def test_florida_weekdays_are_open_from_8_to_20(florida):
+    assert florida.zone == "America/New_York"
+    assert [d.date for d in florida.days] == [WEEK + dt.timedelta(days=i) for i in range(7)]
+    for day in range(5):
+        assert florida.open_hours(day) == ["08:00-20:00"]
+
+
+def test_each_closed_block_names_the_rules_that_close_it(florida):
+    blocks = {b.label: b for b in florida.days[0].blocks}
+    assert blocks["20:00-21:00"].rules == ("us-fl/calling-hours",)  # federal allows until 21:00
+    assert set(blocks["00:00-08:00"].rules) == {"us-federal/calling-hours", "us-fl/calling-hours"}
+    # Rules that deny at every hour (facts this call lacks) are listed apart, not painted.
+    assert all(not set(b.rules) & {r for r, _ in florida.always_denied}
+               for d in florida.days for b in d.blocks)  # fmt: skip
+
+
+def test_holidays_are_named(florida):
+    assert "Juneteenth" in (florida.days[4].holiday or "")
+    assert florida.days[0].holiday is None
+
+
+def test_grid_agrees_with_decide(florida):
+    policies = ringfence.load("us-federal", "us-fl")
+    ignored = {r for r, _ in florida.always_denied}
+    tz = ZoneInfo(florida.zone)
+    for day, slot in [(0, 31), (0, 32), (2, 79), (2, 80), (6, 0), (6, 95)]:
+        at = dt.datetime.combine(florida.days[day].date, dt.time(), tz)
+        at += dt.timedelta(minutes=15 * slot + 7, seconds=30)
+        decision = policies.decide({"to": florida.to, "to_region": "US-FL", "purpose": "marketing",
+                                    "at": at.isoformat()})  # fmt: skip
+        violated = {f"{f.policy}/{f.rule}" for f in decision.violations} - ignored
+        assert florida.days[day].slots[slot] == (not violated), (day, slot, violated)
+
+
+def test_closed_days_and_public_holidays(tmp_path: Path):
+    policy = tmp_path / "shop.rf"
+    policy.write_text(
+        'policy shop "Shop hours"\n  applies to US\n\n'
+        'rule hours "Weekdays and Saturday, never on holidays"\n  cite "Internal policy 1"\n'
+        "  allow only\n    monday to saturday 09:00 to 17:00 inclusive\n"
+        "    closed on public holidays\n",
+        "utf-8",
+    )
+    grid = week_grid(ringfence.load(policy), region="US-FL", week=dt.date(2026, 12, 23))
+    by_day = {d.date: d for d in grid.days}
+    christmas = by_day[dt.date(2026, 12, 25)]
+    assert christmas.holiday and not any(christmas.slots)
+    assert christmas.blocks[0].rules == ("shop/hours",)
+    assert not any(by_day[dt.date(2026, 12, 27)].slots)  # Sunday
+    assert grid.open_hours(0) == ["09:00-17:00"]
+
+
+def test_svg_parses_and_draws_every_day(florida):
+    root = ET.fromstring(render_svg(florida))
+    assert root.tag == f"{SVG}svg"
+    rects = root.findall(f"{SVG}rect")
+    open_blocks = [r for r in rects if r.get("class") == "open"]
+    assert len(open_blocks) == 7  # one open block per day
+    tips = [r.find(f"{SVG}title").text for r in rects if r.get("class") == "closed"]
+    assert "20:00-21:00 closed by us-fl/calling-hours" in tips
+
+
+def test_html_is_self_contained(florida):
+    page = render_html(florida)
+    assert page.startswith("<!doctype html>") and "<svg" in page
+    assert "src=" not in page and "<link" not in page
+    assert "Juneteenth" in page
+
+
+def test_text_table(florida):
+    text = render_text(florida)
+    monday = next(line for line in text.splitlines() if line.startswith("Mon 06-15"))
+    cells = monday[15:15 + 96]
+    assert cells == "." * 32 + "#" * 48 + "." * 16
+
+
+def test_command_writes_svg_and_reports_bad_input(tmp_path: Path):
+    out = tmp_path / "week.svg"
+    args = ["-p", "us-federal", "-p", "us-fl", "--region", "US-FL", "--week", "2026-06-17"]
+    result = CliRunner().invoke(calendar_command, [*args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    ET.fromstring(out.read_text("utf-8"))
+    text = CliRunner().invoke(calendar_command, args)
+    assert text.exit_code == 0 and "Mon 2026-06-15: open 08:00-20:00" in text.output
+    bad = CliRunner().invoke(calendar_command, ["-p", "us-federal", "--to", "+1999"])
+    assert bad.exit_code == 2 and "error:" in bad.output and "Traceback" not in bad.output
+    assert CliRunner().invoke(calendar_command, ["-p", "us-federal"]).exit_code == 2

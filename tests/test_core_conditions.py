@@ -1,0 +1,411 @@
+"""Every condition form of the language, three-valued logic and fail-closed decisions."""
+
+from __future__ import annotations
+
+import pytest
+from test_core_support import (
+    MIAMI,
+    NYC,
+    ago,
+    call,
+    load_rule,
+    policy_text,
+    rule,
+    load_text,
+    violated,
+)
+
+AT = "2026-06-15T12:00:00-04:00"  # a Monday, noon in New York
+
+
+def decide(tmp_path, effect, *clauses, extra="", **fields):
+    return load_rule(tmp_path, effect, *clauses, extra=extra).decide(call(AT, **fields))
+
+
+# ---- is / is not / one of / missing / present ---------------------------------------------
+
+
+@pytest.mark.parametrize(("effect", "fields", "expected"), [
+    ("deny if purpose is marketing", {"purpose": "marketing"}, "deny"),
+    ("deny if purpose is marketing", {"purpose": "research"}, "allow"),
+    ("deny if purpose is not marketing", {"purpose": "research"}, "deny"),
+    ("deny if purpose is not marketing", {"purpose": "marketing"}, "allow"),
+    ("deny if purpose is one of marketing, political", {"purpose": "political"}, "deny"),
+    ("deny if purpose is one of marketing, political", {"purpose": "charity"}, "allow"),
+    ("deny if purpose is not one of marketing, political", {"purpose": "charity"}, "deny"),
+    ("deny if purpose is not one of marketing, political", {"purpose": "marketing"}, "allow"),
+    ("deny if technology is prerecorded", {"technology": "prerecorded"}, "deny"),
+    # technology defaults to manual when the call does not say
+    ("deny if technology is manual", {}, "deny"),
+    ("deny if line_type is mobile", {"line_type": "mobile"}, "deny"),
+    ("deny if relationship.contract_active is true",
+     {"relationship": {"contract_active": True}}, "deny"),
+    ("deny if relationship.contract_active is true",
+     {"relationship": {"contract_active": False}}, "allow"),
+    ('deny if subject is "debt 42"', {"subject": "debt 42"}, "deny"),
+    ('deny if subject is "debt 42"', {"subject": "debt 43"}, "allow"),
+    ("deny if from is withheld", {"from": "withheld"}, "deny"),
+    ("deny if from is withheld", {"from": "+12125550199"}, "allow"),
+    ("deny if region is US-NY", {}, "deny"),
+    ("deny if region is US-FL", {}, "allow"),
+    ("deny if country is US", {}, "deny"),
+    ("deny if sector is missing", {}, "deny"),
+    ("deny if sector is missing", {"sector": "life_insurance"}, "allow"),
+    ("deny if sector is present", {"sector": "life_insurance"}, "deny"),
+    ("deny if sector is present", {}, "allow"),
+])
+def test_equality_membership_presence(tmp_path, effect, fields, expected):
+    assert decide(tmp_path, effect, **fields).decision == expected
+
+
+def test_missing_fact_fails_closed_and_is_named(tmp_path):
+    d = decide(tmp_path, "deny if purpose is marketing")
+    assert d.decision == "deny"
+    (finding,) = d.violations
+    assert finding.missing_facts == ("purpose",)
+    assert "purpose" in finding.message
+
+
+def test_unknown_line_type_counts_as_missing(tmp_path):
+    d = decide(tmp_path, "deny if line_type is mobile", line_type="unknown")
+    assert d.decision == "deny"
+    assert d.violations[0].missing_facts == ("line_type",)
+
+
+def test_require_passes_only_when_condition_holds(tmp_path):
+    assert decide(tmp_path, "require purpose is research", purpose="research").allowed
+    assert not decide(tmp_path, "require purpose is research", purpose="marketing").allowed
+
+
+# ---- date comparisons and field ages ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("effect", "when", "expected"), [
+    ("deny if relationship.last_transaction_at < 2026-01-01", "2025-12-31T23:00:00-05:00", "deny"),
+    ("deny if relationship.last_transaction_at < 2026-01-01", "2026-01-01T00:00:00-05:00", "allow"),
+    # the date is the callee's local date: 02:00 UTC on Jan 1 is still Dec 31 in New York
+    ("deny if relationship.last_transaction_at < 2026-01-01", "2026-01-01T02:00:00Z", "deny"),
+    ("deny if relationship.last_transaction_at >= 2026-01-01", "2026-01-01T00:00:00-05:00", "deny"),
+    ("deny if relationship.last_transaction_at = 2026-03-01", "2026-03-01T18:00:00-05:00", "deny"),
+    ("deny if relationship.last_transaction_at != 2026-03-01", "2026-03-01T18:00:00-05:00", "allow"),
+])
+def test_compare_timestamp_with_date(tmp_path, effect, when, expected):
+    d = decide(tmp_path, effect, relationship={"last_transaction_at": when})
+    assert d.decision == expected
+
+
+def test_compare_call_time(tmp_path):
+    assert decide(tmp_path, "deny if at >= 2026-06-15").decision == "deny"
+    assert decide(tmp_path, "deny if at > 2026-06-15").decision == "allow"
+
+
+def test_compare_missing_field_is_unknown(tmp_path):
+    d = decide(tmp_path, "deny if relationship.last_transaction_at < 2026-01-01")
+    assert d.violations[0].missing_facts == ("relationship.last_transaction_at",)
+
+
+@pytest.mark.parametrize(("age", "when", "holds"), [
+    ("within 3 months", "2026-03-15T12:00:00-04:00", True),   # exactly 3 months: at or after
+    ("within 3 months", "2026-03-15T11:59:59-04:00", False),
+    ("within 3 months", "2026-06-15T12:00:01-04:00", False),  # after the call: not "within"
+    ("more than 30 days ago", "2026-05-16T12:00:00-04:00", False),  # exactly 30 days
+    ("more than 30 days ago", "2026-05-16T11:59:59-04:00", True),
+    ("at least 30 days ago", "2026-05-16T12:00:00-04:00", True),
+    ("less than 2 hours ago", "2026-06-15T10:00:00-04:00", False),
+    ("less than 2 hours ago", "2026-06-15T10:00:01-04:00", True),
+    ("between 1 days and 1 weeks ago", "2026-06-10T12:00:00-04:00", True),
+    ("between 1 days and 1 weeks ago", "2026-06-15T00:00:00-04:00", False),
+    ("between 1 days and 1 weeks ago", "2026-06-08T11:00:00-04:00", False),
+])
+def test_field_ages(tmp_path, age, when, holds):
+    d = decide(tmp_path, f"deny if relationship.last_inquiry_at {age}",
+               relationship={"last_inquiry_at": when})
+    assert d.decision == ("deny" if holds else "allow")
+
+
+def test_field_age_of_absent_timestamp_is_false(tmp_path):
+    assert decide(tmp_path, "deny if relationship.last_inquiry_at within 3 months").allowed
+
+
+# ---- lists ----------------------------------------------------------------------------------
+
+DNC = "uses list dnc"
+
+
+def test_on_list_from_call_field(tmp_path):
+    on = decide(tmp_path, "deny if callee on list dnc", extra=DNC, lists=[{"name": "dnc"}])
+    off = decide(tmp_path, "deny if callee on list dnc", extra=DNC, lists=[{"name": "other"}])
+    assert (on.decision, off.decision) == ("deny", "allow")
+
+
+@pytest.mark.parametrize(("listed_at", "expected"), [
+    ("2026-05-15", "deny"),             # 31 days before the call's date
+    ("2026-06-01", "allow"),            # listed 14 days ago: still in its grace period
+    (None, "deny"),                     # an unknown listing date counts as listed long ago
+])
+def test_on_list_with_listing_age(tmp_path, listed_at, expected):
+    entry = {"name": "dnc"} if listed_at is None else {"name": "dnc", "listed_at": listed_at}
+    d = decide(tmp_path, "deny if callee on list dnc listed at least 31 days ago", extra=DNC,
+               lists=[entry])
+    assert d.decision == expected
+
+
+def test_on_list_from_list_file(tmp_path):
+    numbers = tmp_path / "dnc.txt"
+    numbers.write_text(f"{NYC}\n", encoding="utf-8")
+    ps = load_text(tmp_path, policy_text(rule("deny if callee on list dnc"), extra=DNC),
+                   lists={"dnc": numbers})
+    assert ps.decide(call(AT)).decision == "deny"
+    assert ps.decide(call(AT, to=MIAMI)).decision == "allow"
+
+
+def test_listed_age_from_csv_list_file(tmp_path):
+    numbers = tmp_path / "dnc.csv"
+    numbers.write_text(f"number,listed_at\n{NYC},2026-06-10\n{MIAMI},2026-01-01\n",
+                       encoding="utf-8")
+    ps = load_text(tmp_path, policy_text(
+        rule("deny if callee on list dnc listed at least 31 days ago"), extra=DNC),
+        lists={"dnc": numbers})
+    assert ps.decide(call(AT)).decision == "allow"  # listed 5 days ago
+    assert ps.decide(call(AT, to=MIAMI)).decision == "deny"
+
+
+@pytest.mark.parametrize(("checked", "expected", "missing"), [
+    ({"dnc": "2026-05-20"}, "allow", ()),
+    ({"dnc": "2026-05-01"}, "deny", ()),
+    ({}, "deny", ("lists_checked_at.dnc",)),
+    ({"other": "2026-06-01"}, "deny", ("lists_checked_at.dnc",)),
+])
+def test_list_checked(tmp_path, checked, expected, missing):
+    d = decide(tmp_path, "require list dnc checked within 31 days", extra=DNC,
+               lists_checked_at=checked)
+    assert d.decision == expected
+    if expected == "deny":
+        assert d.violations[0].missing_facts == missing
+
+
+# ---- consent --------------------------------------------------------------------------------
+
+
+def consent(kind="express_written", purposes=("marketing",), at="2026-01-01T00:00:00Z", **more):
+    return {"type": kind, "purposes": list(purposes), "at": at, **more}
+
+
+@pytest.mark.parametrize(("effect", "records", "purpose", "holds"), [
+    ("consent express_written for marketing", [consent()], None, True),
+    ("consent express for marketing", [consent()], None, True),  # written satisfies express
+    ("consent express_written for marketing", [consent("express")], None, False),
+    ("consent express for marketing", [consent("express")], None, True),
+    ("consent for marketing", [consent("express")], None, True),
+    ("consent for marketing", [consent(purposes=["research"])], None, False),
+    ("consent for this purpose", [consent(purposes=["research"])], "research", True),
+    ("consent for this purpose", [consent(purposes=["research"])], "marketing", False),
+    # granted after the call: not yet in force
+    ("consent for marketing", [consent(at="2026-06-15T16:00:01Z")], None, False),
+    ("consent for marketing", [consent(at="2026-06-15T16:00:00Z")], None, True),
+    # expired: in force up to, not at, its expiry
+    ("consent for marketing", [consent(expires_at="2026-06-15T16:00:00Z")], None, False),
+    ("consent for marketing", [consent(expires_at="2026-06-15T16:00:01Z")], None, True),
+    # revoked before the call
+    ("consent for marketing", [consent(revoked_at="2026-06-01T00:00:00Z")], None, False),
+    ("consent for marketing", [consent(revoked_at="2026-07-01T00:00:00Z")], None, True),
+    # one good record among bad ones is enough
+    ("consent for marketing",
+     [consent(revoked_at="2026-06-01T00:00:00Z"), consent("express")], None, True),
+    ("consent for marketing", [], None, False),
+])
+def test_consent(tmp_path, effect, records, purpose, holds):
+    fields = {"consent": records}
+    if purpose is not None:
+        fields["purpose"] = purpose
+    d = decide(tmp_path, f"require {effect}", **fields)
+    assert d.decision == ("allow" if holds else "deny")
+
+
+def test_consent_for_this_purpose_without_purpose_is_unknown(tmp_path):
+    d = decide(tmp_path, "require consent for this purpose",
+               consent=[consent(purposes=["marketing"])])
+    assert d.decision == "deny"
+    assert d.violations[0].missing_facts == ("purpose",)
+
+
+def test_unknown_unless_does_not_exempt(tmp_path):
+    d = decide(tmp_path, "deny if technology is manual", "unless consent for this purpose",
+               consent=[consent()])
+    assert d.decision == "deny"
+    ok = decide(tmp_path, "deny if technology is manual", "unless consent for this purpose",
+                consent=[consent()], purpose="marketing")
+    assert ok.decision == "allow"
+
+
+# ---- opt-outs -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("condition", "opt_outs", "purpose", "holds"), [
+    ("opted out", [{"at": "2026-06-01T00:00:00Z"}], None, True),
+    ("opted out", [], None, False),
+    ("opted out", [{"at": "2026-06-15T16:00:01Z"}], None, False),  # after the call
+    ("opted out for marketing", [{"at": "2026-06-01T00:00:00Z"}], None, True),  # no purposes: all
+    ("opted out for marketing", [{"at": "2026-06-01T00:00:00Z", "purposes": ["research"]}],
+     None, False),
+    ("opted out for marketing", [{"at": "2026-06-01T00:00:00Z", "purposes": ["marketing"]}],
+     None, True),
+    ("opted out for this purpose",
+     [{"at": "2026-06-01T00:00:00Z", "purposes": ["research"]}], "research", True),
+    ("opted out for this purpose",
+     [{"at": "2026-06-01T00:00:00Z", "purposes": ["research"]}], "marketing", False),
+    ("opted out within 30 days", [{"at": "2026-06-01T00:00:00Z"}], None, True),
+    ("opted out within 30 days", [{"at": "2026-01-01T00:00:00Z"}], None, False),
+    ("opted out more than 1 years ago", [{"at": "2025-01-01T00:00:00Z"}], None, True),
+    ("opted out for marketing within 30 days",
+     [{"at": "2026-01-01T00:00:00Z"}, {"at": "2026-06-10T00:00:00Z", "purposes": ["research"]}],
+     None, False),
+])
+def test_opted_out(tmp_path, condition, opt_outs, purpose, holds):
+    fields = {"opt_outs": opt_outs}
+    if purpose is not None:
+        fields["purpose"] = purpose
+    d = decide(tmp_path, f"deny if {condition}", **fields)
+    assert d.decision == ("deny" if holds else "allow")
+
+
+# ---- history events -------------------------------------------------------------------------
+
+
+def attempt(hours_ago, outcome="no_answer", **more):
+    return {"at": ago(AT, hours=hours_ago), "outcome": outcome, **more}
+
+
+@pytest.mark.parametrize(("condition", "fields", "holds"), [
+    ("last purchase within 18 months",
+     {"relationship": {"last_transaction_at": "2025-01-01T00:00:00Z"}}, True),
+    ("last purchase within 18 months",
+     {"relationship": {"last_transaction_at": "2024-12-01T00:00:00Z"}}, False),
+    ("last purchase within 18 months", {}, False),
+    ("last inquiry within 3 months",
+     {"relationship": {"last_inquiry_at": "2026-04-01T00:00:00Z"}}, True),
+    ("last attempt within 1 hours", {"history": [attempt(0.5)]}, True),
+    ("last attempt within 1 hours", {"history": [attempt(2)]}, False),
+    # the latest attempt decides, not any attempt
+    ("last attempt more than 1 hours ago", {"history": [attempt(5), attempt(0.5)]}, False),
+    ("last conversation within 1 days", {"history": [attempt(2, "voicemail")]}, False),
+    ("last conversation within 1 days", {"history": [attempt(2, "conversation")]}, True),
+    ("last refusal within 1 days", {"history": [attempt(2, "refused")]}, True),
+    ("last attempt with outcome voicemail, busy within 1 days",
+     {"history": [attempt(2, "busy")]}, True),
+    ("last attempt with outcome voicemail within 1 days",
+     {"history": [attempt(2, "busy")]}, False),
+    ("last attempt with same subject within 1 days",
+     {"subject": "a", "history": [attempt(2, subject="b")]}, False),
+    ("last attempt with same subject within 1 days",
+     {"subject": "a", "history": [attempt(2, subject="a")]}, True),
+    ("last attempt with same campaign within 1 days",
+     {"campaign": "c1", "history": [attempt(2, campaign="c1")]}, True),
+    ("last attempt with same purpose within 1 days",
+     {"purpose": "research", "history": [attempt(2, purpose="marketing")]}, False),
+    ("last opt_out within 30 days", {"opt_outs": [{"at": "2026-06-01T00:00:00Z"}]}, True),
+    # history at or after the call is not "last"
+    ("last attempt within 1 days", {"history": [{"at": "2026-06-15T16:00:01Z"}]}, False),
+    ("any refusal", {"history": [attempt(24 * 400, "refused")]}, True),
+    ("any refusal", {"history": [attempt(1, "busy")]}, False),
+    ("any conversation with same subject",
+     {"subject": "a", "history": [attempt(900, "conversation", subject="a")]}, True),
+    ("any conversation with same subject",
+     {"subject": "a", "history": [attempt(900, "conversation", subject="b")]}, False),
+])
+def test_events(tmp_path, condition, fields, holds):
+    d = decide(tmp_path, f"deny if {condition}", **fields)
+    assert d.decision == ("deny" if holds else "allow")
+
+
+def test_same_subject_filter_without_subject_is_unknown(tmp_path):
+    d = decide(tmp_path, "deny if any conversation with same subject",
+               history=[attempt(3, "conversation", subject="a")])
+    assert d.decision == "deny"
+    assert d.violations[0].missing_facts == ("subject",)
+
+
+# ---- three-valued logic ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("condition", "fields", "expected", "missing"), [
+    # true or unknown = true (the rule fires, and no fact is needed)
+    ("purpose is marketing or sector is banking", {"purpose": "marketing"}, "deny", None),
+    # false or unknown = unknown -> fail closed naming the fact
+    ("purpose is research or sector is banking", {"purpose": "marketing"}, "deny", ("sector",)),
+    # false and unknown = false
+    ("purpose is research and sector is banking", {"purpose": "marketing"}, "allow", None),
+    # true and unknown = unknown
+    ("purpose is marketing and sector is banking", {"purpose": "marketing"}, "deny",
+     ("sector",)),
+    ("not sector is banking", {}, "deny", ("sector",)),
+    ("not sector is banking", {"sector": "banking"}, "allow", None),
+    ("not (purpose is research or purpose is charity)", {"purpose": "marketing"}, "deny", None),
+    ("not (purpose is research or purpose is charity)", {"purpose": "charity"}, "allow", None),
+    ("(purpose is research or purpose is charity) and technology is manual",
+     {"purpose": "charity"}, "deny", None),
+])
+def test_three_valued_logic(tmp_path, condition, fields, expected, missing):
+    d = decide(tmp_path, f"deny if {condition}", **fields)
+    assert d.decision == expected
+    if missing is not None:
+        assert d.violations[0].missing_facts == missing
+
+
+def test_and_binds_tighter_than_or(tmp_path):
+    # a or (b and c): with a true the rule fires whatever b and c are
+    d = decide(tmp_path, "deny if purpose is marketing or purpose is research and sector is x",
+               purpose="marketing")
+    assert d.decision == "deny"
+    d = decide(tmp_path, "deny if purpose is charity or purpose is research and sector is x",
+               purpose="research", sector="y")
+    assert d.decision == "allow"
+
+
+def test_unknown_when_violates_naming_the_fact(tmp_path):
+    d = decide(tmp_path, "deny if technology is prerecorded", "when purpose is marketing")
+    assert d.decision == "deny"
+    assert d.violations[0].missing_facts == ("purpose",)
+    assert decide(tmp_path, "deny if technology is prerecorded", "when purpose is marketing",
+                  purpose="research").allowed
+
+
+def test_when_false_makes_rule_not_applicable(tmp_path):
+    ps = load_rule(tmp_path, "deny if technology is manual", "when purpose is marketing")
+    d = ps.decide(call(AT, purpose="research"), trace=True)
+    assert d.allowed
+    assert [t.outcome for t in d.trace] == ["not_applicable"]
+
+
+def test_several_when_clauses_must_all_hold(tmp_path):
+    clauses = ("when purpose is marketing", "when technology is manual")
+    assert not decide(tmp_path, "deny if country is US", *clauses, purpose="marketing").allowed
+    assert decide(tmp_path, "deny if country is US", *clauses, purpose="marketing",
+                  technology="autodialer").allowed
+
+
+def test_any_unless_exempts(tmp_path):
+    clauses = ("unless purpose is research", "unless sector is banking")
+    ps = load_rule(tmp_path, "deny if country is US", *clauses)
+    assert ps.decide(call(AT, sector="banking")).allowed
+    assert ps.decide(call(AT, purpose="research")).allowed
+    d = ps.decide(call(AT, purpose="marketing", sector="x"), trace=True)
+    assert d.decision == "deny"
+    assert d.trace[0].outcome == "violated"
+    exempt = ps.decide(call(AT, sector="banking"), trace=True)
+    assert exempt.trace[0].outcome == "exempt"
+    assert "unless" in exempt.trace[0].detail and "banking" in exempt.trace[0].detail
+
+
+def test_decision_carries_rule_details(tmp_path):
+    text = policy_text(
+        'rule r "Rule title"\n  cite "Cite A", "Cite B"\n  message "Custom message"\n'
+        "  deny if purpose is marketing\n")
+    d = load_text(tmp_path, text).decide(call(AT, purpose="marketing"))
+    (f,) = d.violations
+    assert (f.policy, f.rule, f.title, f.level) == ("t", "r", "Rule title", "deny")
+    assert f.message == "Custom message"
+    assert f.citations == ("Cite A", "Cite B")
+    assert (f.source.line, f.source.column) == (6, 1)
+    assert f.source.file.endswith("t.rf")
+    assert violated(d) == {"r"}

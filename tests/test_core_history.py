@@ -1,0 +1,126 @@
+"""Counts of prior attempts: sliding windows at the limit and one over, filters, calendar days,
+and when a capped call may be made again."""
+
+from __future__ import annotations
+
+import pytest
+from test_core_support import ago, call, load_rule, same_instant
+
+AT = "2026-06-15T12:00:00-04:00"
+CAP = "deny if count of attempts in last 24 hours >= 3"
+
+
+def history(*hours_ago: float, **fields) -> list[dict]:
+    return [{"at": ago(AT, hours=h), **fields} for h in hours_ago]
+
+
+def decide(tmp_path, effect, **fields):
+    return load_rule(tmp_path, effect).decide(call(AT, **fields))
+
+
+@pytest.mark.parametrize(("hours", "expected"), [
+    ((), "allow"),
+    ((1, 2), "allow"),                 # at the limit: two prior, this is the third
+    ((1, 2, 3), "deny"),               # one over
+    ((1, 2, 23.99), "deny"),
+    ((1, 2, 24), "allow"),             # exactly 24 hours before: outside the window
+    ((1, 2, 25), "allow"),
+    ((0, 1, 2), "allow"),              # an attempt at the call's own instant is not prior
+    ((-1, 1, 2), "allow"),             # nor is one after it
+])
+def test_sliding_window_limit(tmp_path, hours, expected):
+    assert decide(tmp_path, CAP, history=history(*hours)).decision == expected
+
+
+@pytest.mark.parametrize(("op", "n", "prior", "fires"), [
+    (">", 2, 2, False), (">", 2, 3, True),
+    ("<", 1, 0, True), ("<", 1, 1, False),
+    ("<=", 1, 1, True), ("=", 2, 2, True), ("=", 2, 1, False), ("!=", 2, 1, True),
+])
+def test_count_operators(tmp_path, op, n, prior, fires):
+    effect = f"deny if count of attempts in last 24 hours {op} {n}"
+    d = decide(tmp_path, effect, history=history(*range(1, prior + 1)))
+    assert d.decision == ("deny" if fires else "allow")
+
+
+def test_same_subject_filter(tmp_path):
+    effect = "deny if count of attempts with same subject in last 24 hours >= 3"
+    mixed = history(1, 2, subject="a") + history(3, subject="b")
+    assert decide(tmp_path, effect, subject="a", history=mixed).allowed
+    same = history(1, 2, 3, subject="a")
+    assert decide(tmp_path, effect, subject="a", history=same).decision == "deny"
+
+
+def test_same_campaign_and_outcome_filters(tmp_path):
+    effect = ("deny if count of attempts with same campaign with outcome voicemail, no_answer "
+              "in last 7 days >= 2")
+    hist = (history(1, campaign="c", outcome="voicemail")
+            + history(2, campaign="c", outcome="conversation")
+            + history(3, campaign="d", outcome="no_answer"))
+    assert decide(tmp_path, effect, campaign="c", history=hist).allowed
+    hist += history(30, campaign="c", outcome="no_answer")
+    assert decide(tmp_path, effect, campaign="c", history=hist).decision == "deny"
+
+
+def test_missing_subject_matters_only_when_it_could_change_the_answer(tmp_path):
+    effect = "deny if count of attempts with same subject in last 24 hours >= 3"
+    # fewer than 3 attempts at all: under the limit whatever the subject
+    assert decide(tmp_path, effect, history=history(1, 2, subject="a")).allowed
+    # 3 attempts of unknown relevance: fail closed naming the fact
+    d = decide(tmp_path, effect, history=history(1, 2, 3, subject="a"))
+    assert d.decision == "deny"
+    assert d.violations[0].missing_facts == ("subject",)
+
+
+@pytest.mark.parametrize(("attempts", "expected"), [
+    (["2026-06-15T00:30:00-04:00"], "deny"),     # earlier the same local day
+    (["2026-06-14T23:30:00-04:00"], "allow"),    # yesterday, though less than 24 hours ago
+    # the local date counts: 03:30 UTC on the 15th is still the 14th in New York
+    (["2026-06-15T03:30:00Z"], "allow"),
+])
+def test_calendar_day_window(tmp_path, attempts, expected):
+    effect = "deny if count of attempts in last 1 calendar days >= 1"
+    d = decide(tmp_path, effect, history=[{"at": a} for a in attempts])
+    assert d.decision == expected
+
+
+@pytest.mark.parametrize(("day", "counted"), [
+    ("2026-06-09", True),     # the call's date is day one, so 7 days reach back to the 9th
+    ("2026-06-08", False),
+])
+def test_seven_calendar_days(tmp_path, day, counted):
+    effect = "deny if count of attempts in last 7 calendar days >= 1"
+    d = decide(tmp_path, effect, history=[{"at": f"{day}T23:59:00-04:00"}])
+    assert d.decision == ("deny" if counted else "allow")
+
+
+def test_next_allowed_after_a_cap_is_when_the_oldest_attempt_leaves(tmp_path):
+    d = decide(tmp_path, CAP, history=history(3, 2, 1))
+    assert d.decision == "deny"
+    # attempts at 09:00, 10:00, 11:00: at 09:00 tomorrow only two remain in the window
+    assert same_instant(d.next_allowed_at, "2026-06-16T09:00:00-04:00")
+
+
+def test_next_allowed_after_a_calendar_day_cap_is_local_midnight(tmp_path):
+    effect = "deny if count of attempts in last 1 calendar days >= 2"
+    d = decide(tmp_path, effect, history=history(1, 2))
+    assert d.decision == "deny"
+    assert same_instant(d.next_allowed_at, "2026-06-16T00:00:00-04:00")
+
+
+def test_next_allowed_after_a_wait_since_the_last_conversation(tmp_path):
+    effect = "deny if last conversation within 2 hours"
+    ps = load_rule(tmp_path, effect)
+    hist = history(0.5, outcome="conversation")  # at 11:30
+    # `within` includes its far end: exactly 2 hours later the conversation is still within
+    assert not ps.decide(call("2026-06-15T13:30:00-04:00", history=hist)).allowed
+    assert ps.decide(call("2026-06-15T13:30:01-04:00", history=hist)).allowed
+    d = ps.decide(call(AT, history=hist))
+    assert same_instant(d.next_allowed_at, "2026-06-15T13:30:01-04:00")
+
+
+def test_count_explained_in_trace(tmp_path):
+    ps = load_rule(tmp_path, CAP)
+    d = ps.decide(call(AT, history=history(1, 2, 3)), trace=True)
+    assert d.trace[0].outcome == "violated"
+    assert "3 matching attempts" in d.trace[0].detail
