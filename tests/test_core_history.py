@@ -23,7 +23,10 @@ def decide(tmp_path, effect, **fields):
     ((1, 2), "allow"),                 # at the limit: two prior, this is the third
     ((1, 2, 3), "deny"),               # one over
     ((1, 2, 23.99), "deny"),
-    ((1, 2, 24), "allow"),             # exactly 24 hours before: outside the window
+    # exactly 24 hours before is still inside: the window includes its far end, like `within`
+    # (language.md); the shipped us-fl, us-md, us-ok and ca-bc suites rely on this reading
+    ((1, 2, 24), "deny"),
+    ((1, 2, 24.0003), "allow"),        # 24 hours and one second before
     ((1, 2, 25), "allow"),
     ((0, 1, 2), "allow"),              # an attempt at the call's own instant is not prior
     ((-1, 1, 2), "allow"),             # nor is one after it
@@ -97,8 +100,12 @@ def test_seven_calendar_days(tmp_path, day, counted):
 def test_next_allowed_after_a_cap_is_when_the_oldest_attempt_leaves(tmp_path):
     d = decide(tmp_path, CAP, history=history(3, 2, 1))
     assert d.decision == "deny"
-    # attempts at 09:00, 10:00, 11:00: at 09:00 tomorrow only two remain in the window
-    assert same_instant(d.next_allowed_at, "2026-06-16T09:00:00-04:00")
+    # attempts at 09:00, 10:00, 11:00: the 09:00 attempt leaves the window right after 09:00
+    # tomorrow (the window includes its far end), so the next whole second is the answer
+    assert same_instant(d.next_allowed_at, "2026-06-16T09:00:01-04:00")
+    ps = load_rule(tmp_path, CAP)
+    assert not ps.decide(call("2026-06-16T09:00:00-04:00", history=history(3, 2, 1))).allowed
+    assert ps.decide(call("2026-06-16T09:00:01-04:00", history=history(3, 2, 1))).allowed
 
 
 def test_next_allowed_after_a_calendar_day_cap_is_local_midnight(tmp_path):

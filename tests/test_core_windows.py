@@ -259,7 +259,8 @@ def test_next_allowed_when_the_listing_grace_period_ends(tmp_path):
     d = load_text(tmp_path, text).decide(call("2026-06-15T12:00:00Z",
                                               lists=[{"name": "dnc", "listed_at": "2026-05-20"}]))
     assert d.decision == "deny"
-    assert same_instant(d.next_allowed_at, "2026-06-20T00:00:00Z")
+    # a date-only listing date is midnight in the callee's zone
+    assert same_instant(d.next_allowed_at, "2026-06-20T00:00:00-04:00")
 
 
 def test_next_allowed_none_when_nothing_opens_within_14_days(tmp_path):

@@ -56,6 +56,9 @@ def test_library_page_of_every_shipped_policy_lists_its_rules(site: Path):
         page = _page(site, f"library/{policy.id}")
         text = _plain(page)
         assert policy.title in text
+        if any(j != "any" for j in policy.jurisdictions):
+            # The week of callable hours, drawn by the engine (ringfence.calendar).
+            assert '<svg xmlns="http://www.w3.org/2000/svg"' in page, f"{policy.id}: no calendar"
         for rule in policy.rules:
             assert f'id="rule-{rule.id.lower()}"' in page, f"{policy.id}: no section for {rule.id}"
             assert rule.title in text

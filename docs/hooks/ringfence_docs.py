@@ -260,7 +260,8 @@ def policy_page(policy: Any) -> str:
         out += _rule_section(rule)
     out += calendar_section(policy)
     text = Path(policy.path).read_text(encoding="utf-8")
-    out += ["## Policy text", "", _fence("ringfence", text, f'title="{Path(policy.path).name}"'), ""]
+    title = f'title="{Path(policy.path).name}"'
+    out += ["## Policy text", "", _fence("ringfence", text, title), ""]
     return "\n".join(out)
 
 

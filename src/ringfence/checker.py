@@ -7,6 +7,7 @@ fields (:data:`FIELDS`) and the fixed words of the language (events, consent typ
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -185,7 +186,7 @@ class _Checker:
             if ok:
                 good.append(interval)
         good.sort(key=lambda i: i.start.seconds)
-        for before, after in zip(good, good[1:], strict=False):
+        for before, after in itertools.pairwise(good):
             if after.start.seconds < before.end.seconds or (
                 after.start.seconds == before.end.seconds and before.end_inclusive
             ):

@@ -107,7 +107,7 @@ def check_command(paths: tuple[str, ...]) -> None:
         sys.exit(EXIT_INVALID)
     rules = sum(len(p.rules) for p in compiled)
     click.echo(f"ok: {len(compiled)} {'policy' if len(compiled) == 1 else 'policies'}, "
-               f"{rules} rules")
+               f"{rules} {'rule' if rules == 1 else 'rules'}")
 
 
 def _read_calls(source: TextIO) -> Iterator[tuple[int, Any]]:
@@ -233,9 +233,13 @@ def policies_command(fmt: str) -> None:
 
 def _register_optional() -> None:
     """Commands that live next to their own feature's modules."""
+    from .calendar import calendar_command
+    from .fmt import fmt_command
     from .testing.cli import test_command
 
     cli.add_command(test_command, name="test")
+    cli.add_command(fmt_command, name="fmt")
+    cli.add_command(calendar_command, name="calendar")
 
 
 _register_optional()

@@ -513,10 +513,8 @@ def _compile_last_event(node: ast.LastEvent) -> Compiled:
 
 def _compile_count(node: ast.CountAttempts) -> Compiled:
     build = _history_filter(node.filters)
-    # "in last 24 hours" holds the attempts of the 24 hours before the call: one made exactly
-    # 24 hours earlier has left the window, so a cap frees up at the oldest attempt + 24 hours.
-    kind = "less_than_ago" if node.window.kind == "plain" else "within"
-    test = compile_age(ast.Age(kind, node.window, None, node.span))
+    window = ast.Age("within", node.window, None, node.span)
+    test = compile_age(window)
     op = _OPS[node.op]
     number = node.number
 

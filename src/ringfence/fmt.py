@@ -26,7 +26,7 @@ import click
 from lark import Lark, Token, Tree
 
 from .errors import RingfenceError, Span
-from .parser import parse_text
+from .parser import _comment_in, parse_text
 from .resources import grammar_path
 
 __all__ = ["MAX_WIDTH", "FormatError", "fmt_command", "format_text", "shape"]
@@ -251,28 +251,11 @@ class _Formatter:
 
 def _scan_comments(lines: list[str]) -> Iterator[_Comment]:
     for number, line in enumerate(lines, start=1):
-        column = _comment_column(line)
-        if column is not None:
-            text = line[column:].rstrip()
+        # The parser finds the comment of a line (a '#' outside double quotes); it is the end of
+        # the line, which gives its column.
+        for _, text in _comment_in(line, number):
+            column = len(line.rstrip()) - len(text)
             yield _Comment(number, column + 1, text, trailing=bool(line[:column].strip()))
-
-
-def _comment_column(line: str) -> int | None:
-    """Index of a '#' that is outside double quotes, if any."""
-    in_string = escaped = False
-    for index, ch in enumerate(line):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch == "#":
-            return index
-    return None
 
 
 def _tokens(tree: Tree) -> list[Token]:
@@ -414,6 +397,6 @@ def fmt_command(paths: tuple[Path, ...], check: bool) -> None:
             path.write_text(new, encoding="utf-8")
             click.echo(f"reformatted {path}", err=True)
     verb = "would be reformatted" if check else "reformatted"
-    click.echo(f"{changed} of {len(files)} file(s) {verb}, {failed} could not be read", err=True)
+    click.echo(f"{changed} of {len(files)} file(s) {verb}, {failed} could not be formatted", err=True)
     if failed or (check and changed):
         raise SystemExit(1)

@@ -55,7 +55,7 @@ KEYWORDS = frozenset([
     "weekdays", "weekends", "public", "holidays", "national",
     # conditions, filters, ages and durations
     "or", "not", "is", "one", "of", "missing", "present", "listed", "checked", "consent", "for",
-    "opted", "out", "last", "count", "attempts", "this", "purpose", "with", "same", "outcome",
+    "opted", "out", "last", "any", "count", "attempts", "this", "purpose", "with", "same", "outcome",
     "within", "more", "than", "ago", "at", "least", "less", "calendar", "business",
 ])
 # fmt: on
@@ -65,7 +65,9 @@ _NAMESPACE_WORDS = frozenset(["include", "exclude", "uses"])
 #: Words after which a condition starts (its first word is a field unless it is a keyword form).
 _CONDITION_OPENERS = frozenset(["when", "unless", "if", "require", "and", "or", "not"])
 #: Keywords that can start a condition atom.
-_CONDITION_FORMS = frozenset(["not", "callee", "list", "consent", "opted", "last", "count"])
+_CONDITION_FORMS = frozenset(
+    ["not", "callee", "list", "consent", "opted", "last", "any", "count"]
+)
 #: Keywords after which a value (or a list of values) follows.
 _VALUE_OPENERS = frozenset(["is", "of", "outcome", "not"])
 _CONSTANT_WORDS = frozenset(["missing", "present"])
@@ -206,8 +208,8 @@ def _classify_word(
         return Keyword.Namespace
     if word in KEYWORDS and not _is_value_position(pkind, ptext, ptype, prev2):
         return Keyword
-    if after_keyword and ptext == "last":
-        return Name.Builtin  # the event of `last purchase within 18 months`
+    if after_keyword and ptext in ("last", "any"):
+        return Name.Builtin  # the event of `last purchase within 18 months`, `any opt_out`
     # Everything else is a value: a jurisdiction, a purpose, a consent type, an enum value.
     return Name.Constant
 

@@ -103,11 +103,16 @@ class _Reject(Exception):
         self.message = message
 
 
+def _z(value: str) -> str:
+    # RFC 3339 allows a lowercase "z"; Python 3.11's fromisoformat does not.
+    return value[:-1] + "Z" if value[-1] == "z" else value
+
+
 def _instant(value: object, path: str) -> dt.datetime:
     if type(value) is not str or not _DT.match(value):
         raise _Reject(path, f"{value!r} is not an RFC 3339 instant with an offset")
     try:
-        return dt.datetime.fromisoformat(value)
+        return dt.datetime.fromisoformat(_z(value))
     except ValueError:
         raise _Reject(path, f"{value!r} is not a real date and time") from None
 
@@ -124,7 +129,7 @@ def _date_or_ts(value: object, path: str) -> float | dt.date:
     try:
         if len(value) == 10:
             return dt.date.fromisoformat(value)
-        return dt.datetime.fromisoformat(value).timestamp()
+        return dt.datetime.fromisoformat(_z(value)).timestamp()
     except ValueError:
         raise _Reject(path, f"{value!r} is not a real date") from None
 
@@ -147,7 +152,7 @@ def _enum(obj: dict, key: str, allowed: frozenset[str], path: str = "") -> str |
     if key not in obj:
         return None
     value = obj[key]
-    if value not in allowed or type(value) is not str:
+    if type(value) is not str or value not in allowed:
         raise _Reject(f"{path}{key}", f"{value!r} is not one of {sorted(allowed)}")
     return value
 
@@ -208,17 +213,19 @@ def _history(raw: dict) -> tuple[Attempt, ...]:
         try:
             ts = parse(at).timestamp()  # type: ignore[arg-type]
         except ValueError:
-            raise _Reject(f"history[{i}].at", f"{at!r} is not a real date and time") from None
+            # a lowercase "z", or not a real date (which _instant rejects with its path)
+            ts = _instant(at, f"history[{i}].at").timestamp()
         outcome = item.get("outcome")
         subject = item.get("subject")
         campaign = item.get("campaign")
         purpose = item.get("purpose")
         if (
-            (outcome is not None or "outcome" in item) and outcome not in OUTCOMES
-            or (subject is not None or "subject" in item) and type(subject) is not str
-            or (campaign is not None or "campaign" in item) and type(campaign) is not str
-            or (purpose is not None or "purpose" in item)
-            and (type(purpose) is not str or not _NAME.match(purpose))
+            ((outcome is not None or "outcome" in item)
+             and (type(outcome) is not str or outcome not in OUTCOMES))
+            or ((subject is not None or "subject" in item) and type(subject) is not str)
+            or ((campaign is not None or "campaign" in item) and type(campaign) is not str)
+            or ((purpose is not None or "purpose" in item)
+            and (type(purpose) is not str or not _NAME.match(purpose)))
         ):
             path = f"history[{i}]."
             _enum(item, "outcome", OUTCOMES, path)
@@ -281,19 +288,22 @@ def _fast(raw: object) -> Call:
     if type(to) is not str or not _E164.match(to):
         raise _Reject("to", f"{to!r} is not an E.164 number like +12125550101")
     at = _instant(raw["at"], "at")
-    if "id" in raw and type(raw["id"]) not in (str, int):
+    # JSON Schema counts 1.0 as an integer, so the fast pass does too.
+    if "id" in raw and type(raw["id"]) not in (str, int) and not (
+        type(raw["id"]) is float and raw["id"].is_integer()
+    ):
         raise _Reject("id", "must be a string or an integer")
     if "meta" in raw and type(raw["meta"]) is not dict:
         raise _Reject("meta", "must be an object")
     tz = raw.get("to_timezone")
-    if tz is not None and (type(tz) is not str or not tz):
+    if "to_timezone" in raw and (type(tz) is not str or not tz):
         raise _Reject("to_timezone", "must be an IANA time zone name")
     rel = raw.get("relationship", {})
     if type(rel) is not dict:
         raise _Reject("relationship", "must be an object")
     _keys(rel, _RELATIONSHIP_KEYS, "relationship")
     active = rel.get("contract_active")
-    if active is not None and type(active) is not bool:
+    if "contract_active" in rel and type(active) is not bool:
         raise _Reject("relationship.contract_active", "must be true or false")
     return Call(
         raw=raw,

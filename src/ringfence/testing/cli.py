@@ -92,7 +92,25 @@ def test_command(
     Exit status: 0 when every case passes, 1 when a case fails (or coverage is below
     --fail-under), 2 for a usage or input error (malformed file, missing policy, empty run).
     """
-    roots = list(paths) or [Path(".")]
+    try:
+        _run(list(paths), patterns, fmt, output, coverage, fail_under, allow_empty, verbose)
+    except (SystemExit, click.exceptions.Exit, click.ClickException):
+        raise
+    except Exception as exc:  # a bug must still not show a traceback to a compliance analyst
+        _fail_input([f"internal error in the test runner: {type(exc).__name__}: {exc}"])
+
+
+def _run(
+    paths: list[Path],
+    patterns: tuple[str, ...],
+    fmt: str,
+    output: Path | None,
+    coverage: bool,
+    fail_under: float | None,
+    allow_empty: bool,
+    verbose: bool,
+) -> None:
+    roots = paths or [Path(".")]
     suites = load_suites(roots)
     tracker = Coverage() if (coverage or fail_under is not None) else None
     try:
@@ -109,10 +127,7 @@ def test_command(
                 ]
             )
         _fail_input(
-            [
-                f"no test case matches -k {' -k '.join(patterns)}; "
-                "use --allow-empty to accept an empty run"
-            ]
+            [f"no test case matches -k {' -k '.join(patterns)}; use --allow-empty to accept an empty run"]
         )
     report = _render(result, fmt, verbose)
     if output is not None:

@@ -120,9 +120,7 @@ class Coverage:
             "percent": round(self.percent, 1),
             "rules": self.total,
             "exercised_both_ways": self.covered,
-            "policies": {
-                policy: [r.to_dict() for r in rules] for policy, rules in self.by_policy().items()
-            },
+            "policies": {policy: [r.to_dict() for r in rules] for policy, rules in self.by_policy().items()},
             "not_exercised_both_ways": [
                 {"policy": r.policy, "rule": r.rule, "missing": r.missing}
                 for r in self.rules.values()
@@ -148,7 +146,6 @@ class Coverage:
             lines.append("Rules never exercised both ways:")
             lines.extend(f"  {r.policy}/{r.rule}: {r.missing}" for r in gaps)
         lines.append(
-            f"Rule coverage: {self.percent:.1f}% ({self.covered} of {self.total} rules "
-            "exercised both ways)"
+            f"Rule coverage: {self.percent:.1f}% ({self.covered} of {self.total} rules exercised both ways)"
         )
         return "\n".join(lines)

@@ -77,11 +77,7 @@ def _compare_set(
     name: str, expected: list[str], findings: list[dict[str, Any]], *, exact: bool
 ) -> Difference | None:
     missing = [e for e in expected if not any(_matches(e, f) for f in findings)]
-    extra = (
-        [finding_id(f) for f in findings if not any(_matches(e, f) for e in expected)]
-        if exact
-        else []
-    )
+    extra = [finding_id(f) for f in findings if not any(_matches(e, f) for e in expected)] if exact else []
     if not missing and not extra:
         return None
     actual = sorted({finding_id(f) for f in findings})
@@ -94,9 +90,7 @@ def _compare_set(
     return Difference(name, expected, actual, "; ".join(parts))
 
 
-def _compare_exclude(
-    name: str, excluded: list[str], findings: list[dict[str, Any]]
-) -> Difference | None:
+def _compare_exclude(name: str, excluded: list[str], findings: list[dict[str, Any]]) -> Difference | None:
     fired = sorted({finding_id(f) for f in findings if any(_matches(e, f) for e in excluded)})
     if not fired:
         return None
@@ -116,9 +110,7 @@ def _compare_next(expected: str | None, actual: str | None) -> Difference | None
     )
 
 
-def _compare_messages(
-    expected: str | list[str], findings: list[dict[str, Any]]
-) -> Difference | None:
+def _compare_messages(expected: str | list[str], findings: list[dict[str, Any]]) -> Difference | None:
     wanted = [expected] if isinstance(expected, str) else list(expected)
     messages = [str(f.get("message") or "") for f in findings]
     absent = [w for w in wanted if not any(w in m for m in messages)]
@@ -149,20 +141,14 @@ def compare(expect: dict[str, Any], actual: dict[str, Any]) -> list[Difference]:
         diffs.append(_compare_set("violations", expect["violations"], violations, exact=True))
     if "violations_include" in expect:
         diffs.append(
-            _compare_set(
-                "violations_include", expect["violations_include"], violations, exact=False
-            )
+            _compare_set("violations_include", expect["violations_include"], violations, exact=False)
         )
     if "violations_exclude" in expect:
-        diffs.append(
-            _compare_exclude("violations_exclude", expect["violations_exclude"], violations)
-        )
+        diffs.append(_compare_exclude("violations_exclude", expect["violations_exclude"], violations))
     if "warnings" in expect:
         diffs.append(_compare_set("warnings", expect["warnings"], warnings, exact=True))
     if "warnings_include" in expect:
-        diffs.append(
-            _compare_set("warnings_include", expect["warnings_include"], warnings, exact=False)
-        )
+        diffs.append(_compare_set("warnings_include", expect["warnings_include"], warnings, exact=False))
     if "next_allowed_at" in expect:
         diffs.append(_compare_next(expect["next_allowed_at"], actual.get("next_allowed_at")))
     if "message_contains" in expect:
@@ -177,9 +163,7 @@ def compare(expect: dict[str, Any], actual: dict[str, Any]) -> list[Difference]:
                     f"expected {expect[name]}, got {actual.get(name)}",
                 )
             )
-    if "timezones" in expect and sorted(expect["timezones"]) != sorted(
-        actual.get("timezones") or []
-    ):
+    if "timezones" in expect and sorted(expect["timezones"]) != sorted(actual.get("timezones") or []):
         diffs.append(
             Difference(
                 "timezones",

@@ -36,9 +36,7 @@ class Problem:
     def render(self) -> str:
         """``file:line: field: message``."""
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return (
-            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-        )
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
 class SuiteError(RingfenceError):
@@ -111,9 +109,7 @@ def schema_problems(
     for error in errors:
         message, key = _friendly(error)
         path = (*prefix, *error.absolute_path)
-        line = line_of(
-            data, (*error.absolute_path, key) if key is not None else error.absolute_path
-        )
+        line = line_of(data, (*error.absolute_path, key) if key is not None else error.absolute_path)
         shown = field_path((*path, key) if key is not None else path) or "(top level)"
         problems.append(Problem(file, line, message, shown))
     problems.sort(key=lambda p: (p.line or 0, p.field))

@@ -121,6 +121,7 @@ class _Loader:
         self.path = path.resolve()
         self.file = display_path(path)
         self.problems: list[Problem] = []
+        self.bad_now = False
 
     def problem(self, line: int | None, message: str, where: str = "") -> None:
         self.problems.append(Problem(self.file, line, message, where))
@@ -155,6 +156,7 @@ class _Loader:
             return None
         now = parse_instant(data["now"])
         if now is None:
+            self.bad_now = True
             self.problem(
                 data.key_lines["now"],
                 f"{data['now']!r} is not an instant; write it like 2026-06-15T12:00:00-04:00 "
@@ -239,16 +241,14 @@ class _Loader:
 
     def _times(self, call: MDict, now: datetime | None, line: int | None, where: str) -> None:
         def report(err: RelativeTimeError) -> None:
-            self.problem(
-                line_of(call, err.path) or line, err.message, f"{where}.call.{field_path(err.path)}"
-            )
+            self.problem(line_of(call, err.path) or line, err.message, f"{where}.call.{field_path(err.path)}")
 
         resolve_call_times(call, now, report)
         if "at" not in call:
-            if now is None:
-                self.problem(line, "the case has no `at` and the suite sets no `now`", where)
-            else:
+            if now is not None:
                 call["at"] = format_instant(now)
+            elif not self.bad_now:  # an invalid `now` is reported once, where it is written
+                self.problem(line, "the case has no `at` and the suite sets no `now`", where)
 
     def _check_call(self, call: MDict, line: int | None, where: str) -> None:
         """Validate the merged call with the engine's call schema, when it ships one."""
@@ -261,9 +261,7 @@ class _Loader:
                     self.file,
                     problem.line or line,
                     problem.message,
-                    f"{where}.call.{problem.field}"
-                    if problem.field != "(top level)"
-                    else f"{where}.call",
+                    f"{where}.call.{problem.field}" if problem.field != "(top level)" else f"{where}.call",
                 )
             )
 
