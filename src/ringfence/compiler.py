@@ -636,7 +636,7 @@ class CompiledWindow:
     def zones(self, ctx: Ctx) -> tuple[ZoneInfo, ...]:
         return (self.zone,) if self.zone is not None else ctx.zones
 
-    def closed_reason(self, ctx: Ctx, local: dt.datetime) -> str | None | bool:
+    def closed_reason(self, ctx: Ctx, local: dt.datetime) -> str | bool | None:
         """Why the day is closed (a text), False when open, None when a fact is missing."""
         day = local.date()
         if local.weekday() in self.closed_days:
