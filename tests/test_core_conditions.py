@@ -9,9 +9,9 @@ from test_core_support import (
     ago,
     call,
     load_rule,
+    load_text,
     policy_text,
     rule,
-    load_text,
     violated,
 )
 
@@ -182,6 +182,15 @@ def test_list_checked(tmp_path, checked, expected, missing):
     assert d.decision == expected
     if expected == "deny":
         assert d.violations[0].missing_facts == missing
+
+
+def test_date_only_list_dates_are_midnight_where_the_callee_is(tmp_path):
+    # 23:30 on June 14 in New York: New York's midnight of the 14th is 23.5 hours earlier
+    # (UTC's midnight would be 27.5 hours earlier)
+    ps = load_rule(tmp_path, "require list dnc checked within 1 days", extra=DNC)
+    checked = {"dnc": "2026-06-14"}
+    assert ps.decide(call("2026-06-14T23:30:00-04:00", lists_checked_at=checked)).allowed
+    assert not ps.decide(call("2026-06-15T00:30:00-04:00", lists_checked_at=checked)).allowed
 
 
 # ---- consent --------------------------------------------------------------------------------

@@ -64,6 +64,25 @@ def test_next_allowed_across_dst(tmp_path, at, expected_next):
     assert d.next_allowed_at.utcoffset() == iso(at).utcoffset()
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "core bug: CompiledWindow.opening_times turns a window start into one instant with fold=0: "
+    "a start inside the spring-forward gap becomes 02:30 EST = 03:30 EDT (03:00 EDT is never "
+    "tried), and the second occurrence of a repeated time on the fall-back day is never tried"))
+@pytest.mark.parametrize(("effect", "at", "expected_next"), [
+    # the window opens at 02:30, which does not exist: from 03:00 EDT the clock is inside it
+    ("allow only between 02:30 and 05:00 inclusive", "2026-03-08T01:00:00-05:00",
+     "2026-03-08T03:00:00-04:00"),
+    # 01:50 EDT; forty minutes later it is 01:30 again, now EST
+    ("allow only between 01:30 and 01:45 inclusive", "2026-11-01T01:50:00-04:00",
+     "2026-11-01T01:30:00-05:00"),
+])
+def test_next_allowed_with_a_window_start_in_the_dst_switch(tmp_path, effect, at,
+                                                              expected_next):
+    assert decide_at(tmp_path, effect, expected_next).allowed
+    d = decide_at(tmp_path, effect, at)
+    assert same_instant(d.next_allowed_at, expected_next)
+
+
 # ---- multi-zone area codes ----------------------------------------------------------------
 
 

@@ -90,13 +90,17 @@ class NumberList:
         except OSError as err:
             raise InputError(f"cannot read list file {path}: {err.strerror}") from None
         entries = []
+        seen_header = False
         with fh:
             for number, line in enumerate(fh, start=1):
                 text = line.strip()
                 if not text or text.startswith("#"):
                     continue
                 fields = [f.strip() for f in text.split(",")]
-                if number == 1 and fields[0].lower() in ("number", "e164", "phone"):
+                # A header may follow leading comments (a source note), but only come first.
+                if not entries and not seen_header and fields[0].lower() in (
+                        "number", "e164", "phone"):
+                    seen_header = True
                     continue
                 entries.append(_entry(fields, path, number))
         return cls(entries, name=path.stem)
