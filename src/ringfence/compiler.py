@@ -224,7 +224,8 @@ class Compiled:
     node: ast.Condition
     observe: Observer | None = None
     children: tuple[Compiled, ...] = ()
-    # Instants (POSIX seconds) after which this condition may change value, for next_allowed_at.
+    # The periods this condition measures from an event: it may change value when one ends,
+    # which is where next_allowed_at looks.
     durations: tuple[ast.Duration, ...] = field(default=())
 
 

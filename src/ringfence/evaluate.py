@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import render
+from . import ast, render
 from .compiler import (
     EXEMPT,
     NOT_APPLICABLE,
@@ -20,6 +21,7 @@ from .compiler import (
     plus,
 )
 from .decision import Decision, Finding, PolicyRef, RuleTrace
+from .errors import Span
 from .facts import FactSource
 from .request import parse_call, resolve_dates
 
@@ -43,6 +45,7 @@ class PolicyInfo:
     disclaimer: str | None
     notes: tuple[str, ...]
     rules: tuple[RuleInfo, ...]
+    span: Span
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class RuleInfo:
     effective_from: dt.date | None
     effective_until: dt.date | None
     message: str
-    span: Any
+    span: Span
     origin: str  # the policy that wrote the rule (differs from the owner for included rules)
 
 
@@ -71,11 +74,11 @@ class CompiledPolicy:
     when: tuple[Compiled, ...]
     rules: tuple[CompiledRule, ...]
 
-    @property
+    @functools.cached_property
     def ref_applicable(self) -> PolicyRef:
         return PolicyRef(self.info.id, self.info.version, self.info.hash, True)
 
-    @property
+    @functools.cached_property
     def ref_not_applicable(self) -> PolicyRef:
         return PolicyRef(self.info.id, self.info.version, self.info.hash, False)
 
@@ -120,14 +123,7 @@ def _undetermined(policy: CompiledPolicy, missing: set[str]) -> Finding:
     return Finding(info.id, "applicability", f"Whether {info.id} applies", "deny",
                    f"cannot tell whether policy {info.id} applies to this call "
                    f"(cannot establish: {facts})", info.sources[:1] or ("policy scope",),
-                   policy.rules[0].span if policy.rules else _policy_span(info),
-                   tuple(sorted(missing)))
-
-
-def _policy_span(info: PolicyInfo):
-    from .errors import Span
-
-    return Span(info.path, 1, 1)
+                   info.span, tuple(sorted(missing)))
 
 
 class Evaluator:
@@ -136,6 +132,8 @@ class Evaluator:
     def __init__(self, policies: Sequence[CompiledPolicy], facts: FactSource):
         self.policies = tuple(policies)
         self.facts = facts
+        # Whether waiting can ever clear a rule, decided once per load rather than per denial.
+        self._time_dependent = {(r.policy_id, r.id): _time_dependent(r) for r in self._rules()}
 
     def context(self, raw: dict[str, Any]) -> Ctx:
         """Validate the call and gather the callee's facts."""
@@ -214,10 +212,8 @@ class Evaluator:
         the only candidates, tried in order; ``None`` when a violated rule does not depend on
         time at all (a number on a list stays on it).
         """
-        by_id = {(r.policy_id, r.id): r for r in self._rules()}
         for finding in violations:
-            rule = by_id.get((finding.policy, finding.rule))
-            if rule is not None and not _time_dependent(rule):
+            if not self._time_dependent.get((finding.policy, finding.rule), True):
                 return None
         start = ctx.t_dt.astimezone(_UTC)
         horizon = start + dt.timedelta(days=SEARCH_DAYS)
@@ -271,7 +267,7 @@ def _mentions_time(compiled: Compiled) -> bool:
     if field is not None and field.name == "at":
         return True
     # Consent expires and is revoked at instants of its own, with no duration in the policy.
-    if type(node).__name__ == "Consent":
+    if isinstance(node, ast.Consent):
         return True
     return any(_mentions_time(c) for c in compiled.children)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -161,9 +160,3 @@ def load_list_files(paths: Mapping[str, str | Path]) -> dict[str, NumberList]:
             raise InputError(f"a list needs a name: {path}")
         out[name] = NumberList.from_file(Path(path))
     return out
-
-
-@functools.cache
-def default_facts() -> StandardFacts:
-    """A shared standard source with no list files (its caches are thread-safe)."""
-    return StandardFacts()

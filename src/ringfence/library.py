@@ -42,6 +42,7 @@ def _not_found(ref: str, where: Span | None = None) -> PolicyError:
 def resolve(refs: Iterable[str | Path]) -> list[Path]:
     """Policy files named by paths (files or folders, recursively) or shipped ids, in order."""
     files: list[Path] = []
+    seen: set[Path] = set()
     for ref in refs:
         path = Path(ref)
         if path.is_dir():
@@ -52,7 +53,10 @@ def resolve(refs: Iterable[str | Path]) -> list[Path]:
             found = [policies_dir() / f"{ref}.rf"]
         else:
             raise _not_found(str(ref))
-        files.extend(f for f in found if f.resolve() not in {g.resolve() for g in files})
+        for file in found:
+            if file.resolve() not in seen:
+                seen.add(file.resolve())
+                files.append(file)
     return files
 
 
@@ -131,7 +135,7 @@ def _compile_policy(parsed: _Parsed, cache: dict[Path, _Parsed]) -> CompiledPoli
     )
     info = PolicyInfo(policy.id, policy.title, policy.version, f"sha256:{digest}",
                       str(parsed.path), policy.jurisdictions, start, end, policy.sources,
-                      policy.disclaimer, policy.notes, rule_infos)
+                      policy.disclaimer, policy.notes, rule_infos, policy.span)
     places = set(policy.jurisdictions)
     return CompiledPolicy(
         info,

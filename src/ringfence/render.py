@@ -17,10 +17,6 @@ def string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def age(a: ast.Age) -> str:
-    return str(a)
-
-
 def _filters(filters: tuple[ast.Filter, ...]) -> str:
     out = []
     for f in filters:
@@ -56,20 +52,20 @@ def condition(node: ast.Condition, parent: type | None = None) -> str:
         case ast.Compare(field=f, op=op, value=v):
             return f"{f.name} {op} {value(v)}"
         case ast.FieldAge(field=f, age=a):
-            return f"{f.name} {age(a)}"
+            return f"{f.name} {a}"
         case ast.OnList(name=name, listed=listed):
-            return f"callee on list {name}" + (f" listed {age(listed)}" if listed else "")
+            return f"callee on list {name}" + (f" listed {listed}" if listed else "")
         case ast.ListChecked(name=name, age=a):
-            return f"list {name} checked {age(a)}"
+            return f"list {name} checked {a}"
         case ast.Consent(kind=kind, purpose=purpose):
             return "consent " + (f"{kind} " if kind else "") + f"for {_purpose(purpose)}"
         case ast.OptedOut(any_purpose=any_purpose, purpose=purpose, age=a):
             text = "opted out" + ("" if any_purpose else f" for {_purpose(purpose)}")
-            return text + (f" {age(a)}" if a else "")
+            return text + (f" {a}" if a else "")
         case ast.LastEvent(event=event, filters=filters, age=None):
             return f"any {event}{_filters(filters)}"
         case ast.LastEvent(event=event, filters=filters, age=a):
-            return f"last {event}{_filters(filters)} {age(a)}"
+            return f"last {event}{_filters(filters)} {a}"
         case ast.CountAttempts(filters=filters, window=w, op=op, number=n):
             return f"count of attempts{_filters(filters)} in last {w} {op} {n}"
     raise TypeError(f"not a condition: {node!r}")

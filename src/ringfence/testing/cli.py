@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -45,6 +48,21 @@ def _render(result: RunResult, fmt: str, verbose: bool) -> str:
     return render_text(result, verbose=verbose)
 
 
+def _no_traceback(command: Callable[..., None]) -> Callable[..., None]:
+    """A bug must still not show a traceback to a compliance analyst: report it, exit 2."""
+
+    @functools.wraps(command)
+    def guarded(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except (SystemExit, click.exceptions.Exit, click.ClickException):
+            raise
+        except Exception as exc:
+            _fail_input([f"internal error in the test runner: {type(exc).__name__}: {exc}"])
+
+    return guarded
+
+
 @click.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
@@ -77,6 +95,7 @@ def _render(result: RunResult, fmt: str, verbose: bool) -> str:
 )
 @click.option("--allow-empty", is_flag=True, help="Succeed when no case is found or selected.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list passing cases.")
+@_no_traceback
 def test_command(
     paths: tuple[Path, ...],
     patterns: tuple[str, ...],
@@ -92,25 +111,7 @@ def test_command(
     Exit status: 0 when every case passes, 1 when a case fails (or coverage is below
     --fail-under), 2 for a usage or input error (malformed file, missing policy, empty run).
     """
-    try:
-        _run(list(paths), patterns, fmt, output, coverage, fail_under, allow_empty, verbose)
-    except (SystemExit, click.exceptions.Exit, click.ClickException):
-        raise
-    except Exception as exc:  # a bug must still not show a traceback to a compliance analyst
-        _fail_input([f"internal error in the test runner: {type(exc).__name__}: {exc}"])
-
-
-def _run(
-    paths: list[Path],
-    patterns: tuple[str, ...],
-    fmt: str,
-    output: Path | None,
-    coverage: bool,
-    fail_under: float | None,
-    allow_empty: bool,
-    verbose: bool,
-) -> None:
-    roots = paths or [Path(".")]
+    roots = list(paths) or [Path(".")]
     suites = load_suites(roots)
     tracker = Coverage() if (coverage or fail_under is not None) else None
     try:
