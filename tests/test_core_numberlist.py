@@ -122,9 +122,6 @@ def test_prebuilt_number_list_can_be_passed(tmp_path):
     assert ps.decide(call(to=NYC)).allowed
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core bug: a date-only listed_at in a list file is read as 00:00 UTC (numberlist._entry), "
-    "but in the call's own lists field as 00:00 in the callee's zone (request.resolve_dates)"))
 def test_date_only_listing_reads_the_same_from_file_and_call(tmp_path):
     text = policy_text(rule("deny if callee on list dnc listed at least 5 days ago"),
                        extra="  uses list dnc")

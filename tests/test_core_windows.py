@@ -64,10 +64,6 @@ def test_next_allowed_across_dst(tmp_path, at, expected_next):
     assert d.next_allowed_at.utcoffset() == iso(at).utcoffset()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core bug: CompiledWindow.opening_times turns a window start into one instant with fold=0: "
-    "a start inside the spring-forward gap becomes 02:30 EST = 03:30 EDT (03:00 EDT is never "
-    "tried), and the second occurrence of a repeated time on the fall-back day is never tried"))
 @pytest.mark.parametrize(("effect", "at", "expected_next"), [
     # the window opens at 02:30, which does not exist: from 03:00 EDT the clock is inside it
     ("allow only between 02:30 and 05:00 inclusive", "2026-03-08T01:00:00-05:00",

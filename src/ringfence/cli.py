@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -39,6 +40,11 @@ def _guard(fn: Callable) -> Callable:
             _fail(err.render())
         except RingfenceError as err:
             _fail(f"error: {err}")
+        except BrokenPipeError:
+            # The reader went away (`ringfence policies | head`): stop quietly, as Unix tools do.
+            # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except OSError as err:
             _fail(f"error: {err.filename or ''}: {err.strerror}")
 

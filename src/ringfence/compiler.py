@@ -316,8 +316,12 @@ def _age_durations(age: ast.Age | None) -> tuple[ast.Duration, ...]:
 
 def _listed(ctx: Ctx, name: str) -> tuple[bool, float | None]:
     if name in ctx.call.lists:
-        return True, ctx.call.lists[name]
-    return ctx.facts.listed(name, ctx.call.to)
+        return True, ctx.call.lists[name]  # type: ignore[return-value]
+    found, when = ctx.facts.listed(name, ctx.call.to)
+    if isinstance(when, dt.date):
+        # A bare listing date starts at midnight in the callee's zone, as in the call's field.
+        when = dt.datetime.combine(when, dt.time(), ctx.home).timestamp()
+    return found, when
 
 
 def _compile_on_list(node: ast.OnList) -> Compiled:
@@ -697,8 +701,30 @@ class CompiledWindow:
                 day = first + dt.timedelta(days=offset)
                 for begin, _end, _incl in self.hours[day.weekday()]:
                     naive = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=begin)
-                    # Wall-clock times that do not exist (DST gap) resolve forward with fold=0.
-                    yield naive.replace(tzinfo=zone).astimezone(_UTC)
+                    yield from _wall_clock_instants(naive, zone)
+
+
+def _wall_clock_instants(naive: dt.datetime, zone: ZoneInfo) -> Iterator[dt.datetime]:
+    """The instants at which a zone's clock first shows ``naive`` or later.
+
+    Usually one; two on the night the clocks go back (the hour happens twice); in the hour the
+    clocks skip, the instant they jump, when the clock first shows a time at or after ``naive``.
+    """
+    first, second = (naive.replace(tzinfo=zone, fold=f).astimezone(_UTC) for f in (0, 1))
+    if first.astimezone(zone).replace(tzinfo=None) == naive:
+        yield first
+        if second != first:
+            yield second
+        return
+    # Skipped: search, to the second, the first instant whose wall clock is at or after naive.
+    low, high = int(min(first, second).timestamp()), int(max(first, second).timestamp())
+    while low < high:
+        middle = (low + high) // 2
+        if dt.datetime.fromtimestamp(middle, zone).replace(tzinfo=None) >= naive:
+            high = middle
+        else:
+            low = middle + 1
+    yield dt.datetime.fromtimestamp(low, _UTC)
 
 
 def compile_window(window: ast.Window) -> CompiledWindow:

@@ -48,8 +48,8 @@ class FactSource(Protocol):
                 national_only: bool) -> str | None:
         """The name of the public holiday on that day, or None."""
 
-    def listed(self, name: str, e164: str) -> tuple[bool, float | None]:
-        """Whether a loaded list file holds the number, and its listing time when known."""
+    def listed(self, name: str, e164: str) -> tuple[bool, float | dt.date | None]:
+        """Whether a loaded list file holds the number, and its listing time (or bare date)."""
 
 
 def _read_regions() -> dict[str, str]:
@@ -145,11 +145,11 @@ class StandardFacts:
             found = holidays.country_holidays(country, years=year)
         return dict(found)
 
-    def listed(self, name: str, e164: str) -> tuple[bool, float | None]:
+    def listed(self, name: str, e164: str) -> tuple[bool, float | dt.date | None]:
         table = self.lists.get(name)
         if table is None:
             return False, None
-        return table.lookup(e164)
+        return table.listing(e164)
 
 
 def load_list_files(paths: Mapping[str, str | Path]) -> dict[str, NumberList]:

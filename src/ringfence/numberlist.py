@@ -19,15 +19,37 @@ _E164 = re.compile(r"\+[1-9][0-9]{6,14}\Z")
 _MULT = 0x9E3779B97F4A7C15  # Fibonacci hashing spreads sequential numbers over the table
 _MASK64 = (1 << 64) - 1
 _NO_DATE = -(1 << 62)
+# A bare date (no time of day) is kept as this base plus the date's ordinal: the day starts at
+# midnight in the callee's zone, which only the evaluator knows.
+_DATE_BASE = 1 << 61
+
+When = float | dt.date | None
+
+
+def _encode(when: float | dt.date) -> int:
+    return _DATE_BASE + when.toordinal() if isinstance(when, dt.date) else int(when)
+
+
+def _decode(stored: int) -> float | dt.date:
+    if stored >= _DATE_BASE:
+        return dt.date.fromordinal(stored - _DATE_BASE)
+    return float(stored)
+
+
+def _utc(stored: int) -> float:
+    """The stored listing as POSIX seconds, a bare date counting from 00:00 UTC."""
+    when = _decode(stored)
+    if isinstance(when, dt.date):
+        return dt.datetime.combine(when, dt.time(), dt.UTC).timestamp()
+    return when
 
 
 class NumberList:
-    """A read-only set of E.164 numbers, each with an optional listing time."""
+    """A read-only set of E.164 numbers, each with an optional listing time or date."""
 
     __slots__ = ("_bits", "_count", "_dates", "_keys", "_mask", "name")
 
-    def __init__(self, entries: Iterable[tuple[str, float | None]], name: str = "",
-                 size_hint: int = 0):
+    def __init__(self, entries: Iterable[tuple[str, When]], name: str = "", size_hint: int = 0):
         items = list(entries)
         self.name = name
         bits = max(4, (max(size_hint, len(items)) * 3 // 2).bit_length())
@@ -43,7 +65,7 @@ class NumberList:
     def _slot(self, key: int) -> int:
         return ((key * _MULT) & _MASK64) >> (64 - self._bits)
 
-    def _insert(self, key: int, when: float | None) -> None:
+    def _insert(self, key: int, when: When) -> None:
         slot = self._slot(key)
         keys = self._keys
         while keys[slot] and keys[slot] != key:
@@ -52,24 +74,37 @@ class NumberList:
             keys[slot] = key
             self._count += 1
         if self._dates is not None and when is not None:
-            old = self._dates[slot]
+            old, new = self._dates[slot], _encode(when)
             # Listed twice: keep the earliest listing, the one that makes the listing oldest.
-            self._dates[slot] = int(when) if old == _NO_DATE else min(old, int(when))
+            if old == _NO_DATE or _utc(new) < _utc(old):
+                self._dates[slot] = new
 
-    def lookup(self, e164: str) -> tuple[bool, float | None]:
-        """(found, listing time in POSIX seconds or None)."""
+    def _stored(self, e164: str) -> int | None:
+        """The stored listing (``_NO_DATE`` when unknown), or None when the number is absent."""
         key = int(e164[1:])
         slot = ((key * _MULT) & _MASK64) >> (64 - self._bits)
         keys = self._keys
         while True:
             found = keys[slot]
             if found == key:
-                if self._dates is None or self._dates[slot] == _NO_DATE:
-                    return True, None
-                return True, float(self._dates[slot])
+                return _NO_DATE if self._dates is None else self._dates[slot]
             if not found:
-                return False, None
+                return None
             slot = (slot + 1) & self._mask
+
+    def listing(self, e164: str) -> tuple[bool, When]:
+        """(found, listing: POSIX seconds, a bare date, or None when unknown)."""
+        stored = self._stored(e164)
+        if stored is None:
+            return False, None
+        return True, None if stored == _NO_DATE else _decode(stored)
+
+    def lookup(self, e164: str) -> tuple[bool, float | None]:
+        """(found, listing time in POSIX seconds or None); a bare date counts from 00:00 UTC."""
+        stored = self._stored(e164)
+        if stored is None:
+            return False, None
+        return True, None if stored == _NO_DATE else _utc(stored)
 
     def __contains__(self, e164: str) -> bool:
         return self.lookup(e164)[0]
@@ -106,7 +141,7 @@ class NumberList:
         return cls(entries, name=path.stem)
 
 
-def _entry(fields: list[str], path: Path, line: int) -> tuple[str, float | None]:
+def _entry(fields: list[str], path: Path, line: int) -> tuple[str, When]:
     where = f"{path}:{line}"
     if len(fields) > 2 or not _E164.match(fields[0]):
         raise InputError(f"{where}: expected an E.164 number like +12125550101, optionally "
@@ -114,6 +149,8 @@ def _entry(fields: list[str], path: Path, line: int) -> tuple[str, float | None]
     if len(fields) == 1 or not fields[1]:
         return fields[0], None
     try:
+        if len(fields[1]) == 10:
+            return fields[0], dt.date.fromisoformat(fields[1])
         when = dt.datetime.fromisoformat(fields[1])
     except ValueError:
         raise InputError(f"{where}: {fields[1]!r} is not a date (YYYY-MM-DD)") from None
