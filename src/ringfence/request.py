@@ -12,7 +12,8 @@ import datetime as dt
 import functools
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import jsonschema
@@ -48,7 +49,7 @@ _LIST_KEYS = frozenset({"name", "listed_at"})
 
 class ConsentRecord(NamedTuple):
     type: str
-    purposes: frozenset[str]
+    purposes: tuple[str, ...]
     at: float
     expires_at: float | None
     revoked_at: float | None
@@ -56,7 +57,7 @@ class ConsentRecord(NamedTuple):
 
 class OptOut(NamedTuple):
     at: float
-    purposes: frozenset[str] | None  # None: every purpose
+    purposes: tuple[str, ...] | None  # None: every purpose
 
 
 class Attempt(NamedTuple):
@@ -67,31 +68,43 @@ class Attempt(NamedTuple):
     purpose: str | None
 
 
-@dataclass(slots=True)
-class Call:
-    """A validated call. Timestamps are POSIX seconds (floats) for fast comparison."""
+# NamedTuple's own constructor is a Python function; building from a tuple skips that frame.
+_attempt = functools.partial(tuple.__new__, Attempt)
+_NO_ENTRIES: Mapping[str, Any] = MappingProxyType({})
 
-    raw: dict[str, Any]
-    to: str
-    at: dt.datetime
-    at_ts: float
-    from_: str | None
-    to_timezone: str | None
-    to_region: str | None
-    line_type: str | None
-    purpose: str | None
-    sector: str | None
-    technology: str
-    subject: str | None
-    campaign: str | None
-    consent: tuple[ConsentRecord, ...]
-    last_transaction_at: float | None
-    last_inquiry_at: float | None
-    contract_active: bool | None
-    lists: dict[str, float | dt.date | None]
-    lists_checked_at: dict[str, float | dt.date]
-    opt_outs: tuple[OptOut, ...]
-    history: tuple[Attempt, ...]
+
+class Call:
+    """A validated call. Timestamps are POSIX seconds (floats) for fast comparison.
+
+    A field the request does not give keeps the class default below; validation only touches
+    the fields a call has.
+    """
+
+    __slots__ = ("__dict__", "at", "at_ts", "raw", "to")
+
+    from_: str | None = None
+    to_timezone: str | None = None
+    to_region: str | None = None
+    line_type: str | None = None
+    purpose: str | None = None
+    sector: str | None = None
+    technology: str = "manual"
+    subject: str | None = None
+    campaign: str | None = None
+    consent: tuple[ConsentRecord, ...] = ()
+    last_transaction_at: float | None = None
+    last_inquiry_at: float | None = None
+    contract_active: bool | None = None
+    lists: Mapping[str, float | dt.date | None] = _NO_ENTRIES
+    lists_checked_at: Mapping[str, float | dt.date] = _NO_ENTRIES
+    opt_outs: tuple[OptOut, ...] = ()
+    history: tuple[Attempt, ...] = ()
+
+    def __init__(self, raw: dict[str, Any], to: str, at: dt.datetime):
+        self.raw = raw
+        self.to = to
+        self.at = at
+        self.at_ts = at.timestamp()
 
 
 class _Reject(Exception):
@@ -103,18 +116,26 @@ class _Reject(Exception):
         self.message = message
 
 
-def _z(value: str) -> str:
-    # RFC 3339 allows a lowercase "z"; Python 3.11's fromisoformat does not.
-    return value[:-1] + "Z" if value[-1] == "z" else value
+_parse_instant = dt.datetime.fromisoformat
 
 
 def _instant(value: object, path: str) -> dt.datetime:
-    if type(value) is not str or not _DT.match(value):
-        raise _Reject(path, f"{value!r} is not an RFC 3339 instant with an offset")
-    try:
-        return dt.datetime.fromisoformat(_z(value))
-    except ValueError:
-        raise _Reject(path, f"{value!r} is not a real date and time") from None
+    if type(value) is str:
+        n = len(value)
+        # The two everyday forms (…Z and …+HH:MM, no fraction) are checked by position; the
+        # rest by the schema's pattern. fromisoformat then checks the digits and the calendar.
+        if (n == 25 and value[22] == ":" and value[19] in "+-") or (n == 20 and value[19] in "Zz"):
+            plain = (value[4] == "-" and value[7] == "-" and value[10] in "Tt "
+                     and value[13] == ":" and value[16] == ":" and value.isascii())
+        else:
+            plain = _DT.match(value) is not None
+        if plain:
+            try:
+                # RFC 3339 allows a lowercase "z"; Python 3.11's fromisoformat does not.
+                return _parse_instant(value[:-1] + "Z" if value[-1] == "z" else value)
+            except ValueError:
+                raise _Reject(path, f"{value!r} is not a real date and time") from None
+    raise _Reject(path, f"{value!r} is not an RFC 3339 instant with an offset")
 
 
 def _ts(value: object, path: str) -> float:
@@ -124,14 +145,14 @@ def _ts(value: object, path: str) -> float:
 def _date_or_ts(value: object, path: str) -> float | dt.date:
     """An instant (POSIX seconds), or a bare date: the evaluator reads a date as the start of
     that day in the callee's own zone, which only it knows."""
-    if type(value) is not str or not _DATE_OR_DT.match(value):
-        raise _Reject(path, f"{value!r} is not a date or an RFC 3339 instant")
-    try:
-        if len(value) == 10:
+    if type(value) is str and len(value) == 10:
+        if not _DATE_OR_DT.match(value):
+            raise _Reject(path, f"{value!r} is not a date or an RFC 3339 instant")
+        try:
             return dt.date.fromisoformat(value)
-        return dt.datetime.fromisoformat(_z(value)).timestamp()
-    except ValueError:
-        raise _Reject(path, f"{value!r} is not a real date") from None
+        except ValueError:
+            raise _Reject(path, f"{value!r} is not a real date") from None
+    return _ts(value, path)
 
 
 def _opt_ts(obj: dict, key: str, path: str) -> float | None:
@@ -157,13 +178,25 @@ def _enum(obj: dict, key: str, allowed: frozenset[str], path: str = "") -> str |
     return value
 
 
-def _objects(raw: dict, key: str) -> list[dict]:
-    value = raw.get(key, ())
+# Names (purposes, sectors, list names) come from a small vocabulary: remember the good ones.
+_GOOD_NAMES: set[str] = set()
+_GOOD_NAMES_MAX = 4096
+
+
+def _name(value: object, path: str) -> str:
+    if type(value) is str and (value in _GOOD_NAMES or _NAME.match(value)):
+        if len(_GOOD_NAMES) < _GOOD_NAMES_MAX:
+            _GOOD_NAMES.add(value)
+        return value
+    raise _Reject(path, f"{value!r} is not a name (letters, digits, '_' and '-')")
+
+
+def _objects(value: object, path: str) -> list[dict]:
     if type(value) not in (list, tuple):
-        raise _Reject(key, "must be a list")
-    for item in value:
+        raise _Reject(path, "must be a list")
+    for item in value:  # type: ignore[attr-defined]
         if type(item) is not dict:
-            raise _Reject(key, "every item must be an object")
+            raise _Reject(path, "every item must be an object")
     return value  # type: ignore[return-value]
 
 
@@ -173,17 +206,15 @@ def _keys(obj: dict, allowed: frozenset[str], path: str) -> None:
         raise _Reject(path, f"unknown field {extra[0]!r}")
 
 
-def _names(value: object, path: str) -> frozenset[str]:
-    if type(value) not in (list, tuple) or not all(
-        type(v) is str and _NAME.match(v) for v in value  # type: ignore[union-attr]
-    ):
+def _names(value: object, path: str) -> tuple[str, ...]:
+    if type(value) not in (list, tuple):
         raise _Reject(path, "must be a list of names")
-    return frozenset(value)  # type: ignore[arg-type]
+    return tuple(_name(v, path) for v in value)  # type: ignore[attr-defined]
 
 
-def _consent(raw: dict) -> tuple[ConsentRecord, ...]:
+def _consent(call: Call, value: object) -> None:
     out = []
-    for i, item in enumerate(_objects(raw, "consent")):
+    for i, item in enumerate(_objects(value, "consent")):
         path = f"consent[{i}]"
         _keys(item, _CONSENT_KEYS, path)
         if "type" not in item or "purposes" not in item or "at" not in item:
@@ -195,26 +226,18 @@ def _consent(raw: dict) -> tuple[ConsentRecord, ...]:
             _opt_ts(item, "expires_at", path),
             _opt_ts(item, "revoked_at", path),
         ))
-    return tuple(out)
+    call.consent = tuple(out)
 
 
-def _history(raw: dict) -> tuple[Attempt, ...]:
+def _history(call: Call, value: object) -> None:
     # The hot loop of validation (dialers send long histories): checks inlined on purpose.
     out = []
-    match, parse = _DT.match, dt.datetime.fromisoformat
-    for i, item in enumerate(_objects(raw, "history")):
-        at = item.get("at")
-        if not _HISTORY_KEYS.issuperset(item) or type(at) is not str or not match(at):
-            path = f"history[{i}]"
-            _keys(item, _HISTORY_KEYS, path)
-            if "at" not in item:
-                raise _Reject(path, "needs at")
-            _instant(at, path + ".at")
-        try:
-            ts = parse(at).timestamp()  # type: ignore[arg-type]
-        except ValueError:
-            # a lowercase "z", or not a real date (which _instant rejects with its path)
-            ts = _instant(at, f"history[{i}].at").timestamp()
+    for i, item in enumerate(_objects(value, "history")):
+        if not _HISTORY_KEYS.issuperset(item):
+            _keys(item, _HISTORY_KEYS, f"history[{i}]")
+        if "at" not in item:
+            raise _Reject(f"history[{i}]", "needs at")
+        ts = _instant(item["at"], f"history[{i}].at").timestamp()
         outcome = item.get("outcome")
         subject = item.get("subject")
         campaign = item.get("campaign")
@@ -225,55 +248,138 @@ def _history(raw: dict) -> tuple[Attempt, ...]:
             or ((subject is not None or "subject" in item) and type(subject) is not str)
             or ((campaign is not None or "campaign" in item) and type(campaign) is not str)
             or ((purpose is not None or "purpose" in item)
-            and (type(purpose) is not str or not _NAME.match(purpose)))
+                and (type(purpose) is not str or not _NAME.match(purpose)))
         ):
             path = f"history[{i}]."
             _enum(item, "outcome", OUTCOMES, path)
             _text(item, "subject", path)
             _text(item, "campaign", path)
             _text(item, "purpose", path, _NAME)
-        out.append(Attempt(ts, outcome, subject, campaign, purpose))
-    return tuple(out)
+        out.append(_attempt((ts, outcome, subject, campaign, purpose)))
+    call.history = tuple(out)
 
 
-def _opt_outs(raw: dict) -> tuple[OptOut, ...]:
+def _opt_outs(call: Call, value: object) -> None:
     out = []
-    for i, item in enumerate(_objects(raw, "opt_outs")):
+    for i, item in enumerate(_objects(value, "opt_outs")):
         path = f"opt_outs[{i}]"
         _keys(item, _OPT_OUT_KEYS, path)
         if "at" not in item:
             raise _Reject(path, "needs at")
         purposes = _names(item["purposes"], path + ".purposes") if "purposes" in item else None
         out.append(OptOut(_ts(item["at"], path + ".at"), purposes))
-    return tuple(out)
+    call.opt_outs = tuple(out)
 
 
-def _lists(raw: dict) -> dict[str, float | dt.date | None]:
+def _lists(call: Call, value: object) -> None:
     out: dict[str, float | dt.date | None] = {}
-    for i, item in enumerate(_objects(raw, "lists")):
+    for i, item in enumerate(_objects(value, "lists")):
         path = f"lists[{i}]"
         _keys(item, _LIST_KEYS, path)
-        name = _text(item, "name", path + ".", _NAME)
-        if name is None:
+        if "name" not in item:
             raise _Reject(path, "needs name")
+        name = _name(item["name"], path + ".name")
         listed = _date_or_ts(item["listed_at"], path + ".listed_at") if "listed_at" in item else None
         # The same list twice: an unknown listing date wins (it reads as "listed long ago"), else
         # the first one given is kept.
         if name not in out or listed is None:
             out[name] = listed
-    return out
+    call.lists = out
 
 
-def _lists_checked(raw: dict) -> dict[str, float | dt.date]:
-    value = raw.get("lists_checked_at", {})
+def _lists_checked(call: Call, value: object) -> None:
     if type(value) is not dict:
         raise _Reject("lists_checked_at", "must be an object")
     out = {}
     for name, when in value.items():
-        if not _NAME.match(name):
+        if type(name) is not str or not _NAME.match(name):
             raise _Reject("lists_checked_at", f"{name!r} is not a list name")
         out[name] = _date_or_ts(when, f"lists_checked_at.{name}")
-    return out
+    call.lists_checked_at = out
+
+
+def _relationship(call: Call, value: object) -> None:
+    if type(value) is not dict:
+        raise _Reject("relationship", "must be an object")
+    _keys(value, _RELATIONSHIP_KEYS, "relationship")
+    if "contract_active" in value:
+        active = value["contract_active"]
+        if type(active) is not bool:
+            raise _Reject("relationship.contract_active", "must be true or false")
+        call.contract_active = active
+    call.last_transaction_at = _opt_ts(value, "last_transaction_at", "relationship")
+    call.last_inquiry_at = _opt_ts(value, "last_inquiry_at", "relationship")
+
+
+def _id(_call: Call, value: object) -> None:
+    # JSON Schema counts 1.0 as an integer, so the fast pass does too.
+    if type(value) not in (str, int) and not (type(value) is float and value.is_integer()):
+        raise _Reject("id", "must be a string or an integer")
+
+
+def _meta(_call: Call, value: object) -> None:
+    if type(value) is not dict:
+        raise _Reject("meta", "must be an object")
+
+
+def _to_timezone(call: Call, value: object) -> None:
+    if type(value) is not str or not value:
+        raise _Reject("to_timezone", "must be an IANA time zone name")
+    call.to_timezone = value
+
+
+def _matching(attribute: str, pattern: re.Pattern[str]):
+    def check(call: Call, value: object) -> None:
+        if type(value) is not str or not pattern.match(value):
+            raise _Reject(attribute, f"{value!r} is not allowed here")
+        setattr(call, attribute, value)
+
+    return check
+
+
+def _one_of(attribute: str, allowed: frozenset[str]):
+    def check(call: Call, value: object) -> None:
+        if type(value) is not str or value not in allowed:
+            raise _Reject(attribute, f"{value!r} is not one of {sorted(allowed)}")
+        setattr(call, attribute, value)
+
+    return check
+
+
+def _named(attribute: str):
+    def check(call: Call, value: object) -> None:
+        setattr(call, attribute, _name(value, attribute))
+
+    return check
+
+
+def _free_text(attribute: str):
+    def check(call: Call, value: object) -> None:
+        if type(value) is not str:
+            raise _Reject(attribute, f"{value!r} is not text")
+        setattr(call, attribute, value)
+
+    return check
+
+
+def _from(call: Call, value: object) -> None:
+    if type(value) is not str or not _FROM.match(value):
+        raise _Reject("from", f"{value!r} is not an E.164 number or \"withheld\"")
+    call.from_ = value
+
+
+# One validator per optional field; "to" and "at" are read first, as every call has them.
+_FIELD_CHECKS = {
+    "id": _id, "meta": _meta, "from": _from, "to_timezone": _to_timezone,
+    "to_region": _matching("to_region", _REGION),
+    "line_type": _one_of("line_type", LINE_TYPES),
+    "technology": _one_of("technology", TECHNOLOGIES),
+    "purpose": _named("purpose"), "sector": _named("sector"),
+    "subject": _free_text("subject"), "campaign": _free_text("campaign"),
+    "consent": _consent, "relationship": _relationship, "lists": _lists,
+    "lists_checked_at": _lists_checked, "opt_outs": _opt_outs, "history": _history,
+}
+assert {*_FIELD_CHECKS, "to", "at"} == _TOP
 
 
 def _fast(raw: object) -> Call:
@@ -287,47 +393,13 @@ def _fast(raw: object) -> Call:
     to = raw["to"]
     if type(to) is not str or not _E164.match(to):
         raise _Reject("to", f"{to!r} is not an E.164 number like +12125550101")
-    at = _instant(raw["at"], "at")
-    # JSON Schema counts 1.0 as an integer, so the fast pass does too.
-    if "id" in raw and type(raw["id"]) not in (str, int) and not (
-        type(raw["id"]) is float and raw["id"].is_integer()
-    ):
-        raise _Reject("id", "must be a string or an integer")
-    if "meta" in raw and type(raw["meta"]) is not dict:
-        raise _Reject("meta", "must be an object")
-    tz = raw.get("to_timezone")
-    if "to_timezone" in raw and (type(tz) is not str or not tz):
-        raise _Reject("to_timezone", "must be an IANA time zone name")
-    rel = raw.get("relationship", {})
-    if type(rel) is not dict:
-        raise _Reject("relationship", "must be an object")
-    _keys(rel, _RELATIONSHIP_KEYS, "relationship")
-    active = rel.get("contract_active")
-    if "contract_active" in rel and type(active) is not bool:
-        raise _Reject("relationship.contract_active", "must be true or false")
-    return Call(
-        raw=raw,
-        to=to,
-        at=at,
-        at_ts=at.timestamp(),
-        from_=_text(raw, "from", "", _FROM),
-        to_timezone=tz,
-        to_region=_text(raw, "to_region", "", _REGION),
-        line_type=_enum(raw, "line_type", LINE_TYPES),
-        purpose=_text(raw, "purpose", "", _NAME),
-        sector=_text(raw, "sector", "", _NAME),
-        technology=_enum(raw, "technology", TECHNOLOGIES) or "manual",
-        subject=_text(raw, "subject", ""),
-        campaign=_text(raw, "campaign", ""),
-        consent=_consent(raw) if "consent" in raw else (),
-        last_transaction_at=_opt_ts(rel, "last_transaction_at", "relationship"),
-        last_inquiry_at=_opt_ts(rel, "last_inquiry_at", "relationship"),
-        contract_active=active,
-        lists=_lists(raw) if "lists" in raw else {},
-        lists_checked_at=_lists_checked(raw) if "lists_checked_at" in raw else {},
-        opt_outs=_opt_outs(raw) if "opt_outs" in raw else (),
-        history=_history(raw) if "history" in raw else (),
-    )
+    call = Call(raw, to, _instant(raw["at"], "at"))
+    checks = _FIELD_CHECKS
+    for key, value in raw.items():
+        check = checks.get(key)
+        if check is not None:
+            check(call, value)
+    return call
 
 
 @functools.cache
