@@ -156,8 +156,10 @@ def _date_or_ts(value: object, path: str) -> float | dt.date:
 
 
 def _opt_ts(obj: dict, key: str, path: str) -> float | None:
-    value = obj.get(key)
-    return None if value is None and key not in obj else _ts(value, f"{path}.{key}")
+    """The instant at ``key``, None when the key is absent; ``path`` names the key in errors."""
+    if key not in obj:
+        return None
+    return _ts(obj[key], path)
 
 
 def _text(obj: dict, key: str, path: str, pattern: re.Pattern[str] | None = None) -> str | None:
@@ -212,46 +214,64 @@ def _names(value: object, path: str) -> tuple[str, ...]:
     return tuple(_name(v, path) for v in value)  # type: ignore[attr-defined]
 
 
+def _located(error: _Reject, path: str) -> _Reject:
+    """The same rejection, placed at ``path`` (paths are only built when something is wrong)."""
+    return _Reject(path + (f".{error.path}" if error.path else ""), error.message)
+
+
+_consent_record = functools.partial(tuple.__new__, ConsentRecord)
+
+
 def _consent(call: Call, value: object) -> None:
     out = []
     for i, item in enumerate(_objects(value, "consent")):
-        path = f"consent[{i}]"
-        _keys(item, _CONSENT_KEYS, path)
-        if "type" not in item or "purposes" not in item or "at" not in item:
-            raise _Reject(path, "needs type, purposes and at")
-        out.append(ConsentRecord(
-            _enum(item, "type", CONSENT_TYPES, path + "."),  # type: ignore[arg-type]
-            _names(item["purposes"], path + ".purposes"),
-            _ts(item["at"], path + ".at"),
-            _opt_ts(item, "expires_at", path),
-            _opt_ts(item, "revoked_at", path),
-        ))
+        try:
+            if not _CONSENT_KEYS.issuperset(item):
+                _keys(item, _CONSENT_KEYS, "")
+            if "type" not in item or "purposes" not in item or "at" not in item:
+                raise _Reject("", "needs type, purposes and at")
+            kind = item["type"]
+            if type(kind) is not str or kind not in CONSENT_TYPES:
+                raise _Reject("type", f"{kind!r} is not one of {sorted(CONSENT_TYPES)}")
+            out.append(_consent_record((
+                kind,
+                _names(item["purposes"], "purposes"),
+                _ts(item["at"], "at"),
+                _opt_ts(item, "expires_at", "expires_at"),
+                _opt_ts(item, "revoked_at", "revoked_at"),
+            )))
+        except _Reject as error:
+            raise _located(error, f"consent[{i}]") from None
     call.consent = tuple(out)
 
 
 def _history(call: Call, value: object) -> None:
     # The hot loop of validation (dialers send long histories): checks inlined on purpose.
     out = []
+    keys, outcomes = _HISTORY_KEYS, OUTCOMES
     for i, item in enumerate(_objects(value, "history")):
-        if not _HISTORY_KEYS.issuperset(item):
-            _keys(item, _HISTORY_KEYS, f"history[{i}]")
-        if "at" not in item:
-            raise _Reject(f"history[{i}]", "needs at")
-        ts = _instant(item["at"], f"history[{i}].at").timestamp()
-        outcome = item.get("outcome")
-        subject = item.get("subject")
-        campaign = item.get("campaign")
-        purpose = item.get("purpose")
+        try:
+            if not keys.issuperset(item):
+                _keys(item, keys, "")
+            if "at" not in item:
+                raise _Reject("", "needs at")
+            ts = _instant(item["at"], "at").timestamp()
+        except _Reject as error:
+            raise _located(error, f"history[{i}]") from None
+        get = item.get
+        outcome, subject, campaign, purpose = (
+            get("outcome"), get("subject"), get("campaign"), get("purpose"))
         if (
-            ((outcome is not None or "outcome" in item)
-             and (type(outcome) is not str or outcome not in OUTCOMES))
-            or ((subject is not None or "subject" in item) and type(subject) is not str)
-            or ((campaign is not None or "campaign" in item) and type(campaign) is not str)
-            or ((purpose is not None or "purpose" in item)
-                and (type(purpose) is not str or not _NAME.match(purpose)))
+            (outcome is not None and (type(outcome) is not str or outcome not in outcomes))
+            or (subject is not None and type(subject) is not str)
+            or (campaign is not None and type(campaign) is not str)
+            or (purpose is not None and (type(purpose) is not str or not _NAME.match(purpose)))
+            # a field given as null: the schema allows none
+            or len(item) != 1 + (outcome is not None) + (subject is not None)
+            + (campaign is not None) + (purpose is not None)
         ):
             path = f"history[{i}]."
-            _enum(item, "outcome", OUTCOMES, path)
+            _enum(item, "outcome", outcomes, path)
             _text(item, "subject", path)
             _text(item, "campaign", path)
             _text(item, "purpose", path, _NAME)
@@ -307,8 +327,9 @@ def _relationship(call: Call, value: object) -> None:
         if type(active) is not bool:
             raise _Reject("relationship.contract_active", "must be true or false")
         call.contract_active = active
-    call.last_transaction_at = _opt_ts(value, "last_transaction_at", "relationship")
-    call.last_inquiry_at = _opt_ts(value, "last_inquiry_at", "relationship")
+    call.last_transaction_at = _opt_ts(value, "last_transaction_at",
+                                       "relationship.last_transaction_at")
+    call.last_inquiry_at = _opt_ts(value, "last_inquiry_at", "relationship.last_inquiry_at")
 
 
 def _id(_call: Call, value: object) -> None:
