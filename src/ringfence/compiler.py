@@ -9,6 +9,7 @@ only ``explain`` and traces call observers, so the hot path never builds strings
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,9 +18,10 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 
 from . import ast
+from .decision import Finding
 from .errors import Span
 from .facts import FactSource
-from .request import Call
+from .request import Attempt, Call
 
 Tri = bool | None
 Cond = Callable[["Ctx"], Tri]
@@ -457,15 +459,24 @@ def _history_filter(filters: tuple[ast.Filter, ...]) -> Callable[[Ctx], Callable
             wanted[what] = value
         if not wanted and outcomes is None:
             return _always
-        items = tuple(wanted.items())
-        return lambda a: (outcomes is None or a.outcome in outcomes) and all(
-            getattr(a, k) == v for k, v in items)
+        if outcomes is None and len(wanted) == 1:
+            # The common case ("with same subject"): one field compared, by tuple index.
+            ((what, value),) = wanted.items()
+            index = _ATTEMPT_INDEX[what]
+            return lambda a: a[index] == value
+        items = tuple((_ATTEMPT_INDEX[k], v) for k, v in wanted.items())
+        return lambda a: (outcomes is None or a[1] in outcomes) and all(
+            a[i] == v for i, v in items)
 
     return build
 
 
 def _always(_attempt: object) -> bool:
     return True
+
+
+# Positions in an Attempt tuple (at, outcome, subject, campaign, purpose).
+_ATTEMPT_INDEX = {name: i for i, name in enumerate(Attempt._fields)}
 
 
 _EVENT_OUTCOME = {"conversation": "conversation", "refusal": "refused"}
@@ -523,11 +534,20 @@ def _compile_count(node: ast.CountAttempts) -> Compiled:
     op = _OPS[node.op]
     number = node.number
 
+    seconds = _FIXED_SECONDS.get(node.window.unit) if node.window.kind == "plain" else None
+
     def count(ctx: Ctx, keep: Callable | None) -> int | None:
         if keep is None:
             return None
         t = ctx.t
         total = 0
+        if seconds is not None:
+            # A sliding window of fixed length: one subtraction, then plain comparisons.
+            start = t - node.window.amount * seconds
+            for attempt in ctx.call.history:
+                if start <= attempt[0] < t and keep(attempt):
+                    total += 1
+            return total
         for attempt in ctx.call.history:
             if attempt.at < t and keep(attempt):
                 hit = test(ctx, attempt.at)
@@ -778,6 +798,12 @@ class CompiledRule:
     def durations(self) -> tuple[ast.Duration, ...]:
         parts = (*self.when, *self.unless, *((self.condition,) if self.condition else ()))
         return tuple(d for p in parts for d in all_durations(p))
+
+    @functools.cached_property
+    def finding(self) -> Finding:
+        """The rule's finding when no fact was missing: immutable, so made once and shared."""
+        return Finding(self.policy_id, self.id, self.title, self.level,  # type: ignore[arg-type]
+                       self.message, self.citations, self.span, ())
 
     def judge(self, ctx: Ctx) -> str:
         """The rule's outcome for the call at ``ctx``'s instant."""

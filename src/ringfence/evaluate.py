@@ -110,11 +110,11 @@ class CompiledPolicy:
 
 
 def _finding(rule: CompiledRule, missing: set[str]) -> Finding:
-    message = rule.message
-    if missing:
-        message = f"{message} (cannot establish: {', '.join(sorted(missing))})"
+    if not missing:
+        return rule.finding
     return Finding(rule.policy_id, rule.id, rule.title, rule.level,  # type: ignore[arg-type]
-                   message, rule.citations, rule.span, tuple(sorted(missing)))
+                   f"{rule.message} (cannot establish: {', '.join(sorted(missing))})",
+                   rule.citations, rule.span, tuple(sorted(missing)))
 
 
 def _undetermined(policy: CompiledPolicy, missing: set[str]) -> Finding:
