@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import ast, render
+from . import ast, codegen, render
 from .compiler import (
     EXEMPT,
     NOT_APPLICABLE,
@@ -134,6 +134,9 @@ class Evaluator:
         self.facts = facts
         # Whether waiting can ever clear a rule, decided once per load rather than per denial.
         self._time_dependent = {(r.policy_id, r.id): _time_dependent(r) for r in self._rules()}
+        # The same judgement as the closures', written out as one function (see codegen).
+        self._judge_fast, self.source = codegen.generate(self.policies, facts, _finding,
+                                                          _undetermined)
 
     def context(self, raw: dict[str, Any]) -> Ctx:
         """Validate the call and gather the callee's facts."""
@@ -153,9 +156,15 @@ class Evaluator:
             region, country = number.region, number.country
         return Ctx(call, call.at, zones, country, region, facts)
 
-    def judge(self, ctx: Ctx, trace: list[RuleTrace] | None = None
-              ) -> tuple[list[Finding], list[Finding], list[PolicyRef]]:
-        """Run every rule of every applicable policy at ``ctx``'s instant."""
+    def judge(self, ctx: Ctx) -> tuple[list[Finding], list[Finding], list[PolicyRef]]:
+        """Every rule of every applicable policy at ``ctx``'s instant: (violations, warnings,
+        policy refs), by the generated function."""
+        return self._judge_fast(ctx)
+
+    def judge_stepwise(self, ctx: Ctx, trace: list[RuleTrace] | None = None
+                       ) -> tuple[list[Finding], list[Finding], list[PolicyRef]]:
+        """:meth:`judge` through the compiled closures, rule by rule: the reference semantics,
+        and the path that records each rule's outcome in ``trace``."""
         violations: list[Finding] = []
         warnings: list[Finding] = []
         refs: list[PolicyRef] = []
@@ -184,13 +193,16 @@ class Evaluator:
 
     def decide(self, raw: dict[str, Any], trace: bool = False) -> Decision:
         ctx = self.context(raw)
-        traces: list[RuleTrace] | None = [] if trace else None
-        violations, warnings, refs = self.judge(ctx, traces)
+        violations, warnings, refs = self.judge(ctx)
+        traces: list[RuleTrace] = []
+        if trace:
+            # The verdict stays the generated function's; the trace says how each rule came out.
+            self.judge_stepwise(ctx, traces)
         call = ctx.call
         decision = Decision(
             "deny" if violations else "allow", call.at, violations, warnings,
             [z.key for z in ctx.zones], ctx.region, ctx.country, refs,
-            call_id=call.raw.get("id"), meta=call.raw.get("meta"), trace=traces or [],
+            call_id=call.raw.get("id"), meta=call.raw.get("meta"), trace=traces,
         )
         if violations:
             decision._next = lambda: self.next_allowed(ctx, violations)

@@ -1,0 +1,257 @@
+"""Write a loaded policy set out as one Python function: the hot path of ``decide``.
+
+The compiler's closures are the reference semantics; ``explain``, traces and the search for
+``next_allowed_at``'s candidate instants keep using them. Judging every rule of every policy
+through them costs a Python call per rule and per condition, so once per load this module writes
+the same logic out as straight-line source, as Jinja2 does with templates: policies and rules one
+after another, each rule a ``while True`` block left by ``break``, the conditions dialers meet on
+every call (field values, lists, consent, attempt counts over a fixed window, the logic between
+them) written inline. A condition with no inline form calls its closure, so both paths share one
+definition of every atom. ``tests/test_core_codegen.py`` checks that both give the same findings on
+every shipped test case and on generated calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from . import ast
+from .compiler import _FIXED_SECONDS, Compiled, CompiledRule, Ctx
+from .decision import Finding, PolicyRef
+from .facts import FactSource
+
+Judge = Callable[[Ctx], tuple[list[Finding], list[Finding], list[PolicyRef]]]
+
+# Fields read straight off the call or the context; the value None means "not given".
+_ACCESS = {
+    "to": "call.to", "from": "call.from_", "to_timezone": "call.to_timezone",
+    "to_region": "call.to_region", "purpose": "call.purpose", "sector": "call.sector",
+    "technology": "call.technology", "subject": "call.subject", "campaign": "call.campaign",
+    "country": "ctx.country", "region": "ctx.region",
+    "relationship.contract_active": "call.contract_active",
+}
+_ALWAYS_GIVEN = frozenset({"to", "technology"})  # required, or defaulted by the request
+_PY_OPS = {">=": ">=", ">": ">", "<=": "<=", "<": "<", "=": "==", "!=": "!="}
+
+
+class _Source:
+    """The function's lines, and the constants its source refers to by name."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.namespace: dict[str, Any] = {}
+        self._count = 0
+
+    def name(self, prefix: str) -> str:
+        self._count += 1
+        return f"{prefix}{self._count}"
+
+    def bind(self, value: object, prefix: str = "K") -> str:
+        """A name for ``value`` in the generated module."""
+        name = self.name(prefix)
+        self.namespace[name] = value
+        return name
+
+    def emit(self, depth: int, *lines: str) -> None:
+        self.lines.extend("    " * depth + line for line in lines)
+
+
+def _fallback(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
+    src.emit(depth, f"{target} = {src.bind(compiled.fn, 'C')}(ctx)")
+
+
+def _is(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
+    node: ast.Is = compiled.node  # type: ignore[assignment]
+    name = node.field.name
+    access = _ACCESS.get(name)
+    if access is None:
+        _fallback(src, compiled, target, depth)
+        return
+    wanted = src.bind(frozenset(v.raw if not (v.kind == "word" and v.raw in ("true", "false"))
+                                else v.raw == "true" for v in node.values), "W")
+    test = "not in" if node.negated else "in"
+    if name in _ALWAYS_GIVEN:
+        src.emit(depth, f"{target} = {access} {test} {wanted}")
+        return
+    value = src.name("x")
+    src.emit(depth, f"{value} = {access}",
+             f"if {value} is None:",
+             f"    missing.add({name!r})",
+             f"    {target} = None",
+             "else:",
+             f"    {target} = {value} {test} {wanted}")
+
+
+def _junction(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
+    # and: False decides, None is remembered; or: the same with True.
+    decisive = "False" if isinstance(compiled.node, ast.And) else "True"
+    other = "True" if decisive == "False" else "False"
+    part = src.name("v")
+    src.emit(depth, "while True:", f"    {target} = {other}")
+    for child in compiled.children:
+        _condition(src, child, part, depth + 1)
+        src.emit(depth + 1, f"if {part} is {decisive}:", f"    {target} = {decisive}", "    break",
+                 f"if {part} is None:", f"    {target} = None")
+    src.emit(depth + 1, "break")
+
+
+def _not(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
+    inner = src.name("v")
+    _condition(src, compiled.children[0], inner, depth)
+    src.emit(depth, f"{target} = None if {inner} is None else not {inner}")
+
+
+def _on_list(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
+    node: ast.OnList = compiled.node  # type: ignore[assignment]
+    if node.listed is not None:
+        _fallback(src, compiled, target, depth)
+        return
+    src.emit(depth, f"{target} = {node.name!r} in call.lists or listed({node.name!r}, call.to)[0]")
+
+
+def _consent(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
+    node: ast.Consent = compiled.node  # type: ignore[assignment]
+    kinds = {None: None, "express": ("express", "express_written"),
+             "express_written": ("express_written",)}.get(node.kind, (node.kind,))
+    purpose = src.name("p")
+    if node.purpose is not None:
+        src.emit(depth, f"{purpose} = {node.purpose!r}")
+        inner = depth
+    else:
+        src.emit(depth, f"{purpose} = call.purpose",
+                 f"if {purpose} is None:", "    missing.add('purpose')", f"    {target} = None",
+                 "else:")
+        inner = depth + 1
+    kind_test = "" if kinds is None else f"r[0] in {src.bind(frozenset(kinds), 'W')} and "
+    # A record's fields: type, purposes, at, expires_at, revoked_at.
+    src.emit(inner, f"{target} = False",
+             "for r in call.consent:",
+             f"    if ({kind_test}{purpose} in r[1] and r[2] <= t"
+             " and (r[3] is None or t < r[3]) and (r[4] is None or t < r[4])):",
+             f"        {target} = True",
+             "        break")
+
+
+def _count(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
+    node: ast.CountAttempts = compiled.node  # type: ignore[assignment]
+    seconds = _FIXED_SECONDS.get(node.window.unit) if node.window.kind == "plain" else None
+    same = [f.what for f in node.filters if isinstance(f, ast.Same)]
+    if seconds is None or len(same) != len(node.filters) or len(same) > 1:
+        _fallback(src, compiled, target, depth)
+        return
+    op = _PY_OPS[node.op]
+    total, start = src.name("n"), src.name("s")
+    if same:
+        # Attempt fields by position: at, outcome, subject, campaign, purpose.
+        index = {"subject": 2, "campaign": 3, "purpose": 4}[same[0]]
+        value = src.name("x")
+        src.emit(depth, f"{value} = call.{same[0]}",
+                 f"if {value} is None:",
+                 # the closure knows how to bound the count when the filter's fact is missing
+                 f"    {target} = {src.bind(compiled.fn, 'C')}(ctx)",
+                 "else:")
+        match = f" and a[{index}] == {value}"
+        depth += 1
+    else:
+        match = ""
+    src.emit(depth, f"{start} = t - {node.window.amount * seconds}",
+             f"{total} = 0",
+             "for a in call.history:",
+             f"    if {start} <= a[0] < t{match}:",
+             f"        {total} += 1",
+             f"{target} = {total} {op} {node.number}")
+
+
+_WRITERS: dict[type, Callable[[_Source, Compiled, str, int], None]] = {
+    ast.Is: _is, ast.And: _junction, ast.Or: _junction, ast.Not: _not, ast.OnList: _on_list,
+    ast.Consent: _consent, ast.CountAttempts: _count,
+}
+
+
+def _condition(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
+    """Lines that set ``target`` to True, False or None (unknown, the fact named in missing)."""
+    _WRITERS.get(type(compiled.node), _fallback)(src, compiled, target, depth)
+
+
+def _rule(src: _Source, rule: CompiledRule, depth: int) -> None:
+    src.emit(depth, f"# rule {rule.policy_id}/{rule.id}", "if missing:", "    missing.clear()",
+             "while True:")
+    body = depth + 1
+    if rule.effective_from is not None or rule.effective_until is not None:
+        src.emit(body, "day = ctx.local_date()")
+        if rule.effective_from is not None:
+            src.emit(body, f"if day < {src.bind(rule.effective_from, 'D')}:", "    break")
+        if rule.effective_until is not None:
+            src.emit(body, f"if day >= {src.bind(rule.effective_until, 'D')}:", "    break")
+    value = src.name("v")
+    if rule.when:
+        src.emit(body, "unknown = False")
+    for cond in rule.when:
+        _condition(src, cond, value, body)
+        src.emit(body, f"if {value} is False:", "    break",
+                 f"if {value} is None:", "    unknown = True")
+    for cond in rule.unless:
+        _condition(src, cond, value, body)
+        src.emit(body, f"if {value} is True:", "    break")
+    # The effect runs only when every `when` was known; it passes when "ok" is True.
+    effect_depth = body
+    if rule.when:
+        src.emit(body, "if not unknown:")
+        effect_depth += 1
+    if rule.window is not None:
+        src.emit(effect_depth, f"if {src.bind(rule.window.check, 'WIN')}(ctx) is True:", "    break")
+    else:
+        assert rule.condition is not None
+        _condition(src, rule.condition, value, effect_depth)
+        passed = "False" if rule.effect == "deny_if" else "True"
+        src.emit(effect_depth, f"if {value} is {passed}:", "    break")
+    found = "violations" if rule.level == "deny" else "warnings"
+    src.emit(body,
+             f"{found}.append({src.bind(rule.finding, 'F')} if not missing"
+             f" else finding({src.bind(rule, 'R')}, missing))",
+             "break")
+
+
+def generate(policies: Sequence[Any], facts: FactSource,
+             finding: Callable[[CompiledRule, set[str]], Finding],
+             undetermined: Callable[[Any, set[str]], Finding]) -> tuple[Judge, str]:
+    """Compile ``policies`` (CompiledPolicy objects) into one judge function, and its source."""
+    src = _Source()
+    src.namespace.update(listed=facts.listed, finding=finding, undetermined=undetermined)
+    src.emit(0, "def judge(ctx):",
+             "    call = ctx.call",
+             "    t = ctx.t",
+             "    missing = ctx.missing",
+             "    violations = []",
+             "    warnings = []",
+             "    refs = []")
+    for policy in policies:
+        src.emit(1, f"# policy {policy.info.id}", "missing.clear()")
+        plain = (not policy.subdivisions and not policy.when
+                 and policy.info.effective_from is None and policy.info.effective_until is None)
+        if plain and policy.any_place:
+            src.emit(1, f"refs.append({src.bind(policy.ref_applicable, 'REF')})")
+            depth = 1
+        else:
+            if plain:
+                # Countries only: the call's country decides, and a missing one means "no".
+                src.emit(1, f"applies = ctx.country in {src.bind(policy.countries, 'W')}")
+            else:
+                src.emit(1, f"applies = {src.bind(policy.applies, 'APPLIES')}(ctx)")
+            src.emit(1, "if applies is False:",
+                     f"    refs.append({src.bind(policy.ref_not_applicable, 'REF')})",
+                     "else:",
+                     f"    refs.append({src.bind(policy.ref_applicable, 'REF')})",
+                     "    if applies is None:",
+                     f"        violations.append(undetermined({src.bind(policy, 'POL')}, missing))",
+                     "    else:")
+            depth = 3
+        if not policy.rules:
+            src.emit(depth, "pass")
+        for rule in policy.rules:
+            _rule(src, rule, depth)
+    src.emit(1, "return violations, warnings, refs")
+    text = "\n".join(src.lines) + "\n"
+    exec(compile(text, "<ringfence policy set>", "exec"), src.namespace)
+    return src.namespace["judge"], text
