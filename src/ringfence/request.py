@@ -119,22 +119,26 @@ class _Reject(Exception):
 _parse_instant = dt.datetime.fromisoformat
 
 
+# The two everyday RFC 3339 forms, "2026-06-01T10:00:00Z" and "2026-06-01T10:00:00+02:00", are
+# told by their punctuation at every third position from the fifth (value[4::3]); fromisoformat
+# then rejects anything but ASCII digits elsewhere, and impossible dates. Other forms (a fraction,
+# a lowercase "t" or "z") go through the schema's pattern.
+_SHAPE_Z = "--T::Z"
+_SHAPES_OFFSET = frozenset({"--T::+:", "--T::-:"})
+
+
+def _everyday(value: str) -> bool:
+    n = len(value)
+    return (n == 20 and value[4::3] == _SHAPE_Z) or (n == 25 and value[4::3] in _SHAPES_OFFSET)
+
+
 def _instant(value: object, path: str) -> dt.datetime:
-    if type(value) is str:
-        n = len(value)
-        # The two everyday forms (…Z and …+HH:MM, no fraction) are checked by position; the
-        # rest by the schema's pattern. fromisoformat then checks the digits and the calendar.
-        if (n == 25 and value[22] == ":" and value[19] in "+-") or (n == 20 and value[19] in "Zz"):
-            plain = (value[4] == "-" and value[7] == "-" and value[10] in "Tt "
-                     and value[13] == ":" and value[16] == ":" and value.isascii())
-        else:
-            plain = _DT.match(value) is not None
-        if plain:
-            try:
-                # RFC 3339 allows a lowercase "z"; Python 3.11's fromisoformat does not.
-                return _parse_instant(value[:-1] + "Z" if value[-1] == "z" else value)
-            except ValueError:
-                raise _Reject(path, f"{value!r} is not a real date and time") from None
+    if type(value) is str and (_everyday(value) or _DT.match(value) is not None):
+        try:
+            # RFC 3339 allows a lowercase "z"; Python 3.11's fromisoformat does not.
+            return _parse_instant(value[:-1] + "Z" if value[-1] == "z" else value)
+        except ValueError:
+            raise _Reject(path, f"{value!r} is not a real date and time") from None
     raise _Reject(path, f"{value!r} is not an RFC 3339 instant with an offset")
 
 
@@ -223,6 +227,37 @@ _consent_record = functools.partial(tuple.__new__, ConsentRecord)
 
 
 def _consent(call: Call, value: object) -> None:
+    # The usual record ({type, purposes, at} with known names and an everyday instant) is taken
+    # here; anything else goes through _consent_checked.
+    if type(value) is list:
+        out = []
+        good, types = _GOOD_NAMES, CONSENT_TYPES
+        for item in value:
+            if type(item) is not dict or len(item) != 3:
+                break
+            get = item.get
+            kind, purposes, at = get("type"), get("purposes"), get("at")
+            if (type(kind) is not str or kind not in types or type(purposes) is not list
+                    or type(at) is not str or not _everyday(at)):
+                break
+            for name in purposes:
+                if type(name) is not str or name not in good:
+                    break
+            else:
+                try:
+                    ts = _parse_instant(at).timestamp()
+                except ValueError:
+                    break
+                out.append(_consent_record((kind, tuple(purposes), ts, None, None)))
+                continue
+            break
+        else:
+            call.consent = tuple(out)
+            return
+    _consent_checked(call, value)
+
+
+def _consent_checked(call: Call, value: object) -> None:
     out = []
     for i, item in enumerate(_objects(value, "consent")):
         try:
@@ -246,7 +281,47 @@ def _consent(call: Call, value: object) -> None:
 
 
 def _history(call: Call, value: object) -> None:
-    # The hot loop of validation (dialers send long histories): checks inlined on purpose.
+    # The hot loop of validation (dialers send long histories), inlined on purpose: it accepts
+    # only items that are certainly valid and hands anything else to _history_checked.
+    if type(value) is list or type(value) is tuple:
+        out = []
+        append = out.append
+        keys, outcomes, parse = _HISTORY_KEYS, OUTCOMES, _parse_instant
+        shape_z, shapes_offset = _SHAPE_Z, _SHAPES_OFFSET
+        for item in value:  # type: ignore[attr-defined]
+            if type(item) is not dict or not keys.issuperset(item):
+                break
+            get = item.get
+            at, outcome, subject, campaign, purpose = (
+                get("at"), get("outcome"), get("subject"), get("campaign"), get("purpose"))
+            if (
+                type(at) is not str
+                or not ((len(at) == 20 and at[4::3] == shape_z)
+                        or (len(at) == 25 and at[4::3] in shapes_offset))
+                or (outcome is not None and (type(outcome) is not str or outcome not in outcomes))
+                or (subject is not None and type(subject) is not str)
+                or (campaign is not None and type(campaign) is not str)
+                or (purpose is not None and (type(purpose) is not str
+                                             or purpose not in _GOOD_NAMES))
+                # a field given as null: the schema allows none
+                or len(item) != 1 + (outcome is not None) + (subject is not None)
+                + (campaign is not None) + (purpose is not None)
+            ):
+                break
+            try:
+                ts = parse(at).timestamp()
+            except ValueError:
+                break
+            append(_attempt((ts, outcome, subject, campaign, purpose)))
+        else:
+            call.history = tuple(out)
+            return
+    _history_checked(call, value)
+
+
+def _history_checked(call: Call, value: object) -> None:
+    """Every history item checked one by one: rejects with the item's path, or accepts forms
+    the fast pass leaves to it (a fraction of a second, a lowercase "z")."""
     out = []
     keys, outcomes = _HISTORY_KEYS, OUTCOMES
     for i, item in enumerate(_objects(value, "history")):
@@ -402,6 +477,14 @@ _FIELD_CHECKS = {
 }
 assert {*_FIELD_CHECKS, "to", "at"} == _TOP
 
+# Fields whose valid string values are set directly by the fast pass: any text, a fixed
+# vocabulary, or the names already checked once (purposes and sectors). Attribute = field name.
+_ANY_TEXT: frozenset[str] = frozenset()
+_KNOWN_STRINGS: dict[str, frozenset[str] | set[str]] = {
+    "subject": _ANY_TEXT, "campaign": _ANY_TEXT, "technology": TECHNOLOGIES,
+    "line_type": LINE_TYPES, "purpose": _GOOD_NAMES, "sector": _GOOD_NAMES,
+}
+
 
 def _fast(raw: object) -> Call:
     if type(raw) is not dict:
@@ -412,11 +495,23 @@ def _fast(raw: object) -> Call:
     if "to" not in raw or "at" not in raw:
         raise _Reject("", "'to' and 'at' are required")
     to = raw["to"]
-    if type(to) is not str or not _E164.match(to):
+    # "+" then 7 to 15 ASCII digits, the first not 0: the schema's E.164 pattern, by hand.
+    if type(to) is not str or not (8 <= len(to) <= 16 and to[0] == "+" and to[1] != "0"
+                                   and to.isascii() and to[1:].isdigit()):
         raise _Reject("to", f"{to!r} is not an E.164 number like +12125550101")
     call = Call(raw, to, _instant(raw["at"], "at"))
-    checks = _FIELD_CHECKS
+    if len(raw) == 2:
+        return call
+    # Plain string fields with a value seen before are set directly; every other field, and
+    # a first sighting of a name, goes through its check (which learns good names).
+    attributes = call.__dict__
+    known, checks = _KNOWN_STRINGS, _FIELD_CHECKS
     for key, value in raw.items():
+        if type(value) is str:
+            good = known.get(key)
+            if good is not None and (good is _ANY_TEXT or value in good):
+                attributes[key] = value
+                continue
         check = checks.get(key)
         if check is not None:
             check(call, value)
