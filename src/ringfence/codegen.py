@@ -17,9 +17,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import ast
-from .compiler import _FIXED_SECONDS, Compiled, CompiledRule, Ctx
+from .compiler import _FIXED_SECONDS, Compiled, CompiledRule, CompiledWindow, Ctx
 from .decision import Finding, PolicyRef
-from .facts import FactSource
+from .facts import FactSource, StandardFacts
 
 Judge = Callable[[Ctx], tuple[list[Finding], list[Finding], list[PolicyRef]]]
 
@@ -38,7 +38,8 @@ _PY_OPS = {">=": ">=", ">": ">", "<=": "<=", "<": "<", "=": "==", "!=": "!="}
 class _Source:
     """The function's lines, and the constants its source refers to by name."""
 
-    def __init__(self) -> None:
+    def __init__(self, facts: FactSource) -> None:
+        self.facts = facts
         self.lines: list[str] = []
         self.namespace: dict[str, Any] = {}
         self._count = 0
@@ -107,7 +108,12 @@ def _on_list(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
     if node.listed is not None:
         _fallback(src, compiled, target, depth)
         return
-    src.emit(depth, f"{target} = {node.name!r} in call.lists or listed({node.name!r}, call.to)[0]")
+    # A list file the standard source holds is asked directly (it is fixed once loaded).
+    facts = src.facts
+    table = facts.lists.get(node.name) if isinstance(facts, StandardFacts) else None
+    lookup = (f"{src.bind(table.contains, 'LIST')}(call.to)" if table is not None
+              else f"listed({node.name!r}, call.to)[0]")
+    src.emit(depth, f"{target} = {node.name!r} in call.lists or {lookup}")
 
 
 def _consent(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
@@ -174,6 +180,37 @@ def _condition(src: _Source, compiled: Compiled, target: str, depth: int) -> Non
     _WRITERS.get(type(compiled.node), _fallback)(src, compiled, target, depth)
 
 
+def _interval_test(intervals: tuple[tuple[float, float, bool], ...]) -> str:
+    return " or ".join(f"{start!r} <= sec {'<=' if inclusive else '<'} {end!r}"
+                       for start, end, inclusive in intervals)
+
+
+def _window(src: _Source, window: CompiledWindow, target: str, depth: int) -> None:
+    """Lines that set ``target`` as ``window.check(ctx)`` does."""
+    if window.zone is not None:
+        src.emit(depth, f"{target} = {src.bind(window.check, 'WIN')}(ctx)")
+        return
+    src.emit(depth, "if not ctx.zones:", "    missing.add('to_timezone')", f"    {target} = None",
+             "else:", f"    {target} = True", "    for z in ctx.zones:",
+             # the callee's local time, converted once per zone and call
+             "        lt = seen.get(z)", "        if lt is None:",
+             "            lt = seen[z] = ctx.t_dt.astimezone(z)",
+             "        sec = lt.hour * 3600 + lt.minute * 60 + lt.second + lt.microsecond / 1e6")
+    inner = depth + 2
+    if all(day == window.hours[0] for day in window.hours):
+        test = _interval_test(window.hours[0]) or "False"
+    else:
+        by_day = src.bind(window.hours, "HOURS")
+        test = ("any(a <= sec and (sec <= b if inclusive else sec < b)"
+                f" for a, b, inclusive in {by_day}[lt.weekday()])")
+    src.emit(inner, f"if not ({test}):", f"    {target} = False", "    break")
+    if window.closed_days or window.closed_dates or window.public_holidays \
+            or window.national_holidays:
+        src.emit(inner, f"closed = {src.bind(window.closed_reason, 'CLOSED')}(ctx, lt)",
+                 "if closed is None:", f"    {target} = None", "    break",
+                 "if closed:", f"    {target} = False", "    break")
+
+
 def _rule(src: _Source, rule: CompiledRule, depth: int) -> None:
     src.emit(depth, f"# rule {rule.policy_id}/{rule.id}", "if missing:", "    missing.clear()",
              "while True:")
@@ -200,7 +237,8 @@ def _rule(src: _Source, rule: CompiledRule, depth: int) -> None:
         src.emit(body, "if not unknown:")
         effect_depth += 1
     if rule.window is not None:
-        src.emit(effect_depth, f"if {src.bind(rule.window.check, 'WIN')}(ctx) is True:", "    break")
+        _window(src, rule.window, value, effect_depth)
+        src.emit(effect_depth, f"if {value} is True:", "    break")
     else:
         assert rule.condition is not None
         _condition(src, rule.condition, value, effect_depth)
@@ -217,12 +255,13 @@ def generate(policies: Sequence[Any], facts: FactSource,
              finding: Callable[[CompiledRule, set[str]], Finding],
              undetermined: Callable[[Any, set[str]], Finding]) -> tuple[Judge, str]:
     """Compile ``policies`` (CompiledPolicy objects) into one judge function, and its source."""
-    src = _Source()
+    src = _Source(facts)
     src.namespace.update(listed=facts.listed, finding=finding, undetermined=undetermined)
     src.emit(0, "def judge(ctx):",
              "    call = ctx.call",
              "    t = ctx.t",
              "    missing = ctx.missing",
+             "    seen = {}",
              "    violations = []",
              "    warnings = []",
              "    refs = []")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .errors import InputError
@@ -22,6 +22,9 @@ _NO_DATE = -(1 << 62)
 # A bare date (no time of day) is kept as this base plus the date's ordinal: the day starts at
 # midnight in the callee's zone, which only the evaluator knows.
 _DATE_BASE = 1 << 61
+# Up to this many numbers a list also keeps a frozenset of them (about 90 bytes a number), so
+# that a membership test is one C-level hash lookup; bigger lists keep only the compact table.
+SET_LIMIT = 1 << 18
 
 When = float | dt.date | None
 
@@ -47,7 +50,7 @@ def _utc(stored: int) -> float:
 class NumberList:
     """A read-only set of E.164 numbers, each with an optional listing time or date."""
 
-    __slots__ = ("_bits", "_count", "_dates", "_keys", "_mask", "name")
+    __slots__ = ("_bits", "_count", "_dates", "_keys", "_mask", "contains", "name")
 
     def __init__(self, entries: Iterable[tuple[str, When]], name: str = "", size_hint: int = 0):
         items = list(entries)
@@ -61,6 +64,11 @@ class NumberList:
         self._count = 0
         for number, when in items:
             self._insert(int(number[1:]), when)
+        self.contains: Callable[[str], bool] = self.__contains__
+        """``e164 -> bool``: the fastest membership test this list has."""
+        if self._count <= SET_LIMIT:
+            # The canonical spelling of each stored key, so both tests agree on every input.
+            self.contains = frozenset(f"+{key}" for key in self._keys if key).__contains__
 
     def _slot(self, key: int) -> int:
         return ((key * _MULT) & _MASK64) >> (64 - self._bits)
