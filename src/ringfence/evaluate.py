@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from .facts import FactSource
 from .request import parse_call, resolve_dates
 
 _UTC = dt.UTC
+_ZONE_NAME = operator.attrgetter("key")
 SEARCH_DAYS = 14
 
 
@@ -193,7 +195,7 @@ class Evaluator:
 
     def decide(self, raw: dict[str, Any], trace: bool = False) -> Decision:
         ctx = self.context(raw)
-        violations, warnings, refs = self.judge(ctx)
+        violations, warnings, refs = self._judge_fast(ctx)
         traces: list[RuleTrace] = []
         if trace:
             # The verdict stays the generated function's; the trace says how each rule came out.
@@ -201,7 +203,7 @@ class Evaluator:
         call = ctx.call
         decision = Decision(
             "deny" if violations else "allow", call.at, violations, warnings,
-            [z.key for z in ctx.zones], ctx.region, ctx.country, refs,
+            list(map(_ZONE_NAME, ctx.zones)), ctx.region, ctx.country, refs,
             call_id=call.raw.get("id"), meta=call.raw.get("meta"), trace=traces,
         )
         if violations:
