@@ -177,3 +177,19 @@ def test_random_policies_and_calls_agree(tmp_path: Path) -> None:
         for _ in range(40):
             judged += _both_agree(policyset, _call(rng), hours=(0, 9))
     assert judged > 6000
+
+
+def test_source_shows_every_rule_and_a_trace_keeps_the_verdict() -> None:
+    policyset = ringfence.load(ROOT / "benchmarks" / "bench.rf")
+    rules = policyset.policies[0].rules
+    for rule in rules:
+        assert f"# rule bench/{rule.id}\n" in policyset.source
+    # 22:30 in New York, on the list given in the call, autodialed without consent.
+    call = {"to": "+12122345678", "at": "2026-06-16T02:30:00Z", "technology": "autodialer",
+            "lists": [{"name": "dnc"}]}
+    plain, traced = policyset.decide(call), policyset.decide(call, trace=True)
+    assert [v.rule for v in plain.violations] == ["calling-hours", "dnc", "consent"]
+    assert traced.violations == plain.violations
+    assert [(t.rule, t.outcome) for t in traced.trace] == [
+        ("calling-hours", "violated"), ("dnc", "violated"), ("consent", "violated"),
+        ("cap", "passed")]

@@ -182,6 +182,11 @@ class PolicySet:
         """Header and rules of every policy in the set."""
         return tuple(p.info for p in self._compiled)
 
+    @property
+    def source(self) -> str:
+        """The Python source of the function ``decide`` runs, generated at load (for review)."""
+        return self._evaluator.source
+
     def decide(self, call: dict[str, Any], *, trace: bool = False) -> Decision:
         """Judge one call (a dict following the call-request schema).
 
