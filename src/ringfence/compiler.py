@@ -576,33 +576,19 @@ def _compile_count(node: ast.CountAttempts) -> Compiled:
 # ---- logic -------------------------------------------------------------------------------
 
 
-def _compile_and(node: ast.And) -> Compiled:
+def _compile_junction(node: ast.And | ast.Or) -> Compiled:
+    """``and``: a False part decides; ``or``: a True part does. An unknown part leaves the
+    result unknown unless another part decides."""
     parts = tuple(compile_condition(c) for c in node.items)
     fns = tuple(p.fn for p in parts)
+    decisive = isinstance(node, ast.Or)
 
     def fn(ctx: Ctx) -> Tri:
-        result: Tri = True
+        result: Tri = not decisive
         for f in fns:
             value = f(ctx)
-            if value is False:
-                return False
-            if value is None:
-                result = None
-        return result
-
-    return Compiled(fn, node, None, parts)
-
-
-def _compile_or(node: ast.Or) -> Compiled:
-    parts = tuple(compile_condition(c) for c in node.items)
-    fns = tuple(p.fn for p in parts)
-
-    def fn(ctx: Ctx) -> Tri:
-        result: Tri = False
-        for f in fns:
-            value = f(ctx)
-            if value is True:
-                return True
+            if value is decisive:
+                return decisive
             if value is None:
                 result = None
         return result
@@ -622,7 +608,7 @@ def _compile_not(node: ast.Not) -> Compiled:
 
 
 _COMPILERS: dict[type, Callable[[ast.Condition], Compiled]] = {
-    ast.And: _compile_and, ast.Or: _compile_or, ast.Not: _compile_not, ast.Is: _compile_is,
+    ast.And: _compile_junction, ast.Or: _compile_junction, ast.Not: _compile_not, ast.Is: _compile_is,
     ast.Presence: _compile_presence, ast.Compare: _compile_compare,
     ast.FieldAge: _compile_field_age, ast.OnList: _compile_on_list,
     ast.ListChecked: _compile_list_checked, ast.Consent: _compile_consent,
