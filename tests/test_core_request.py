@@ -330,8 +330,13 @@ def test_edge_cases_agree(raw):
     # Digits of other scripts match Python's \d; an instant has ASCII digits only.
     ({"to": NYC, "at": "2026-06-15T1\u0660:00:00Z"}, "at"),
     ({"to": NYC, "at": GOOD_AT, "history": [{"at": "2026-02-30T12:00:00Z"}]}, "history[0].at"),
+    ({"to": NYC, "at": GOOD_AT, "consent": [
+        {"type": "express", "purposes": [], "at": "2026-01-01t00:00:00z"},
+        {"type": "express", "purposes": [], "at": GOOD_AT, "expires_at": "2026-02-30T12:00:00Z"}]},
+     "consent[1].expires_at"),
 ])
 def test_stricter_than_the_reference_with_the_field_named(raw, path):
+    assert schema_error(raw) is None
     with pytest.raises(CallError) as caught:
         parse_call(raw)
     assert caught.value.path == path

@@ -141,13 +141,21 @@ _consent_record = functools.partial(tuple.__new__, ConsentRecord)
 
 def _consent(call: Call, items: list[dict]) -> None:
     out = []
-    for i, item in enumerate(items):
-        path = f"consent[{i}]."
-        out.append(_consent_record((
-            item["type"], tuple(item["purposes"]), _ts(item["at"], path + "at"),
-            _opt_ts(item, "expires_at", path + "expires_at"),
-            _opt_ts(item, "revoked_at", path + "revoked_at"),
-        )))
+    parse = _parse_instant
+    for item in items:
+        get = item.get
+        expires, revoked = get("expires_at"), get("revoked_at")
+        try:
+            record = (item["type"], tuple(item["purposes"]), parse(item["at"]).timestamp(),
+                      None if expires is None else parse(expires).timestamp(),
+                      None if revoked is None else parse(revoked).timestamp())
+        except ValueError:
+            # A lowercase form, or a date that is not real: read again, naming the field.
+            path = f"consent[{len(out)}]."
+            record = (item["type"], tuple(item["purposes"]), _ts(item["at"], path + "at"),
+                      _opt_ts(item, "expires_at", path + "expires_at"),
+                      _opt_ts(item, "revoked_at", path + "revoked_at"))
+        out.append(_consent_record(record))
     call.consent = tuple(out)
 
 
