@@ -149,22 +149,22 @@ def _count(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
     op = _PY_OPS[node.op]
     total, start = src.name("n"), src.name("s")
     if same:
-        # Attempt fields by position: at, outcome, subject, campaign, purpose.
-        index = {"subject": 2, "campaign": 3, "purpose": 4}[same[0]]
         value = src.name("x")
         src.emit(depth, f"{value} = call.{same[0]}",
                  f"if {value} is None:",
                  # the closure knows how to bound the count when the filter's fact is missing
                  f"    {target} = {src.bind(compiled.fn, 'C')}(ctx)",
                  "else:")
-        match = f" and a[{index}] == {value}"
         depth += 1
+        # The attempt's own field is read from the item only when its instant is in the window.
+        loop = "for ts, item in zip(call.history_at, call.history_items):"
+        match = f" and item.get({same[0]!r}) == {value}"
     else:
-        match = ""
+        loop, match = "for ts in call.history_at:", ""
     src.emit(depth, f"{start} = t - {node.window.amount * seconds}",
              f"{total} = 0",
-             "for a in call.history:",
-             f"    if {start} <= a[0] < t{match}:",
+             loop,
+             f"    if {start} <= ts < t{match}:",
              f"        {total} += 1",
              f"{target} = {total} {op} {node.number}")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -81,13 +81,23 @@ class Call:
     lists: Mapping[str, float | dt.date | None] = _NO_ENTRIES
     lists_checked_at: Mapping[str, float | dt.date] = _NO_ENTRIES
     opt_outs: tuple[OptOut, ...] = ()
-    history: tuple[Attempt, ...] = ()
+    # Prior attempts: their instants are converted with the call (which also checks them), the
+    # rest is read from the items as given, when a rule asks (see `history`).
+    history_at: tuple[float, ...] = ()
+    history_items: Sequence[dict[str, Any]] = ()
 
     def __init__(self, raw: dict[str, Any], to: str, at: dt.datetime):
         self.raw = raw
         self.to = to
         self.at = at
         self.at_ts = at.timestamp()
+
+    @functools.cached_property
+    def history(self) -> tuple[Attempt, ...]:
+        """Prior attempts as records, built the first time a rule reads them."""
+        return tuple(_attempt((ts, item.get("outcome"), item.get("subject"), item.get("campaign"),
+                               item.get("purpose")))
+                     for ts, item in zip(self.history_at, self.history_items, strict=True))
 
 
 class _Reject(Exception):
@@ -160,18 +170,15 @@ def _consent(call: Call, items: list[dict]) -> None:
 
 
 def _history(call: Call, items: list[dict]) -> None:
-    # The hot loop of conversion (dialers send long histories), kept to the bare reads.
-    out = []
-    append, parse = out.append, _parse_instant
-    for item in items:
-        get = item.get
-        at = item["at"]
-        try:
-            ts = parse(at).timestamp()
-        except ValueError:
-            ts = _ts(at, f"history[{len(out)}].at")
-        append(_attempt((ts, get("outcome"), get("subject"), get("campaign"), get("purpose"))))
-    call.history = tuple(out)
+    # The hot loop of conversion (dialers send long histories): only the instants, which the
+    # schema cannot check are real, are converted now.
+    parse = _parse_instant
+    try:
+        call.history_at = tuple([parse(item["at"]).timestamp() for item in items])
+    except ValueError:
+        # A lowercase form, or a date that is not real: again one by one, naming the item.
+        call.history_at = tuple(_ts(item["at"], f"history[{i}].at") for i, item in enumerate(items))
+    call.history_items = items
 
 
 def _opt_outs(call: Call, items: list[dict]) -> None:
