@@ -288,8 +288,7 @@ def _mentions_time(compiled: Compiled) -> bool:
 
 def _event_instants(ctx: Ctx) -> Iterator[float]:
     call = ctx.call
-    for attempt in call.history:
-        yield attempt.at
+    yield from call.history_at
     for opt in call.opt_outs:
         yield opt.at
     for record in call.consent:
