@@ -20,14 +20,16 @@ from . import ast
 from .compiler import _FIXED_SECONDS, Compiled, CompiledRule, CompiledWindow, Ctx
 from .decision import Finding, PolicyRef
 from .facts import FactSource, StandardFacts
+from .request import TEXT_FIELDS
 
 Judge = Callable[[Ctx], tuple[list[Finding], list[Finding], list[PolicyRef]]]
 
 # Fields read straight off the call or the context; the value None means "not given".
+# Text fields are read from the request as given (the schema has checked them).
 _ACCESS = {
-    "to": "call.to", "from": "call.from_", "to_timezone": "call.to_timezone",
-    "to_region": "call.to_region", "purpose": "call.purpose", "sector": "call.sector",
-    "technology": "call.technology", "subject": "call.subject", "campaign": "call.campaign",
+    # ("line_type": unknown reads as not given, which its closure knows)
+    **{field: f"raw.get({field!r})" for field in TEXT_FIELDS.values() if field != "line_type"},
+    "to": "call.to", "technology": "raw.get('technology', 'manual')",
     "country": "ctx.country", "region": "ctx.region",
     "relationship.contract_active": "call.contract_active",
 }
@@ -125,7 +127,7 @@ def _consent(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
         src.emit(depth, f"{purpose} = {node.purpose!r}")
         inner = depth
     else:
-        src.emit(depth, f"{purpose} = call.purpose",
+        src.emit(depth, f"{purpose} = raw.get('purpose')",
                  f"if {purpose} is None:", "    missing.add('purpose')", f"    {target} = None",
                  "else:")
         inner = depth + 1
@@ -150,7 +152,7 @@ def _count(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
     total, start = src.name("n"), src.name("s")
     if same:
         value = src.name("x")
-        src.emit(depth, f"{value} = call.{same[0]}",
+        src.emit(depth, f"{value} = raw.get({same[0]!r})",
                  f"if {value} is None:",
                  # the closure knows how to bound the count when the filter's fact is missing
                  f"    {target} = {src.bind(compiled.fn, 'C')}(ctx)",
@@ -259,6 +261,7 @@ def generate(policies: Sequence[Any], facts: FactSource,
     src.namespace.update(listed=facts.listed, finding=finding, undetermined=undetermined)
     src.emit(0, "def judge(ctx):",
              "    call = ctx.call",
+             "    raw = call.raw",
              "    t = ctx.t",
              "    missing = ctx.missing",
              "    seen = {}",

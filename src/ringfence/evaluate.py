@@ -145,15 +145,16 @@ class Evaluator:
         call = parse_call(raw)
         facts = self.facts
         number = facts.number(call.to)
-        if call.to_timezone is not None:
-            zones = (facts.zone(call.to_timezone),)
+        zone_name, place = raw.get("to_timezone"), raw.get("to_region")
+        if zone_name is not None:
+            zones = (facts.zone(zone_name),)
         else:
             zones = tuple(facts.zone(z) for z in number.zones)
         if call.lists or call.lists_checked_at:
             resolve_dates(call, zones[0] if zones else call.at.tzinfo)  # type: ignore[arg-type]
-        if call.to_region is not None:
-            region = call.to_region if "-" in call.to_region else None
-            country = call.to_region[:2]
+        if place is not None:
+            region = place if "-" in place else None
+            country = place[:2]
         else:
             region, country = number.region, number.country
         return Ctx(call, call.at, zones, country, region, facts)

@@ -53,27 +53,32 @@ class Attempt(NamedTuple):
 
 # NamedTuple's own constructor is a Python function; building from a tuple skips that frame.
 _attempt = functools.partial(tuple.__new__, Attempt)
+# The text fields of a call: attribute -> field of the request ("from" is a Python keyword).
+TEXT_FIELDS = {"from_": "from", "to_timezone": "to_timezone", "to_region": "to_region",
+               "line_type": "line_type", "purpose": "purpose", "sector": "sector",
+               "technology": "technology", "subject": "subject", "campaign": "campaign"}
 _NO_ENTRIES: Mapping[str, Any] = MappingProxyType({})
 
 
 class Call:
     """A validated call. Timestamps are POSIX seconds (floats) for fast comparison.
 
-    A field the request does not give keeps the class default below; validation only touches
-    the fields a call has.
+    Text fields (``purpose``, ``technology``, ``from_``...) are read from the request when asked,
+    since the schema has already checked them; converted fields are set when the call is
+    converted, and a field the request does not give keeps the class default below.
     """
 
     __slots__ = ("__dict__", "at", "at_ts", "raw", "to")
 
-    from_: str | None = None
-    to_timezone: str | None = None
-    to_region: str | None = None
-    line_type: str | None = None
-    purpose: str | None = None
-    sector: str | None = None
-    technology: str = "manual"
-    subject: str | None = None
-    campaign: str | None = None
+    from_: str | None
+    to_timezone: str | None
+    to_region: str | None
+    line_type: str | None
+    purpose: str | None
+    sector: str | None
+    technology: str
+    subject: str | None
+    campaign: str | None
     consent: tuple[ConsentRecord, ...] = ()
     last_transaction_at: float | None = None
     last_inquiry_at: float | None = None
@@ -91,6 +96,13 @@ class Call:
         self.to = to
         self.at = at
         self.at_ts = at.timestamp()
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names the instance and class do not have: the text fields.
+        field = TEXT_FIELDS.get(name)
+        if field is None:
+            raise AttributeError(name)
+        return self.raw.get(field, "manual" if field == "technology" else None)
 
     @functools.cached_property
     def history(self) -> tuple[Attempt, ...]:
@@ -214,10 +226,7 @@ def _relationship(call: Call, value: dict) -> None:
     call.last_inquiry_at = _opt_ts(value, "last_inquiry_at", "relationship.last_inquiry_at")
 
 
-# Fields kept as given (field -> attribute), and fields converted by a function.
-_PLAIN = {"from": "from_", "to_timezone": "to_timezone", "to_region": "to_region",
-          "line_type": "line_type", "purpose": "purpose", "sector": "sector",
-          "technology": "technology", "subject": "subject", "campaign": "campaign"}
+# Fields converted by a function; the text fields are read as given (see Call).
 _CONVERT = {"consent": _consent, "relationship": _relationship, "lists": _lists,
             "lists_checked_at": _lists_checked, "opt_outs": _opt_outs, "history": _history}
 
@@ -225,16 +234,11 @@ _CONVERT = {"consent": _consent, "relationship": _relationship, "lists": _lists,
 def _convert(raw: dict[str, Any]) -> Call:
     """Turn a schema-valid call into a :class:`Call`."""
     call = Call(raw, raw["to"], _instant(raw["at"], "at"))
-    attributes = call.__dict__
-    plain, convert = _PLAIN, _CONVERT
+    convert = _CONVERT
     for key, value in raw.items():
-        attribute = plain.get(key)
-        if attribute is not None:
-            attributes[attribute] = value
-        else:
-            found = convert.get(key)
-            if found is not None:
-                found(call, value)
+        found = convert.get(key)
+        if found is not None:
+            found(call, value)
     return call
 
 
