@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import ast
-from .compiler import _FIXED_SECONDS, Compiled, CompiledRule, CompiledWindow, Ctx
+from .compiler import _FIXED_SECONDS, Compiled, CompiledRule, CompiledWindow, Ctx, _literal
 from .decision import Finding, PolicyRef
 from .facts import FactSource, StandardFacts
 from .request import TEXT_FIELDS
@@ -71,8 +71,7 @@ def _is(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
     if access is None:
         _fallback(src, compiled, target, depth)
         return
-    wanted = src.bind(frozenset(v.raw if not (v.kind == "word" and v.raw in ("true", "false"))
-                                else v.raw == "true" for v in node.values), "W")
+    wanted = src.bind(frozenset(_literal(v) for v in node.values), "W")
     test = "not in" if node.negated else "in"
     if name in _ALWAYS_GIVEN:
         src.emit(depth, f"{target} = {access} {test} {wanted}")
