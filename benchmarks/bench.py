@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import operator
 import random
 import sys
 import tempfile
@@ -186,9 +187,11 @@ def main() -> int:
     policies = ringfence.load(HERE / "bench.rf",
                               lists={"dnc": NumberList((n, None) for n in listed)})
 
+    rule_of = operator.attrgetter("rule")
+
     def ringfence_decide(call: dict) -> tuple[str, tuple[str, ...]]:
         d = policies.decide(call)
-        return d.decision, tuple(v.rule for v in d.violations)
+        return d.decision, tuple(map(rule_of, d.violations))
 
     (ours, ours_results), (theirs, their_results) = rates(
         [ringfence_decide, hand_written(listed_set)], calls, args.repeat)

@@ -44,6 +44,7 @@ class _Source:
         self.facts = facts
         self.lines: list[str] = []
         self.namespace: dict[str, Any] = {}
+        self.windows = 0  # how many calling windows the function checks
         self._count = 0
 
     def name(self, prefix: str) -> str:
@@ -192,11 +193,15 @@ def _window(src: _Source, window: CompiledWindow, target: str, depth: int) -> No
         src.emit(depth, f"{target} = {src.bind(window.check, 'WIN')}(ctx)")
         return
     src.emit(depth, "if not ctx.zones:", "    missing.add('to_timezone')", f"    {target} = None",
-             "else:", f"    {target} = True", "    for z in ctx.zones:",
-             # the callee's local time, converted once per zone and call
-             "        lt = seen.get(z)", "        if lt is None:",
-             "            lt = seen[z] = ctx.t_dt.astimezone(z)",
-             "        sec = lt.hour * 3600 + lt.minute * 60 + lt.second + lt.microsecond / 1e6")
+             "else:", f"    {target} = True", "    for z in ctx.zones:")
+    if src.windows > 1:
+        # the callee's local time, converted once per zone and call for all the windows
+        src.emit(depth + 2, "lt = seen.get(z)", "if lt is None:",
+                 "    lt = seen[z] = ctx.t_dt.astimezone(z)")
+    else:
+        src.emit(depth + 2, "lt = ctx.t_dt.astimezone(z)")
+    src.emit(depth + 2,
+             "sec = lt.hour * 3600 + lt.minute * 60 + lt.second + lt.microsecond / 1e6")
     inner = depth + 2
     if all(day == window.hours[0] for day in window.hours):
         test = _interval_test(window.hours[0]) or "False"
@@ -257,16 +262,18 @@ def generate(policies: Sequence[Any], facts: FactSource,
              undetermined: Callable[[Any, set[str]], Finding]) -> tuple[Judge, str]:
     """Compile ``policies`` (CompiledPolicy objects) into one judge function, and its source."""
     src = _Source(facts)
+    src.windows = sum(rule.window is not None for policy in policies for rule in policy.rules)
     src.namespace.update(listed=facts.listed, finding=finding, undetermined=undetermined)
     src.emit(0, "def judge(ctx):",
              "    call = ctx.call",
              "    raw = call.raw",
              "    t = ctx.t",
              "    missing = ctx.missing",
-             "    seen = {}",
              "    violations = []",
              "    warnings = []",
              "    refs = []")
+    if src.windows > 1:
+        src.emit(1, "seen = {}")  # local times by zone, shared by the windows
     for policy in policies:
         src.emit(1, f"# policy {policy.info.id}", "missing.clear()")
         plain = (not policy.subdivisions and not policy.when
