@@ -102,6 +102,8 @@ def _policy(rng: random.Random, index: int) -> str:
              f"  applies to {place}", "  uses list dnc", ""]
     if rng.random() < 0.2:
         lines.insert(3, "  effective from 2026-03-01")
+    if rng.random() < 0.2:
+        lines.insert(3, f"  when {_condition(rng)}")
     for r in range(rng.randint(1, 5)):
         lines += [f'rule r{r} "Random rule {r}"', '  cite "Test"']
         if rng.random() < 0.3:

@@ -257,6 +257,41 @@ def _rule(src: _Source, rule: CompiledRule, depth: int) -> None:
              "break")
 
 
+def _applies(src: _Source, policy: Any) -> None:
+    """Lines that set ``applies`` as ``CompiledPolicy.applies(ctx)`` does."""
+    info = policy.info
+    src.emit(1, "while True:")
+    if policy.any_place:
+        src.emit(2, "applies = True")
+    elif not policy.subdivisions:
+        # Countries only: the call's country decides, and a missing one means "no".
+        src.emit(2, f"applies = ctx.country in {src.bind(policy.countries, 'W')}")
+    else:
+        countries = src.bind(frozenset(s[:2] for s in policy.subdivisions), "W")
+        src.emit(2, f"if ctx.country in {src.bind(policy.countries, 'W')}:", "    applies = True",
+                 "elif ctx.region is not None:",
+                 f"    applies = ctx.region in {src.bind(policy.subdivisions, 'W')}",
+                 # a country the policy covers only in part: which part decides
+                 f"elif ctx.country in {countries}:",
+                 "    missing.add('to_region')", "    applies = None",
+                 "else:", "    applies = False")
+    src.emit(2, "if applies is not True:", "    break")
+    if info.effective_from is not None or info.effective_until is not None:
+        src.emit(2, "day = ctx.local_date()")
+        tests = []
+        if info.effective_from is not None:
+            tests.append(f"day < {src.bind(info.effective_from, 'D')}")
+        if info.effective_until is not None:
+            tests.append(f"day >= {src.bind(info.effective_until, 'D')}")
+        src.emit(2, f"if {' or '.join(tests)}:", "    applies = False", "    break")
+    for cond in policy.when:
+        value = src.name("v")
+        _condition(src, cond, value, 2)
+        src.emit(2, f"if {value} is False:", "    applies = False", "    break",
+                 f"if {value} is None:", "    applies = None")
+    src.emit(2, "break")
+
+
 def generate(policies: Sequence[Any], facts: FactSource,
              finding: Callable[[CompiledRule, set[str]], Finding],
              undetermined: Callable[[Any, set[str]], Finding]) -> tuple[Judge, str]:
@@ -282,11 +317,7 @@ def generate(policies: Sequence[Any], facts: FactSource,
             src.emit(1, f"refs.append({src.bind(policy.ref_applicable, 'REF')})")
             depth = 1
         else:
-            if plain:
-                # Countries only: the call's country decides, and a missing one means "no".
-                src.emit(1, f"applies = ctx.country in {src.bind(policy.countries, 'W')}")
-            else:
-                src.emit(1, f"applies = {src.bind(policy.applies, 'APPLIES')}(ctx)")
+            _applies(src, policy)
             src.emit(1, "if applies is False:",
                      f"    refs.append({src.bind(policy.ref_not_applicable, 'REF')})",
                      "else:",

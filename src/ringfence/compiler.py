@@ -38,7 +38,8 @@ class Ctx:
     later instants with the same facts.
     """
 
-    __slots__ = ("_cache", "call", "country", "facts", "missing", "region", "t", "t_dt", "zones")
+    __slots__ = ("_cache", "_day", "call", "country", "facts", "missing", "region", "t", "t_dt",
+                 "zones")
 
     def __init__(self, call: Call, t_dt: dt.datetime, zones: tuple[ZoneInfo, ...],
                  country: str | None, region: str | None, facts: FactSource):
@@ -51,6 +52,7 @@ class Ctx:
         self.facts = facts
         self.missing: set[str] = set()
         self._cache: dict[object, object] = {}
+        self._day: dt.date | None = None
 
     def at(self, t_dt: dt.datetime) -> Ctx:
         """The same call and facts, judged at another instant."""
@@ -69,7 +71,11 @@ class Ctx:
         return self.zones[0] if self.zones else self.call.at.tzinfo  # type: ignore[return-value]
 
     def local_date(self) -> dt.date:
-        return self.t_dt.astimezone(self.home).date()
+        """The callee's calendar date at the judged instant (asked by many rules: kept)."""
+        day = self._day
+        if day is None:
+            day = self._day = self.t_dt.astimezone(self.home).date()
+        return day
 
     def date_of(self, ts: float) -> dt.date:
         return dt.datetime.fromtimestamp(ts, self.home).date()
