@@ -67,7 +67,11 @@ def _read_multizone() -> dict[str, tuple[str, ...]]:
 
 
 class StandardFacts:
-    """The standard fact source. Thread-safe: caches are filled under a lock."""
+    """The standard fact source. Thread-safe: caches are filled under a lock.
+
+    ``lists`` is read when a policy set is loaded with this source (its generated function asks
+    each list directly), so give every list file before loading rather than adding one after.
+    """
 
     def __init__(self, lists: Mapping[str, NumberList] | None = None):
         self.lists = dict(lists or {})
