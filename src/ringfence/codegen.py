@@ -17,7 +17,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import ast
-from .compiler import _FIXED_SECONDS, Compiled, CompiledRule, CompiledWindow, Ctx, _literal
+from .compiler import (
+    _FIXED_SECONDS,
+    Compiled,
+    CompiledRule,
+    CompiledWindow,
+    Ctx,
+    _literal,
+    consent_kinds,
+)
 from .decision import Finding, PolicyRef
 from .facts import FactSource, StandardFacts
 from .request import TEXT_FIELDS
@@ -120,8 +128,7 @@ def _on_list(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
 
 def _consent(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
     node: ast.Consent = compiled.node  # type: ignore[assignment]
-    kinds = {None: None, "express": ("express", "express_written"),
-             "express_written": ("express_written",)}.get(node.kind, (node.kind,))
+    kinds = consent_kinds(node.kind)
     purpose = src.name("p")
     if node.purpose is not None:
         src.emit(depth, f"{purpose} = {node.purpose!r}")

@@ -378,9 +378,15 @@ def _purpose(ctx: Ctx, purpose: str | None) -> str | None:
     return ctx.call.purpose
 
 
+def consent_kinds(kind: str | None) -> tuple[str, ...] | None:
+    """The record types that satisfy a consent of ``kind`` (None: any type). Written consent is
+    also express consent."""
+    return {None: None, "express": ("express", "express_written"),
+            "express_written": ("express_written",)}.get(kind, (kind,))  # type: ignore[arg-type]
+
+
 def _compile_consent(node: ast.Consent) -> Compiled:
-    kinds = {None: None, "express": ("express", "express_written"),
-             "express_written": ("express_written",)}.get(node.kind, (node.kind,))
+    kinds = consent_kinds(node.kind)
     wanted_purpose = node.purpose
 
     def fn(ctx: Ctx) -> Tri:
