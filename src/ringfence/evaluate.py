@@ -8,6 +8,7 @@ import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from . import ast, codegen, render
 from .compiler import (
@@ -136,6 +137,7 @@ class Evaluator:
         self.facts = facts
         # Whether waiting can ever clear a rule, decided once per load rather than per denial.
         self._time_dependent = {(r.policy_id, r.id): _time_dependent(r) for r in self._rules()}
+        self._zone_sets: dict[tuple[str, ...], tuple[ZoneInfo, ...]] = {}
         # The same judgement as the closures', written out as one function (see codegen).
         self._judge_fast, self.source = codegen.generate(self.policies, facts, _finding,
                                                           _undetermined)
@@ -149,7 +151,10 @@ class Evaluator:
         if zone_name is not None:
             zones = (facts.zone(zone_name),)
         else:
-            zones = tuple(facts.zone(z) for z in number.zones)
+            zones = self._zone_sets.get(number.zones)
+            if zones is None:
+                # Racing threads compute the same tuple; either one may stay.
+                zones = self._zone_sets[number.zones] = tuple(facts.zone(z) for z in number.zones)
         if call.lists or call.lists_checked_at:
             resolve_dates(call, zones[0] if zones else call.at.tzinfo)  # type: ignore[arg-type]
         if place is not None:
