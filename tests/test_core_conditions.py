@@ -224,11 +224,14 @@ def consent(kind="express_written", purposes=("marketing",), at="2026-01-01T00:0
     ("consent for marketing", [], None, False),
 ])
 def test_consent(tmp_path, effect, records, purpose, holds):
-    fields = {"consent": records}
-    if purpose is not None:
-        fields["purpose"] = purpose
-    d = decide(tmp_path, f"require {effect}", **fields)
+    d = _decide_with(tmp_path, f"require {effect}", "consent", records, purpose)
     assert d.decision == ("allow" if holds else "deny")
+
+
+def _decide_with(tmp_path, clause: str, field: str, items: list, purpose: str | None):
+    """Decide a one-rule policy on a call giving ``field`` and, when not None, a purpose."""
+    fields = {field: items} | ({} if purpose is None else {"purpose": purpose})
+    return decide(tmp_path, clause, **fields)
 
 
 def test_consent_for_this_purpose_without_purpose_is_unknown(tmp_path):
@@ -271,10 +274,7 @@ def test_unknown_unless_does_not_exempt(tmp_path):
      None, False),
 ])
 def test_opted_out(tmp_path, condition, opt_outs, purpose, holds):
-    fields = {"opt_outs": opt_outs}
-    if purpose is not None:
-        fields["purpose"] = purpose
-    d = decide(tmp_path, f"deny if {condition}", **fields)
+    d = _decide_with(tmp_path, f"deny if {condition}", "opt_outs", opt_outs, purpose)
     assert d.decision == ("deny" if holds else "allow")
 
 
