@@ -124,7 +124,12 @@ class _Reject(Exception):
 _parse_instant = dt.datetime.fromisoformat
 
 
-def _instant(value: str, path: str) -> dt.datetime:
+# The place of a value in the call, as path parts ("consent", 0, "at"): joined into a path
+# (consent[0].at) only when the value is rejected.
+Where = str | int
+
+
+def _instant(value: str, *where: Where) -> dt.datetime:
     """A schema-valid RFC 3339 instant as an aware datetime; _Reject when the date is not real."""
     try:
         return _parse_instant(value)
@@ -134,51 +139,39 @@ def _instant(value: str, path: str) -> dt.datetime:
     try:
         return _parse_instant(value[:10] + "T" + value[11:-1] + value[-1].upper())
     except ValueError:
-        raise _Reject(path, f"{value!r} is not a real date and time") from None
+        raise _Reject(_path(where), f"{value!r} is not a real date and time") from None
 
 
-def _ts(value: str, path: str) -> float:
-    return _instant(value, path).timestamp()
+def _ts(value: str, *where: Where) -> float:
+    return _instant(value, *where).timestamp()
 
 
-def _date_or_ts(value: str, path: str) -> float | dt.date:
+def _date_or_ts(value: str, *where: Where) -> float | dt.date:
     """An instant (POSIX seconds), or a bare date: the evaluator reads a date as the start of
     that day in the callee's own zone, which only it knows."""
     if len(value) == 10:
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
-            raise _Reject(path, f"{value!r} is not a real date") from None
-    return _ts(value, path)
+            raise _Reject(_path(where), f"{value!r} is not a real date") from None
+    return _ts(value, *where)
 
 
-def _opt_ts(obj: dict, key: str, path: str) -> float | None:
-    """The instant at ``key``, None when the key is absent; ``path`` names the key in errors."""
+def _opt_ts(obj: dict, key: str, *where: Where) -> float | None:
+    """The instant at ``key``, None when the key is absent; ``where`` places ``obj``."""
     value = obj.get(key)
-    return None if value is None else _ts(value, path)
+    return None if value is None else _ts(value, *where, key)
 
 
 _consent_record = functools.partial(tuple.__new__, ConsentRecord)
 
 
 def _consent(call: Call, items: list[dict]) -> None:
-    out = []
-    parse = _parse_instant
-    for item in items:
-        get = item.get
-        expires, revoked = get("expires_at"), get("revoked_at")
-        try:
-            record = (item["type"], tuple(item["purposes"]), parse(item["at"]).timestamp(),
-                      None if expires is None else parse(expires).timestamp(),
-                      None if revoked is None else parse(revoked).timestamp())
-        except ValueError:
-            # A lowercase form, or a date that is not real: read again, naming the field.
-            path = f"consent[{len(out)}]."
-            record = (item["type"], tuple(item["purposes"]), _ts(item["at"], path + "at"),
-                      _opt_ts(item, "expires_at", path + "expires_at"),
-                      _opt_ts(item, "revoked_at", path + "revoked_at"))
-        out.append(_consent_record(record))
-    call.consent = tuple(out)
+    call.consent = tuple(
+        _consent_record((item["type"], tuple(item["purposes"]), _ts(item["at"], "consent", i, "at"),
+                         _opt_ts(item, "expires_at", "consent", i),
+                         _opt_ts(item, "revoked_at", "consent", i)))
+        for i, item in enumerate(items))
 
 
 def _history(call: Call, items: list[dict]) -> None:
@@ -189,13 +182,13 @@ def _history(call: Call, items: list[dict]) -> None:
         call.history_at = tuple([parse(item["at"]).timestamp() for item in items])
     except ValueError:
         # A lowercase form, or a date that is not real: again one by one, naming the item.
-        call.history_at = tuple(_ts(item["at"], f"history[{i}].at") for i, item in enumerate(items))
+        call.history_at = tuple(_ts(item["at"], "history", i, "at") for i, item in enumerate(items))
     call.history_items = items
 
 
 def _opt_outs(call: Call, items: list[dict]) -> None:
     call.opt_outs = tuple(
-        OptOut(_ts(item["at"], f"opt_outs[{i}].at"),
+        OptOut(_ts(item["at"], "opt_outs", i, "at"),
                tuple(item["purposes"]) if "purposes" in item else None)
         for i, item in enumerate(items))
 
@@ -206,7 +199,7 @@ def _lists(call: Call, items: list[dict]) -> None:
         name = item["name"]
         listed = item.get("listed_at")
         if listed is not None:
-            listed = _date_or_ts(listed, f"lists[{i}].listed_at")
+            listed = _date_or_ts(listed, "lists", i, "listed_at")
         # The same list twice: an unknown listing date wins (it reads as "listed long ago"), else
         # the first one given is kept.
         if name not in out or listed is None:
@@ -215,15 +208,14 @@ def _lists(call: Call, items: list[dict]) -> None:
 
 
 def _lists_checked(call: Call, value: dict[str, str]) -> None:
-    call.lists_checked_at = {name: _date_or_ts(when, f"lists_checked_at.{name}")
+    call.lists_checked_at = {name: _date_or_ts(when, "lists_checked_at", name)
                              for name, when in value.items()}
 
 
 def _relationship(call: Call, value: dict) -> None:
     call.contract_active = value.get("contract_active")
-    call.last_transaction_at = _opt_ts(value, "last_transaction_at",
-                                       "relationship.last_transaction_at")
-    call.last_inquiry_at = _opt_ts(value, "last_inquiry_at", "relationship.last_inquiry_at")
+    call.last_transaction_at = _opt_ts(value, "last_transaction_at", "relationship")
+    call.last_inquiry_at = _opt_ts(value, "last_inquiry_at", "relationship")
 
 
 # Fields converted by a function; the text fields are read as given (see Call).
