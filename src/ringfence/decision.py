@@ -86,9 +86,10 @@ class Decision:
     call_id: str | int | None = None
     meta: dict[str, Any] | None = None
     trace: list[RuleTrace] = field(default_factory=list)
-    _next: Callable[[], dt.datetime | None] | None = None
+    # The search for next_allowed_at, run when first read; None once it has run (or was not
+    # needed: an allowed call may be made at its own instant).
+    _search: Callable[[], dt.datetime | None] | None = None
     _next_value: dt.datetime | None = None
-    _next_done: bool = False
 
     @property
     def allowed(self) -> bool:
@@ -97,9 +98,10 @@ class Decision:
     @property
     def next_allowed_at(self) -> dt.datetime | None:
         """The earliest instant at or after the call at which it would be allowed, or None."""
-        if not self._next_done:
-            self._next_value = self._next() if self._next is not None else None
-            self._next_done = True
+        search = self._search
+        if search is not None:
+            self._next_value = search()
+            self._search = None
         return self._next_value
 
     def to_dict(self) -> dict[str, Any]:

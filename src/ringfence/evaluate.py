@@ -137,7 +137,11 @@ class Evaluator:
         self.facts = facts
         # Whether waiting can ever clear a rule, decided once per load rather than per denial.
         self._time_dependent = {(r.policy_id, r.id): _time_dependent(r) for r in self._rules()}
+        # Caches filled as calls come (racing threads compute the same value; either may stay):
+        # zones by the names a number gives, by the name a call gives, and their names.
         self._zone_sets: dict[tuple[str, ...], tuple[ZoneInfo, ...]] = {}
+        self._named_zone: dict[str, tuple[ZoneInfo, ...]] = {}
+        self._names: dict[tuple[ZoneInfo, ...], tuple[str, ...]] = {}
         # The same judgement as the closures', written out as one function (see codegen).
         self._judge_fast, self.source = codegen.generate(self.policies, facts, _finding,
                                                           _undetermined)
@@ -149,11 +153,12 @@ class Evaluator:
         number = facts.number(call.to)
         zone_name, place = raw.get("to_timezone"), raw.get("to_region")
         if zone_name is not None:
-            zones = (facts.zone(zone_name),)
+            zones = self._named_zone.get(zone_name)
+            if zones is None:
+                zones = self._named_zone[zone_name] = (facts.zone(zone_name),)
         else:
             zones = self._zone_sets.get(number.zones)
             if zones is None:
-                # Racing threads compute the same tuple; either one may stay.
                 zones = self._zone_sets[number.zones] = tuple(facts.zone(z) for z in number.zones)
         if call.lists or call.lists_checked_at:
             resolve_dates(call, zones[0] if zones else call.at.tzinfo)  # type: ignore[arg-type]
@@ -207,16 +212,21 @@ class Evaluator:
             # The verdict stays the generated function's; the trace says how each rule came out.
             self.judge_stepwise(ctx, traces)
         call = ctx.call
-        decision = Decision(
-            "deny" if violations else "allow", call.at, violations, warnings,
-            list(map(_ZONE_NAME, ctx.zones)), ctx.region, ctx.country, refs,
-            call.raw.get("id"), call.raw.get("meta"), traces,  # by position: keywords cost more
-        )
+        raw = call.raw
         if violations:
-            decision._next = lambda: self.next_allowed(ctx, violations)
+            verdict, search, allowed_at = "deny", functools.partial(self.next_allowed, ctx, violations), None
         else:
-            decision._next_value, decision._next_done = call.at, True
-        return decision
+            verdict, search, allowed_at = "allow", None, call.at
+        # by position: keywords cost more, and this runs for every call
+        return Decision(verdict, call.at, violations, warnings, list(self._zone_names(ctx.zones)),
+                        ctx.region, ctx.country, refs, raw.get("id"), raw.get("meta"), traces,
+                        search, allowed_at)
+
+    def _zone_names(self, zones: tuple[ZoneInfo, ...]) -> tuple[str, ...]:
+        names = self._names.get(zones)
+        if names is None:
+            names = self._names[zones] = tuple(map(_ZONE_NAME, zones))
+        return names
 
     # ---- next allowed instant ------------------------------------------------------------
 

@@ -10,10 +10,11 @@ calls. The schema is the only statement of the contract: there is no hand-writte
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -122,116 +123,123 @@ class _Reject(Exception):
 
 
 _parse_instant = dt.datetime.fromisoformat
+_consent_record = functools.partial(tuple.__new__, ConsentRecord)
+_opt_out = functools.partial(tuple.__new__, OptOut)
+# The fields converted at all; a call without them (most calls have few) skips their code.
+_CONVERTED = frozenset({"consent", "relationship", "lists", "lists_checked_at", "opt_outs",
+                        "history"})
 
 
-# The place of a value in the call, as path parts ("consent", 0, "at"): joined into a path
-# (consent[0].at) only when the value is rejected.
-Where = str | int
+def _seconds(value: str | None) -> float | None:
+    return None if value is None else _parse_instant(value).timestamp()
 
 
-def _instant(value: str, *where: Where) -> dt.datetime:
-    """A schema-valid RFC 3339 instant as an aware datetime; _Reject when the date is not real."""
-    try:
-        return _parse_instant(value)
-    except ValueError:
-        pass
-    # RFC 3339 allows a lowercase "t" and "z"; Python 3.11's fromisoformat does not.
-    try:
-        return _parse_instant(value[:10] + "T" + value[11:-1] + value[-1].upper())
-    except ValueError:
-        raise _Reject(_path(where), f"{value!r} is not a real date and time") from None
-
-
-def _ts(value: str, *where: Where) -> float:
-    return _instant(value, *where).timestamp()
-
-
-def _date_or_ts(value: str, *where: Where) -> float | dt.date:
+def _date_or_seconds(value: str) -> float | dt.date:
     """An instant (POSIX seconds), or a bare date: the evaluator reads a date as the start of
     that day in the callee's own zone, which only it knows."""
-    if len(value) == 10:
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise _Reject(_path(where), f"{value!r} is not a real date") from None
-    return _ts(value, *where)
+    return dt.date.fromisoformat(value) if len(value) == 10 else _parse_instant(value).timestamp()
 
 
-def _opt_ts(obj: dict, key: str, *where: Where) -> float | None:
-    """The instant at ``key``, None when the key is absent; ``where`` places ``obj``."""
-    value = obj.get(key)
-    return None if value is None else _ts(value, *where, key)
-
-
-_consent_record = functools.partial(tuple.__new__, ConsentRecord)
-
-
-def _consent(call: Call, items: list[dict]) -> None:
-    call.consent = tuple(
-        _consent_record((item["type"], tuple(item["purposes"]), _ts(item["at"], "consent", i, "at"),
-                         _opt_ts(item, "expires_at", "consent", i),
-                         _opt_ts(item, "revoked_at", "consent", i)))
-        for i, item in enumerate(items))
-
-
-def _history(call: Call, items: list[dict]) -> None:
-    # The hot loop of conversion (dialers send long histories): only the instants, which the
-    # schema cannot check are real, are converted now.
-    parse = _parse_instant
-    try:
-        call.history_at = tuple([parse(item["at"]).timestamp() for item in items])
-    except ValueError:
-        # A lowercase form, or a date that is not real: again one by one, naming the item.
-        call.history_at = tuple(_ts(item["at"], "history", i, "at") for i, item in enumerate(items))
-    call.history_items = items
-
-
-def _opt_outs(call: Call, items: list[dict]) -> None:
-    call.opt_outs = tuple(
-        OptOut(_ts(item["at"], "opt_outs", i, "at"),
-               tuple(item["purposes"]) if "purposes" in item else None)
-        for i, item in enumerate(items))
-
-
-def _lists(call: Call, items: list[dict]) -> None:
+def _lists(items: list[dict]) -> dict[str, float | dt.date | None]:
     out: dict[str, float | dt.date | None] = {}
-    for i, item in enumerate(items):
+    for item in items:
         name = item["name"]
         listed = item.get("listed_at")
         if listed is not None:
-            listed = _date_or_ts(listed, "lists", i, "listed_at")
+            listed = _date_or_seconds(listed)
         # The same list twice: an unknown listing date wins (it reads as "listed long ago"), else
         # the first one given is kept.
         if name not in out or listed is None:
             out[name] = listed
-    call.lists = out
+    return out
 
 
-def _lists_checked(call: Call, value: dict[str, str]) -> None:
-    call.lists_checked_at = {name: _date_or_ts(when, "lists_checked_at", name)
-                             for name, when in value.items()}
+def _convert(raw: dict[str, Any], given: dict[str, Any]) -> Call:
+    """Turn a schema-valid call into a :class:`Call` (``given`` is the request as the caller
+    gave it, which the call keeps).
 
-
-def _relationship(call: Call, value: dict) -> None:
-    call.contract_active = value.get("contract_active")
-    call.last_transaction_at = _opt_ts(value, "last_transaction_at", "relationship")
-    call.last_inquiry_at = _opt_ts(value, "last_inquiry_at", "relationship")
-
-
-# Fields converted by a function; the text fields are read as given (see Call).
-_CONVERT = {"consent": _consent, "relationship": _relationship, "lists": _lists,
-            "lists_checked_at": _lists_checked, "opt_outs": _opt_outs, "history": _history}
-
-
-def _convert(raw: dict[str, Any]) -> Call:
-    """Turn a schema-valid call into a :class:`Call`."""
-    call = Call(raw, raw["to"], _instant(raw["at"], "at"))
-    convert = _CONVERT
-    for key, value in raw.items():
-        found = convert.get(key)
-        if found is not None:
-            found(call, value)
+    Runs on every call, so it names no places: a ValueError means an instant in lowercase
+    (which Python 3.11 does not read) or one that is not real, and :func:`_canonical` then
+    rewrites or names it.
+    """
+    parse = _parse_instant
+    call = Call(given, raw["to"], parse(raw["at"]))
+    if _CONVERTED.isdisjoint(raw):
+        return call
+    items = raw.get("history")
+    if items is not None:
+        # The hot loop (dialers send long histories): only the instants are converted now, the
+        # rest of an attempt is read from its item when a rule asks (see Call.history).
+        call.history_at = tuple([parse(item["at"]).timestamp() for item in items])
+        call.history_items = items
+    items = raw.get("consent")
+    if items is not None:
+        call.consent = tuple([
+            _consent_record((item["type"], tuple(item["purposes"]), parse(item["at"]).timestamp(),
+                             _seconds(item.get("expires_at")), _seconds(item.get("revoked_at"))))
+            for item in items])
+    items = raw.get("opt_outs")
+    if items is not None:
+        call.opt_outs = tuple([
+            _opt_out((parse(item["at"]).timestamp(),
+                      tuple(item["purposes"]) if "purposes" in item else None))
+            for item in items])
+    value = raw.get("relationship")
+    if value is not None:
+        call.contract_active = value.get("contract_active")
+        call.last_transaction_at = _seconds(value.get("last_transaction_at"))
+        call.last_inquiry_at = _seconds(value.get("last_inquiry_at"))
+    items = raw.get("lists")
+    if items is not None:
+        call.lists = _lists(items)
+    value = raw.get("lists_checked_at")
+    if value is not None:
+        call.lists_checked_at = {name: _date_or_seconds(when) for name, when in value.items()}
     return call
+
+
+# The place of a value in the call, as path parts ("consent", 0, "at").
+Where = str | int
+
+
+def _instant_places(raw: dict[str, Any]) -> Iterator[tuple[tuple[Where, ...], dict, str, bool]]:
+    """Every instant of a call: (its path, the object holding it, its key, whether a bare date
+    is allowed there)."""
+    yield ("at",), raw, "at", False
+    for field, keys in (("consent", ("at", "expires_at", "revoked_at")), ("opt_outs", ("at",)),
+                        ("history", ("at",)), ("lists", ("listed_at",))):
+        for i, item in enumerate(raw.get(field, ())):
+            for key in keys:
+                if key in item:
+                    yield (field, i, key), item, key, field == "lists"
+    relationship = raw.get("relationship", {})
+    for key in ("last_transaction_at", "last_inquiry_at"):
+        if key in relationship:
+            yield ("relationship", key), relationship, key, False
+    checked = raw.get("lists_checked_at", {})
+    for name in checked:
+        yield ("lists_checked_at", name), checked, name, True
+
+
+def _canonical(raw: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a schema-valid call with every instant written as Python 3.11 reads it
+    (RFC 3339 also allows a lowercase "t" and "z"); :class:`_Reject` naming the first value
+    that is not a real date or time."""
+    copied = copy.deepcopy(raw)
+    for where, holder, key, date_allowed in _instant_places(copied):
+        value = holder[key]
+        if date_allowed and len(value) == 10:
+            try:
+                dt.date.fromisoformat(value)
+            except ValueError:
+                raise _Reject(_path(where), f"{value!r} is not a real date") from None
+            continue
+        try:
+            holder[key] = _parse_instant(
+                value[:10] + "T" + value[11:-1] + value[-1].upper()).isoformat()
+        except ValueError:
+            raise _Reject(_path(where), f"{value!r} is not a real date and time") from None
+    return copied
 
 
 @functools.cache
@@ -280,7 +288,11 @@ def parse_call(raw: object) -> Call:
         if first is not None:
             raise CallError(_path(first.instance_path), first.message)
     try:
-        return _convert(raw)  # type: ignore[arg-type]
+        return _convert(raw, raw)  # type: ignore[arg-type]
+    except ValueError:
+        pass
+    try:
+        return _convert(_canonical(raw), raw)  # type: ignore[arg-type]
     except _Reject as reject:
         raise CallError(reject.path, reject.message) from None
 
