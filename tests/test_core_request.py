@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import re
 
 import pytest
 from test_core_support import NYC, call, load_rule
@@ -143,6 +144,31 @@ def test_id_and_meta_pass_through(tmp_path):
     out = ps.decide(call(id=17, meta={"crm": "abc"}, purpose="x")).to_dict()
     assert out["id"] == 17 and out["meta"] == {"crm": "abc"}
     assert json.loads(json.dumps(out)) == out
+
+
+def _converted(parsed) -> tuple:
+    return (parsed.at_ts, parsed.consent, parsed.opt_outs, parsed.last_transaction_at,
+            parsed.last_inquiry_at, dict(parsed.lists), dict(parsed.lists_checked_at),
+            parsed.history_at, parsed.history)
+
+
+def test_lowercase_and_spaced_instants_read_as_the_canonical_form():
+    # Python 3.11 reads neither "t" nor "z": such a call takes the rewriting path, which must
+    # give the values the canonical spelling gives, in every place an instant may stand.
+    canonical = full_call()
+    canonical["history"][1]["at"] = "2026-06-13T12:00:00Z"
+    canonical["relationship"]["last_inquiry_at"] = "2026-02-01T00:00:00Z"
+    text = json.dumps(canonical)
+    instant = re.compile(r"(\d{4}-\d{2}-\d{2})T([0-9:.]+)(Z|[+-]\d{2}:\d{2})")
+    lower = json.loads(instant.sub(lambda m: f"{m[1]}t{m[2]}{m[3].lower()}", text))
+    spaced = json.loads(instant.sub(r"\1 \2\3", text))
+    assert lower != canonical != spaced
+    expected = _converted(parse_call(canonical))
+    for variant in (lower, spaced):
+        assert schema_error(variant) is None
+        parsed = parse_call(variant)
+        assert _converted(parsed) == expected
+        assert parsed.raw is variant  # the call keeps the request as given
 
 
 def test_schema_is_shipped_and_strict():

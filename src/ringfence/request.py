@@ -174,10 +174,14 @@ def _convert(raw: dict[str, Any], given: dict[str, Any]) -> Call:
         call.history_items = items
     items = raw.get("consent")
     if items is not None:
-        call.consent = tuple([
-            _consent_record((item["type"], tuple(item["purposes"]), parse(item["at"]).timestamp(),
-                             _seconds(item.get("expires_at")), _seconds(item.get("revoked_at"))))
-            for item in items])
+        records = []
+        for item in items:
+            expires, revoked = item.get("expires_at"), item.get("revoked_at")
+            records.append(_consent_record((
+                item["type"], tuple(item["purposes"]), parse(item["at"]).timestamp(),
+                None if expires is None else parse(expires).timestamp(),
+                None if revoked is None else parse(revoked).timestamp())))
+        call.consent = tuple(records)
     items = raw.get("opt_outs")
     if items is not None:
         call.opt_outs = tuple([
