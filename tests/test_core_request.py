@@ -62,6 +62,10 @@ def test_technology_defaults_to_manual():
     ({"at": "2026-06-15T12:00:00"}, "at"),            # no offset
     ({"at": "2026-06-15"}, "at"),
     ({"at": "2026-02-30T12:00:00Z"}, "at"),           # not in the calendar
+    ({"at": "0001-01-01T00:00:00+01:00"}, "at"),      # before 1900: a slip, or no local time
+    ({"at": "3026-06-15T12:00:00Z"}, "at"),
+    ({"history": [{"at": "0226-06-15T12:00:00Z"}]}, "history[0].at"),
+    ({"lists": [{"name": "dnc", "listed_at": "1899-12-31"}]}, "lists[0].listed_at"),
     ({"from": "anonymous"}, "from"),
     ({"to_region": "us-ny"}, "to_region"),
     ({"to_region": "US-"}, "to_region"),
@@ -372,3 +376,13 @@ def test_a_crashing_call_never_escapes_decide(tmp_path):
     ps = load_rule(tmp_path, "deny if purpose is marketing")
     with pytest.raises(ringfence.RingfenceError):
         ps.decide({"to": NYC, "at": GOOD_AT, "line_type": ["mobile"]})
+
+
+def test_a_pattern_error_names_the_form_not_the_regex():
+    with pytest.raises(CallError) as caught:
+        parse_call({"to": "12125550101", "at": GOOD_AT})
+    assert caught.value.message == ("'12125550101' is not in the form required here: "
+                                    "number called, E.164 (+12125550101)")
+    with pytest.raises(CallError) as caught:
+        parse_call({"to": NYC, "at": "0226-06-15T12:00:00Z"})
+    assert "in the years 1900 to 2999" in caught.value.message and "^" not in caught.value.message

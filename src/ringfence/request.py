@@ -271,7 +271,15 @@ def schema_error(raw: object) -> CallError | None:
     error = jsonschema.exceptions.best_match(_validator().iter_errors(raw))
     if error is None:
         return None
-    return CallError(_path(error.absolute_path), error.message)
+    return CallError(_path(error.absolute_path), _wording(error))
+
+
+def _wording(error: jsonschema.ValidationError) -> str:
+    """The error in words: a pattern is named by the field's description, not its regex."""
+    described = error.schema.get("description") if isinstance(error.schema, dict) else None
+    if error.validator == "pattern" and described:
+        return f"{error.instance!r} is not in the form required here: {described}"
+    return error.message
 
 
 def parse_call(raw: object) -> Call:
