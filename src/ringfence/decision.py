@@ -86,9 +86,10 @@ class Decision:
     call_id: str | int | None = None
     meta: dict[str, Any] | None = None
     trace: list[RuleTrace] = field(default_factory=list)
-    # The search for next_allowed_at, run when first read; None once it has run (or was not
-    # needed: an allowed call may be made at its own instant).
-    _search: Callable[[], dt.datetime | None] | None = None
+    # The search for next_allowed_at, run on (_context, violations) when first read; None once
+    # it has run, or when not needed (an allowed call may be made at its own instant).
+    _search: Callable[[Any, list[Finding]], dt.datetime | None] | None = None
+    _context: Any = None
     _next_value: dt.datetime | None = None
 
     @property
@@ -100,8 +101,8 @@ class Decision:
         """The earliest instant at or after the call at which it would be allowed, or None."""
         search = self._search
         if search is not None:
-            self._next_value = search()
-            self._search = None
+            self._next_value = search(self._context, self.violations)
+            self._search = self._context = None
         return self._next_value
 
     def to_dict(self) -> dict[str, Any]:

@@ -142,6 +142,7 @@ class Evaluator:
         self._zone_sets: dict[tuple[str, ...], tuple[ZoneInfo, ...]] = {}
         self._named_zone: dict[str, tuple[ZoneInfo, ...]] = {}
         self._names: dict[tuple[ZoneInfo, ...], tuple[str, ...]] = {}
+        self._next_allowed = self.next_allowed  # bound once: every denial carries it
         # The same judgement as the closures', written out as one function (see codegen).
         self._judge_fast, self.source = codegen.generate(self.policies, facts, _finding,
                                                           _undetermined)
@@ -213,20 +214,17 @@ class Evaluator:
             self.judge_stepwise(ctx, traces)
         call = ctx.call
         raw = call.raw
-        if violations:
-            verdict, search, allowed_at = "deny", functools.partial(self.next_allowed, ctx, violations), None
-        else:
-            verdict, search, allowed_at = "allow", None, call.at
-        # by position: keywords cost more, and this runs for every call
-        return Decision(verdict, call.at, violations, warnings, list(self._zone_names(ctx.zones)),
-                        ctx.region, ctx.country, refs, raw.get("id"), raw.get("meta"), traces,
-                        search, allowed_at)
-
-    def _zone_names(self, zones: tuple[ZoneInfo, ...]) -> tuple[str, ...]:
-        names = self._names.get(zones)
+        names = self._names.get(ctx.zones)
         if names is None:
-            names = self._names[zones] = tuple(map(_ZONE_NAME, zones))
-        return names
+            names = self._names[ctx.zones] = tuple(map(_ZONE_NAME, ctx.zones))
+        if violations:  # the search for next_allowed_at runs when the field is first read
+            verdict, search, context, allowed_at = "deny", self._next_allowed, ctx, None
+        else:
+            verdict, search, context, allowed_at = "allow", None, None, call.at
+        # by position: keywords cost more, and this runs for every call
+        return Decision(verdict, call.at, violations, warnings, list(names), ctx.region,
+                        ctx.country, refs, raw.get("id"), raw.get("meta"), traces, search,
+                        context, allowed_at)
 
     # ---- next allowed instant ------------------------------------------------------------
 
