@@ -101,8 +101,9 @@ class Decision:
         """The earliest instant at or after the call at which it would be allowed, or None."""
         search = self._search
         if search is not None:
+            # _context stays: a thread that read _search before this one cleared it still needs it
             self._next_value = search(self._context, self.violations)
-            self._search = self._context = None
+            self._search = None
         return self._next_value
 
     def to_dict(self) -> dict[str, Any]:
