@@ -1,11 +1,19 @@
 """The call request: validated against the shipped JSON Schema and turned into a :class:`Call`.
 
-Validation runs on every call, so it must be cheap: ``jsonschema_rs`` (a compiled JSON Schema
-validator) checks each call against ``schemas/call.schema.json``, and a lean pass then converts
-the fields the schema has vouched for (instants to POSIX seconds, lists to tuples). When a call
-is rejected, ``jsonschema`` (the reference implementation) names the most relevant error and its
-field path; a test checks on generated calls that both validators accept and reject the same
-calls. The schema is the only statement of the contract: there is no hand-written validator.
+Validation runs on every call, so it must be cheap. There are two roads to the same
+:class:`Call`:
+
+- the **compiled reader** (``_callreader.c``, built with the wheel when a C compiler is at hand)
+  checks the call against the schema's rules and converts it in one pass over the dict. It only
+  ever accepts: whatever it is not sure of, it hands to the reference path;
+- the **reference path**: ``jsonschema_rs`` (a compiled JSON Schema validator) checks the call
+  against ``schemas/call.schema.json``, and a lean pass converts the fields the schema has vouched
+  for (instants to POSIX seconds, lists to tuples). When a call is rejected, ``jsonschema`` (the
+  reference implementation) names the most relevant error and its field path.
+
+Tests check on generated and mutated calls that jsonschema_rs and jsonschema accept and reject the
+same calls, and that the compiled reader gives exactly the reference path's Call and accepts
+nothing the schema rejects. The schema is the only statement of the contract.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import copy
 import datetime as dt
 import functools
 import json
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -284,6 +293,15 @@ def _wording(error: jsonschema.ValidationError) -> str:
 
 def parse_call(raw: object) -> Call:
     """Validate a call request and convert it; raise :class:`CallError` naming the field."""
+    if _read_compiled is not None:
+        call = _read_compiled(raw)
+        if call is not None:
+            return call
+    return parse_call_reference(raw)
+
+
+def parse_call_reference(raw: object) -> Call:
+    """:func:`parse_call` by the reference path alone (JSON Schema, then the Python conversion)."""
     try:
         valid = _fast_validator().is_valid(raw)
     except (ValueError, TypeError, OverflowError):
@@ -307,6 +325,22 @@ def parse_call(raw: object) -> Call:
         return _convert(_canonical(raw), raw)  # type: ignore[arg-type]
     except _Reject as reject:
         raise CallError(reject.path, reject.message) from None
+
+
+def _compiled_reader() -> Any:
+    """The compiled reader's ``read``, or None when the package was built without it or
+    ``RINGFENCE_PURE_PYTHON`` is set (to compare the two roads, or to rule one out)."""
+    try:
+        from . import _callreader
+    except ImportError:  # built without a C compiler: the reference path reads every call
+        return None
+    _callreader.configure(Call, ConsentRecord, OptOut)
+    return None if os.environ.get("RINGFENCE_PURE_PYTHON") else _callreader.read
+
+
+_read_compiled = _compiled_reader()
+#: Which road reads calls in this process: "compiled" or "python".
+READER = "python" if _read_compiled is None else "compiled"
 
 
 def resolve_dates(call: Call, zone: dt.tzinfo) -> None:

@@ -1,0 +1,172 @@
+"""The compiled call reader (``_callreader.c``) against the reference path.
+
+The reader may only ever be a faster road to the same :class:`Call`: for every call it accepts,
+the reference path (JSON Schema, then the Python conversion) must accept it too and give the same
+values; whatever it is not sure of, it must hand over (answer None).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import os
+import random
+import sys
+import tracemalloc
+
+import pytest
+from test_core_request import _mutate, _valid_call, full_call
+from test_core_support import NYC
+
+from ringfence import request
+from ringfence.errors import CallError
+from ringfence.request import parse_call_reference
+
+GOOD_AT = "2026-06-15T12:00:00-04:00"
+
+
+def read(raw: object):
+    from ringfence import _callreader
+    return _callreader.read(raw)
+
+
+def test_the_compiled_reader_is_built_and_in_use():
+    # The wheel compiles it when a C compiler is at hand (hatch_build.py); without one the
+    # reference path reads every call, correctly but slower. This machine has a compiler.
+    from ringfence import _callreader  # noqa: F401  (ImportError: the C call reader was not built)
+    off = bool(os.environ.get("RINGFENCE_PURE_PYTHON"))
+    assert ("python" if off else "compiled") == request.READER
+
+
+def values(call) -> tuple:
+    """Everything a Call holds, with the types that tell a date from a timestamp."""
+    lists = {k: (type(v).__name__, v) for k, v in call.lists.items()}
+    checked = {k: (type(v).__name__, v) for k, v in call.lists_checked_at.items()}
+    return (call.to, call.at, call.at.utcoffset(), call.at.tzinfo == dt.UTC, call.at_ts,
+            type(call.at_ts), call.consent, call.opt_outs, call.contract_active,
+            call.last_transaction_at, call.last_inquiry_at, lists, checked, call.history_at,
+            call.history, call.from_, call.technology, call.purpose, call.subject)
+
+
+def reference(raw: object):
+    try:
+        return parse_call_reference(raw)
+    except CallError as err:
+        return err
+
+
+def test_full_call_reads_the_same_by_both_roads():
+    raw = full_call()
+    fast = read(raw)
+    assert fast is not None and fast.raw is raw
+    assert values(fast) == values(parse_call_reference(raw))
+
+
+def test_generated_and_mutated_calls_read_the_same_or_are_handed_over():
+    rng = random.Random(20261128)
+    accepted = handed_over = 0
+    for _ in range(400):
+        base = _valid_call(rng)
+        fast = read(base)
+        assert fast is not None, f"a valid call was handed over: {base}"
+        assert values(fast) == values(parse_call_reference(base)), base
+        for _ in range(4):
+            mutated = _mutate(base, rng)
+            fast, ref = read(mutated), reference(mutated)
+            if fast is None:
+                handed_over += 1
+                continue
+            accepted += 1
+            assert not isinstance(ref, CallError), f"accepted what the schema rejects: {mutated}"
+            assert values(fast) == values(ref), mutated
+    # Both kinds happened: mutations that stay valid (deleting an optional field) and not.
+    assert accepted > 100 and handed_over > 500
+
+
+@pytest.mark.parametrize("change", [
+    {"colour": "red"},                                   # not a field of the contract
+    {"id": True}, {"id": 1.0}, {"id": None},             # not a string or an integer to Python
+    {"to": "+1212555010\u0661"},                         # a digit of another script
+    {"to": NYC + "\n"},
+    {"at": "2026-02-30T12:00:00Z"},                      # not in the calendar
+    {"at": "2026-06-15T24:00:00Z"}, {"at": "2026-06-15T23:59:60Z"},
+    {"at": "2026-06-15T12:00:00+05:60"},                 # Python reads this as +06:00
+    {"at": "2026-06-15T12:00:00+24:00"},
+    {"at": "2026-06-15T12:00:00.1234567890Z"},           # ten fraction digits
+    {"at": "2026-06-15T12:00:00."}, {"at": "2026-06-15"}, {"at": "1899-12-31T23:59:59Z"},
+    {"at": "2026-06-15T12:00:00"}, {"at": "2026-06-15X12:00:00Z"},
+    {"history": ({"at": GOOD_AT},)},                     # a tuple, not a list
+    {"history": [{"at": GOOD_AT, "outcome": "hung_up"}]},
+    {"history": [{"outcome": "busy"}]},
+    {"consent": [{"type": "express", "purposes": ["has space"], "at": GOOD_AT}]},
+    {"consent": [{"type": "express", "at": GOOD_AT}]},
+    {"relationship": {"contract_active": 1}},
+    {"lists": [{"name": "dnc", "listed_at": "2026-02-30"}]},
+    {"lists_checked_at": {"has space": "2026-01-01"}},
+    {"opt_outs": [{"at": GOOD_AT, "purposes": "marketing"}]},
+    {"meta": []}, {"to_timezone": ""}, {"to_region": "us-fl"}, {"purpose": "1st"},
+])
+def test_what_the_reader_is_not_sure_of_goes_to_the_reference(change):
+    raw = {"to": NYC, "at": GOOD_AT, **change}
+    assert read(raw) is None
+    assert read({"to": NYC, "at": GOOD_AT}) is not None
+
+
+def test_a_call_that_is_not_a_dict_is_handed_over():
+    from collections import OrderedDict
+    assert read(["to", NYC]) is None
+    assert read(OrderedDict(to=NYC, at=GOOD_AT)) is None
+
+
+def _random_instant(rng: random.Random) -> str:
+    year = rng.choice([1900, 1970, 1999, 2026, 2255, 2256, 2999, rng.randint(1900, 2999)])
+    month = rng.randint(1, 12)
+    day = rng.randint(1, 31 if month != 2 else 29)
+    frac = rng.choice(["", "." + "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 9)))])
+    hours, minutes = rng.randint(0, 23), rng.randint(0, 59)
+    offset = rng.choice(["Z", "z", f"{rng.choice('+-')}{hours:02d}:{minutes:02d}", "-00:00"])
+    return (f"{year:04d}-{month:02d}-{day:02d}{rng.choice('Tt ')}{rng.randint(0, 23):02d}:"
+            f"{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}{frac}{offset}")
+
+
+def test_instants_convert_exactly_as_python_does():
+    # Years past 2255 take the exact-division path (the microseconds no longer fit in 53 bits).
+    rng = random.Random(5)
+    seen_years = set()
+    for _ in range(3000):
+        text = _random_instant(rng)
+        raw = {"to": NYC, "at": text, "history": [{"at": text}]}
+        fast, ref = read(raw), reference(raw)
+        if isinstance(ref, CallError):  # 2026-02-31 and the like
+            assert fast is None, text
+            continue
+        assert fast is not None, text
+        assert (fast.at, fast.at.utcoffset(), fast.at_ts, fast.history_at) == \
+            (ref.at, ref.at.utcoffset(), ref.at_ts, ref.history_at), text
+        seen_years.add(fast.at.year)
+    assert {1900, 2255, 2256, 2999} <= seen_years
+
+
+def test_reading_leaks_no_references_and_no_memory():
+    raw = full_call()
+    held = [raw, raw["to"], raw["history"], raw["history"][0], raw["consent"][0]["type"],
+            raw["consent"][0]["purposes"], raw["lists"][0]["name"], raw["meta"]]
+    gc.collect()  # garbage of earlier tests may hold the same (interned) strings
+    before = [sys.getrefcount(x) for x in held]
+    for _ in range(1000):
+        read(raw)
+    gc.collect()
+    assert [sys.getrefcount(x) for x in held] == before
+    tracemalloc.start()
+    try:
+        for _ in range(2000):
+            read(raw)
+        gc.collect()
+        first, _ = tracemalloc.get_traced_memory()
+        for _ in range(20000):
+            read(raw)
+        gc.collect()
+        second, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert second - first < 10_000  # bytes; a leak of one object per read would be ~1 MB
