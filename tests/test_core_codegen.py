@@ -82,6 +82,8 @@ WINDOWS = [
     "allow only between 08:00 and 21:00 inclusive, callee local time",
     "allow only\n    weekdays 09:00 to 20:00 inclusive\n    saturday 10:00 to 13:00 exclusive\n"
     "    closed on sunday, public holidays",
+    "allow only between 00:00 and 08:00:30 exclusive, callee local time",
+    "allow only\n    monday to friday 08:00:30 to 24:00 inclusive\n    saturday 00:00 to 24:00 exclusive",
 ]
 NUMBERS = ["+13057654321", "+18504320123", "+12122345678", "+14165550123", "+33612345678"]
 
@@ -163,6 +165,32 @@ def _call(rng: random.Random) -> dict:
         if rng.random() < 0.5:
             call[name] = make()
     return call
+
+
+EDGE_WINDOWS = [
+    "allow only between 08:00:30 and 21:00 inclusive",
+    "allow only between 08:00:30 and 21:00 exclusive",
+    "allow only between 00:00 and 12:00 exclusive",
+    "allow only between 12:00 and 24:00 inclusive",
+    "allow only\n    weekdays 00:00 to 08:00:30 inclusive\n    saturday 21:00 to 24:00 exclusive",
+]
+
+
+@pytest.mark.parametrize("window", EDGE_WINDOWS)
+def test_window_bounds_agree_to_the_microsecond(tmp_path: Path, window: str) -> None:
+    # The generated function compares times of day; the closures sum the fields into seconds.
+    path = tmp_path / "edges.rf"
+    path.write_text(f'policy edges "Edges"\n  version 1\n  applies to US\n\n'
+                    f'rule w "Window"\n  cite "Test"\n  {window}\n', encoding="utf-8")
+    policyset = ringfence.load(path)
+    judged = 0
+    for day in ("2026-06-12", "2026-06-13", "2026-06-14"):  # a Friday, Saturday and Sunday
+        for clock in ("00:00:00", "08:00:29.999999", "08:00:30", "08:00:30.000001",
+                      "11:59:59.999999", "12:00:00", "20:59:59.999999", "21:00:00",
+                      "21:00:00.000001", "23:59:59.999999"):
+            call = {"to": NUMBERS[2], "at": f"{day}T{clock}-04:00"}
+            judged += _both_agree(policyset, call)
+    assert judged == 30
 
 
 def test_random_policies_and_calls_agree(tmp_path: Path) -> None:

@@ -13,8 +13,9 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <datetime.h>
-#include <stdint.h>
+#include <structmember.h>
 #include <string.h>
+#include <stdint.h>
 
 /* Results of the checking helpers: sure and done, not sure (take the reference path), or a
  * Python exception is set (out of memory). */
@@ -28,20 +29,36 @@ static PyTypeObject *call_type, *consent_type, *opt_out_type;
 static PyObject *zone_by_minute[2 * 24 * 60];
 static PyObject *million; /* 10**6, for timestamps too large to divide exactly as doubles */
 
-static PyObject *a_raw, *a_to, *a_at, *a_at_ts, *a_history_at, *a_history_items, *a_consent,
-    *a_opt_outs, *a_contract_active, *a_last_transaction_at, *a_last_inquiry_at, *a_lists,
-    *a_lists_checked_at;
+/* The slots of a Call, written directly (at offsets read from the class by configure()). */
+enum Slot {
+    S_RAW, S_TO, S_AT, S_AT_TS, S_CONSENT, S_OPT_OUTS, S_HISTORY_AT, S_HISTORY_ITEMS,
+    S_LAST_TRANSACTION_AT, S_LAST_INQUIRY_AT, S_CONTRACT_ACTIVE, S_LISTS, S_LISTS_CHECKED_AT,
+    SLOT_COUNT
+};
+static const char *const SLOT_NAMES[SLOT_COUNT] = {
+    "raw", "to", "at", "at_ts", "consent", "opt_outs", "history_at", "history_items",
+    "last_transaction_at", "last_inquiry_at", "contract_active", "lists", "lists_checked_at"};
+static Py_ssize_t slot_offset[SLOT_COUNT];
+/* What a slot holds when the call does not give the field (as Call.__init__ sets it). */
+static PyObject *slot_default[SLOT_COUNT];
+
+/* Stores a new reference (stolen) in one of the call's slots. */
+static void set_slot(PyObject *call, int slot, PyObject *value)
+{
+    PyObject **place = (PyObject **)((char *)call + slot_offset[slot]);
+    Py_XSETREF(*place, value);
+}
 
 /* ---- text ------------------------------------------------------------------------------- */
 
 /* The characters of an exact ASCII str, or NULL. Patterns in the schema are ASCII; other text
  * (digits of other scripts, say) is for the reference path to judge. */
-static const char *ascii(PyObject *value, Py_ssize_t *size)
+static inline const char *ascii(PyObject *value, Py_ssize_t *size)
 {
-    if (!PyUnicode_CheckExact(value) || !PyUnicode_IS_ASCII(value))
+    if (!PyUnicode_CheckExact(value) || !PyUnicode_IS_COMPACT_ASCII(value))
         return NULL;
     *size = PyUnicode_GET_LENGTH(value);
-    return (const char *)PyUnicode_DATA(value);
+    return (const char *)(((PyASCIIObject *)value) + 1);
 }
 
 typedef struct {
@@ -50,21 +67,59 @@ typedef struct {
 } Name;
 
 #define NAME(s) {s, sizeof(s) - 1}
+#define INDEX_SIZE 64
 
-/* The index of key among names, or -1. */
-static int name_index(PyObject *key, const Name *names, int count)
+/* A set of names with a small hash index, filled once at import (see index_names). */
+typedef struct {
+    const Name *names;
+    int count;
+    signed char index[INDEX_SIZE]; /* position in names, or -1 */
+} Names;
+
+#define NAMES(array) {array, (int)(sizeof(array) / sizeof(array[0])), {0}}
+
+static inline unsigned name_hash(const char *text, Py_ssize_t size)
+{
+    return (unsigned)(size * 37 + (unsigned char)text[0] * 5 + (unsigned char)text[size - 1])
+           % INDEX_SIZE;
+}
+
+static void index_names(Names *table)
+{
+    memset(table->index, -1, sizeof(table->index));
+    for (int i = 0; i < table->count; i++) {
+        unsigned h = name_hash(table->names[i].text, table->names[i].size);
+        while (table->index[h] >= 0)
+            h = (h + 1) % INDEX_SIZE;
+        table->index[h] = (signed char)i;
+    }
+}
+
+static inline int same_text(const char *a, const char *b, Py_ssize_t size)
+{
+    for (Py_ssize_t i = 0; i < size; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
+/* The position of key among the names, or -1. */
+static int name_index(PyObject *key, const Names *table)
 {
     Py_ssize_t size;
     const char *text = ascii(key, &size);
-    if (text == NULL)
+    if (text == NULL || size == 0)
         return -1;
-    for (int i = 0; i < count; i++)
-        if (names[i].size == size && memcmp(names[i].text, text, (size_t)size) == 0)
+    for (unsigned h = name_hash(text, size);; h = (h + 1) % INDEX_SIZE) {
+        int i = table->index[h];
+        if (i < 0)
+            return -1;
+        if (table->names[i].size == size && same_text(table->names[i].text, text, size))
             return i;
-    return -1;
+    }
 }
 
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static inline int is_digit(char c) { return c >= '0' && c <= '9'; }
 static int is_upper(char c) { return c >= 'A' && c <= 'Z'; }
 static int is_word_start(char c) { return (c >= 'a' && c <= 'z') || is_upper(c) || c == '_'; }
 
@@ -111,9 +166,9 @@ static int is_region(PyObject *value)
     return 1;
 }
 
-static int is_one_of(PyObject *value, const Name *names, int count)
+static int is_one_of(PyObject *value, const Names *table)
 {
-    return name_index(value, names, count) >= 0;
+    return name_index(value, table) >= 0;
 }
 
 static int is_text(PyObject *value) { return PyUnicode_CheckExact(value); }
@@ -130,6 +185,50 @@ static int word_tuple(PyObject *value, PyObject **out)
     return *out == NULL ? FAILED : OK;
 }
 
+/* ---- names the schema allows ------------------------------------------------------------ */
+
+static const Name history_keys[] = {NAME("at"), NAME("outcome"), NAME("subject"), NAME("campaign"),
+                                    NAME("purpose")};
+static Names HISTORY_KEYS = NAMES(history_keys);
+static const Name consent_keys[] = {NAME("type"), NAME("purposes"), NAME("at"), NAME("expires_at"),
+                                    NAME("revoked_at")};
+static Names CONSENT_KEYS = NAMES(consent_keys);
+static const Name consent_types[] = {NAME("express"), NAME("express_written")};
+static Names CONSENT_TYPES = NAMES(consent_types);
+static const Name opt_out_keys[] = {NAME("at"), NAME("purposes")};
+static Names OPT_OUT_KEYS = NAMES(opt_out_keys);
+static const Name list_keys[] = {NAME("name"), NAME("listed_at")};
+static Names LIST_KEYS = NAMES(list_keys);
+static const Name relationship_keys[] = {NAME("last_transaction_at"), NAME("last_inquiry_at"),
+                                         NAME("contract_active")};
+static Names RELATIONSHIP_KEYS = NAMES(relationship_keys);
+static const Name outcomes[] = {NAME("conversation"), NAME("voicemail"), NAME("no_answer"),
+                                NAME("busy"), NAME("abandoned"), NAME("answering_machine"),
+                                NAME("refused")};
+static Names OUTCOMES = NAMES(outcomes);
+static const Name line_types[] = {NAME("mobile"), NAME("landline"), NAME("voip"), NAME("unknown")};
+static Names LINE_TYPES = NAMES(line_types);
+static const Name technologies[] = {NAME("manual"), NAME("autodialer"), NAME("prerecorded"),
+                                    NAME("artificial_voice")};
+static Names TECHNOLOGIES = NAMES(technologies);
+/* The top-level fields, in the order of enum Field. */
+enum Field {
+    F_ID, F_TO, F_AT, F_FROM, F_TO_TIMEZONE, F_TO_REGION, F_LINE_TYPE, F_PURPOSE, F_SECTOR,
+    F_TECHNOLOGY, F_SUBJECT, F_CAMPAIGN, F_CONSENT, F_RELATIONSHIP, F_LISTS, F_LISTS_CHECKED_AT,
+    F_OPT_OUTS, F_HISTORY, F_META, FIELD_COUNT
+};
+static const Name fields[] = {NAME("id"), NAME("to"), NAME("at"), NAME("from"), NAME("to_timezone"),
+                              NAME("to_region"), NAME("line_type"), NAME("purpose"), NAME("sector"),
+                              NAME("technology"), NAME("subject"), NAME("campaign"),
+                              NAME("consent"), NAME("relationship"), NAME("lists"),
+                              NAME("lists_checked_at"), NAME("opt_outs"), NAME("history"),
+                              NAME("meta")};
+static Names FIELDS = NAMES(fields);
+_Static_assert(sizeof(fields) / sizeof(fields[0]) == FIELD_COUNT, "one name per field");
+static Names *const ALL_NAMES[] = {&HISTORY_KEYS, &CONSENT_KEYS, &CONSENT_TYPES, &OPT_OUT_KEYS,
+                                   &LIST_KEYS, &RELATIONSHIP_KEYS, &OUTCOMES, &LINE_TYPES,
+                                   &TECHNOLOGIES, &FIELDS};
+
 /* ---- instants ----------------------------------------------------------------------------- */
 
 typedef struct {
@@ -138,7 +237,8 @@ typedef struct {
     int is_date; /* a bare YYYY-MM-DD */
 } Instant;
 
-static int two(const char *s) { return (s[0] - '0') * 10 + (s[1] - '0'); }
+static inline int digit2(const char *s) { return is_digit(s[0]) && is_digit(s[1]); }
+static inline int two(const char *s) { return (s[0] - '0') * 10 + (s[1] - '0'); }
 
 static int days_in_month(int year, int month)
 {
@@ -147,26 +247,15 @@ static int days_in_month(int year, int month)
     return month == 2 && leap ? 29 : days[month - 1];
 }
 
-static int digits_at(const char *s, const int *places, int count)
-{
-    for (int i = 0; i < count; i++)
-        if (!is_digit(s[places[i]]))
-            return 0;
-    return 1;
-}
-
 /* Reads ^(19|2\d)\d{2}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$, or
  * with date_allowed also a bare date, and checks that it is in the calendar as Python's
  * datetime.fromisoformat does (which truncates fractions to microseconds). 0 when not sure. */
 static int read_instant(PyObject *value, int date_allowed, Instant *t)
 {
-    static const int date_digits[] = {0, 1, 2, 3, 5, 6, 8, 9};
-    static const int time_digits[] = {11, 12, 14, 15, 17, 18};
     Py_ssize_t n;
     const char *s = ascii(value, &n);
-    if (s == NULL || n < 10 || !digits_at(s, date_digits, 8) || s[4] != '-' || s[7] != '-')
-        return 0;
-    if (!((s[0] == '1' && s[1] == '9') || s[0] == '2'))
+    if (s == NULL || n < 10 || !digit2(s) || !digit2(s + 2) || s[4] != '-' || !digit2(s + 5)
+        || s[7] != '-' || !digit2(s + 8) || !((s[0] == '1' && s[1] == '9') || s[0] == '2'))
         return 0;
     t->year = two(s) * 100 + two(s + 2);
     t->month = two(s + 5);
@@ -176,8 +265,8 @@ static int read_instant(PyObject *value, int date_allowed, Instant *t)
     t->is_date = n == 10;
     if (t->is_date)
         return date_allowed;
-    if (n < 20 || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':'
-        || !digits_at(s, time_digits, 6))
+    if (n < 20 || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digit2(s + 11)
+        || s[13] != ':' || !digit2(s + 14) || s[16] != ':' || !digit2(s + 17))
         return 0;
     t->hour = two(s + 11);
     t->minute = two(s + 14);
@@ -199,9 +288,8 @@ static int read_instant(PyObject *value, int date_allowed, Instant *t)
         t->offset = 0;
         return 1;
     }
-    static const int offset_digits[] = {1, 2, 4, 5};
-    if (i != n - 6 || (s[i] != '+' && s[i] != '-') || s[i + 3] != ':'
-        || !digits_at(s + i, offset_digits, 4))
+    if (i != n - 6 || (s[i] != '+' && s[i] != '-') || !digit2(s + i + 1) || s[i + 3] != ':'
+        || !digit2(s + i + 4))
         return 0;
     int hours = two(s + i + 1), minutes = two(s + i + 4);
     if (hours > 23 || minutes > 59)
@@ -328,22 +416,17 @@ static int each_item(PyObject *value, ItemReader fn, PyObject **out)
     return OK;
 }
 
-static const Name OUTCOMES[] = {NAME("conversation"), NAME("voicemail"), NAME("no_answer"),
-                                NAME("busy"), NAME("abandoned"), NAME("answering_machine"),
-                                NAME("refused")};
 
 /* A prior attempt {at, outcome, subject, campaign, purpose}: its timestamp. */
 static int history_item(PyObject *item, PyObject **out)
 {
-    static const Name keys[] = {NAME("at"), NAME("outcome"), NAME("subject"), NAME("campaign"),
-                                NAME("purpose")};
     PyObject *key, *value, *at = NULL;
     Py_ssize_t pos = 0;
     while (PyDict_Next(item, &pos, &key, &value)) {
         int ok;
-        switch (name_index(key, keys, 5)) {
+        switch (name_index(key, &HISTORY_KEYS)) {
         case 0: at = value; ok = 1; break;
-        case 1: ok = is_one_of(value, OUTCOMES, 7); break;
+        case 1: ok = is_one_of(value, &OUTCOMES); break;
         case 2: case 3: ok = is_text(value); break;
         case 4: ok = is_word(value); break;
         default: ok = 0;
@@ -357,14 +440,11 @@ static int history_item(PyObject *item, PyObject **out)
 /* A consent record {type, purposes, at, expires_at, revoked_at} as a ConsentRecord. */
 static int consent_item(PyObject *item, PyObject **out)
 {
-    static const Name keys[] = {NAME("type"), NAME("purposes"), NAME("at"), NAME("expires_at"),
-                                NAME("revoked_at")};
-    static const Name types[] = {NAME("express"), NAME("express_written")};
     PyObject *key, *value, *given[5] = {NULL};
     Py_ssize_t pos = 0;
     while (PyDict_Next(item, &pos, &key, &value)) {
-        int which = name_index(key, keys, 5);
-        if (which < 0 || (which == 0 && !is_one_of(value, types, 2)))
+        int which = name_index(key, &CONSENT_KEYS);
+        if (which < 0 || (which == 0 && !is_one_of(value, &CONSENT_TYPES)))
             return UNSURE;
         given[which] = value;
     }
@@ -390,11 +470,10 @@ static int consent_item(PyObject *item, PyObject **out)
 /* An opt-out {at, purposes} as an OptOut (purposes None: every purpose). */
 static int opt_out_item(PyObject *item, PyObject **out)
 {
-    static const Name keys[] = {NAME("at"), NAME("purposes")};
     PyObject *key, *value, *given[2] = {NULL};
     Py_ssize_t pos = 0;
     while (PyDict_Next(item, &pos, &key, &value)) {
-        int which = name_index(key, keys, 2);
+        int which = name_index(key, &OPT_OUT_KEYS);
         if (which < 0)
             return UNSURE;
         given[which] = value;
@@ -431,7 +510,6 @@ static int listing_field(PyObject *value, PyObject **out)
  * twice: an unknown listing date wins (it reads as "listed long ago"), else the first given. */
 static int read_lists(PyObject *value, PyObject **out)
 {
-    static const Name keys[] = {NAME("name"), NAME("listed_at")};
     if (!PyList_CheckExact(value))
         return UNSURE;
     PyObject *result = PyDict_New();
@@ -442,7 +520,7 @@ static int read_lists(PyObject *value, PyObject **out)
         Py_ssize_t pos = 0;
         int status = PyDict_CheckExact(item) ? OK : UNSURE;
         while (status == OK && PyDict_Next(item, &pos, &key, &field)) {
-            int which = name_index(key, keys, 2);
+            int which = name_index(key, &LIST_KEYS);
             if (which < 0 || (which == 0 && !is_word(field)))
                 status = UNSURE;
             else
@@ -496,63 +574,36 @@ static int read_lists_checked(PyObject *value, PyObject **out)
     return OK;
 }
 
-static int set_owned(PyObject *call, PyObject *name, PyObject *value)
-{
-    if (value == NULL)
-        return FAILED;
-    int status = PyObject_SetAttr(call, name, value) < 0 ? FAILED : OK;
-    Py_DECREF(value);
-    return status;
-}
-
 /* The relationship {last_transaction_at, last_inquiry_at, contract_active}, set on the call. */
 static int read_relationship(PyObject *value, PyObject *call)
 {
-    static const Name keys[] = {NAME("last_transaction_at"), NAME("last_inquiry_at"),
-                                NAME("contract_active")};
-    PyObject *names[] = {a_last_transaction_at, a_last_inquiry_at, a_contract_active};
     if (!PyDict_CheckExact(value))
         return UNSURE;
     PyObject *key, *field, *given[3] = {NULL};
     Py_ssize_t pos = 0;
     while (PyDict_Next(value, &pos, &key, &field)) {
-        int which = name_index(key, keys, 3);
+        int which = name_index(key, &RELATIONSHIP_KEYS);
         if (which < 0 || (which == 2 && field != Py_True && field != Py_False))
             return UNSURE;
         given[which] = field;
     }
-    for (int i = 0; i < 3; i++) {
+    if (given[2] != NULL)
+        set_slot(call, S_CONTRACT_ACTIVE, Py_NewRef(given[2]));
+    for (int i = 0; i < 2; i++) {
         PyObject *converted;
-        int status;
-        if (i < 2 && given[i] != NULL)
-            status = instant_field(given[i], &converted);
-        else
-            status = (converted = Py_NewRef(given[i] == NULL ? Py_None : given[i])) ? OK : FAILED;
-        if (status == OK)
-            status = set_owned(call, names[i], converted);
+        int status = given[i] == NULL ? OK : instant_field(given[i], &converted);
         if (status != OK)
             return status;
+        if (given[i] != NULL)
+            set_slot(call, i == 0 ? S_LAST_TRANSACTION_AT : S_LAST_INQUIRY_AT, converted);
     }
     return OK;
 }
 
 /* ---- the call ------------------------------------------------------------------------------ */
 
-enum Field {
-    F_ID, F_TO, F_AT, F_FROM, F_TO_TIMEZONE, F_TO_REGION, F_LINE_TYPE, F_PURPOSE, F_SECTOR,
-    F_TECHNOLOGY, F_SUBJECT, F_CAMPAIGN, F_CONSENT, F_RELATIONSHIP, F_LISTS, F_LISTS_CHECKED_AT,
-    F_OPT_OUTS, F_HISTORY, F_META, FIELD_COUNT
-};
 
-static const Name FIELDS[FIELD_COUNT] = {
-    NAME("id"), NAME("to"), NAME("at"), NAME("from"), NAME("to_timezone"), NAME("to_region"),
-    NAME("line_type"), NAME("purpose"), NAME("sector"), NAME("technology"), NAME("subject"),
-    NAME("campaign"), NAME("consent"), NAME("relationship"), NAME("lists"),
-    NAME("lists_checked_at"), NAME("opt_outs"), NAME("history"), NAME("meta")};
 
-static const Name LINE_TYPES[] = {NAME("mobile"), NAME("landline"), NAME("voip"), NAME("unknown")};
-static const Name TECHNOLOGIES[] = {NAME("manual"), NAME("autodialer"), NAME("prerecorded"),
-                                    NAME("artificial_voice")};
 
 /* Whether a top-level field's value is one the schema accepts, for the fields that are checked
  * but not converted here (the converted ones are checked as they are converted). */
@@ -564,13 +615,13 @@ static int plain_field_ok(int which, PyObject *value)
     case F_FROM: {
         Py_ssize_t n;
         const char *s = ascii(value, &n);
-        return is_e164(value) || (s != NULL && n == 8 && memcmp(s, "withheld", 8) == 0);
+        return is_e164(value) || (s != NULL && n == 8 && same_text(s, "withheld", 8));
     }
     case F_TO_TIMEZONE: return PyUnicode_CheckExact(value) && PyUnicode_GET_LENGTH(value) >= 1;
     case F_TO_REGION: return is_region(value);
-    case F_LINE_TYPE: return is_one_of(value, LINE_TYPES, 4);
+    case F_LINE_TYPE: return is_one_of(value, &LINE_TYPES);
     case F_PURPOSE: case F_SECTOR: return is_word(value);
-    case F_TECHNOLOGY: return is_one_of(value, TECHNOLOGIES, 4);
+    case F_TECHNOLOGY: return is_one_of(value, &TECHNOLOGIES);
     case F_SUBJECT: case F_CAMPAIGN: return is_text(value);
     case F_META: return PyDict_CheckExact(value);
     default: return 1; /* at and the converted fields */
@@ -580,26 +631,25 @@ static int plain_field_ok(int which, PyObject *value)
 /* Converts one of the array/object fields and sets it on the call. */
 static int converted_field(int which, PyObject *value, PyObject *call)
 {
-    PyObject *out = NULL, *name;
-    int status;
+    PyObject *out = NULL;
+    int status, slot;
     switch (which) {
     case F_HISTORY:
         status = each_item(value, history_item, &out);
-        if (status == OK && PyObject_SetAttr(call, a_history_items, value) < 0)
-            status = FAILED;
-        name = a_history_at;
+        if (status == OK)
+            set_slot(call, S_HISTORY_ITEMS, Py_NewRef(value));
+        slot = S_HISTORY_AT;
         break;
-    case F_CONSENT: status = each_item(value, consent_item, &out); name = a_consent; break;
-    case F_OPT_OUTS: status = each_item(value, opt_out_item, &out); name = a_opt_outs; break;
-    case F_LISTS: status = read_lists(value, &out); name = a_lists; break;
-    case F_LISTS_CHECKED_AT: status = read_lists_checked(value, &out); name = a_lists_checked_at;
+    case F_CONSENT: status = each_item(value, consent_item, &out); slot = S_CONSENT; break;
+    case F_OPT_OUTS: status = each_item(value, opt_out_item, &out); slot = S_OPT_OUTS; break;
+    case F_LISTS: status = read_lists(value, &out); slot = S_LISTS; break;
+    case F_LISTS_CHECKED_AT: status = read_lists_checked(value, &out); slot = S_LISTS_CHECKED_AT;
         break;
     case F_RELATIONSHIP: return read_relationship(value, call);
     default: return OK;
     }
-    if (status == OK && PyObject_SetAttr(call, name, out) < 0)
-        status = FAILED;
-    Py_XDECREF(out);
+    if (status == OK)
+        set_slot(call, slot, out);
     return status;
 }
 
@@ -615,7 +665,7 @@ static PyObject *read_call(PyObject *module, PyObject *raw)
     PyObject *given[FIELD_COUNT] = {NULL}, *key, *value;
     Py_ssize_t pos = 0;
     while (PyDict_Next(raw, &pos, &key, &value)) {
-        int which = name_index(key, FIELDS, FIELD_COUNT);
+        int which = name_index(key, &FIELDS);
         if (which < 0 || !plain_field_ok(which, value))
             Py_RETURN_NONE;
         given[which] = value;
@@ -626,13 +676,14 @@ static PyObject *read_call(PyObject *module, PyObject *raw)
     PyObject *call = call_type->tp_alloc(call_type, 0);
     if (call == NULL)
         return NULL;
-    int status = PyObject_SetAttr(call, a_raw, raw) < 0 ? FAILED : OK;
-    if (status == OK && PyObject_SetAttr(call, a_to, given[F_TO]) < 0)
-        status = FAILED;
-    if (status == OK)
-        status = set_owned(call, a_at, aware_datetime(&at));
-    if (status == OK)
-        status = set_owned(call, a_at_ts, timestamp(&at));
+    for (int slot = S_CONSENT; slot < SLOT_COUNT; slot++)
+        set_slot(call, slot, Py_NewRef(slot_default[slot]));
+    set_slot(call, S_RAW, Py_NewRef(raw));
+    set_slot(call, S_TO, Py_NewRef(given[F_TO]));
+    PyObject *when = aware_datetime(&at), *seconds = timestamp(&at);
+    int status = when != NULL && seconds != NULL ? OK : FAILED;
+    set_slot(call, S_AT, when);
+    set_slot(call, S_AT_TS, seconds);
     for (int which = F_CONSENT; which <= F_HISTORY && status == OK; which++)
         if (given[which] != NULL)
             status = converted_field(which, given[which], call);
@@ -644,18 +695,50 @@ static PyObject *read_call(PyObject *module, PyObject *raw)
     Py_RETURN_NONE;
 }
 
+/* Where each slot of the Call class lies: the offset its member descriptor gives. */
+static int find_slots(PyTypeObject *type)
+{
+    for (int slot = 0; slot < SLOT_COUNT; slot++) {
+        PyObject *descr = PyObject_GetAttrString((PyObject *)type, SLOT_NAMES[slot]);
+        if (descr == NULL)
+            return -1;
+        int is_member = Py_IS_TYPE(descr, &PyMemberDescr_Type);
+        if (is_member)
+            slot_offset[slot] = ((PyMemberDescrObject *)descr)->d_member->offset;
+        Py_DECREF(descr);
+        if (!is_member) {
+            PyErr_Format(PyExc_TypeError, "Call.%s must be a slot", SLOT_NAMES[slot]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static PyObject *configure(PyObject *module, PyObject *args)
 {
     (void)module;
-    PyObject *call, *consent, *opt_out;
-    if (!PyArg_ParseTuple(args, "O!O!O!:configure", &PyType_Type, &call, &PyType_Type, &consent,
-                          &PyType_Type, &opt_out))
+    PyObject *call, *consent, *opt_out, *no_entries;
+    if (!PyArg_ParseTuple(args, "O!O!O!O:configure", &PyType_Type, &call, &PyType_Type, &consent,
+                          &PyType_Type, &opt_out, &no_entries))
         return NULL;
     if (!PyType_IsSubtype((PyTypeObject *)consent, &PyTuple_Type)
         || !PyType_IsSubtype((PyTypeObject *)opt_out, &PyTuple_Type)) {
         PyErr_SetString(PyExc_TypeError, "consent and opt-out records must be tuples");
         return NULL;
     }
+    if (find_slots((PyTypeObject *)call) < 0)
+        return NULL;
+    PyObject *empty = PyTuple_New(0);
+    if (empty == NULL)
+        return NULL;
+    PyObject *defaults[SLOT_COUNT] = {
+        [S_CONSENT] = empty, [S_OPT_OUTS] = empty, [S_HISTORY_AT] = empty,
+        [S_HISTORY_ITEMS] = empty, [S_LAST_TRANSACTION_AT] = Py_None,
+        [S_LAST_INQUIRY_AT] = Py_None, [S_CONTRACT_ACTIVE] = Py_None, [S_LISTS] = no_entries,
+        [S_LISTS_CHECKED_AT] = no_entries};
+    for (int slot = S_CONSENT; slot < SLOT_COUNT; slot++)
+        Py_XSETREF(slot_default[slot], Py_NewRef(defaults[slot]));
+    Py_DECREF(empty);
     Py_XSETREF(call_type, (PyTypeObject *)Py_NewRef(call));
     Py_XSETREF(consent_type, (PyTypeObject *)Py_NewRef(consent));
     Py_XSETREF(opt_out_type, (PyTypeObject *)Py_NewRef(opt_out));
@@ -666,7 +749,7 @@ static PyMethodDef methods[] = {
     {"read", read_call, METH_O,
      "read(raw) -> Call | None: the call converted, or None when the reference path must judge."},
     {"configure", configure, METH_VARARGS,
-     "configure(Call, ConsentRecord, OptOut): the classes the reader builds."},
+     "configure(Call, ConsentRecord, OptOut, empty_mapping): the classes the reader builds."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module_def = {
@@ -679,15 +762,8 @@ PyMODINIT_FUNC PyInit__callreader(void)
     PyDateTime_IMPORT;
     if (PyDateTimeAPI == NULL)
         return NULL;
-    PyObject **names[] = {&a_raw, &a_to, &a_at, &a_at_ts, &a_history_at, &a_history_items,
-                          &a_consent, &a_opt_outs, &a_contract_active, &a_last_transaction_at,
-                          &a_last_inquiry_at, &a_lists, &a_lists_checked_at};
-    const char *texts[] = {"raw", "to", "at", "at_ts", "history_at", "history_items", "consent",
-                           "opt_outs", "contract_active", "last_transaction_at",
-                           "last_inquiry_at", "lists", "lists_checked_at"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if ((*names[i] = PyUnicode_InternFromString(texts[i])) == NULL)
-            return NULL;
+    for (size_t i = 0; i < sizeof(ALL_NAMES) / sizeof(ALL_NAMES[0]); i++)
+        index_names(ALL_NAMES[i]);
     if ((million = PyLong_FromLong(1000000)) == NULL)
         return NULL;
     return PyModule_Create(&module_def);

@@ -13,6 +13,7 @@ every shipped test case and on generated calls.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -189,9 +190,36 @@ def _condition(src: _Source, compiled: Compiled, target: str, depth: int) -> Non
     _WRITERS.get(type(compiled.node), _fallback)(src, compiled, target, depth)
 
 
-def _interval_test(intervals: tuple[tuple[float, float, bool], ...]) -> str:
-    return " or ".join(f"{start!r} <= sec {'<=' if inclusive else '<'} {end!r}"
-                       for start, end, inclusive in intervals)
+_DAY_END = 86400
+
+
+def _clock(seconds: float) -> dt.time:
+    """A time of day, from seconds after midnight (below 24:00)."""
+    micros = round(seconds * 1_000_000)
+    return dt.time(micros // 3_600_000_000, micros // 60_000_000 % 60, micros // 1_000_000 % 60,
+                   micros % 1_000_000)
+
+
+def _interval_test(src: _Source, intervals: tuple[tuple[float, float, bool], ...]) -> str:
+    """``tm`` (the local time of day) is inside one of the intervals. Comparing ``time``
+    objects is exact and cheaper than summing the fields into seconds; a bound at midnight
+    or 24:00 always holds and is left out."""
+    tests = []
+    for start, end, inclusive in intervals:
+        test = "tm"
+        if start > 0:
+            test = f"{src.bind(_clock(start), 'T')} <= tm"
+        if end < _DAY_END:
+            test += f" {'<=' if inclusive else '<'} {src.bind(_clock(end), 'T')}"
+        tests.append("True" if test == "tm" else test)
+    return " or ".join(tests)
+
+
+def _hours_by_day(hours: tuple[tuple[tuple[float, float, bool], ...], ...]
+                  ) -> tuple[tuple[tuple[dt.time, dt.time | None, bool], ...], ...]:
+    """Each weekday's intervals with times of day (an end of None: the end of the day)."""
+    return tuple(tuple((_clock(start), _clock(end) if end < _DAY_END else None, inclusive)
+                       for start, end, inclusive in day) for day in hours)
 
 
 def _window(src: _Source, window: CompiledWindow, target: str, depth: int) -> None:
@@ -207,14 +235,13 @@ def _window(src: _Source, window: CompiledWindow, target: str, depth: int) -> No
                  "    lt = seen[z] = ctx.t_dt.astimezone(z)")
     else:
         src.emit(depth + 2, "lt = ctx.t_dt.astimezone(z)")
-    src.emit(depth + 2,
-             "sec = lt.hour * 3600 + lt.minute * 60 + lt.second + lt.microsecond / 1e6")
+    src.emit(depth + 2, "tm = lt.time()")
     inner = depth + 2
     if all(day == window.hours[0] for day in window.hours):
-        test = _interval_test(window.hours[0]) or "False"
+        test = _interval_test(src, window.hours[0]) or "False"
     else:
-        by_day = src.bind(window.hours, "HOURS")
-        test = ("any(a <= sec and (sec <= b if inclusive else sec < b)"
+        by_day = src.bind(_hours_by_day(window.hours), "HOURS")
+        test = ("any(a <= tm and (b is None or (tm <= b if inclusive else tm < b))"
                 f" for a, b, inclusive in {by_day}[lt.weekday()])")
     src.emit(inner, f"if not ({test}):", f"    {target} = False", "    break")
     if window.closed_days or window.closed_dates or window.public_holidays \

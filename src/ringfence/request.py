@@ -74,11 +74,14 @@ class Call:
     """A validated call. Timestamps are POSIX seconds (floats) for fast comparison.
 
     Text fields (``purpose``, ``technology``, ``from_``...) are read from the request when asked,
-    since the schema has already checked them; converted fields are set when the call is
-    converted, and a field the request does not give keeps the class default below.
+    since the schema has already checked them; the converted fields are slots, and a field the
+    request does not give holds the empty value set in ``__init__`` (the compiled reader builds
+    calls without ``__init__`` and sets the same values).
     """
 
-    __slots__ = ("__dict__", "at", "at_ts", "raw", "to")
+    __slots__ = ("__dict__", "at", "at_ts", "consent", "contract_active", "history_at",
+                 "history_items", "last_inquiry_at", "last_transaction_at", "lists",
+                 "lists_checked_at", "opt_outs", "raw", "to")
 
     from_: str | None
     to_timezone: str | None
@@ -89,23 +92,26 @@ class Call:
     technology: str
     subject: str | None
     campaign: str | None
-    consent: tuple[ConsentRecord, ...] = ()
-    last_transaction_at: float | None = None
-    last_inquiry_at: float | None = None
-    contract_active: bool | None = None
-    lists: Mapping[str, float | dt.date | None] = _NO_ENTRIES
-    lists_checked_at: Mapping[str, float | dt.date] = _NO_ENTRIES
-    opt_outs: tuple[OptOut, ...] = ()
+    consent: tuple[ConsentRecord, ...]
+    last_transaction_at: float | None
+    last_inquiry_at: float | None
+    contract_active: bool | None
+    lists: Mapping[str, float | dt.date | None]
+    lists_checked_at: Mapping[str, float | dt.date]
+    opt_outs: tuple[OptOut, ...]
     # Prior attempts: their instants are converted with the call (which also checks them), the
     # rest is read from the items as given, when a rule asks (see `history`).
-    history_at: tuple[float, ...] = ()
-    history_items: Sequence[dict[str, Any]] = ()
+    history_at: tuple[float, ...]
+    history_items: Sequence[dict[str, Any]]
 
     def __init__(self, raw: dict[str, Any], to: str, at: dt.datetime):
         self.raw = raw
         self.to = to
         self.at = at
         self.at_ts = at.timestamp()
+        self.consent = self.opt_outs = self.history_at = self.history_items = ()
+        self.last_transaction_at = self.last_inquiry_at = self.contract_active = None
+        self.lists = self.lists_checked_at = _NO_ENTRIES
 
     def __getattr__(self, name: str) -> Any:
         # Only reached for names the instance and class do not have: the text fields.
@@ -293,11 +299,8 @@ def _wording(error: jsonschema.ValidationError) -> str:
 
 def parse_call(raw: object) -> Call:
     """Validate a call request and convert it; raise :class:`CallError` naming the field."""
-    if _read_compiled is not None:
-        call = _read_compiled(raw)
-        if call is not None:
-            return call
-    return parse_call_reference(raw)
+    call = read_compiled(raw) if read_compiled is not None else None
+    return call if call is not None else parse_call_reference(raw)
 
 
 def parse_call_reference(raw: object) -> Call:
@@ -334,13 +337,15 @@ def _compiled_reader() -> Any:
         from . import _callreader
     except ImportError:  # built without a C compiler: the reference path reads every call
         return None
-    _callreader.configure(Call, ConsentRecord, OptOut)
+    _callreader.configure(Call, ConsentRecord, OptOut, _NO_ENTRIES)
     return None if os.environ.get("RINGFENCE_PURE_PYTHON") else _callreader.read
 
 
-_read_compiled = _compiled_reader()
+#: The compiled reader: ``read(raw)`` gives the Call, or None when the reference path must read
+#: the call (:func:`parse_call` does both); None itself when the reader is not in use.
+read_compiled = _compiled_reader()
 #: Which road reads calls in this process: "compiled" or "python".
-READER = "python" if _read_compiled is None else "compiled"
+READER = "python" if read_compiled is None else "compiled"
 
 
 def resolve_dates(call: Call, zone: dt.tzinfo) -> None:
