@@ -51,6 +51,16 @@ def test_full_call_is_valid_for_both_validators():
     assert len(parsed.history) == 2 and parsed.history[0].subject == "offer 7"
 
 
+def test_every_text_field_reads_from_the_request():
+    from ringfence.request import TEXT_FIELDS
+    raw = full_call()
+    parsed = parse_call(raw)
+    for attribute, field in TEXT_FIELDS.items():
+        assert getattr(parsed, attribute) == raw[field]
+    bare = parse_call(call())
+    assert [getattr(bare, a) for a in TEXT_FIELDS] == [None] * 6 + ["manual", None, None]
+
+
 def test_technology_defaults_to_manual():
     assert parse_call(call()).technology == "manual"
 

@@ -354,12 +354,15 @@ static PyObject *fixed_zone(int offset)
     PyObject **slot = &zone_by_minute[offset / 60 + 24 * 60];
     if (*slot == NULL) {
         PyObject *delta = PyDelta_FromDSU(0, offset, 0);
-        if (delta == NULL)
+        PyObject *zone = delta == NULL ? NULL : PyTimeZone_FromOffset(delta);
+        Py_XDECREF(delta);
+        if (zone == NULL)
             return NULL;
-        *slot = PyTimeZone_FromOffset(delta);
-        Py_DECREF(delta);
+        /* An allocation may run the collector and let another thread fill the slot first. */
         if (*slot == NULL)
-            return NULL;
+            *slot = zone;
+        else
+            Py_DECREF(zone);
     }
     return Py_NewRef(*slot);
 }

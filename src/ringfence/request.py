@@ -70,6 +70,14 @@ TEXT_FIELDS = {"from_": "from", "to_timezone": "to_timezone", "to_region": "to_r
 _NO_ENTRIES: Mapping[str, Any] = MappingProxyType({})
 
 
+def _text_field(field: str, default: str | None = None) -> Any:
+    """A text field of the request, read when asked (the schema has already checked it).
+
+    A property rather than ``__getattr__``: a class without ``__getattr__`` keeps Python's fast
+    lookups for its slots, which the rules read on every call."""
+    return property(lambda call: call.raw.get(field, default), doc=f"the request's {field!r}")
+
+
 class Call:
     """A validated call. Timestamps are POSIX seconds (floats) for fast comparison.
 
@@ -83,15 +91,15 @@ class Call:
                  "history_items", "last_inquiry_at", "last_transaction_at", "lists",
                  "lists_checked_at", "opt_outs", "raw", "to")
 
-    from_: str | None
-    to_timezone: str | None
-    to_region: str | None
-    line_type: str | None
-    purpose: str | None
-    sector: str | None
-    technology: str
-    subject: str | None
-    campaign: str | None
+    from_ = _text_field("from")
+    to_timezone = _text_field("to_timezone")
+    to_region = _text_field("to_region")
+    line_type = _text_field("line_type")
+    purpose = _text_field("purpose")
+    sector = _text_field("sector")
+    technology = _text_field("technology", "manual")
+    subject = _text_field("subject")
+    campaign = _text_field("campaign")
     consent: tuple[ConsentRecord, ...]
     last_transaction_at: float | None
     last_inquiry_at: float | None
@@ -112,13 +120,6 @@ class Call:
         self.consent = self.opt_outs = self.history_at = self.history_items = ()
         self.last_transaction_at = self.last_inquiry_at = self.contract_active = None
         self.lists = self.lists_checked_at = _NO_ENTRIES
-
-    def __getattr__(self, name: str) -> Any:
-        # Only reached for names the instance and class do not have: the text fields.
-        field = TEXT_FIELDS.get(name)
-        if field is None:
-            raise AttributeError(name)
-        return self.raw.get(field, "manual" if field == "technology" else None)
 
     @functools.cached_property
     def history(self) -> tuple[Attempt, ...]:
