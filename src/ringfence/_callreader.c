@@ -68,31 +68,37 @@ typedef struct {
 
 #define NAME(s) {s, sizeof(s) - 1}
 #define INDEX_SIZE 64
+#define MAX_NAMES 32
 
-/* A set of names with a small hash index, filled once at import (see index_names). */
+/* A set of names with a small hash index on Python's own str hash, filled once at import (see
+ * index_names). Dict keys carry their hash already, so finding a key costs one probe and one
+ * comparison of its characters. */
 typedef struct {
     const Name *names;
     int count;
+    Py_hash_t hashes[MAX_NAMES];
     signed char index[INDEX_SIZE]; /* position in names, or -1 */
 } Names;
 
-#define NAMES(array) {array, (int)(sizeof(array) / sizeof(array[0])), {0}}
+#define NAMES(array) {array, (int)(sizeof(array) / sizeof(array[0])), {0}, {0}}
 
-static inline unsigned name_hash(const char *text, Py_ssize_t size)
-{
-    return (unsigned)(size * 37 + (unsigned char)text[0] * 5 + (unsigned char)text[size - 1])
-           % INDEX_SIZE;
-}
-
-static void index_names(Names *table)
+static int index_names(Names *table)
 {
     memset(table->index, -1, sizeof(table->index));
     for (int i = 0; i < table->count; i++) {
-        unsigned h = name_hash(table->names[i].text, table->names[i].size);
+        PyObject *text = PyUnicode_FromStringAndSize(table->names[i].text, table->names[i].size);
+        if (text == NULL)
+            return -1;
+        table->hashes[i] = PyObject_Hash(text);
+        Py_DECREF(text);
+        if (table->hashes[i] == -1)
+            return -1;
+        size_t h = (size_t)table->hashes[i] % INDEX_SIZE;
         while (table->index[h] >= 0)
             h = (h + 1) % INDEX_SIZE;
         table->index[h] = (signed char)i;
     }
+    return 0;
 }
 
 static inline int same_text(const char *a, const char *b, Py_ssize_t size)
@@ -108,13 +114,19 @@ static int name_index(PyObject *key, const Names *table)
 {
     Py_ssize_t size;
     const char *text = ascii(key, &size);
-    if (text == NULL || size == 0)
+    if (text == NULL)
         return -1;
-    for (unsigned h = name_hash(text, size);; h = (h + 1) % INDEX_SIZE) {
+    Py_hash_t hash = ((PyASCIIObject *)key)->hash;
+    if (hash == -1 && (hash = PyObject_Hash(key)) == -1) {
+        PyErr_Clear(); /* cannot happen for a str */
+        return -1;
+    }
+    for (size_t h = (size_t)hash % INDEX_SIZE;; h = (h + 1) % INDEX_SIZE) {
         int i = table->index[h];
         if (i < 0)
             return -1;
-        if (table->names[i].size == size && same_text(table->names[i].text, text, size))
+        if (table->hashes[i] == hash && table->names[i].size == size
+            && same_text(table->names[i].text, text, size))
             return i;
     }
 }
@@ -766,7 +778,8 @@ PyMODINIT_FUNC PyInit__callreader(void)
     if (PyDateTimeAPI == NULL)
         return NULL;
     for (size_t i = 0; i < sizeof(ALL_NAMES) / sizeof(ALL_NAMES[0]); i++)
-        index_names(ALL_NAMES[i]);
+        if (index_names(ALL_NAMES[i]) < 0)
+            return NULL;
     if ((million = PyLong_FromLong(1000000)) == NULL)
         return NULL;
     return PyModule_Create(&module_def);
