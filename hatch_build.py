@@ -42,7 +42,7 @@ class CallReaderBuildHook(BuildHookInterface):
         from setuptools import Distribution, Extension
         from setuptools.command.build_ext import build_ext
 
-        extension = Extension(MODULE, [SOURCE], extra_compile_args=["-O2"])
+        extension = Extension(MODULE, [SOURCE])
         command = build_ext(Distribution({"name": "ringfence", "ext_modules": [extension]}))
         command.build_lib = str(folder)
         command.build_temp = str(folder / "temp")

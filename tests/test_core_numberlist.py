@@ -77,6 +77,13 @@ def test_unreadable_file(tmp_path):
     assert "missing.txt" in str(err.value)
 
 
+def test_a_list_given_as_something_else_is_named():
+    # A Python list of numbers is a common slip: the error says what is accepted.
+    with pytest.raises(InputError) as err:
+        ringfence.load("us-federal", lists={"national_dnc": [NYC]})
+    assert str(err.value) == "list 'national_dnc': give a file path or a NumberList, not list"
+
+
 def test_many_numbers_are_all_found_and_near_misses_are_not():
     numbers = [f"+1212{n:07d}" for n in range(0, 60_000, 3)]
     table = NumberList((n, None) for n in numbers)

@@ -13,6 +13,7 @@ import datetime as dt
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from os import PathLike
 from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -162,5 +163,8 @@ def load_list_files(paths: Mapping[str, str | Path]) -> dict[str, NumberList]:
     for name, path in paths.items():
         if not name:
             raise InputError(f"a list needs a name: {path}")
+        if not isinstance(path, str | PathLike):
+            raise InputError(f"list {name!r}: give a file path or a NumberList, not "
+                             f"{type(path).__name__}")
         out[name] = NumberList.from_file(Path(path))
     return out
