@@ -170,3 +170,47 @@ def test_reading_leaks_no_references_and_no_memory():
     finally:
         tracemalloc.stop()
     assert second - first < 10_000  # bytes; a leak of one object per read would be ~1 MB
+
+
+def test_no_python_code_runs_while_a_call_is_read():
+    # A collection can run Python code (gc callbacks, __del__) that changes the request; the
+    # reader keeps borrowed pointers into it, so collections wait until it returns.
+    items = [{"type": "express", "purposes": ["marketing"], "at": f"2026-06-15T12:00:{i:02d}Z"}
+             for i in range(50)]
+    raw = {"to": "+1212" + "5550101", "at": GOOD_AT, "consent": items}
+    during = []
+
+    def meddle(phase, info):
+        if phase == "start":
+            during.append(len(items))
+            items.clear()
+            raw.clear()
+
+    from ringfence import _callreader
+    reader = _callreader.read  # bound first: nothing allocates between the threshold and the read
+    threshold = gc.get_threshold()
+    gc.callbacks.append(meddle)
+    gc.set_threshold(1)  # a collection at every allocation...
+    try:
+        fast = reader(raw)
+        seen = list(during)  # ...but none inside the read, where the reader allocates a lot
+    finally:
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(meddle)
+    assert gc.isenabled()
+    assert fast is not None and len(fast.consent) == 50 and fast.to == NYC
+    assert seen == [50] and raw == {}  # the first collection came after the read, and meddled
+    gc.disable()
+    try:
+        read({"to": NYC, "at": GOOD_AT})
+        assert not gc.isenabled()  # a caller's own choice is kept
+    finally:
+        gc.enable()
+
+
+def test_a_class_that_does_not_fit_leaves_the_reader_as_it_was():
+    from ringfence import _callreader
+    wrong = type("Wrong", (), {"__slots__": (*(f"pad{i}" for i in range(40)), "raw", "to")})
+    with pytest.raises(AttributeError):
+        _callreader.configure(wrong, request.ConsentRecord, request.OptOut, request._NO_ENTRIES)
+    assert values(read(full_call())) == values(parse_call_reference(full_call()))

@@ -668,13 +668,10 @@ static int converted_field(int which, PyObject *value, PyObject *call)
     return status;
 }
 
-static PyObject *read_call(PyObject *module, PyObject *raw)
+/* Reads the call. The pointers it keeps into the request are borrowed: that is safe only while
+ * no Python code runs, which read_call (below) ensures. */
+static PyObject *read_unguarded(PyObject *raw)
 {
-    (void)module;
-    if (call_type == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "the call reader is not configured");
-        return NULL;
-    }
     if (!PyDict_CheckExact(raw))
         Py_RETURN_NONE;
     PyObject *given[FIELD_COUNT] = {NULL}, *key, *value;
@@ -695,7 +692,7 @@ static PyObject *read_call(PyObject *module, PyObject *raw)
         set_slot(call, slot, Py_NewRef(slot_default[slot]));
     set_slot(call, S_RAW, Py_NewRef(raw));
     set_slot(call, S_TO, Py_NewRef(given[F_TO]));
-    PyObject *when = aware_datetime(&at), *seconds = timestamp(&at);
+    PyObject *when = aware_datetime(&at), *seconds = when == NULL ? NULL : timestamp(&at);
     int status = when != NULL && seconds != NULL ? OK : FAILED;
     set_slot(call, S_AT, when);
     set_slot(call, S_AT_TS, seconds);
@@ -710,23 +707,43 @@ static PyObject *read_call(PyObject *module, PyObject *raw)
     Py_RETURN_NONE;
 }
 
-/* Where each slot of the Call class lies: the offset its member descriptor gives. */
-static int find_slots(PyTypeObject *type)
+/* Where each slot of the Call class lies: the offsets its member descriptors give, in `found`
+ * (so that a class that does not fit leaves the reader as it was). */
+static int find_slots(PyTypeObject *type, Py_ssize_t *found)
 {
     for (int slot = 0; slot < SLOT_COUNT; slot++) {
         PyObject *descr = PyObject_GetAttrString((PyObject *)type, SLOT_NAMES[slot]);
         if (descr == NULL)
             return -1;
-        int is_member = Py_IS_TYPE(descr, &PyMemberDescr_Type);
-        if (is_member)
-            slot_offset[slot] = ((PyMemberDescrObject *)descr)->d_member->offset;
+        int is_slot = Py_IS_TYPE(descr, &PyMemberDescr_Type)
+                      && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX;
+        if (is_slot)
+            found[slot] = ((PyMemberDescrObject *)descr)->d_member->offset;
         Py_DECREF(descr);
-        if (!is_member) {
+        if (!is_slot) {
             PyErr_Format(PyExc_TypeError, "Call.%s must be a slot", SLOT_NAMES[slot]);
             return -1;
         }
     }
     return 0;
+}
+
+static PyObject *read_call(PyObject *module, PyObject *raw)
+{
+    (void)module;
+    if (call_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "the call reader is not configured");
+        return NULL;
+    }
+    /* Reading allocates, and an allocation may start a garbage collection, which can run Python
+     * code (gc callbacks, __del__ of garbage) that changes the request under the reader's
+     * borrowed pointers. With automatic collection off, no Python code runs until the reader
+     * returns: everything it calls is C that calls nothing back, and it holds the GIL. */
+    int collecting = PyGC_Disable();
+    PyObject *result = read_unguarded(raw);
+    if (collecting)
+        PyGC_Enable();
+    return result;
 }
 
 static PyObject *configure(PyObject *module, PyObject *args)
@@ -741,7 +758,8 @@ static PyObject *configure(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "consent and opt-out records must be tuples");
         return NULL;
     }
-    if (find_slots((PyTypeObject *)call) < 0)
+    Py_ssize_t offsets[SLOT_COUNT];
+    if (find_slots((PyTypeObject *)call, offsets) < 0)
         return NULL;
     PyObject *empty = PyTuple_New(0);
     if (empty == NULL)
@@ -754,6 +772,7 @@ static PyObject *configure(PyObject *module, PyObject *args)
     for (int slot = S_CONSENT; slot < SLOT_COUNT; slot++)
         Py_XSETREF(slot_default[slot], Py_NewRef(defaults[slot]));
     Py_DECREF(empty);
+    memcpy(slot_offset, offsets, sizeof(slot_offset));
     Py_XSETREF(call_type, (PyTypeObject *)Py_NewRef(call));
     Py_XSETREF(consent_type, (PyTypeObject *)Py_NewRef(consent));
     Py_XSETREF(opt_out_type, (PyTypeObject *)Py_NewRef(opt_out));
