@@ -2,7 +2,8 @@
 
 The reader is a faster road to the same result as the pure-Python reference path, so a machine
 without a C compiler still gets a working wheel: the hook says why it could not build the reader,
-and Ringfence then reads every call with the reference path (about a third slower).
+and Ringfence then reads every call with the reference path (on the benchmark, about 100,000
+decisions/s instead of about 170,000).
 """
 
 from __future__ import annotations

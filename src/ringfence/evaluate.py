@@ -25,7 +25,7 @@ from .compiler import (
 from .decision import Decision, Finding, PolicyRef, RuleTrace
 from .errors import Span
 from .facts import FactSource
-from .request import parse_call_reference, read_compiled, resolve_dates
+from .request import parse_call, resolve_dates
 
 _UTC = dt.UTC
 _ZONE_NAME = operator.attrgetter("key")
@@ -149,10 +149,7 @@ class Evaluator:
 
     def context(self, raw: dict[str, Any]) -> Ctx:
         """Validate the call and gather the callee's facts."""
-        # parse_call, without its frame: this runs for every call
-        call = read_compiled(raw) if read_compiled is not None else None
-        if call is None:
-            call = parse_call_reference(raw)
+        call = parse_call(raw)
         facts = self.facts
         number = facts.number(call.to)
         zone_name, place = raw.get("to_timezone"), raw.get("to_region")
