@@ -1,4 +1,4 @@
-"""Build hook: compile the call reader (``src/ringfence/_callreader.c``) into the wheel.
+"""Build hook: compile the call reader (``src/ringfence/contract/_callreader.c``) into the wheel.
 
 The reader is a faster road to the same result as the pure-Python reference path, so a machine
 without a C compiler still gets a working wheel: the hook says why it could not build the reader,
@@ -14,8 +14,8 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-MODULE = "ringfence._callreader"
-SOURCE = "src/ringfence/_callreader.c"
+MODULE = "ringfence.contract._callreader"
+SOURCE = "src/ringfence/contract/_callreader.c"
 
 
 class CallReaderBuildHook(BuildHookInterface):
@@ -35,9 +35,9 @@ class CallReaderBuildHook(BuildHookInterface):
         if version == "editable":
             # An editable install imports the package from src/, so the module goes beside its
             # source (as `setup.py build_ext --inplace` would put it).
-            shutil.copy2(built, Path(self.root) / "src" / "ringfence" / built.name)
+            shutil.copy2(built, Path(self.root) / "src" / "ringfence" / "contract" / built.name)
         else:
-            build_data["force_include"][str(built)] = f"ringfence/{built.name}"
+            build_data["force_include"][str(built)] = f"ringfence/contract/{built.name}"
 
     def _compile(self, folder: Path) -> Path:
         from setuptools import Distribution, Extension

@@ -28,8 +28,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import ringfence
-from ringfence import request
-from ringfence.numberlist import NumberList
+from ringfence.contract import request
+from ringfence.facts.numberlist import NumberList
 
 HERE = Path(__file__).resolve().parent
 ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"]

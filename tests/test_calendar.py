@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 import ringfence
-from ringfence.calendar import calendar_command, render_html, render_svg, render_text, week_grid
+from ringfence.tools.calendar_view import calendar_command, render_html, render_svg, render_text, week_grid
 
 WEEK = dt.date(2026, 6, 15)  # Monday; Friday 2026-06-19 is Juneteenth, a US federal holiday
 SVG = "{http://www.w3.org/2000/svg}"

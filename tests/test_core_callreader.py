@@ -18,22 +18,22 @@ import pytest
 from test_core_request import _mutate, _valid_call, full_call
 from test_core_support import NYC
 
-from ringfence import request
+from ringfence.contract import request
+from ringfence.contract.request import parse_call_reference
 from ringfence.errors import CallError
-from ringfence.request import parse_call_reference
 
 GOOD_AT = "2026-06-15T12:00:00-04:00"
 
 
 def read(raw: object):
-    from ringfence import _callreader
+    from ringfence.contract import _callreader
     return _callreader.read(raw)
 
 
 def test_the_compiled_reader_is_built_and_in_use():
     # The wheel compiles it when a C compiler is at hand (hatch_build.py); without one the
     # reference path reads every call, correctly but slower. This machine has a compiler.
-    from ringfence import _callreader  # noqa: F401  (ImportError: the C call reader was not built)
+    from ringfence.contract import _callreader  # noqa: F401  (ImportError: the C call reader was not built)
     off = bool(os.environ.get("RINGFENCE_PURE_PYTHON"))
     assert ("python" if off else "compiled") == request.READER
 
@@ -186,7 +186,7 @@ def test_no_python_code_runs_while_a_call_is_read():
             items.clear()
             raw.clear()
 
-    from ringfence import _callreader
+    from ringfence.contract import _callreader
     reader = _callreader.read  # bound first: nothing allocates between the threshold and the read
     threshold = gc.get_threshold()
     gc.callbacks.append(meddle)
@@ -209,7 +209,7 @@ def test_no_python_code_runs_while_a_call_is_read():
 
 
 def test_a_class_that_does_not_fit_leaves_the_reader_as_it_was():
-    from ringfence import _callreader
+    from ringfence.contract import _callreader
     wrong = type("Wrong", (), {"__slots__": (*(f"pad{i}" for i in range(40)), "raw", "to")})
     with pytest.raises(AttributeError):
         _callreader.configure(wrong, request.ConsentRecord, request.OptOut, request._NO_ENTRIES)

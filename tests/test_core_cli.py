@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from test_core_support import FIXTURES, NYC, write
 
 import ringfence
-from ringfence.cli import cli
 from ringfence.errors import CODES
+from ringfence.tools.cli import cli
 
 HOURS = str(FIXTURES / "hours.rf")
 CALLS = str(FIXTURES / "calls.jsonl")

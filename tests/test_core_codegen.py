@@ -1,6 +1,6 @@
 """The generated judge function gives the same findings as the compiled closures.
 
-``decide`` runs the function :mod:`ringfence.codegen` writes per policy set; the closures are
+``decide`` runs the function :mod:`ringfence.engine.pygen` writes per policy set; the closures are
 the reference (and what ``explain`` reads). These tests run both on every shipped test case, on
 the bundled example calls, and on random policies built from every kind of condition with random
 calls that leave facts out, and require identical violations, warnings and policy refs.
@@ -17,7 +17,7 @@ import pytest
 
 import ringfence
 from ringfence.errors import CallError
-from ringfence.numberlist import NumberList
+from ringfence.facts.numberlist import NumberList
 from ringfence.testing.cli import load_suites
 from ringfence.testing.runner import PolicyCache
 

@@ -9,7 +9,7 @@ from test_core_support import FIXTURES, policy_text, rule, write
 
 import ringfence
 from ringfence.errors import CODES, PolicyError
-from ringfence.parser import _lark, parse_text
+from ringfence.language.parser import _lark, parse_text
 
 # For each code with an example: (a text that identifies the line at fault in example_wrong,
 # the text the caret must sit under on that line).

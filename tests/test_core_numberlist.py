@@ -157,7 +157,7 @@ def test_bad_list_file_fails_the_load(tmp_path):
 @pytest.mark.parametrize("limit", [0, 1 << 18])
 def test_fast_membership_agrees_with_the_table(monkeypatch, limit):
     # Small lists answer from a frozenset, big ones from the table: both must say the same.
-    monkeypatch.setattr("ringfence.numberlist.SET_LIMIT", limit)
+    monkeypatch.setattr("ringfence.facts.numberlist.SET_LIMIT", limit)
     stored = [f"+1212555{n:04d}" for n in range(0, 2000, 3)]
     numbers = NumberList((n, None) for n in stored)
     probes = [f"+1212555{n:04d}" for n in range(2000)] + ["+12125550000", "+4930123456"]

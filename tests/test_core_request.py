@@ -13,8 +13,8 @@ import pytest
 from test_core_support import NYC, call, load_rule
 
 import ringfence
+from ringfence.contract.request import call_schema, parse_call, parse_call_reference, schema_error
 from ringfence.errors import CallError
-from ringfence.request import call_schema, parse_call, parse_call_reference, schema_error
 
 GOOD_AT = "2026-06-15T12:00:00-04:00"
 
@@ -52,7 +52,7 @@ def test_full_call_is_valid_for_both_validators():
 
 
 def test_every_text_field_reads_from_the_request():
-    from ringfence.request import TEXT_FIELDS
+    from ringfence.contract.request import TEXT_FIELDS
     raw = full_call()
     parsed = parse_call(raw)
     for attribute, field in TEXT_FIELDS.items():

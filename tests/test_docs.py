@@ -57,7 +57,7 @@ def test_library_page_of_every_shipped_policy_lists_its_rules(site: Path):
         text = _plain(page)
         assert policy.title in text
         if any(j != "any" for j in policy.jurisdictions):
-            # The week of callable hours, drawn by the engine (ringfence.calendar).
+            # The week of callable hours, drawn by the engine (ringfence.tools.calendar_view).
             assert '<svg xmlns="http://www.w3.org/2000/svg"' in page, f"{policy.id}: no calendar"
         for rule in policy.rules:
             assert f'id="rule-{rule.id.lower()}"' in page, f"{policy.id}: no section for {rule.id}"
@@ -80,7 +80,7 @@ def test_error_catalog_lists_every_code_with_the_real_message(site: Path):
 
 
 def test_cli_reference_is_generated_from_the_click_commands(site: Path):
-    from ringfence.cli import cli
+    from ringfence.tools.cli import cli
 
     text = _plain(_page(site, "cli"))
     assert cli.commands, "the CLI has no commands"

@@ -10,11 +10,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from ringfence import fmt
 from ringfence.errors import PolicyError
-from ringfence.fmt import FormatError, fmt_command, format_text, shape
-from ringfence.highlight import _TOKEN_RE
-from ringfence.parser import parse_text
+from ringfence.language import formatter
+from ringfence.language.formatter import FormatError, fmt_command, format_text, shape
+from ringfence.language.parser import parse_text
+from ringfence.tools.highlight import _TOKEN_RE
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((ROOT / "policies").glob("*.rf"))
@@ -130,7 +130,7 @@ def test_long_lists_wrap_after_commas():
     dates = ", ".join(f"2026-01-{d:02d}" for d in range(1, 29))
     text = f'policy p "P"\nrule r "R"\n  cite "c"\n  allow only\n    closed on {dates}\n'
     out = format_text(text)
-    assert max(len(line) for line in out.splitlines()) <= fmt.MAX_WIDTH
+    assert max(len(line) for line in out.splitlines()) <= formatter.MAX_WIDTH
     assert all(line.endswith(",") for line in out.splitlines()[5:-1])
     _same_meaning(text, out)
 
@@ -142,12 +142,12 @@ def test_bad_policy_raises_the_parser_diagnostics():
 
 
 def test_a_formatter_bug_cannot_change_a_policy(monkeypatch: pytest.MonkeyPatch):
-    original = fmt._Formatter.run
+    original = formatter._Formatter.run
 
     def drop_not(self, tree):  # a broken formatter that loses a `not`
         return original(self, tree).replace(" not ", " ")
 
-    monkeypatch.setattr(fmt._Formatter, "run", drop_not)
+    monkeypatch.setattr(formatter._Formatter, "run", drop_not)
     with pytest.raises(FormatError):
         format_text('policy p "P"\nrule r "R"\n  cite "c"\n  deny if purpose is not x\n')
 
@@ -296,7 +296,7 @@ def test_fmt_stdin_to_stdout():
 def test_pre_commit_hooks_run_real_commands():
     hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
     assert set(hooks) == {"ringfence-check", "ringfence-fmt", "ringfence-test"}
-    from ringfence.cli import cli
+    from ringfence.tools.cli import cli
 
     for hook in hooks.values():
         assert hook["language"] == "python"

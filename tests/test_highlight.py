@@ -21,7 +21,7 @@ from pygments.token import (
     String,
 )
 
-from ringfence.highlight import DAYS, END_MARKS, KEYWORDS, UNITS, RingfenceLexer
+from ringfence.tools.highlight import DAYS, END_MARKS, KEYWORDS, UNITS, RingfenceLexer
 
 ROOT = Path(__file__).resolve().parents[1]
 GRAMMAR = ROOT / "grammar" / "ringfence.lark"

@@ -32,9 +32,9 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 import ringfence
-from ringfence.calendar import render_svg, week_grid
-from ringfence.cli import cli
 from ringfence.errors import CODES, ErrorCode
+from ringfence.tools.calendar_view import render_svg, week_grid
+from ringfence.tools.cli import cli
 
 LIBRARY_SECTION = "Policy library"
 # `<!-- run: CMD -->` expects exit status 0; `<!-- run (exit 1): CMD -->` expects 1.

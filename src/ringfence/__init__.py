@@ -7,12 +7,12 @@
 >>> decision.decision, decision.next_allowed_at                    # doctest: +SKIP
 """
 
-from .decision import Decision, Finding, PolicyRef, RuleTrace
-from .errors import CallError, Diagnostic, InputError, PolicyError, RingfenceError
-from .evaluate import PolicyInfo, RuleInfo
-from .facts import FactSource, NumberFacts, StandardFacts
-from .library import PolicySet, load, load_library, shipped_ids
-from .numberlist import NumberList
+from ringfence.api import PolicySet, load, load_library, shipped_ids
+from ringfence.contract.decision import Decision, Finding, PolicyRef, RuleTrace
+from ringfence.engine.decide import PolicyInfo, RuleInfo
+from ringfence.errors import CallError, Diagnostic, InputError, PolicyError, RingfenceError
+from ringfence.facts.callee import FactSource, NumberFacts, StandardFacts
+from ringfence.facts.numberlist import NumberList
 
 __all__ = [
     "CallError", "Decision", "Diagnostic", "FactSource", "Finding", "InputError", "NumberFacts",

@@ -22,9 +22,9 @@ import holidays
 import phonenumbers
 from phonenumbers import timezone as phone_zones
 
-from .errors import CallError, InputError
-from .numberlist import NumberList
-from .resources import data_path
+from ringfence.errors import CallError, InputError
+from ringfence.facts.numberlist import NumberList
+from ringfence.resources import data_path
 
 
 @dataclass(frozen=True, slots=True)

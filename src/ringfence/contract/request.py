@@ -30,8 +30,8 @@ from typing import Any, NamedTuple
 import jsonschema
 import jsonschema_rs
 
-from .errors import CallError
-from .resources import schema_path
+from ringfence.errors import CallError
+from ringfence.resources import schema_path
 
 LINE_TYPES = frozenset({"mobile", "landline", "voip", "unknown"})
 TECHNOLOGIES = frozenset({"manual", "autodialer", "prerecorded", "artificial_voice"})
@@ -335,7 +335,7 @@ def _compiled_reader() -> Any:
     """The compiled reader's ``read``, or None when the package was built without it or
     ``RINGFENCE_PURE_PYTHON`` is set (to compare the two roads, or to rule one out)."""
     try:
-        from . import _callreader
+        from ringfence.contract import _callreader
     except ImportError:  # built without a C compiler: the reference path reads every call
         return None
     _callreader.configure(Call, ConsentRecord, OptOut, _NO_ENTRIES)

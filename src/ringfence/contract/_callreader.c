@@ -1,5 +1,5 @@
 /* The compiled call reader: checks a call request against the rules of
- * schemas/call.schema.json and converts it to a ringfence.request.Call, in one pass over the dict.
+ * schemas/call.schema.json and converts it to a ringfence.contract.request.Call, in one pass over the dict.
  *
  * It only ever accepts calls the schema accepts. Anything it is not sure of (a field it does not
  * know, a value of an unexpected Python type, a date that is not in the calendar, text outside

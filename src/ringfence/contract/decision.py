@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .errors import Span
+from ringfence.errors import Span
 
 
 @dataclass(frozen=True, slots=True)

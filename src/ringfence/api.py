@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import ast
-from .checker import check
-from .compiler import compile_condition, compile_rule
-from .decision import Decision
-from .errors import CODES, Diagnostic, PolicyError, Span, did_you_mean
-from .evaluate import CompiledPolicy, Evaluator, PolicyInfo, RuleInfo
-from .facts import FactSource, StandardFacts, load_list_files
-from .numberlist import NumberList
-from .parser import parse_file
-from .resources import policies_dir
+from ringfence.contract.decision import Decision
+from ringfence.engine.decide import CompiledPolicy, Evaluator, PolicyInfo, RuleInfo
+from ringfence.engine.interp import compile_condition, compile_rule
+from ringfence.errors import CODES, Diagnostic, PolicyError, Span, did_you_mean
+from ringfence.facts.callee import FactSource, StandardFacts, load_list_files
+from ringfence.facts.numberlist import NumberList
+from ringfence.language import nodes
+from ringfence.language.checker import check
+from ringfence.language.parser import parse_file
+from ringfence.resources import policies_dir
 
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 
@@ -62,7 +62,7 @@ def resolve(refs: Iterable[str | Path]) -> list[Path]:
 
 @dataclass
 class _Parsed:
-    policy: ast.Policy
+    policy: nodes.Policy
     text: str
     path: Path
 
@@ -79,7 +79,7 @@ def _parse_checked(path: Path, cache: dict[Path, _Parsed]) -> _Parsed:
     return cache[key]
 
 
-def _include_path(clause: ast.Clause, owner: Path) -> Path:
+def _include_path(clause: nodes.Clause, owner: Path) -> Path:
     target, is_path = clause.args
     if is_path:
         path = (owner.parent / str(target))
@@ -93,10 +93,10 @@ def _include_path(clause: ast.Clause, owner: Path) -> Path:
 
 
 def _gather_rules(parsed: _Parsed, cache: dict[Path, _Parsed], chain: tuple[Path, ...]
-                  ) -> tuple[list[tuple[str, ast.Rule]], list[str]]:
+                  ) -> tuple[list[tuple[str, nodes.Rule]], list[str]]:
     """(origin policy id, rule) for the policy's own and included rules; texts for the hash."""
     policy = parsed.policy
-    rules: list[tuple[str, ast.Rule]] = []
+    rules: list[tuple[str, nodes.Rule]] = []
     texts = [parsed.text]
     for clause in policy.includes:
         path = _include_path(clause, parsed.path)

@@ -17,8 +17,9 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import ast
-from .compiler import (
+from ringfence.contract.decision import Finding, PolicyRef
+from ringfence.contract.request import TEXT_FIELDS
+from ringfence.engine.interp import (
     _FIXED_SECONDS,
     Compiled,
     CompiledRule,
@@ -27,9 +28,8 @@ from .compiler import (
     _literal,
     consent_kinds,
 )
-from .decision import Finding, PolicyRef
-from .facts import FactSource, StandardFacts
-from .request import TEXT_FIELDS
+from ringfence.facts.callee import FactSource, StandardFacts
+from ringfence.language import nodes
 
 Judge = Callable[[Ctx], tuple[list[Finding], list[Finding], list[PolicyRef]]]
 
@@ -75,7 +75,7 @@ def _fallback(src: _Source, compiled: Compiled, target: str, depth: int) -> None
 
 
 def _is(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
-    node: ast.Is = compiled.node  # type: ignore[assignment]
+    node: nodes.Is = compiled.node  # type: ignore[assignment]
     name = node.field.name
     access = _ACCESS.get(name)
     if access is None:
@@ -97,7 +97,7 @@ def _is(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
 
 def _junction(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
     # and: False decides, None is remembered; or: the same with True.
-    decisive = "False" if isinstance(compiled.node, ast.And) else "True"
+    decisive = "False" if isinstance(compiled.node, nodes.And) else "True"
     other = "True" if decisive == "False" else "False"
     part = src.name("v")
     src.emit(depth, "while True:", f"    {target} = {other}")
@@ -115,7 +115,7 @@ def _not(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
 
 
 def _on_list(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
-    node: ast.OnList = compiled.node  # type: ignore[assignment]
+    node: nodes.OnList = compiled.node  # type: ignore[assignment]
     if node.listed is not None:
         _fallback(src, compiled, target, depth)
         return
@@ -128,7 +128,7 @@ def _on_list(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
 
 
 def _consent(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
-    node: ast.Consent = compiled.node  # type: ignore[assignment]
+    node: nodes.Consent = compiled.node  # type: ignore[assignment]
     kinds = consent_kinds(node.kind)
     purpose = src.name("p")
     if node.purpose is not None:
@@ -150,9 +150,9 @@ def _consent(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
 
 
 def _count(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
-    node: ast.CountAttempts = compiled.node  # type: ignore[assignment]
+    node: nodes.CountAttempts = compiled.node  # type: ignore[assignment]
     seconds = _FIXED_SECONDS.get(node.window.unit) if node.window.kind == "plain" else None
-    same = [f.what for f in node.filters if isinstance(f, ast.Same)]
+    same = [f.what for f in node.filters if isinstance(f, nodes.Same)]
     if seconds is None or len(same) != len(node.filters) or len(same) > 1:
         _fallback(src, compiled, target, depth)
         return
@@ -180,8 +180,8 @@ def _count(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
 
 
 _WRITERS: dict[type, Callable[[_Source, Compiled, str, int], None]] = {
-    ast.Is: _is, ast.And: _junction, ast.Or: _junction, ast.Not: _not, ast.OnList: _on_list,
-    ast.Consent: _consent, ast.CountAttempts: _count,
+    nodes.Is: _is, nodes.And: _junction, nodes.Or: _junction, nodes.Not: _not, nodes.OnList: _on_list,
+    nodes.Consent: _consent, nodes.CountAttempts: _count,
 }
 
 

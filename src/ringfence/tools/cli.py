@@ -17,8 +17,8 @@ from typing import Any, TextIO
 
 import click
 
-from .errors import CallError, InputError, PolicyError, RingfenceError
-from .library import PolicySet, compile_files, load, load_library, resolve, shipped_ids
+from ringfence.api import PolicySet, compile_files, load, load_library, resolve, shipped_ids
+from ringfence.errors import CallError, InputError, PolicyError, RingfenceError
 
 EXIT_INVALID = 1
 EXIT_BAD_INPUT = 2
@@ -239,9 +239,9 @@ def policies_command(fmt: str) -> None:
 
 def _register_optional() -> None:
     """Commands that live next to their own feature's modules."""
-    from .calendar import calendar_command
-    from .fmt import fmt_command
-    from .testing.cli import test_command
+    from ringfence.language.formatter import fmt_command
+    from ringfence.testing.cli import test_command
+    from ringfence.tools.calendar_view import calendar_command
 
     cli.add_command(test_command, name="test")
     cli.add_command(fmt_command, name="fmt")

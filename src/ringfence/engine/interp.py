@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
-from . import ast
-from .decision import Finding
-from .errors import Span
-from .facts import FactSource
-from .request import Attempt, Call
+from ringfence.contract.decision import Finding
+from ringfence.contract.request import Attempt, Call
+from ringfence.errors import Span
+from ringfence.facts.callee import FactSource
+from ringfence.language import nodes
 
 Tri = bool | None
 Cond = Callable[["Ctx"], Tri]
@@ -90,7 +90,7 @@ class Ctx:
 # ---- durations and ages ------------------------------------------------------------------
 
 
-def _minus(ctx: Ctx, duration: ast.Duration) -> float:
+def _minus(ctx: Ctx, duration: nodes.Duration) -> float:
     """The instant ``duration`` before the judged instant."""
     seconds = _FIXED_SECONDS.get(duration.unit)
     if seconds is not None:
@@ -103,7 +103,7 @@ def _minus(ctx: Ctx, duration: ast.Duration) -> float:
     return found  # type: ignore[return-value]
 
 
-def plus(when: dt.datetime, duration: ast.Duration, business: Callable[[dt.date, int], dt.date]
+def plus(when: dt.datetime, duration: nodes.Duration, business: Callable[[dt.date, int], dt.date]
          ) -> dt.datetime:
     """The instant ``duration`` after ``when`` (for calendar and business days: a local midnight)."""
     if duration.kind == "calendar":
@@ -132,7 +132,7 @@ def business_days_between(ctx: Ctx, start: dt.date, end: dt.date) -> int | None:
     return count
 
 
-def _day_diff(ctx: Ctx, duration: ast.Duration, event: float) -> int | None:
+def _day_diff(ctx: Ctx, duration: nodes.Duration, event: float) -> int | None:
     """Calendar or business days between the event's local date and the judged instant's."""
     start, end = ctx.date_of(event), ctx.local_date()
     if duration.kind == "calendar":
@@ -140,15 +140,15 @@ def _day_diff(ctx: Ctx, duration: ast.Duration, event: float) -> int | None:
     return business_days_between(ctx, start, end) if start <= end else -1
 
 
-def compile_age(age: ast.Age) -> Callable[[Ctx, float], Tri]:
+def compile_age(age: nodes.Age) -> Callable[[Ctx, float], Tri]:
     """``event_ts -> does the event lie in this period before the judged instant``."""
     first, second = age.first, age.second
     kind = age.kind
     if kind == "between_ago" and second is not None:
         # "between D1 and D2 ago" = at least D1 ago and within D2; the two may differ in kind
         # ("between 10 business days and 5 years ago").
-        old_enough = compile_age(ast.Age("at_least_ago", first, None, age.span))
-        recent_enough = compile_age(ast.Age("within", second, None, age.span))
+        old_enough = compile_age(nodes.Age("at_least_ago", first, None, age.span))
+        recent_enough = compile_age(nodes.Age("within", second, None, age.span))
 
         def between(ctx: Ctx, event: float) -> Tri:
             a = old_enough(ctx, event)
@@ -215,7 +215,7 @@ def _field_getter(name: str) -> Callable[[Ctx], object]:
     return getters[name]
 
 
-def _literal(value: ast.Value) -> object:
+def _literal(value: nodes.Value) -> object:
     if value.raw in ("true", "false") and value.kind == "word":
         return value.raw == "true"
     return value.raw
@@ -229,12 +229,12 @@ class Compiled:
     """A compiled condition: the fast function, plus what explain needs."""
 
     fn: Cond
-    node: ast.Condition
+    node: nodes.Condition
     observe: Observer | None = None
     children: tuple[Compiled, ...] = ()
     # The periods this condition measures from an event: it may change value when one ends,
     # which is where next_allowed_at looks.
-    durations: tuple[ast.Duration, ...] = field(default=())
+    durations: tuple[nodes.Duration, ...] = field(default=())
 
 
 def _missing(name: str) -> Callable[[Ctx], None]:
@@ -244,7 +244,7 @@ def _missing(name: str) -> Callable[[Ctx], None]:
     return mark
 
 
-def _compile_is(node: ast.Is) -> Compiled:
+def _compile_is(node: nodes.Is) -> Compiled:
     name = node.field.name
     get = _field_getter(name)
     mark = _missing(name)
@@ -261,7 +261,7 @@ def _compile_is(node: ast.Is) -> Compiled:
     return Compiled(fn, node, lambda ctx: f"{name} = {get(ctx)!r}")
 
 
-def _compile_presence(node: ast.Presence) -> Compiled:
+def _compile_presence(node: nodes.Presence) -> Compiled:
     name = node.field.name
     get = _field_getter(name)
     present = node.present
@@ -276,7 +276,7 @@ _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt
         "=": operator.eq, "!=": operator.ne}
 
 
-def _compile_compare(node: ast.Compare) -> Compiled:
+def _compile_compare(node: nodes.Compare) -> Compiled:
     name = node.field.name
     get = _field_getter(name)
     op = _OPS[node.op]
@@ -297,7 +297,7 @@ def _compile_compare(node: ast.Compare) -> Compiled:
     return Compiled(fn, node, observe, durations=())
 
 
-def _compile_field_age(node: ast.FieldAge) -> Compiled:
+def _compile_field_age(node: nodes.FieldAge) -> Compiled:
     name = node.field.name
     get = _field_getter(name)
     test = compile_age(node.age)
@@ -316,7 +316,7 @@ def _when(ts: object) -> str:
     return dt.datetime.fromtimestamp(ts, _UTC).isoformat().replace("+00:00", "Z")  # type: ignore[arg-type]
 
 
-def _age_durations(age: ast.Age | None) -> tuple[ast.Duration, ...]:
+def _age_durations(age: nodes.Age | None) -> tuple[nodes.Duration, ...]:
     if age is None:
         return ()
     return (age.first,) if age.second is None else (age.first, age.second)
@@ -332,7 +332,7 @@ def _listed(ctx: Ctx, name: str) -> tuple[bool, float | None]:
     return found, when
 
 
-def _compile_on_list(node: ast.OnList) -> Compiled:
+def _compile_on_list(node: nodes.OnList) -> Compiled:
     name = node.name
     test = compile_age(node.listed) if node.listed is not None else None
 
@@ -354,7 +354,7 @@ def _compile_on_list(node: ast.OnList) -> Compiled:
     return Compiled(fn, node, observe, durations=_age_durations(node.listed))
 
 
-def _compile_list_checked(node: ast.ListChecked) -> Compiled:
+def _compile_list_checked(node: nodes.ListChecked) -> Compiled:
     name = node.name
     test = compile_age(node.age)
     fact = f"lists_checked_at.{name}"
@@ -385,7 +385,7 @@ def consent_kinds(kind: str | None) -> tuple[str, ...] | None:
             "express_written": ("express_written",)}.get(kind, (kind,))  # type: ignore[arg-type]
 
 
-def _compile_consent(node: ast.Consent) -> Compiled:
+def _compile_consent(node: nodes.Consent) -> Compiled:
     kinds = consent_kinds(node.kind)
     wanted_purpose = node.purpose
 
@@ -415,7 +415,7 @@ def _compile_consent(node: ast.Consent) -> Compiled:
     return Compiled(fn, node, observe)
 
 
-def _compile_opted_out(node: ast.OptedOut) -> Compiled:
+def _compile_opted_out(node: nodes.OptedOut) -> Compiled:
     test = compile_age(node.age) if node.age is not None else None
     any_purpose, wanted = node.any_purpose, node.purpose
 
@@ -446,16 +446,16 @@ def _compile_opted_out(node: ast.OptedOut) -> Compiled:
     return Compiled(fn, node, observe, durations=_age_durations(node.age))
 
 
-def _history_filter(filters: tuple[ast.Filter, ...]) -> Callable[[Ctx], Callable | None]:
+def _history_filter(filters: tuple[nodes.Filter, ...]) -> Callable[[Ctx], Callable | None]:
     """Build ``ctx -> predicate(attempt)``; the predicate is None when a needed fact is missing.
 
     ``loose`` builds the predicate with the missing ``same`` facts dropped: it counts every
     attempt that could match, an upper bound that can still settle a comparison.
     """
-    same = [f.what for f in filters if isinstance(f, ast.Same)]
+    same = [f.what for f in filters if isinstance(f, nodes.Same)]
     outcomes: frozenset[str] | None = None
     for f in filters:
-        if isinstance(f, ast.Outcome):
+        if isinstance(f, nodes.Outcome):
             values = frozenset(v.raw for v in f.values)
             outcomes = values if outcomes is None else outcomes & values
 
@@ -494,7 +494,7 @@ _ATTEMPT_INDEX = {name: i for i, name in enumerate(Attempt._fields)}
 _EVENT_OUTCOME = {"conversation": "conversation", "refusal": "refused"}
 
 
-def _events(event: str, filters: tuple[ast.Filter, ...]) -> Callable[[Ctx], Iterator[float] | None]:
+def _events(event: str, filters: tuple[nodes.Filter, ...]) -> Callable[[Ctx], Iterator[float] | None]:
     """``ctx -> timestamps of the event kind`` (None when a filter's fact is missing)."""
     if event == "purchase":
         return lambda ctx: iter(() if ctx.call.last_transaction_at is None
@@ -517,7 +517,7 @@ def _events(event: str, filters: tuple[ast.Filter, ...]) -> Callable[[Ctx], Iter
     return attempts
 
 
-def _compile_last_event(node: ast.LastEvent) -> Compiled:
+def _compile_last_event(node: nodes.LastEvent) -> Compiled:
     events = _events(node.event, node.filters)
     test = compile_age(node.age) if node.age is not None else None
 
@@ -539,9 +539,9 @@ def _compile_last_event(node: ast.LastEvent) -> Compiled:
     return Compiled(fn, node, observe, durations=_age_durations(node.age))
 
 
-def _compile_count(node: ast.CountAttempts) -> Compiled:
+def _compile_count(node: nodes.CountAttempts) -> Compiled:
     build = _history_filter(node.filters)
-    window = ast.Age("within", node.window, None, node.span)
+    window = nodes.Age("within", node.window, None, node.span)
     test = compile_age(window)
     op = _OPS[node.op]
     number = node.number
@@ -588,12 +588,12 @@ def _compile_count(node: ast.CountAttempts) -> Compiled:
 # ---- logic -------------------------------------------------------------------------------
 
 
-def _compile_junction(node: ast.And | ast.Or) -> Compiled:
+def _compile_junction(node: nodes.And | nodes.Or) -> Compiled:
     """``and``: a False part decides; ``or``: a True part does. An unknown part leaves the
     result unknown unless another part decides."""
     parts = tuple(compile_condition(c) for c in node.items)
     fns = tuple(p.fn for p in parts)
-    decisive = isinstance(node, ast.Or)
+    decisive = isinstance(node, nodes.Or)
 
     def fn(ctx: Ctx) -> Tri:
         result: Tri = not decisive
@@ -608,7 +608,7 @@ def _compile_junction(node: ast.And | ast.Or) -> Compiled:
     return Compiled(fn, node, None, parts)
 
 
-def _compile_not(node: ast.Not) -> Compiled:
+def _compile_not(node: nodes.Not) -> Compiled:
     inner = compile_condition(node.item)
     f = inner.fn
 
@@ -619,22 +619,22 @@ def _compile_not(node: ast.Not) -> Compiled:
     return Compiled(fn, node, None, (inner,))
 
 
-_COMPILERS: dict[type, Callable[[ast.Condition], Compiled]] = {
-    ast.And: _compile_junction, ast.Or: _compile_junction, ast.Not: _compile_not, ast.Is: _compile_is,
-    ast.Presence: _compile_presence, ast.Compare: _compile_compare,
-    ast.FieldAge: _compile_field_age, ast.OnList: _compile_on_list,
-    ast.ListChecked: _compile_list_checked, ast.Consent: _compile_consent,
-    ast.OptedOut: _compile_opted_out, ast.LastEvent: _compile_last_event,
-    ast.CountAttempts: _compile_count,
+_COMPILERS: dict[type, Callable[[nodes.Condition], Compiled]] = {
+    nodes.And: _compile_junction, nodes.Or: _compile_junction, nodes.Not: _compile_not, nodes.Is: _compile_is,
+    nodes.Presence: _compile_presence, nodes.Compare: _compile_compare,
+    nodes.FieldAge: _compile_field_age, nodes.OnList: _compile_on_list,
+    nodes.ListChecked: _compile_list_checked, nodes.Consent: _compile_consent,
+    nodes.OptedOut: _compile_opted_out, nodes.LastEvent: _compile_last_event,
+    nodes.CountAttempts: _compile_count,
 }
 
 
-def compile_condition(node: ast.Condition) -> Compiled:
+def compile_condition(node: nodes.Condition) -> Compiled:
     """Compile one condition tree."""
     return _COMPILERS[type(node)](node)  # type: ignore[arg-type]
 
 
-def all_durations(compiled: Compiled) -> Iterator[ast.Duration]:
+def all_durations(compiled: Compiled) -> Iterator[nodes.Duration]:
     """Every duration a condition tree measures (where its value may change with time)."""
     yield from compiled.durations
     for child in compiled.children:
@@ -654,7 +654,7 @@ class CompiledWindow:
     public_holidays: bool
     national_holidays: bool
     zone: ZoneInfo | None
-    node: ast.Window
+    node: nodes.Window
 
     def zones(self, ctx: Ctx) -> tuple[ZoneInfo, ...]:
         return (self.zone,) if self.zone is not None else ctx.zones
@@ -663,7 +663,7 @@ class CompiledWindow:
         """Why the day is closed (a text), False when open, None when a fact is missing."""
         day = local.date()
         if local.weekday() in self.closed_days:
-            return f"closed on {ast.WEEKDAYS[local.weekday()]}s"
+            return f"closed on {nodes.WEEKDAYS[local.weekday()]}s"
         if day in self.closed_dates:
             return f"closed on {day}"
         if self.public_holidays or self.national_holidays:
@@ -745,7 +745,7 @@ def _wall_clock_instants(naive: dt.datetime, zone: ZoneInfo) -> Iterator[dt.date
     yield dt.datetime.fromtimestamp(low, _UTC)
 
 
-def compile_window(window: ast.Window) -> CompiledWindow:
+def compile_window(window: nodes.Window) -> CompiledWindow:
     """Compile a calling window."""
     hours: list[list[tuple[float, float, bool]]] = [[] for _ in range(7)]
     for line in window.day_hours:
@@ -789,11 +789,11 @@ class CompiledRule:
     effect: str  # "deny_if", "require" or "allow_only"
     condition: Compiled | None
     window: CompiledWindow | None
-    node: ast.Rule
+    node: nodes.Rule
     judge_fn: Callable[[Ctx], str]
 
     @property
-    def durations(self) -> tuple[ast.Duration, ...]:
+    def durations(self) -> tuple[nodes.Duration, ...]:
         parts = (*self.when, *self.unless, *((self.condition,) if self.condition else ()))
         return tuple(d for p in parts for d in all_durations(p))
 
@@ -867,15 +867,15 @@ def _make_judge(start: dt.date | None, end: dt.date | None, when: tuple[Cond, ..
     return judge
 
 
-def compile_rule(policy_id: str, rule: ast.Rule) -> CompiledRule:
+def compile_rule(policy_id: str, rule: nodes.Rule) -> CompiledRule:
     """Compile one checked rule."""
     effect = rule.effects[0]
     start, end = rule.effective
     condition = window = None
-    if isinstance(effect, ast.AllowOnly):
+    if isinstance(effect, nodes.AllowOnly):
         kind, window = "allow_only", compile_window(effect.window)
     else:
-        kind = "require" if isinstance(effect, ast.Require) else "deny_if"
+        kind = "require" if isinstance(effect, nodes.Require) else "deny_if"
         condition = compile_condition(effect.condition)
     when = tuple(compile_condition(c) for c in rule.when)
     unless = tuple(compile_condition(c) for c in rule.unless)

@@ -14,9 +14,9 @@ from pathlib import Path
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from . import ast
-from .errors import CODES, Diagnostic, PolicyError, Span, did_you_mean
-from .resources import grammar_path
+from ringfence.errors import CODES, Diagnostic, PolicyError, Span, did_you_mean
+from ringfence.language import nodes
+from ringfence.resources import grammar_path
 
 # Words that start a clause: after a syntax error, parsing resumes at the next one of these.
 _CLAUSE_KEYWORDS = {
@@ -106,10 +106,10 @@ class _Builder(Transformer):
     @v_args(meta=True)
     def policy(self, meta, items):
         pid, title, *rest = items
-        clauses = tuple(x for x in rest if isinstance(x, ast.Clause))
-        rules = tuple(x for x in rest if isinstance(x, ast.Rule))
+        clauses = tuple(x for x in rest if isinstance(x, nodes.Clause))
+        rules = tuple(x for x in rest if isinstance(x, nodes.Rule))
         span = Span(self.file, meta.line, meta.column)
-        return ast.Policy(str(pid), self.string(title), clauses, rules, span, self.span_of(pid))
+        return nodes.Policy(str(pid), self.string(title), clauses, rules, span, self.span_of(pid))
 
     def start(self, items):
         return items[0]
@@ -119,15 +119,15 @@ class _Builder(Transformer):
         (inner,) = items
         tok = inner.children[0] if isinstance(inner, Tree) else inner
         text = self.string(tok) if tok.type == "STRING" else str(tok)
-        return ast.Clause("version", (text,), Span(self.file, meta.line, meta.column))
+        return nodes.Clause("version", (text,), Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
     def applies_to(self, meta, items):
         codes = tuple(self.word([j.children[0]]) for j in items)
-        return ast.Clause("applies to", codes, Span(self.file, meta.line, meta.column))
+        return nodes.Clause("applies to", codes, Span(self.file, meta.line, meta.column))
 
     def _strings_clause(self, keyword, meta, items):
-        return ast.Clause(keyword, tuple(self.string(t) for t in items),
+        return nodes.Clause(keyword, tuple(self.string(t) for t in items),
                           Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
@@ -153,7 +153,7 @@ class _Builder(Transformer):
     @v_args(meta=True)
     def uses_lists(self, meta, items):
         names = tuple(self.word([t]) for t in items[1:])
-        return ast.Clause("uses", names, Span(self.file, meta.line, meta.column))
+        return nodes.Clause("uses", names, Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
     def include(self, meta, items):
@@ -161,85 +161,85 @@ class _Builder(Transformer):
         tok = ref.children[0]
         target = self.string(tok) if tok.type == "STRING" else str(tok)
         is_path = tok.type == "STRING"
-        return ast.Clause("include", (target, is_path), Span(self.file, meta.line, meta.column))
+        return nodes.Clause("include", (target, is_path), Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
     def exclude(self, meta, items):
-        return ast.Clause("exclude", (str(items[0]),), self.span_of(items[0]))
+        return nodes.Clause("exclude", (str(items[0]),), self.span_of(items[0]))
 
     @v_args(meta=True)
     def effective_from(self, meta, items):
         start = self.date(items[0])
         end = self.date(items[1]) if len(items) > 1 else None
-        return ast.Clause("effective", (start, end), Span(self.file, meta.line, meta.column))
+        return nodes.Clause("effective", (start, end), Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
     def effective_until(self, meta, items):
-        return ast.Clause("effective", (None, self.date(items[0])),
+        return nodes.Clause("effective", (None, self.date(items[0])),
                           Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
     def when(self, meta, items):
-        return ast.Clause("when", (items[0],), Span(self.file, meta.line, meta.column))
+        return nodes.Clause("when", (items[0],), Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
     def unless(self, meta, items):
-        return ast.Clause("unless", (items[0],), Span(self.file, meta.line, meta.column))
+        return nodes.Clause("unless", (items[0],), Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
     def level(self, meta, items):
-        return ast.Clause("level", (str(items[0]),), Span(self.file, meta.line, meta.column))
+        return nodes.Clause("level", (str(items[0]),), Span(self.file, meta.line, meta.column))
 
     # -- rules --
     @v_args(meta=True)
     def rule(self, meta, items):
         rid, title, *clauses = items
-        return ast.Rule(str(rid), self.string(title), tuple(clauses),
+        return nodes.Rule(str(rid), self.string(title), tuple(clauses),
                         Span(self.file, meta.line, meta.column), self.span_of(rid))
 
     @v_args(meta=True)
     def deny_if(self, meta, items):
-        return ast.DenyIf(items[0], "deny", Span(self.file, meta.line, meta.column))
+        return nodes.DenyIf(items[0], "deny", Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
     def warn_if(self, meta, items):
-        return ast.DenyIf(items[0], "warn", Span(self.file, meta.line, meta.column))
+        return nodes.DenyIf(items[0], "warn", Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
     def require(self, meta, items):
-        return ast.Require(items[0], Span(self.file, meta.line, meta.column))
+        return nodes.Require(items[0], Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
     def allow_only(self, meta, items):
         span = Span(self.file, meta.line, meta.column)
         parts = [p for item in items for p in (item if isinstance(item, list) else [item])]
-        return ast.AllowOnly(ast.Window(tuple(parts), span), span)
+        return nodes.AllowOnly(nodes.Window(tuple(parts), span), span)
 
     # -- windows --
-    def time(self, token: Token) -> ast.TimeOfDay:
+    def time(self, token: Token) -> nodes.TimeOfDay:
         parts = [int(p) for p in str(token).split(":")]
         hours, minutes = parts[0], parts[1]
         secs = parts[2] if len(parts) > 2 else 0
         span = self.span_of(token)
         if minutes > 59 or secs > 59:
             self.error("RF402", f"{token} is not a time of day", span)
-        return ast.TimeOfDay(str(token), hours * 3600 + minutes * 60 + secs, span)
+        return nodes.TimeOfDay(str(token), hours * 3600 + minutes * 60 + secs, span)
 
-    def interval_of(self, start: Token, end: Token, mark: Token) -> ast.Interval:
-        return ast.Interval(self.time(start), self.time(end), str(mark) == "inclusive",
+    def interval_of(self, start: Token, end: Token, mark: Token) -> nodes.Interval:
+        return nodes.Interval(self.time(start), self.time(end), str(mark) == "inclusive",
                             self.span_of(start))
 
     def every_day(self, items):
         start, end, mark = items
         interval = self.interval_of(start, end, mark)
-        return ast.DayHours(tuple(range(7)), "every day", (interval,), self.span_of(start))
+        return nodes.DayHours(tuple(range(7)), "every day", (interval,), self.span_of(start))
 
     def interval(self, items):
         return self.interval_of(*items)
 
     def day_hours(self, items):
         (days_text, days), *intervals = items
-        return ast.DayHours(days, days_text, tuple(intervals), intervals[0].span)
+        return nodes.DayHours(days, days_text, tuple(intervals), intervals[0].span)
 
     def days(self, items):
         texts, days = [], []
@@ -249,10 +249,10 @@ class _Builder(Transformer):
         return ", ".join(texts), tuple(days)
 
     def day_span(self, items):
-        first = ast.WEEKDAYS.index(str(items[0]))
+        first = nodes.WEEKDAYS.index(str(items[0]))
         if len(items) == 1:
             return str(items[0]), (first,)
-        last = ast.WEEKDAYS.index(str(items[1]))
+        last = nodes.WEEKDAYS.index(str(items[1]))
         # "friday to monday" wraps around the weekend, as people mean it.
         days = [(first + i) % 7 for i in range((last - first) % 7 + 1)]
         return f"{items[0]} to {items[1]}", tuple(days)
@@ -271,27 +271,27 @@ class _Builder(Transformer):
         return items
 
     def closed_day(self, items):
-        return ast.Closed("day", ast.WEEKDAYS.index(str(items[0])), None, self.span_of(items[0]))
+        return nodes.Closed("day", nodes.WEEKDAYS.index(str(items[0])), None, self.span_of(items[0]))
 
     @v_args(meta=True)
     def closed_public_holidays(self, meta, _items):
-        return ast.Closed("public_holidays", None, None, Span(self.file, meta.line, meta.column))
+        return nodes.Closed("public_holidays", None, None, Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
     def closed_national_holidays(self, meta, _items):
-        return ast.Closed("national_holidays", None, None, Span(self.file, meta.line, meta.column))
+        return nodes.Closed("national_holidays", None, None, Span(self.file, meta.line, meta.column))
 
     def closed_date(self, items):
         self.date(items[0])
-        return ast.Closed("date", None, str(items[0]), self.span_of(items[0]))
+        return nodes.Closed("date", None, str(items[0]), self.span_of(items[0]))
 
     @v_args(meta=True)
     def callee_time(self, meta, _items):
-        return ast.ZoneSpec(None, Span(self.file, meta.line, meta.column))
+        return nodes.ZoneSpec(None, Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
     def fixed_zone(self, meta, items):
-        return ast.ZoneSpec(self.string(items[-1]), self.span_of(items[-1]))
+        return nodes.ZoneSpec(self.string(items[-1]), self.span_of(items[-1]))
 
     # -- conditions --
     def _junction(self, cls, meta, items):
@@ -301,42 +301,42 @@ class _Builder(Transformer):
 
     @v_args(meta=True)
     def or_(self, meta, items):
-        return self._junction(ast.Or, meta, items)
+        return self._junction(nodes.Or, meta, items)
 
     @v_args(meta=True)
     def and_(self, meta, items):
-        return self._junction(ast.And, meta, items)
+        return self._junction(nodes.And, meta, items)
 
     @v_args(meta=True)
     def not_(self, meta, items):
-        return ast.Not(items[0], Span(self.file, meta.line, meta.column))
+        return nodes.Not(items[0], Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
     def field(self, meta, items):
-        return ast.FieldRef(tuple(str(t) for t in items), Span(self.file, meta.line, meta.column))
+        return nodes.FieldRef(tuple(str(t) for t in items), Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
     def from_field(self, meta, _items):
-        return ast.FieldRef(("from",), Span(self.file, meta.line, meta.column))
+        return nodes.FieldRef(("from",), Span(self.file, meta.line, meta.column))
 
     def word(self, items):
-        return ast.Value("word", str(items[0]), self.span_of(items[0]))
+        return nodes.Value("word", str(items[0]), self.span_of(items[0]))
 
     def string_value(self, items):
-        return ast.Value("string", self.string(items[0]), self.span_of(items[0]))
+        return nodes.Value("string", self.string(items[0]), self.span_of(items[0]))
 
     def date_value(self, items):
         self.date(items[0])
-        return ast.Value("date", str(items[0]), self.span_of(items[0]))
+        return nodes.Value("date", str(items[0]), self.span_of(items[0]))
 
     def number(self, items):
-        return ast.Value("number", str(items[0]), self.span_of(items[0]))
+        return nodes.Value("number", str(items[0]), self.span_of(items[0]))
 
     def values(self, items):
         return tuple(items)
 
     def _is(self, meta, field, values, negated, one_of):
-        return ast.Is(field, tuple(values), negated, one_of, Span(self.file, meta.line, meta.column))
+        return nodes.Is(field, tuple(values), negated, one_of, Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
     def is_(self, meta, items):
@@ -356,34 +356,34 @@ class _Builder(Transformer):
 
     @v_args(meta=True)
     def is_missing(self, meta, items):
-        return ast.Presence(items[0], False, Span(self.file, meta.line, meta.column))
+        return nodes.Presence(items[0], False, Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
     def is_present(self, meta, items):
-        return ast.Presence(items[0], True, Span(self.file, meta.line, meta.column))
+        return nodes.Presence(items[0], True, Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
     def compare(self, meta, items):
         field, op, value = items
-        return ast.Compare(field, str(op), value, Span(self.file, meta.line, meta.column))
+        return nodes.Compare(field, str(op), value, Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
     def field_age(self, meta, items):
-        return ast.FieldAge(items[0], items[1], Span(self.file, meta.line, meta.column))
+        return nodes.FieldAge(items[0], items[1], Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
     def on_list(self, meta, items):
         listed = items[1] if len(items) > 1 else None
-        return ast.OnList(str(items[0]), listed, Span(self.file, meta.line, meta.column))
+        return nodes.OnList(str(items[0]), listed, Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
     def list_checked(self, meta, items):
-        return ast.ListChecked(str(items[0]), items[1], Span(self.file, meta.line, meta.column))
+        return nodes.ListChecked(str(items[0]), items[1], Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
     def consent(self, meta, items):
         kind = str(items[0]) if len(items) > 1 else None
-        return ast.Consent(kind, items[-1], Span(self.file, meta.line, meta.column))
+        return nodes.Consent(kind, items[-1], Span(self.file, meta.line, meta.column))
 
     def named_purpose(self, items):
         return str(items[0])
@@ -394,40 +394,40 @@ class _Builder(Transformer):
     @v_args(meta=True)
     def opted_out(self, meta, items):
         span = Span(self.file, meta.line, meta.column)
-        age = items[-1] if items and isinstance(items[-1], ast.Age) else None
-        purposes = [x for x in items if not isinstance(x, ast.Age)]
+        age = items[-1] if items and isinstance(items[-1], nodes.Age) else None
+        purposes = [x for x in items if not isinstance(x, nodes.Age)]
         if not purposes:
-            return ast.OptedOut(True, None, age, span)
-        return ast.OptedOut(False, purposes[0], age, span)
+            return nodes.OptedOut(True, None, age, span)
+        return nodes.OptedOut(False, purposes[0], age, span)
 
     @v_args(meta=True)
     def last_event(self, meta, items):
         event, *filters, age = items
-        return ast.LastEvent(str(event), tuple(filters), age, Span(self.file, meta.line, meta.column),
+        return nodes.LastEvent(str(event), tuple(filters), age, Span(self.file, meta.line, meta.column),
                              self.span_of(event))
 
     @v_args(meta=True)
     def any_event(self, meta, items):
         event, *filters = items
-        return ast.LastEvent(str(event), tuple(filters), None, Span(self.file, meta.line, meta.column),
+        return nodes.LastEvent(str(event), tuple(filters), None, Span(self.file, meta.line, meta.column),
                              self.span_of(event))
 
     @v_args(meta=True)
     def count_attempts(self, meta, items):
         *filters, window, op, number = items
-        return ast.CountAttempts(tuple(filters), window, str(op), int(float(str(number))),
+        return nodes.CountAttempts(tuple(filters), window, str(op), int(float(str(number))),
                                  Span(self.file, meta.line, meta.column))
 
     def same(self, items):
-        return ast.Same(str(items[0]), self.span_of(items[0]))
+        return nodes.Same(str(items[0]), self.span_of(items[0]))
 
     @v_args(meta=True)
     def outcome(self, meta, items):
-        return ast.Outcome(tuple(items[0]), Span(self.file, meta.line, meta.column))
+        return nodes.Outcome(tuple(items[0]), Span(self.file, meta.line, meta.column))
 
     def _age(self, kind, meta, items):
         second = items[1] if len(items) > 1 else None
-        return ast.Age(kind, items[0], second, Span(self.file, meta.line, meta.column))
+        return nodes.Age(kind, items[0], second, Span(self.file, meta.line, meta.column))
 
     @v_args(meta=True)
     def within(self, meta, items):
@@ -453,7 +453,7 @@ class _Builder(Transformer):
         number, unit = items
         unit_text = str(unit)
         singular = _UNIT_SINGULAR.get(unit_text, unit_text)
-        return ast.Duration(int(float(str(number))), singular, kind, self.span_of(number))
+        return nodes.Duration(int(float(str(number))), singular, kind, self.span_of(number))
 
     def plain_duration(self, items):
         return self._duration("plain", items)
@@ -551,7 +551,7 @@ def _word_positions(text: str):
         offset += len(line)
 
 
-def parse_text(text: str, file: str = "<text>") -> ast.Policy:
+def parse_text(text: str, file: str = "<text>") -> nodes.Policy:
     """Parse one policy from text; raise :class:`PolicyError` with every problem found."""
     lines = text.splitlines()
     comments: list[tuple[int, str]] = []
@@ -565,7 +565,7 @@ def parse_text(text: str, file: str = "<text>") -> ast.Policy:
     for number, line in enumerate(lines, start=1):
         if "#" in line:
             comments.extend(_comment_in(line, number))
-    return ast.Policy(policy.id, policy.title, policy.clauses, policy.rules, policy.span,
+    return nodes.Policy(policy.id, policy.title, policy.clauses, policy.rules, policy.span,
                       policy.id_span, tuple(comments))
 
 
@@ -587,7 +587,7 @@ def _comment_in(line: str, number: int):
             return
 
 
-def parse_file(path: str | Path) -> ast.Policy:
+def parse_file(path: str | Path) -> nodes.Policy:
     """Parse a policy file; the file name is kept in every span."""
     path = Path(path)
     try:

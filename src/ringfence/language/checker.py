@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import holidays
 import phonenumbers
 
-from . import ast
-from .errors import CODES, Diagnostic, Span, did_you_mean
-from .request import CONSENT_TYPES, LINE_TYPES, OUTCOMES, TECHNOLOGIES
+from ringfence.contract.request import CONSENT_TYPES, LINE_TYPES, OUTCOMES, TECHNOLOGIES
+from ringfence.errors import CODES, Diagnostic, Span, did_you_mean
+from ringfence.language import nodes
 
 # Field -> kind. Kinds: text (free text), name (a word), enum:<set>, bool, time, region.
 FIELDS: dict[str, str] = {
@@ -36,7 +36,7 @@ _DAY_SECONDS = 24 * 3600
 
 
 class _Checker:
-    def __init__(self, policy: ast.Policy, lines: list[str]):
+    def __init__(self, policy: nodes.Policy, lines: list[str]):
         self.policy = policy
         self.lines = lines
         self.out: list[Diagnostic] = []
@@ -60,7 +60,7 @@ class _Checker:
             elif clause.keyword == "when":
                 self.condition(clause.args[0])  # type: ignore[arg-type]
 
-    def jurisdiction(self, value: ast.Value) -> None:
+    def jurisdiction(self, value: nodes.Value) -> None:
         code = value.raw
         if code == "any":
             return
@@ -76,7 +76,7 @@ class _Checker:
             self.error("RF407", f"'{code}' is not a subdivision of {code[:2]}", value.span,
                        did_you_mean(code, [f"{code[:2]}-{s}" for s in known]))
 
-    def dates(self, clause: ast.Clause, owner: str) -> None:
+    def dates(self, clause: nodes.Clause, owner: str) -> None:
         start, end = clause.args
         if start is not None and end is not None and end <= start:  # type: ignore[operator]
             self.error("RF501", f"{owner} ends ({end}) on or before it starts ({start}), so it "
@@ -84,7 +84,7 @@ class _Checker:
 
     # -- rules --
     def rules(self) -> None:
-        seen: dict[str, ast.Rule] = {}
+        seen: dict[str, nodes.Rule] = {}
         policy_from, policy_until = self.policy.effective
         for rule in self.policy.rules:
             if rule.id in seen:
@@ -94,7 +94,7 @@ class _Checker:
             seen.setdefault(rule.id, rule)
             self.rule(rule, policy_from, policy_until)
 
-    def rule(self, rule: ast.Rule, policy_from, policy_until) -> None:
+    def rule(self, rule: nodes.Rule, policy_from, policy_until) -> None:
         if not rule.citations:
             self.error("RF203", f"rule '{rule.id}' cites no legal source", rule.id_span)
         effects = rule.effects
@@ -107,7 +107,7 @@ class _Checker:
                 self.error("RF205", f"rule '{rule.id}' has more than one '{keyword}' line",
                            extra.span)
         levels = rule._all("level")
-        if levels and effects and isinstance(effects[0], ast.DenyIf) \
+        if levels and effects and isinstance(effects[0], nodes.DenyIf) \
                 and levels[0].args[0] != effects[0].level:
             self.error("RF206", f"'level {levels[0].args[0]}' cannot go with "
                        f"'{effects[0].level} if'", levels[0].span)
@@ -124,17 +124,17 @@ class _Checker:
         for condition in rule.when:
             self.contradiction(condition, rule)
         for effect in effects:
-            if isinstance(effect, ast.AllowOnly):
+            if isinstance(effect, nodes.AllowOnly):
                 self.window(effect.window)
             else:
                 self.condition(effect.condition)
 
-    def contradiction(self, condition: ast.Condition, rule: ast.Rule) -> None:
+    def contradiction(self, condition: nodes.Condition, rule: nodes.Rule) -> None:
         """``purpose is marketing and purpose is research``: the rule can never apply."""
-        items = condition.items if isinstance(condition, ast.And) else (condition,)
+        items = condition.items if isinstance(condition, nodes.And) else (condition,)
         allowed: dict[str, set[str]] = {}
         for item in items:
-            if isinstance(item, ast.Is) and not item.negated:
+            if isinstance(item, nodes.Is) and not item.negated:
                 values = {v.raw for v in item.values}
                 name = item.field.name
                 allowed[name] = allowed[name] & values if name in allowed else values
@@ -143,31 +143,31 @@ class _Checker:
                                "things at once, so it never applies", item.span)
 
     # -- windows --
-    def window(self, window: ast.Window) -> None:
-        days_seen: dict[int, ast.DayHours] = {}
+    def window(self, window: nodes.Window) -> None:
+        days_seen: dict[int, nodes.DayHours] = {}
         for line in window.day_hours:
             for day in line.days:
                 if day in days_seen:
-                    self.error("RF403", f"{ast.WEEKDAYS[day]} already has hours at line "
+                    self.error("RF403", f"{nodes.WEEKDAYS[day]} already has hours at line "
                                f"{days_seen[day].span.line}", line.span)
                 days_seen.setdefault(day, line)
             self.intervals(line.intervals)
         for part in window.parts:
-            if isinstance(part, ast.ZoneSpec) and part.zone:
+            if isinstance(part, nodes.ZoneSpec) and part.zone:
                 self.zone(part)
         closed_days = {c.day for c in window.closed if c.kind == "day"}
         if window.day_hours and all(d in closed_days for d in days_seen):
             self.error("RF501", "every day with hours is also closed, so no call is ever allowed",
                        window.span)
 
-    def zone(self, part: ast.ZoneSpec) -> None:
+    def zone(self, part: nodes.ZoneSpec) -> None:
         try:
             ZoneInfo(part.zone or "")
         except (ZoneInfoNotFoundError, ValueError):
             self.error("RF405", f"'{part.zone}' is not a known time zone", part.span,
                        did_you_mean(part.zone or "", available_timezones()))
 
-    def intervals(self, intervals: tuple[ast.Interval, ...]) -> None:
+    def intervals(self, intervals: tuple[nodes.Interval, ...]) -> None:
         good = []
         for interval in intervals:
             start, end = interval.start, interval.end
@@ -194,23 +194,23 @@ class _Checker:
                            f"{before.start.raw} to {before.end.raw}", after.span)
 
     # -- conditions --
-    def condition(self, condition: ast.Condition) -> None:
+    def condition(self, condition: nodes.Condition) -> None:
         for node in _walk(condition):
             match node:
-                case ast.Is() | ast.Presence() | ast.Compare() | ast.FieldAge():
+                case nodes.Is() | nodes.Presence() | nodes.Compare() | nodes.FieldAge():
                     self.field_use(node)
-                case ast.OnList(name=name, span=span) | ast.ListChecked(name=name, span=span):
+                case nodes.OnList(name=name, span=span) | nodes.ListChecked(name=name, span=span):
                     self.list_name(name, span)
-                case ast.Consent(kind=kind, span=span) if kind is not None:
+                case nodes.Consent(kind=kind, span=span) if kind is not None:
                     if kind not in CONSENT_TYPES:
                         self.error("RF305", f"'{kind}' is not a kind of consent", span,
                                    did_you_mean(kind, CONSENT_TYPES))
-                case ast.LastEvent():
+                case nodes.LastEvent():
                     if node.event not in EVENTS:
                         self.error("RF305", f"'{node.event}' is not an event Ringfence knows",
                                    node.event_span, did_you_mean(node.event, EVENTS))
                     self.filters(node.filters)
-                case ast.CountAttempts():
+                case nodes.CountAttempts():
                     self.filters(node.filters)
                     self.duration(node.window)
                     if node.op not in (">=", ">", "=", "<", "<=", "!="):
@@ -223,42 +223,42 @@ class _Checker:
             self.error("RF304", f"the list '{name}' is not declared (uses list {name})", span,
                        did_you_mean(name, self.lists))
 
-    def filters(self, filters: tuple[ast.Filter, ...]) -> None:
+    def filters(self, filters: tuple[nodes.Filter, ...]) -> None:
         for item in filters:
-            if isinstance(item, ast.Same) and item.what not in SAME:
+            if isinstance(item, nodes.Same) and item.what not in SAME:
                 self.error("RF305", f"'with same {item.what}' is not a history filter", item.span,
                            did_you_mean(item.what, SAME))
-            if isinstance(item, ast.Outcome):
+            if isinstance(item, nodes.Outcome):
                 for value in item.values:
                     if value.raw not in OUTCOMES:
                         self.error("RF302", f"'{value.raw}' is not a call outcome", value.span,
                                    did_you_mean(value.raw, OUTCOMES))
 
-    def duration(self, duration: ast.Duration) -> None:
+    def duration(self, duration: nodes.Duration) -> None:
         if duration.amount <= 0:
             self.error("RF306", f"a duration of {duration} is always over", duration.span)
         if duration.kind != "plain" and duration.unit not in _DAY_UNITS:
             self.error("RF306", f"'{duration.kind}' goes with days, not {duration.unit}s",
                        duration.span)
 
-    def field_use(self, node: ast.Is | ast.Presence | ast.Compare | ast.FieldAge) -> None:
+    def field_use(self, node: nodes.Is | nodes.Presence | nodes.Compare | nodes.FieldAge) -> None:
         name = node.field.name
         kind = FIELDS.get(name)
         if kind is None:
             self.error("RF301", f"'{name}' is not a field of a call", node.field.span,
                        did_you_mean(name, FIELDS))
             return
-        if isinstance(node, ast.Is):
+        if isinstance(node, nodes.Is):
             for value in node.values:
                 self.value(name, kind, value)
-        elif isinstance(node, ast.Compare):
+        elif isinstance(node, nodes.Compare):
             if kind != "time" or node.value.kind != "date":
                 self.error("RF303", f"'{name}' cannot be compared with '{node.op}' to "
                            f"{node.value.raw}; only timestamps compare, with dates", node.span)
-        elif isinstance(node, ast.FieldAge) and kind != "time":
+        elif isinstance(node, nodes.FieldAge) and kind != "time":
             self.error("RF303", f"'{name}' is not a timestamp, so it has no age", node.span)
 
-    def value(self, name: str, kind: str, value: ast.Value) -> None:
+    def value(self, name: str, kind: str, value: nodes.Value) -> None:
         if kind == "enum":
             allowed = ENUMS[name]
             if value.raw not in allowed:
@@ -284,24 +284,24 @@ def _subdivisions(country: str) -> frozenset[str]:
         return frozenset()
 
 
-def _walk(condition: ast.Condition) -> Iterator[ast.Condition]:
+def _walk(condition: nodes.Condition) -> Iterator[nodes.Condition]:
     yield condition
-    if isinstance(condition, ast.And | ast.Or):
+    if isinstance(condition, nodes.And | nodes.Or):
         for item in condition.items:
             yield from _walk(item)
-    elif isinstance(condition, ast.Not):
+    elif isinstance(condition, nodes.Not):
         yield from _walk(condition.item)
 
 
-def _durations(node: ast.Condition) -> Iterator[ast.Duration]:
+def _durations(node: nodes.Condition) -> Iterator[nodes.Duration]:
     age = getattr(node, "age", None) or getattr(node, "listed", None)
-    if isinstance(age, ast.Age):
+    if isinstance(age, nodes.Age):
         yield age.first
         if age.second is not None:
             yield age.second
 
 
-def check(policy: ast.Policy, text: str) -> list[Diagnostic]:
+def check(policy: nodes.Policy, text: str) -> list[Diagnostic]:
     """Every problem in a parsed policy (empty when it is valid)."""
     checker = _Checker(policy, text.splitlines())
     checker.header()

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from . import ast, codegen, render
-from .compiler import (
+from ringfence.contract.decision import Decision, Finding, PolicyRef, RuleTrace
+from ringfence.contract.request import parse_call, resolve_dates
+from ringfence.engine import pygen
+from ringfence.engine.interp import (
     EXEMPT,
     NOT_APPLICABLE,
     NOT_IN_FORCE,
@@ -22,10 +24,9 @@ from .compiler import (
     business_days_between,
     plus,
 )
-from .decision import Decision, Finding, PolicyRef, RuleTrace
-from .errors import Span
-from .facts import FactSource
-from .request import parse_call, resolve_dates
+from ringfence.errors import Span
+from ringfence.facts.callee import FactSource
+from ringfence.language import nodes, unparse
 
 _UTC = dt.UTC
 _ZONE_NAME = operator.attrgetter("key")
@@ -144,7 +145,7 @@ class Evaluator:
         self._names: dict[tuple[ZoneInfo, ...], tuple[str, ...]] = {}
         self._next_allowed = self.next_allowed  # bound once: every denial carries it
         # The same judgement as the closures', written out as one function (see codegen).
-        self._judge_fast, self.source = codegen.generate(self.policies, facts, _finding,
+        self._judge_fast, self.source = pygen.generate(self.policies, facts, _finding,
                                                           _undetermined)
 
     def context(self, raw: dict[str, Any]) -> Ctx:
@@ -295,7 +296,7 @@ def _mentions_time(compiled: Compiled) -> bool:
     if field is not None and field.name == "at":
         return True
     # Consent expires and is revoked at instants of its own, with no duration in the policy.
-    if isinstance(node, ast.Consent):
+    if isinstance(node, nodes.Consent):
         return True
     return any(_mentions_time(c) for c in compiled.children)
 
@@ -331,7 +332,7 @@ def _said(compiled: Compiled, ctx: Ctx) -> str:
     value = compiled.fn(ctx)
     verdict = {True: "true", False: "false", None: "unknown"}[value]
     seen = "; ".join(dict.fromkeys(_observations(compiled, ctx)))
-    return f"{render.condition(compiled.node)} is {verdict}" + (f" ({seen})" if seen else "")
+    return f"{unparse.condition(compiled.node)} is {verdict}" + (f" ({seen})" if seen else "")
 
 
 def explain_rule(rule: CompiledRule, ctx: Ctx, outcome: str) -> str:
@@ -353,7 +354,7 @@ def explain_rule(rule: CompiledRule, ctx: Ctx, outcome: str) -> str:
     if rule.window is not None:
         inside = {True: "inside", False: "outside", None: "cannot be placed in"}[
             rule.window.check(ctx)]
-        lines = "; ".join(render.window_lines(rule.window.node))
+        lines = "; ".join(unparse.window_lines(rule.window.node))
         return f"the call is {inside} the window ({lines}): {rule.window.observe(ctx)}"
     verb = "require" if rule.effect == "require" else f"{rule.level} if"
     return f"{verb} " + _said(rule.condition, ctx)  # type: ignore[arg-type]

@@ -26,10 +26,10 @@ from zoneinfo import ZoneInfo
 import click
 import phonenumbers
 
-from .errors import CallError, RingfenceError
-from .facts import StandardFacts
-from .library import PolicySet, load, load_library
-from .resources import data_path
+from ringfence.api import PolicySet, load, load_library
+from ringfence.errors import CallError, RingfenceError
+from ringfence.facts.callee import StandardFacts
+from ringfence.resources import data_path
 
 __all__ = ["Block", "Day", "WeekGrid", "calendar_command", "render_html", "render_svg",
            "render_text", "week_grid"]  # fmt: skip

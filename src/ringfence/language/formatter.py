@@ -25,9 +25,9 @@ from pathlib import Path
 import click
 from lark import Lark, Token, Tree
 
-from .errors import RingfenceError, Span
-from .parser import _comment_in, parse_text
-from .resources import grammar_path
+from ringfence.errors import RingfenceError, Span
+from ringfence.language.parser import _comment_in, parse_text
+from ringfence.resources import grammar_path
 
 __all__ = ["MAX_WIDTH", "FormatError", "fmt_command", "format_text", "shape"]
 

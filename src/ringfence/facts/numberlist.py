@@ -13,7 +13,7 @@ from array import array
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .errors import InputError
+from ringfence.errors import InputError
 
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}\Z")
 _MULT = 0x9E3779B97F4A7C15  # Fibonacci hashing spreads sequential numbers over the table

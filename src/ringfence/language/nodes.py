@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from .errors import Span
+from ringfence.errors import Span
 
 # ---- values and durations ----------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Thin shells around the API: the command line, the calendar picture, the syntax highlighter."""
