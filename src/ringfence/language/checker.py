@@ -1,7 +1,8 @@
 """Check a parsed policy: names, types, windows, duplicates, rules that can never apply.
 
 Every problem is collected; nothing stops at the first one. The checker knows the call-request
-fields (:data:`FIELDS`) and the fixed words of the language (events, consent types, outcomes).
+fields (:data:`ringfence.contract.fields.FIELDS`) and the fixed words of the language (events,
+consent types, outcomes).
 """
 
 from __future__ import annotations
@@ -15,19 +16,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import holidays
 import phonenumbers
 
-from ringfence.contract.request import CONSENT_TYPES, LINE_TYPES, OUTCOMES, TECHNOLOGIES
+from ringfence.contract.fields import FIELDS, VOCABULARIES
 from ringfence.errors import CODES, Diagnostic, Span, did_you_mean
 from ringfence.language import nodes
 
 # Field -> kind. Kinds: text (free text), name (a word), enum:<set>, bool, time, region.
-FIELDS: dict[str, str] = {
-    "to": "text", "from": "caller", "to_timezone": "text", "to_region": "region",
-    "line_type": "enum", "purpose": "name", "sector": "name", "technology": "enum",
-    "subject": "text", "campaign": "text", "at": "time", "country": "region", "region": "region",
-    "relationship.contract_active": "bool", "relationship.last_transaction_at": "time",
-    "relationship.last_inquiry_at": "time",
-}
-ENUMS: dict[str, frozenset[str]] = {"line_type": LINE_TYPES, "technology": TECHNOLOGIES}
+CONSENT_TYPES = VOCABULARIES["consent.type"]
+OUTCOMES = VOCABULARIES["history.outcome"]
 EVENTS = ("purchase", "inquiry", "attempt", "conversation", "refusal", "opt_out")
 SAME = ("subject", "campaign", "purpose")
 _DAY_UNITS = ("day",)
@@ -243,7 +238,8 @@ class _Checker:
 
     def field_use(self, node: nodes.Is | nodes.Presence | nodes.Compare | nodes.FieldAge) -> None:
         name = node.field.name
-        kind = FIELDS.get(name)
+        field = FIELDS.get(name)
+        kind = None if field is None else field.kind
         if kind is None:
             self.error("RF301", f"'{name}' is not a field of a call", node.field.span,
                        did_you_mean(name, FIELDS))
@@ -260,7 +256,7 @@ class _Checker:
 
     def value(self, name: str, kind: str, value: nodes.Value) -> None:
         if kind == "enum":
-            allowed = ENUMS[name]
+            allowed = FIELDS[name].vocabulary or frozenset()
             if value.raw not in allowed:
                 self.error("RF302", f"'{value.raw}' is not a value of {name}", value.span,
                            did_you_mean(value.raw, allowed))
