@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ringfence.contract.decision import Decision
-from ringfence.engine.decide import CompiledPolicy, Evaluator, PolicyInfo, RuleInfo
-from ringfence.engine.interp import compile_condition, compile_rule
+from ringfence.engine.decide import Evaluator
+from ringfence.engine.ir import Policy, PolicyInfo, RuleInfo, lower_policy
 from ringfence.errors import CODES, Diagnostic, PolicyError, Span, did_you_mean
 from ringfence.facts.callee import FactSource, StandardFacts, load_list_files
 from ringfence.facts.numberlist import NumberList
@@ -123,7 +123,7 @@ def _gather_rules(parsed: _Parsed, cache: dict[Path, _Parsed], chain: tuple[Path
     return rules, texts
 
 
-def _compile_policy(parsed: _Parsed, cache: dict[Path, _Parsed]) -> CompiledPolicy:
+def _compile_policy(parsed: _Parsed, cache: dict[Path, _Parsed]) -> Policy:
     policy = parsed.policy
     rules, texts = _gather_rules(parsed, cache, (parsed.path.resolve(),))
     digest = hashlib.sha256("\0".join(texts).encode("utf-8")).hexdigest()
@@ -136,28 +136,20 @@ def _compile_policy(parsed: _Parsed, cache: dict[Path, _Parsed]) -> CompiledPoli
     info = PolicyInfo(policy.id, policy.title, policy.version, f"sha256:{digest}",
                       str(parsed.path), policy.jurisdictions, start, end, policy.sources,
                       policy.disclaimer, policy.notes, rule_infos, policy.span)
-    places = set(policy.jurisdictions)
-    return CompiledPolicy(
-        info,
-        "any" in places,
-        frozenset(p for p in places if "-" not in p and p != "any"),
-        frozenset(p for p in places if "-" in p),
-        tuple(compile_condition(c) for c in policy.when),
-        tuple(compile_rule(policy.id, r) for _, r in rules),
-    )
+    return lower_policy(info, policy.when, rules)
 
 
-def compile_files(files: Iterable[Path]) -> list[CompiledPolicy]:
+def compile_files(files: Iterable[Path]) -> list[Policy]:
     """Parse, check and compile policy files; every file's errors are reported together."""
     cache: dict[Path, _Parsed] = {}
-    compiled: list[CompiledPolicy] = []
+    compiled: list[Policy] = []
     problems: list[Diagnostic] = []
     for path in files:
         try:
             compiled.append(_compile_policy(_parse_checked(path, cache), cache))
         except PolicyError as err:
             problems.extend(err.diagnostics)
-    seen: dict[str, CompiledPolicy] = {}
+    seen: dict[str, Policy] = {}
     for policy in compiled:
         first = seen.setdefault(policy.info.id, policy)
         if first is not policy:
@@ -172,7 +164,7 @@ def compile_files(files: Iterable[Path]) -> list[CompiledPolicy]:
 class PolicySet:
     """Compiled policies evaluated together (deny overrides). Thread-safe after construction."""
 
-    def __init__(self, policies: Iterable[CompiledPolicy], facts: FactSource):
+    def __init__(self, policies: Iterable[Policy], facts: FactSource):
         self._compiled = tuple(policies)
         self._evaluator = Evaluator(self._compiled, facts)
         self.facts = facts

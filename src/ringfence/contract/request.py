@@ -94,7 +94,9 @@ class Call:
     from_ = _text_field("from")
     to_timezone = _text_field("to_timezone")
     to_region = _text_field("to_region")
-    line_type = _text_field("line_type")
+    # "unknown" says the dialer does not know the line type: for conditions, not given
+    line_type = property(lambda call: None if (kind := call.raw.get("line_type")) == "unknown"
+                         else kind, doc="the request's 'line_type' (None when not known)")
     purpose = _text_field("purpose")
     sector = _text_field("sector")
     technology = _text_field("technology", "manual")
