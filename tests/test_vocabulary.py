@@ -41,6 +41,7 @@ def test_shipped_word_sets():
     assert words.end_marks == {"inclusive", "exclusive"}
     assert words.units == {u + s for u in ("second", "minute", "hour", "day", "week", "month", "year")
                            for s in ("", "s")}
+    assert words.duration_modifiers == {"calendar", "business"}
     # quoted words, and the words of the keyword terminals LEVEL and LIST_KW
     assert {"policy", "rule", "zone", "calendar", "deny", "warn", "list", "lists"} <= words.keywords
     # day names and end marks have their own sets ("day" is a keyword and a unit)
@@ -86,10 +87,14 @@ def test_a_constant_added_to_the_grammar(tmp_path):
     assert "blank" in words.field_constants and "blank" not in words.operator_words
 
 
-def test_a_unit_and_a_day_added_to_the_grammar(tmp_path, monkeypatch):
+def test_a_unit_a_duration_modifier_and_a_day_added_to_the_grammar(tmp_path, monkeypatch):
     words = _edited(tmp_path, "|years?)", "|years?|fortnights?)")
     assert {"fortnight", "fortnights"} <= words.units
     assert _types(words, "within 2 fortnights", monkeypatch)["fortnights"] is Keyword.Type
+    words = _edited(tmp_path, "-> business_duration\n",
+                    '-> business_duration\n | NUMBER "working" UNIT -> working_duration\n')
+    assert "working" in words.duration_modifiers
+    assert _types(words, "within 2 working days", monkeypatch)["working"] is Keyword.Type
     words = _edited(tmp_path, "|sunday)", "|sunday|holiday)")
     assert "holiday" in words.days
 

@@ -153,7 +153,7 @@ def _classify_word(
     if pkind == "punct" and ptext == "," and prev2[2] is Name.Variable:
         return Name.Variable  # `uses lists a, b`
     # A duration's unit: `31 days`, `7 calendar days`.
-    if pkind == "number" and word in ("calendar", "business"):
+    if pkind == "number" and word in words.duration_modifiers:
         return Keyword.Type
     if word in words.units and (pkind == "number" or ptype is Keyword.Type):
         return Keyword.Type

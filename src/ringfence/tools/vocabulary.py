@@ -54,6 +54,8 @@ class Vocabulary:
     days: frozenset[str]
     end_marks: frozenset[str]
     units: frozenset[str]
+    #: Keywords between a duration's number and its unit (``7 calendar days``).
+    duration_modifiers: frozenset[str]
     #: Logical and comparison words: those joining conditions (``and``, ``or``, ``not``) and those
     #: between a field and its value (``is``, ``not``, ``one``, ``of``).
     operator_words: frozenset[str]
@@ -108,7 +110,7 @@ class _Reader:
 
     def vocabulary(self) -> Vocabulary:
         levels = self._condition_levels()
-        self._rules_of({_FIELD})  # it must exist
+        self._rules_of({_FIELD, *_VALUES})  # they must exist
         field_forms = [r.expansion for r in self.rules if _is_symbol(r.expansion[:1], _FIELD)]
         operators = set(self._keywords_before(levels - {_CONDITION}))
         constants: set[str] = set()
@@ -122,6 +124,7 @@ class _Reader:
             days=self._terminal(_DAY),
             end_marks=self._terminal(_END_MARK),
             units=self._terminal(_UNIT),
+            duration_modifiers=frozenset(self._keywords_before({_UNIT})),
             operator_words=frozenset(operators),
             condition_openers=frozenset(self._keywords_before(levels)),
             condition_starts=frozenset(
@@ -165,11 +168,10 @@ class _Reader:
         return levels
 
     def _keywords_before(self, names: set[str]) -> Iterator[str]:
-        """Keywords that directly precede one of the rules ``names``, anywhere in the grammar."""
-        self._rules_of(names)  # they must exist
+        """Keywords that directly precede one of the rules or terminals ``names``, anywhere."""
         for rule in self.rules:
             for before, symbol in zip(rule.expansion, rule.expansion[1:], strict=False):
-                if isinstance(symbol, NonTerminal) and symbol.name in names:
+                if symbol.name in names:
                     yield from self._keyword(before)
 
 
