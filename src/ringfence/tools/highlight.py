@@ -31,6 +31,7 @@ from pygments.token import (
     String,
     Whitespace,
     _TokenType,
+    is_token_subtype,
 )
 
 from ringfence.tools.vocabulary import Vocabulary, vocabulary
@@ -77,7 +78,8 @@ class RingfenceLexer(Lexer):
     filenames = ["*.rf"]  # noqa: RUF012
     mimetypes = ["text/x-ringfence"]  # noqa: RUF012
 
-    def analyse_text(text: str) -> float:  # type: ignore[misc]  # Pygments makes it static
+    @staticmethod
+    def analyse_text(text: str) -> float:
         """A file that opens (after comments) with ``policy ID "title"`` is Ringfence."""
         if re.match(r"\s*(?:#[^\n]*\n\s*)*policy\s+" + _WORD + r'\s+"', text):
             return 0.9
@@ -142,7 +144,9 @@ def _classify_word(
 ) -> _TokenType:
     """The token type of one word, from the word itself and the two tokens before it."""
     pkind, ptext, ptype = prev
-    after_keyword = ptype in Keyword or ptype in Operator.Word
+    # is_token_subtype(a, b) is `a in b`, spelt so that type checkers read it as a token test
+    # rather than as a search of a tuple of strings.
+    after_keyword = is_token_subtype(ptype, Keyword) or is_token_subtype(ptype, Operator.Word)
     # Ids and names that follow a keyword: `policy ID`, `rule ID`, `include ID`, `list NAME`.
     if after_keyword and ptext in ("policy", "include"):
         return Name.Namespace
@@ -194,7 +198,7 @@ def _is_value_position(
 ) -> bool:
     """True where a value is expected, so that a value spelt like a keyword stays a value
     (``purpose is purpose`` is unlikely, but ``technology is not ...`` must not swallow it)."""
-    if ptype in Operator.Word and ptext in words.value_openers:
+    if is_token_subtype(ptype, Operator.Word) and ptext in words.value_openers:
         # `is not VALUE` and `one of VALUES`, but not `not (...)` or `count of attempts`.
         if ptext == "not":
             return prev2[1] == "is"

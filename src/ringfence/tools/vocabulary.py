@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,7 +175,7 @@ class _Reader:
                     yield from self._keyword(before)
 
 
-def _is_symbol(symbols: list[Symbol], name: str) -> bool:
+def _is_symbol(symbols: Sequence[Symbol], name: str) -> bool:
     return bool(symbols) and isinstance(symbols[0], NonTerminal) and symbols[0].name == name
 
 
