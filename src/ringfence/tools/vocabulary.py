@@ -48,7 +48,8 @@ class Vocabulary:
     """The words of the language, grouped by the part they play in the grammar."""
 
     #: Every keyword: the grammar's quoted words and the words of its keyword terminals
-    #: (``LEVEL``, ``LIST_KW``), but not day names, end marks or units.
+    #: (``LEVEL``, ``LIST_KW``), but not day names, end marks or units (``day``, of ``every day``,
+    #: is a keyword and a unit).
     keywords: frozenset[str]
     #: The words of the ``DAY``, ``END_MARK`` and ``UNIT`` terminals.
     days: frozenset[str]
