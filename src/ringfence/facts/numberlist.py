@@ -132,7 +132,7 @@ class NumberList:
             fh = path.open(encoding="utf-8")
         except OSError as err:
             raise InputError(f"cannot read list file {path}: {err.strerror}") from None
-        entries = []
+        entries: list[tuple[str, When]] = []
         seen_header = False
         with fh:
             for number, line in enumerate(fh, start=1):

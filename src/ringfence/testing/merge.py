@@ -56,7 +56,7 @@ def merge(base: Any, over: Any) -> Any:
 
 def merge_all(layers: list[Any]) -> MDict:
     """All ``layers`` merged in order into one call mapping."""
-    result: Any = MDict()
+    result: MDict = MDict()
     for layer in layers:
         if layer:
             result = merge(result, layer)

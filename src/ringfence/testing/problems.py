@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +66,11 @@ def _describe(value: Any) -> str:
     return f"{value!r}"
 
 
+def _schema_of(error: ValidationError) -> Mapping[str, Any]:
+    """The (sub)schema that failed; a boolean schema (``false``) has no keywords."""
+    return error.schema if isinstance(error.schema, Mapping) else {}
+
+
 def _friendly(error: ValidationError) -> tuple[str, Any | None]:
     """A plain-words message for a schema error, and the offending key when there is one."""
     kind = error.validator
@@ -74,7 +79,7 @@ def _friendly(error: ValidationError) -> tuple[str, Any | None]:
         match = re.match(r"^'(.+)' is a required property$", error.message)
         return f"missing required field `{match.group(1) if match else error.message}`", None
     if kind == "additionalProperties" and isinstance(error.instance, dict):
-        known = list(error.schema.get("properties", {}))
+        known = list(_schema_of(error).get("properties", {}))
         extra = [k for k in error.instance if k not in known]
         key = extra[0] if extra else None
         message = f"unknown field `{key}`"
@@ -84,16 +89,16 @@ def _friendly(error: ValidationError) -> tuple[str, Any | None]:
         elif known:
             message += f" (expected one of: {', '.join(known)})"
         return message, key
-    if kind == "enum":
+    if kind == "enum" and isinstance(error.validator_value, list):
         allowed = ", ".join(str(v) for v in error.validator_value)
         return f"{_describe(error.instance)} is not allowed here; use one of: {allowed}", None
-    if kind == "type":
-        wanted = error.validator_value
-        wanted = wanted if isinstance(wanted, list) else [wanted]
+    if kind == "type" and isinstance(error.validator_value, str | list):
+        value = error.validator_value
+        wanted: list[str] = [value] if isinstance(value, str) else value
         names = " or ".join(_TYPE_NAMES.get(w, w) for w in wanted)
         return f"expected {names}, found {_describe(error.instance)}", None
     if kind == "pattern":
-        about = error.schema.get("description")
+        about = _schema_of(error).get("description")
         if about:
             return f"{_describe(error.instance)} is not in the expected form: {about}", None
     if kind in ("minItems", "minProperties", "minLength"):

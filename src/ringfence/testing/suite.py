@@ -40,7 +40,8 @@ def _schema(name: str) -> dict[str, Any] | None:
         text = resources.files("ringfence").joinpath("schemas", name).read_text("utf-8")
     except (FileNotFoundError, OSError):
         return None
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 @cache
@@ -266,7 +267,7 @@ class _Loader:
             )
 
     def _expect(self, raw: MDict, now: datetime | None, where: str) -> dict[str, Any]:
-        expect = to_plain(raw)
+        expect: dict[str, Any] = to_plain(raw)
         value = expect.get("next_allowed_at")
         if value is None:
             return expect
@@ -314,7 +315,7 @@ _SKIP_DIRS = {"node_modules", "__pycache__", "site-packages", "venv"}
 
 
 def _walk(root: Path) -> list[Path]:
-    out = []
+    out: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         # Hidden folders (.git, .venv, .tox) and vendored trees never hold a project's suites.
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS)

@@ -21,7 +21,7 @@ from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, SequenceNode
 
 
-class MDict(dict):
+class MDict(dict[Any, Any]):
     """A mapping read from YAML that remembers the line of itself and of each key."""
 
     line: int
@@ -33,7 +33,7 @@ class MDict(dict):
         self.key_lines = {}
 
 
-class MList(list):
+class MList(list[Any]):
     """A sequence read from YAML that remembers the line of itself and of each item."""
 
     line: int

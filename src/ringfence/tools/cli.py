@@ -29,7 +29,7 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
     sys.exit(code)
 
 
-def _guard(fn: Callable) -> Callable:
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn every Ringfence error into its message and exit code 2."""
 
     @functools.wraps(fn)
@@ -85,7 +85,7 @@ _policy_options = [
 ]
 
 
-def policy_options(fn: Callable) -> Callable:
+def policy_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(_policy_options):
         fn = option(fn)
     return fn
@@ -168,7 +168,7 @@ def decide_command(policies: tuple[str, ...], jurisdiction: str | None, lists: t
         _fail(f"{bad} malformed call{'s' if bad != 1 else ''}; see the error records")
 
 
-def _load_call(call: str) -> dict[str, Any]:
+def _load_call(call: str) -> Any:
     if call == "-":
         text = sys.stdin.read()
     elif call.lstrip().startswith("{"):
