@@ -25,7 +25,7 @@ from pathlib import Path
 import click
 from lark import Lark, Token, Tree
 
-from ringfence.errors import RingfenceError, Span
+from ringfence.errors import RingfenceError, Span, source_lines
 from ringfence.language.parser import _comment_in, parse_text
 from ringfence.resources import grammar_path
 
@@ -110,7 +110,7 @@ class _Segment:
 
 class _Formatter:
     def __init__(self, text: str):
-        self.lines = text.splitlines()
+        self.lines = source_lines(text)
         self.comments = list(_scan_comments(self.lines))
         self.out: list[str] = []
 
@@ -120,10 +120,11 @@ class _Formatter:
         # A trailing comment belongs to the last token of its line: (line, column) -> comment.
         last: dict[int, Token] = {}
         for token in _tokens(tree):
-            if token.line not in last or token.column > last[token.line].column:
-                last[token.line] = token
+            line, column = _at(token)
+            if line not in last or column > _at(last[line])[1]:
+                last[line] = token
         self.trailing = {
-            (last[c.line].line, last[c.line].column): c
+            _at(last[c.line]): c
             for c in self.comments
             if c.trailing and c.line in last
         }
@@ -195,13 +196,13 @@ class _Formatter:
         pending = list(self.comments)
         for segment in segments:
             first = segment.tokens[0]
-            above = [c for c in pending if (c.line, c.column) < (first.line, first.column)]
+            above = [c for c in pending if (c.line, c.column) < _at(first)]
             self.blank_line(segment.blank_before)
             for comment in above:
                 pending.remove(comment)
                 self.blank_line(self.blank_above(comment.line))
                 self.out.append(_INDENT * segment.indent + comment.text)
-            self.blank_line(self.blank_above(first.line))
+            self.blank_line(self.blank_above(_at(first)[0]))
             self.write_segment(segment, pending)
         for comment in pending:  # after the last clause
             self.blank_line(self.blank_above(comment.line))
@@ -212,7 +213,7 @@ class _Formatter:
         fresh = True
         tokens = segment.tokens
         for i, token in enumerate(tokens):
-            inside = [c for c in pending if (c.line, c.column) < (token.line, token.column)]
+            inside = [c for c in pending if (c.line, c.column) < _at(token)]
             if inside:  # a comment line in the middle of a clause: keep it there
                 if not fresh:
                     self.out.append(line)
@@ -229,7 +230,7 @@ class _Formatter:
                 line += " "
             line += str(token)
             fresh = False
-            trailing = self.trailing.get((token.line, token.column))
+            trailing = self.trailing.get(_at(token))
             if trailing is not None and trailing in pending:
                 pending.remove(trailing)
                 self.out.append(f"{line}  {trailing.text}")
@@ -256,6 +257,11 @@ def _scan_comments(lines: list[str]) -> Iterator[_Comment]:
         for _, text in _comment_in(line, number):
             column = len(line.rstrip()) - len(text)
             yield _Comment(number, column + 1, text, trailing=bool(line[:column].strip()))
+
+
+def _at(token: Token) -> tuple[int, int]:
+    """A token's line and column (every token the parser made has them)."""
+    return token.line or 0, token.column or 0
 
 
 def _tokens(tree: Tree) -> list[Token]:
@@ -372,8 +378,8 @@ def fmt_command(paths: tuple[Path, ...], check: bool) -> None:
             raise SystemExit(1) from None
         return
     files, missing = _policy_files(paths)
-    for path in missing:
-        click.echo(f"error: {path}: no such file or folder", err=True)
+    for name in missing:
+        click.echo(f"error: {name}: no such file or folder", err=True)
     if missing or not files:
         if not files and not missing:
             click.echo("error: no .rf files found under " + ", ".join(map(str, paths)), err=True)
