@@ -108,10 +108,10 @@ def _gather_rules(parsed: _Parsed, cache: dict[Path, _Parsed], chain: tuple[Path
         rules.extend(more)
         texts.extend(more_texts)
     excluded = {c.rule_id: c for c in policy.excludes}
-    for name, clause in excluded.items():
+    for name, exclude in excluded.items():
         if name not in {r.id for _, r in rules}:
             raise PolicyError([Diagnostic("RF602", f"no included rule is called '{name}'",
-                                          clause.span, "", CODES["RF602"].hint)])
+                                          exclude.span, "", CODES["RF602"].hint)])
     rules = [(origin, r) for origin, r in rules if r.id not in excluded]
     own_ids = {r.id for r in policy.rules}
     clash = [r for _, r in rules if r.id in own_ids]

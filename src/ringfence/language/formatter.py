@@ -116,7 +116,7 @@ class _Formatter:
 
     # -- layout: the tree to segments --
 
-    def run(self, tree: Tree) -> str:
+    def run(self, tree: Tree[Token]) -> str:
         # A trailing comment belongs to the last token of its line: (line, column) -> comment.
         last: dict[int, Token] = {}
         for token in _tokens(tree):
@@ -140,7 +140,7 @@ class _Formatter:
         self.write(segments)
         return "\n".join(self.out).rstrip("\n") + "\n"
 
-    def rule(self, tree: Tree) -> list[_Segment]:
+    def rule(self, tree: Tree[Token]) -> list[_Segment]:
         head = [c for c in tree.children if isinstance(c, Token)]
         segments = [_Segment(0, head, blank_before=True)]
         for child in tree.children:
@@ -148,7 +148,7 @@ class _Formatter:
                 segments += self.clause(child, 1)
         return segments
 
-    def clause(self, tree: Tree, indent: int) -> list[_Segment]:
+    def clause(self, tree: Tree[Token], indent: int) -> list[_Segment]:
         if tree.data == "allow_only":
             return self.window(tree, indent)
         if tree.data == "uses_lists":
@@ -158,7 +158,7 @@ class _Formatter:
             return [one_line]
         return self.long_condition(tree, indent)
 
-    def window(self, tree: Tree, indent: int) -> list[_Segment]:
+    def window(self, tree: Tree[Token], indent: int) -> list[_Segment]:
         head = [c for c in tree.children if isinstance(c, Token)]  # allow only
         parts = [c for c in tree.children if isinstance(c, Tree)]
         # `between T and T END[, zone]` reads as one sentence and stays on one line. (A comma
@@ -179,7 +179,7 @@ class _Formatter:
         ]
         return segments
 
-    def long_condition(self, tree: Tree, indent: int) -> list[_Segment]:
+    def long_condition(self, tree: Tree[Token], indent: int) -> list[_Segment]:
         """Break before the top-level ``or``s, or (when there are none) the ``and``s."""
         head = [c for c in tree.children if isinstance(c, Token)]
         (condition,) = [c for c in tree.children if isinstance(c, Tree)]
@@ -264,7 +264,7 @@ def _at(token: Token) -> tuple[int, int]:
     return token.line or 0, token.column or 0
 
 
-def _tokens(tree: Tree) -> list[Token]:
+def _tokens(tree: Tree[Token]) -> list[Token]:
     return [t for t in tree.scan_values(lambda v: isinstance(v, Token))]
 
 
@@ -290,9 +290,9 @@ def _width(segment: _Segment) -> int:
     return len(_INDENT * segment.indent) + len(_join(segment.tokens))
 
 
-def _split(condition: Tree, connective: str) -> list[list[Token]]:
+def _split(condition: Tree[Token], connective: str) -> list[list[Token]]:
     """The tokens of a condition, cut before each top-level ``connective``."""
-    node = condition
+    node: Tree[Token] | Token = condition
     # Descend through single-child wrappers (or_ -> and_) to the level holding the connective.
     while isinstance(node, Tree) and node.data in ("or_", "and_"):
         kids = node.children

@@ -64,20 +64,15 @@ def _expected_words(expected: set[str], parser: Lark) -> str:
     return ", ".join(words)
 
 
-class _Builder(Transformer):
-    """Lark tree -> syntax tree. Records diagnostics for malformed literals (dates, times).
-
-    A grammar rule that builds a node is looked up in the node classes (:func:`nodes.builder_for`);
-    the methods here handle only the rules that give plain values (lists, names, day sets).
-    """
+class _Literals:
+    """What nodes use from the parser while they build themselves (:class:`nodes.Builder`):
+    places, strings and dates, and the diagnostics for malformed literals (dates, times)."""
 
     def __init__(self, file: str, lines: list[str]):
-        super().__init__()
         self.file = file
         self.lines = lines
         self.diagnostics: list[Diagnostic] = []
 
-    # -- what nodes use while they build themselves (nodes.Builder) --
     def span(self, token: Token) -> Span:
         line, column = token.line or 1, token.column or 1
         return Span(self.file, line, column, token.end_line or line, token.end_column or column)
@@ -99,16 +94,29 @@ class _Builder(Transformer):
         body = str(token)[1:-1]
         return body.replace('\\"', '"').replace("\\\\", "\\")
 
-    # -- every rule that builds a node --
+
+class _Builder(Transformer[Token, nodes.Policy]):
+    """Lark tree -> syntax tree.
+
+    A grammar rule that builds a node is looked up in the node classes (:func:`nodes.builder_for`);
+    the methods here (named after their grammar rules) handle only the rules that give plain
+    values (lists, names, day sets).
+    """
+
+    def __init__(self, literals: _Literals):
+        super().__init__()
+        self.literals = literals
+
     def __default__(self, data: str, children: list[Any], meta: Meta) -> nodes.Node:
         cls = nodes.builder_for(data)
         if cls is None:  # a grammar rule nothing builds: the grammar and the nodes disagree
             raise TypeError(f"no node class is built from grammar rule {data!r}")
+        file = self.literals.file
         if meta.empty:
-            span = Span(self.file, 1, 1)
+            span = Span(file, 1, 1)
         else:
-            span = Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
-        return cls.build(data, children, span, self)
+            span = Span(file, meta.line, meta.column, meta.end_line, meta.end_column)
+        return cls.build(data, children, span, self.literals)
 
     # -- rules that give plain values --
     def start(self, items: list[nodes.Policy]) -> nodes.Policy:
@@ -193,7 +201,8 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, lines: list[str], parser
     return Diagnostic(code, message, Span(file, line_no, column), source, CODES[code].hint)
 
 
-def _recovering_parse(text: str, file: str, lines: list[str]) -> tuple[Tree | None, list[Diagnostic]]:
+def _recovering_parse(text: str, file: str, lines: list[str]
+                      ) -> tuple[Tree[Token] | None, list[Diagnostic]]:
     """Parse; on each syntax error record it, blank out the broken clause and parse again.
 
     Blanking (replacing the clause's characters with spaces) keeps every line and column where it
@@ -256,10 +265,10 @@ def parse_text(text: str, file: str = "<text>") -> nodes.Policy:
     tree, diagnostics = _recovering_parse(text, file, lines)
     if tree is None or diagnostics:
         raise PolicyError(diagnostics)
-    builder = _Builder(file, lines)
-    policy = builder.transform(tree)
-    if builder.diagnostics:
-        raise PolicyError(builder.diagnostics)
+    literals = _Literals(file, lines)
+    policy = _Builder(literals).transform(tree)
+    if literals.diagnostics:
+        raise PolicyError(literals.diagnostics)
     for number, line in enumerate(lines, start=1):
         if "#" in line:
             comments.extend(_comment_in(line, number))

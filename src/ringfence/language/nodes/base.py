@@ -48,7 +48,8 @@ class Node:
         The default passes the items, then the span, to the constructor.
         """
         make: Any = cls  # the subclass's dataclass constructor
-        return make(*items, span)
+        node: Node = make(*items, span)
+        return node
 
 
 class Condition(Node):

@@ -1,8 +1,20 @@
 """Conditions: each kind is built from its grammar rule(s) and prints itself back to text.
 
-A new kind of condition is a class here: ``@syntax("its_rule_alias")`` on a frozen dataclass
-deriving from :class:`Condition`, with ``build`` (unless its fields are simply the rule's
-items then its span) and ``unparse``.
+Adding a kind of condition:
+
+1. ``grammar/ringfence.lark``: an alternative of ``?atom`` ending in ``-> its_alias``.
+2. Here: a frozen dataclass deriving from :class:`Condition`, decorated ``@syntax("its_alias")``,
+   whose last field is ``span``; a ``build`` classmethod (not needed when the fields are the
+   rule's items in order), and ``unparse`` (explain quotes it). The parser, the formatter
+   (which works on tokens) and :mod:`ringfence.language.unparse` need no change.
+3. ``checker.py``: a ``case`` in ``_Checker.condition`` if its words or fields need checking.
+4. The engine: how it is evaluated.
+5. ``docs/language.md``: the user's reference.
+
+A new keyword word (a literal in the grammar) must also be known to the highlighters
+(``tools/highlight.py`` ``KEYWORDS``, the TextMate grammar in ``editors/``); tests keep them in step.
+
+``tests/test_language.py`` adds one this way (``dialed by WORD``).
 """
 
 from __future__ import annotations
