@@ -179,7 +179,9 @@ def _condition_classes() -> list[type[nodes.Condition]]:
 
 
 def test_every_condition_class_prints_itself():
-    assert len(_condition_classes()) == 13
+    assert {c.__name__ for c in _condition_classes()} >= {
+        "And", "Or", "Not", "Is", "Presence", "Compare", "FieldAge", "OnList", "ListChecked",
+        "Consent", "OptedOut", "LastEvent", "CountAttempts"}
     for cls in _condition_classes():
         assert "unparse" in vars(cls), cls.__name__
 
