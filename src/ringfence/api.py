@@ -79,17 +79,17 @@ def _parse_checked(path: Path, cache: dict[Path, _Parsed]) -> _Parsed:
     return cache[key]
 
 
-def _include_path(clause: nodes.Clause, owner: Path) -> Path:
-    target, is_path = clause.args
-    if is_path:
-        path = (owner.parent / str(target))
+def _include_path(clause: nodes.Include, owner: Path) -> Path:
+    target = clause.target
+    if clause.is_path:
+        path = owner.parent / target
         if path.is_file():
             return path
     else:
         for candidate in (owner.parent / f"{target}.rf", policies_dir() / f"{target}.rf"):
             if candidate.is_file():
                 return candidate
-    raise _not_found(str(target), clause.span)
+    raise _not_found(target, clause.span)
 
 
 def _gather_rules(parsed: _Parsed, cache: dict[Path, _Parsed], chain: tuple[Path, ...]
@@ -107,11 +107,11 @@ def _gather_rules(parsed: _Parsed, cache: dict[Path, _Parsed], chain: tuple[Path
         more, more_texts = _gather_rules(included, cache, (*chain, path.resolve()))
         rules.extend(more)
         texts.extend(more_texts)
-    excluded = {str(c.args[0]): c for c in policy.excludes}
-    for name, clause in excluded.items():
+    excluded = {c.rule_id: c for c in policy.excludes}
+    for name, exclude in excluded.items():
         if name not in {r.id for _, r in rules}:
             raise PolicyError([Diagnostic("RF602", f"no included rule is called '{name}'",
-                                          clause.span, "", CODES["RF602"].hint)])
+                                          exclude.span, "", CODES["RF602"].hint)])
     rules = [(origin, r) for origin, r in rules if r.id not in excluded]
     own_ids = {r.id for r in policy.rules}
     clash = [r for _, r in rules if r.id in own_ids]

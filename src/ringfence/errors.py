@@ -13,17 +13,47 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class Span:
-    """A place in a policy file (1-based line and column)."""
+    """A stretch of a policy file: where it starts and where it ends.
+
+    Lines and columns are 1-based and counted as the parser counts them: a line ends at ``\\n``
+    only (see :func:`source_lines`). ``end_column`` is the column just past the last character.
+    A span made with only a start is a point: its end is its start.
+    """
 
     file: str
     line: int
     column: int
+    end_line: int = 0
+    end_column: int = 0
+
+    def __post_init__(self) -> None:
+        if self.end_line == 0:  # only a start was given: a point
+            object.__setattr__(self, "end_line", self.line)
+            object.__setattr__(self, "end_column", self.column)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
 
     def to_dict(self) -> dict[str, object]:
+        """The start only: decisions and diagnostics print this, and their format is fixed."""
         return {"file": self.file, "line": self.line, "column": self.column}
+
+    def through(self, other: Span) -> Span:
+        """The span from this one's start to ``other``'s end."""
+        return Span(self.file, self.line, self.column, other.end_line, other.end_column)
+
+
+def source_lines(text: str) -> list[str]:
+    """The lines of a policy text, split at ``\\n`` only, as the parser numbers them.
+
+    ``str.splitlines`` also splits at U+2028, U+0085, form feeds and the like, which may stand
+    inside a quoted string; numbering lines that way would quote the wrong line in a diagnostic.
+    A ``\\r`` before the ``\\n`` is dropped; a final newline does not start another line.
+    """
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
 @dataclass(frozen=True, slots=True)

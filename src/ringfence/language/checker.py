@@ -7,6 +7,7 @@ consent types, outcomes).
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import itertools
 import re
@@ -17,7 +18,7 @@ import holidays
 import phonenumbers
 
 from ringfence.contract.fields import FIELDS, VOCABULARIES
-from ringfence.errors import CODES, Diagnostic, Span, did_you_mean
+from ringfence.errors import CODES, Diagnostic, Span, did_you_mean, source_lines
 from ringfence.language import nodes
 
 # Field -> kind. Kinds: text (free text), name (a word), enum:<set>, bool, time, region.
@@ -43,17 +44,19 @@ class _Checker:
 
     # -- header --
     def header(self) -> None:
-        for keyword in ("version", "effective", "disclaimer"):
-            for extra in [c for c in self.policy.clauses if c.keyword == keyword][1:]:
-                self.error("RF205", f"the policy has more than one '{keyword}' line", extra.span)
+        for kind in (nodes.Version, nodes.Effective, nodes.Disclaimer):
+            for extra in self.policy.all(kind)[1:]:
+                self.error("RF205", f"the policy has more than one '{kind.keyword}' line",
+                           extra.span)
         for clause in self.policy.clauses:
-            if clause.keyword == "applies to":
-                for value in clause.args:
-                    self.jurisdiction(value)  # type: ignore[arg-type]
-            elif clause.keyword == "effective":
-                self.dates(clause, "the policy")
-            elif clause.keyword == "when":
-                self.condition(clause.args[0])  # type: ignore[arg-type]
+            match clause:
+                case nodes.AppliesTo():
+                    for value in clause.jurisdictions:
+                        self.jurisdiction(value)
+                case nodes.Effective():
+                    self.dates(clause, "the policy")
+                case nodes.When():
+                    self.condition(clause.condition)
 
     def jurisdiction(self, value: nodes.Value) -> None:
         code = value.raw
@@ -71,9 +74,9 @@ class _Checker:
             self.error("RF407", f"'{code}' is not a subdivision of {code[:2]}", value.span,
                        did_you_mean(code, [f"{code[:2]}-{s}" for s in known]))
 
-    def dates(self, clause: nodes.Clause, owner: str) -> None:
-        start, end = clause.args
-        if start is not None and end is not None and end <= start:  # type: ignore[operator]
+    def dates(self, clause: nodes.Effective, owner: str) -> None:
+        start, end = clause.start, clause.end
+        if start is not None and end is not None and end <= start:
             self.error("RF501", f"{owner} ends ({end}) on or before it starts ({start}), so it "
                        "never applies", clause.span)
 
@@ -89,7 +92,8 @@ class _Checker:
             seen.setdefault(rule.id, rule)
             self.rule(rule, policy_from, policy_until)
 
-    def rule(self, rule: nodes.Rule, policy_from, policy_until) -> None:
+    def rule(self, rule: nodes.Rule, policy_from: dt.date | None,
+             policy_until: dt.date | None) -> None:
         if not rule.citations:
             self.error("RF203", f"rule '{rule.id}' cites no legal source", rule.id_span)
         effects = rule.effects
@@ -97,18 +101,18 @@ class _Checker:
             what = "no effect" if not effects else f"{len(effects)} effects"
             span = rule.id_span if not effects else effects[1].span
             self.error("RF204", f"rule '{rule.id}' has {what}", span)
-        for keyword in ("message", "level", "effective"):
-            for extra in rule._all(keyword)[1:]:
-                self.error("RF205", f"rule '{rule.id}' has more than one '{keyword}' line",
+        for kind in (nodes.Message, nodes.Level, nodes.Effective):
+            for extra in rule.all(kind)[1:]:
+                self.error("RF205", f"rule '{rule.id}' has more than one '{kind.keyword}' line",
                            extra.span)
-        levels = rule._all("level")
+        levels = rule.all(nodes.Level)
         if levels and effects and isinstance(effects[0], nodes.DenyIf) \
-                and levels[0].args[0] != effects[0].level:
-            self.error("RF206", f"'level {levels[0].args[0]}' cannot go with "
+                and levels[0].level != effects[0].level:
+            self.error("RF206", f"'level {levels[0].level}' cannot go with "
                        f"'{effects[0].level} if'", levels[0].span)
-        for clause in rule._all("effective"):
+        for clause in rule.all(nodes.Effective):
             self.dates(clause, f"rule '{rule.id}'")
-            start, end = clause.args
+            start, end = clause.start, clause.end
             if (policy_until and start and start >= policy_until) or (
                 policy_from and end and end <= policy_from
             ):
@@ -299,7 +303,7 @@ def _durations(node: nodes.Condition) -> Iterator[nodes.Duration]:
 
 def check(policy: nodes.Policy, text: str) -> list[Diagnostic]:
     """Every problem in a parsed policy (empty when it is valid)."""
-    checker = _Checker(policy, text.splitlines())
+    checker = _Checker(policy, source_lines(text))
     checker.header()
     checker.rules()
     return sorted(checker.out, key=lambda d: (d.span.line, d.span.column))

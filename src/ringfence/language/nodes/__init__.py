@@ -1,0 +1,73 @@
+"""The syntax tree of a policy: frozen dataclasses, each with the span it came from.
+
+Each node class names the grammar rules it is built from and builds itself from them
+(:mod:`.base`); conditions print themselves back to text. Laid out as: literals and durations
+(:mod:`.values`), conditions (:mod:`.conditions`), calling windows (:mod:`.windows`), clauses,
+rules and policies (:mod:`.clauses`).
+"""
+
+from ringfence.language.nodes.base import Builder, Condition, Node, builder_for, syntax
+from ringfence.language.nodes.clauses import (
+    AllowOnly,
+    AppliesTo,
+    Cite,
+    Clause,
+    DenyIf,
+    Disclaimer,
+    Effect,
+    Effective,
+    Exclude,
+    HeaderClause,
+    Include,
+    Level,
+    Message,
+    Note,
+    Policy,
+    Require,
+    Rule,
+    RuleClause,
+    Source,
+    Unless,
+    UsesLists,
+    Version,
+    When,
+)
+from ringfence.language.nodes.conditions import (
+    And,
+    Compare,
+    Consent,
+    CountAttempts,
+    FieldAge,
+    Filter,
+    Is,
+    LastEvent,
+    ListChecked,
+    Not,
+    OnList,
+    OptedOut,
+    Or,
+    Outcome,
+    Presence,
+    Same,
+)
+from ringfence.language.nodes.values import Age, Duration, FieldRef, Value, quoted
+from ringfence.language.nodes.windows import (
+    WEEKDAYS,
+    Closed,
+    DayHours,
+    Interval,
+    TimeOfDay,
+    Window,
+    WindowPart,
+    ZoneSpec,
+)
+
+__all__ = [
+    "WEEKDAYS", "Age", "AllowOnly", "And", "AppliesTo", "Builder", "Cite", "Clause", "Closed",
+    "Compare", "Condition", "Consent", "CountAttempts", "DayHours", "DenyIf", "Disclaimer",
+    "Duration", "Effect", "Effective", "Exclude", "FieldAge", "FieldRef", "Filter",
+    "HeaderClause", "Include", "Interval", "Is", "LastEvent", "Level", "ListChecked", "Message",
+    "Node", "Not", "Note", "OnList", "OptedOut", "Or", "Outcome", "Policy", "Presence", "Require",
+    "Rule", "RuleClause", "Same", "Source", "TimeOfDay", "Unless", "UsesLists", "Value", "Version",
+    "When", "Window", "WindowPart", "ZoneSpec", "builder_for", "quoted", "syntax",
+]
