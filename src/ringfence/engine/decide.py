@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from ringfence.contract.decision import Decision, Finding, PolicyRef, RuleTrace
@@ -87,6 +87,7 @@ class Evaluator:
         names = self._names.get(ctx.zones)
         if names is None:
             names = self._names[ctx.zones] = tuple(map(_ZONE_NAME, ctx.zones))
+        verdict: Literal["allow", "deny"]
         if violations:  # the search for next_allowed_at runs when the field is first read
             verdict, search, context, allowed_at = "deny", self._next_allowed, ctx, None
         else:

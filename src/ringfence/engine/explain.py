@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from ringfence.engine import ir
 from ringfence.engine.interp import Interpreter
@@ -27,7 +28,7 @@ from ringfence.engine.runtime import (
 from ringfence.language import nodes, unparse
 
 _UTC = dt.UTC
-Observer = Callable[[object, Ctx, Interpreter], str]
+Observer = Callable[[Any, Ctx, Interpreter], str]  # the node, of the type registered
 OBSERVERS: dict[type, Observer] = {}
 
 

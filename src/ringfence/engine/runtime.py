@@ -96,9 +96,10 @@ class Ctx:
         return self.facts.holiday(self.country, self.region, day, national_only) or False
 
 
-def unknown(missing: set[str], fact: str) -> None:
-    """Name ``fact`` as missing; the atom's answer is unknown."""
+def unknown(missing: set[str], fact: str) -> Tri:
+    """Name ``fact`` as missing; the atom's answer is unknown (None)."""
     missing.add(fact)
+    return None
 
 
 # ---- lowering: which function an atom is, and its arguments ----------------------------------
