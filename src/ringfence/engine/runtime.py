@@ -153,6 +153,9 @@ class Apply:
 
 Lowering = Callable[[Any], Apply]
 LOWERINGS: dict[type, Lowering] = {}
+# The words for what an atom looked at (for explain and traces): node, ctx -> text.
+Observer = Callable[[Any, "Ctx"], str]
+OBSERVERS: dict[type, Observer] = {}
 
 
 def lowers(node_type: type) -> Callable[[Lowering], Lowering]:
@@ -162,6 +165,24 @@ def lowers(node_type: type) -> Callable[[Lowering], Lowering]:
         return fn
 
     return register
+
+
+def observes(*node_types: type) -> Callable[[Observer], Observer]:
+    """Register the words for what atoms of ``node_types`` look at. Optional: an atom without
+    them is explained by its text and its answer."""
+    def register(fn: Observer) -> Observer:
+        for node_type in node_types:
+            OBSERVERS[node_type] = fn
+        return fn
+
+    return register
+
+
+def when(ts: object) -> str:
+    """An instant (POSIX seconds) as RFC 3339, or "none"."""
+    if ts is None:
+        return "none"
+    return dt.datetime.fromtimestamp(ts, _UTC).isoformat().replace("+00:00", "Z")  # type: ignore[arg-type]
 
 
 def list_lookup(facts: FactSource, name: str) -> Callable[[str], bool]:
@@ -285,6 +306,12 @@ def field_arg(field: nodes.FieldRef) -> Attr:
     return Attr("call" if spec.owner == "call" else "ctx", spec.attribute)
 
 
+def field_value(ctx: Ctx, field: nodes.FieldRef) -> object:
+    """A field's value at ``ctx``, read where :func:`field_arg` says."""
+    arg = field_arg(field)
+    return getattr(ctx.call if arg.owner == "call" else ctx, arg.attribute)
+
+
 def literal(value: nodes.Value) -> object:
     """A condition's value as the call carries it (``true``/``false`` are booleans)."""
     if value.raw in ("true", "false") and value.kind == "word":
@@ -305,6 +332,10 @@ def _lower_is(node: nodes.Is) -> Apply:
     return Apply(is_in, (field_arg(node.field), Const(wanted), Const(node.negated), MISSING,
                          Const(node.field.name)), timed=node.field.name == "at")
 
+
+@observes(nodes.Is, nodes.Presence)
+def _observe_field(node: nodes.Is | nodes.Presence, ctx: Ctx) -> str:
+    return f"{node.field.name} = {field_value(ctx, node.field)!r}"
 
 def is_present(value: object, present: bool) -> bool:
     """``FIELD is present`` / ``is missing``."""
@@ -335,6 +366,11 @@ def _lower_compare(node: nodes.Compare) -> Apply:
                                 Const(node.field.name)), timed=node.field.name == "at")
 
 
+@observes(nodes.Compare)
+def _observe_compare(node: nodes.Compare, ctx: Ctx) -> str:
+    value = field_value(ctx, node.field)
+    return f"{node.field.name} = {'missing' if value is None else ctx.date_of(value)}"  # type: ignore[arg-type]
+
 def field_age(ctx: Ctx, value: float | None, age: nodes.Age) -> Tri:
     """``FIELD within 18 months`` and the other ages of an instant field."""
     return False if value is None else age_holds(ctx, age, value)
@@ -345,6 +381,10 @@ def _lower_field_age(node: nodes.FieldAge) -> Apply:
     return Apply(field_age, (CTX, field_arg(node.field), Const(node.age)),
                  age_durations(node.age), timed=True)
 
+
+@observes(nodes.FieldAge)
+def _observe_field_age(node: nodes.FieldAge, ctx: Ctx) -> str:
+    return f"{node.field.name} = {when(field_value(ctx, node.field))}"
 
 # ---- lists ----------------------------------------------------------------------------------
 
@@ -383,6 +423,13 @@ def _lower_on_list(node: nodes.OnList) -> Apply:
                  age_durations(node.listed), timed=True)
 
 
+@observes(nodes.OnList)
+def _observe_on_list(node: nodes.OnList, ctx: Ctx) -> str:
+    found, listed_at = listing(ctx, node.name)
+    if not found:
+        return f"not on list {node.name}"
+    return f"on list {node.name} (listed {when(listed_at) if listed_at else 'at an unknown date'})"
+
 def list_checked(ctx: Ctx, name: str, age: nodes.Age, missing: set[str]) -> Tri:
     """``list NAME checked AGE``: the caller's last copy of the list, by the call's
     ``lists_checked_at``."""
@@ -397,6 +444,10 @@ def _lower_list_checked(node: nodes.ListChecked) -> Apply:
     return Apply(list_checked, (CTX, Const(node.name), Const(node.age), MISSING),
                  age_durations(node.age), timed=True)
 
+
+@observes(nodes.ListChecked)
+def _observe_list_checked(node: nodes.ListChecked, ctx: Ctx) -> str:
+    return f"lists_checked_at.{node.name} = {when(ctx.call.lists_checked_at.get(node.name))}"
 
 # ---- consent and opt-outs -------------------------------------------------------------------
 
@@ -436,6 +487,14 @@ def _lower_consent(node: nodes.Consent) -> Apply:
                                _purpose_arg(node.purpose), MISSING), timed=True)
 
 
+@observes(nodes.Consent)
+def _observe_consent(node: nodes.Consent, ctx: Ctx) -> str:
+    records = [f"{r.type} for {sorted(r.purposes)} at {when(r.at)}"
+               + (f", expires {when(r.expires_at)}" if r.expires_at else "")
+               + (f", revoked {when(r.revoked_at)}" if r.revoked_at else "")
+               for r in ctx.call.consent]
+    return "consent records: " + ("; ".join(records) if records else "none")
+
 def opted_out(ctx: Ctx, any_purpose: bool, purpose: str | None, age: nodes.Age | None,
               missing: set[str]) -> Tri:
     """``opted out [for PURPOSE] [AGE]``: an opt-out before the judged instant that covers the
@@ -464,6 +523,12 @@ def _lower_opted_out(node: nodes.OptedOut) -> Apply:
     return Apply(opted_out, (CTX, Const(node.any_purpose), purpose, Const(node.age), MISSING),
                  age_durations(node.age), timed=node.age is not None)
 
+
+@observes(nodes.OptedOut)
+def _observe_opted_out(node: nodes.OptedOut, ctx: Ctx) -> str:
+    outs = [f"{when(o.at)} ({'all purposes' if o.purposes is None else sorted(o.purposes)})"
+            for o in ctx.call.opt_outs]
+    return "opt-outs: " + ("; ".join(outs) if outs else "none")
 
 # ---- the call history -----------------------------------------------------------------------
 
@@ -547,6 +612,11 @@ def _lower_last_event(node: nodes.LastEvent) -> Apply:
     return Apply(last_event, (CTX, Const(node.event), Const(HistoryFilter.of(node.filters)),
                               Const(node.age)), age_durations(node.age), timed=node.age is not None)
 
+
+@observes(nodes.LastEvent)
+def _observe_last_event(node: nodes.LastEvent, ctx: Ctx) -> str:
+    _known, latest = latest_event(ctx, node.event, HistoryFilter.of(node.filters))
+    return f"last {node.event}: {when(latest)}"
 
 @dataclass(frozen=True, slots=True)
 class Count:
@@ -645,6 +715,12 @@ def _lower_count(node: nodes.CountAttempts) -> Apply:
                      durations, timed=True)
     return Apply(count_attempts, (CTX, Const(spec)), durations, timed=True)
 
+
+@observes(nodes.CountAttempts)
+def _observe_count(node: nodes.CountAttempts, ctx: Ctx) -> str:
+    spec = count_spec(node)
+    found = count_matching(ctx, spec, spec.filters.predicate(ctx))
+    return f"{found} matching attempts in the last {node.window}"
 
 # ---- calling windows ------------------------------------------------------------------------
 
