@@ -5,10 +5,10 @@ condition. So once per load this module writes the whole policy set out as strai
 as Jinja2 does with templates: policies and rules one after another, each rule a ``while True``
 block left by ``break``, the three-valued logic between conditions written inline.
 
-Atoms are the runtime's functions (:mod:`.runtime`), called with their arguments; a function
-whose body is one ``return`` expression is copied in place instead of called (:func:`inline`),
-with its parameters replaced by the argument expressions. So the meaning of an atom is written
-once, in the runtime, and both evaluators use it.
+Atoms are the runtime's functions (:mod:`.runtime`), called with their arguments; the few that
+run for nearly every call (marked hot) have their body copied in place instead
+(:mod:`.inliner`). So the meaning of an atom is written once, in the runtime, and both
+evaluators use it.
 
 The source is registered with :mod:`linecache` under a name of its own, and every statement that
 belongs to a rule ends in a comment naming the policy file and line, so a traceback or a profile
@@ -17,19 +17,16 @@ of ``decide`` names the rule it was in.
 
 from __future__ import annotations
 
-import ast
-import functools
-import inspect
 import itertools
 import linecache
-import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ringfence.contract.decision import Finding, PolicyRef
 from ringfence.engine import ir
-from ringfence.engine.runtime import Apply, Attr, Const, Ctx, Env, ListLookup, list_lookup
+from ringfence.engine.inliner import copy_in
+from ringfence.engine.runtime import HOT, Apply, Attr, Const, Ctx, Env, ListLookup, list_lookup
 from ringfence.errors import Span
 from ringfence.facts.callee import FactSource
 
@@ -39,32 +36,6 @@ Judge = Callable[[Ctx], tuple[list[Finding], list[Finding], list[PolicyRef]]]
 _LOCALS = frozenset({"ctx", "call", "t", "missing", "violations", "warnings", "refs", "applies",
                      "day", "undetermined", "judge"})
 _serial = itertools.count(1)
-
-
-@functools.cache
-def inline(fn: Callable[..., Any]) -> tuple[tuple[str, ...], ast.expr] | None:
-    """(parameter names, the returned expression) of a function whose body, its docstring
-    aside, is a single ``return``; None for any other function."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError):  # no source (a builtin, a C function): call it
-        return None
-    (definition,) = tree.body
-    assert isinstance(definition, ast.FunctionDef)
-    body = definition.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-        body = body[1:]  # the docstring
-    if len(body) != 1 or not isinstance(body[0], ast.Return) or body[0].value is None:
-        return None
-    return tuple(a.arg for a in definition.args.args), body[0].value
-
-
-class _Substitute(ast.NodeTransformer):
-    def __init__(self, values: dict[str, ast.expr]):
-        self.values = values
-
-    def visit_Name(self, node: ast.Name) -> ast.expr:
-        return self.values.get(node.id, node)
 
 
 class _Source:
@@ -122,28 +93,15 @@ def _argument(src: _Source, arg: object) -> str:
 
 
 def _apply(src: _Source, applied: Apply, target: str, depth: int) -> None:
-    """Lines that set ``target`` to the atom's answer."""
+    """Lines that set ``target`` to the atom's answer: the runtime function's body copied in
+    when it is marked hot, else a call to it."""
     args = [_argument(src, a) for a in applied.args]
     fn = applied.fn
-    found = inline(fn)
-    if found is None:
+    if fn not in HOT:
         src.emit(depth, f"{target} = {src.bind_global(fn.__name__, fn)}({', '.join(args)})")
         return
-    params, expr = found
-    uses = {p: sum(isinstance(n, ast.Name) and n.id == p for n in ast.walk(expr)) for p in params}
-    values: dict[str, ast.expr] = {}
-    for param, arg in zip(params, args, strict=True):
-        if not (arg.isidentifier() or arg.isdigit()) and uses[param] > 1:
-            # read once: an attribute may be a property, and the body reads it twice
-            temp = src.name("a")
-            src.emit(depth, f"{temp} = {arg}")
-            arg = temp
-        values[param] = ast.parse(arg, mode="eval").body
-    for node in ast.walk(expr):
-        if isinstance(node, ast.Name) and node.id not in params:
-            src.bind_global(node.id, fn.__globals__[node.id])
-    body = _Substitute(values).visit(ast.parse(ast.unparse(expr), mode="eval").body)
-    src.emit(depth, f"{target} = {ast.unparse(body)}")
+    src.emit(depth, *copy_in(fn, args, target, lambda name: src.name(f"{name}_"),
+                             src.bind_global))
 
 
 def _condition(src: _Source, cond: ir.Cond, target: str, depth: int) -> None:

@@ -96,6 +96,17 @@ class Ctx:
         return self.facts.holiday(self.country, self.region, day, national_only) or False
 
 
+#: Runtime functions the generated function copies in place rather than calls: they run for
+#: nearly every call. They must be plain (see :mod:`.inliner`).
+HOT: set[Callable[..., Any]] = set()
+
+
+def hot(fn: Callable[..., Tri]) -> Callable[..., Tri]:
+    """Mark ``fn`` as copied into the generated function."""
+    HOT.add(fn)
+    return fn
+
+
 def unknown(missing: set[str], fact: str) -> Tri:
     """Name ``fact`` as missing; the atom's answer is unknown (None)."""
     missing.add(fact)
@@ -319,6 +330,7 @@ def literal(value: nodes.Value) -> object:
     return value.raw
 
 
+@hot
 def is_in(value: object, wanted: frozenset[object], negated: bool, missing: set[str],
           name: str) -> Tri:
     """``FIELD is V`` / ``is one of``, negated for ``is not``: unknown when the field is not
@@ -337,6 +349,7 @@ def _lower_is(node: nodes.Is) -> Apply:
 def _observe_field(node: nodes.Is | nodes.Presence, ctx: Ctx) -> str:
     return f"{node.field.name} = {field_value(ctx, node.field)!r}"
 
+@hot
 def is_present(value: object, present: bool) -> bool:
     """``FIELD is present`` / ``is missing``."""
     return (value is not None) is present
@@ -389,6 +402,7 @@ def _observe_field_age(node: nodes.FieldAge, ctx: Ctx) -> str:
 # ---- lists ----------------------------------------------------------------------------------
 
 
+@hot
 def on_list(lists: Any, name: str, contains: Callable[[str], bool], number: str) -> bool:
     """``callee on list NAME``: named in the call's ``lists``, or on the loaded list."""
     return name in lists or contains(number)
@@ -430,6 +444,33 @@ def _observe_on_list(node: nodes.OnList, ctx: Ctx) -> str:
         return f"not on list {node.name}"
     return f"on list {node.name} (listed {when(listed_at) if listed_at else 'at an unknown date'})"
 
+def on_list_at_wash(ctx: Ctx, name: str, missing: set[str]) -> Tri:
+    """``callee on list NAME as of last wash``: listed no later than the caller's last copy of
+    the list (``lists_checked_at.NAME``). An unknown listing date counts as listed long ago
+    (the safe reading); a caller who never washed cannot say what its copy held."""
+    found, listed_at = listing(ctx, name)
+    if not found:
+        return False
+    checked = ctx.call.lists_checked_at.get(name)
+    if checked is None:
+        return unknown(missing, f"lists_checked_at.{name}")
+    return listed_at is None or listed_at <= checked  # type: ignore[operator]
+
+
+@lowers(nodes.OnListAtWash)
+def _lower_on_list_at_wash(node: nodes.OnListAtWash) -> Apply:
+    return Apply(on_list_at_wash, (CTX, Const(node.name), MISSING))
+
+
+@observes(nodes.OnListAtWash)
+def _observe_on_list_at_wash(node: nodes.OnListAtWash, ctx: Ctx) -> str:
+    found, listed_at = listing(ctx, node.name)
+    listed = (f"listed {when(listed_at) if listed_at else 'at an unknown date'}" if found
+              else "not on the list")
+    checked = when(ctx.call.lists_checked_at.get(node.name))
+    return f"{node.name}: {listed}; last wash {checked}"
+
+
 def list_checked(ctx: Ctx, name: str, age: nodes.Age, missing: set[str]) -> Tri:
     """``list NAME checked AGE``: the caller's last copy of the list, by the call's
     ``lists_checked_at``."""
@@ -467,6 +508,7 @@ def _purpose_arg(purpose: str | None) -> Arg:
     return Attr("call", "purpose") if purpose is None else Const(purpose)
 
 
+@hot
 def has_consent(records: Any, t: float, kinds: frozenset[str] | None, purpose: str | None,
                 missing: set[str]) -> Tri:
     """``consent [TYPE] for PURPOSE``: a record of the type, for the purpose, given before the
@@ -666,6 +708,7 @@ def count_attempts(ctx: Ctx, spec: Count) -> Tri:
     return None
 
 
+@hot
 def count_recent(history_at: tuple[float, ...], t: float, seconds: int,
                  op: Callable[[Any, Any], bool], number: int) -> bool:
     """``count of attempts in last N hours OP N`` without filters: a sliding window of fixed
@@ -678,6 +721,7 @@ def count_recent(history_at: tuple[float, ...], t: float, seconds: int,
     return op(total, number)
 
 
+@hot
 def count_recent_same(ctx: Ctx, spec: Count, field: str, value: object) -> Tri:
     """:func:`count_attempts` for one ``with same FIELD`` filter over a window of fixed length:
     an attempt's own field is read from the request only when its instant is in the window."""
@@ -800,14 +844,18 @@ def closed_reason(ctx: Ctx, window: WindowSpec, local: dt.datetime) -> str | boo
     return False
 
 
+@hot
 def window_open(ctx: Ctx, window: WindowSpec, missing: set[str]) -> Tri:
     """``allow only …``: open on the clock of every zone the callee may be in."""
     zones = window.zones or ctx.zones
     if not zones:
         return unknown(missing, "to_timezone")
     hours = window.hours
+    seen = ctx._local
     for zone in zones:
-        local = ctx.local(zone)
+        local = seen.get(zone)
+        if local is None:  # Ctx.local, written out
+            local = seen[zone] = ctx.t_dt.astimezone(zone)
         tm = local.time()
         # times of day compare exactly, to the microsecond
         for start, end, inclusive in hours[local.weekday()]:

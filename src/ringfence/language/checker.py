@@ -198,7 +198,8 @@ class _Checker:
             match node:
                 case nodes.Is() | nodes.Presence() | nodes.Compare() | nodes.FieldAge():
                     self.field_use(node)
-                case nodes.OnList(name=name, span=span) | nodes.ListChecked(name=name, span=span):
+                case nodes.OnList(name=name, span=span) | nodes.ListChecked(name=name, span=span) \
+                        | nodes.OnListAtWash(name=name, span=span):
                     self.list_name(name, span)
                 case nodes.Consent(kind=kind, span=span) if kind is not None:
                     if kind not in CONSENT_TYPES:

@@ -6,6 +6,7 @@ Each node class names the grammar rules it is built from and builds itself from 
 rules and policies (:mod:`.clauses`).
 """
 
+from ringfence.language.nodes import conditions
 from ringfence.language.nodes.base import Builder, Condition, Node, builder_for, syntax
 from ringfence.language.nodes.clauses import (
     AllowOnly,
@@ -32,24 +33,7 @@ from ringfence.language.nodes.clauses import (
     Version,
     When,
 )
-from ringfence.language.nodes.conditions import (
-    And,
-    Compare,
-    Consent,
-    CountAttempts,
-    FieldAge,
-    Filter,
-    Is,
-    LastEvent,
-    ListChecked,
-    Not,
-    OnList,
-    OptedOut,
-    Or,
-    Outcome,
-    Presence,
-    Same,
-)
+from ringfence.language.nodes.conditions import *  # noqa: F403  (conditions.__all__)
 from ringfence.language.nodes.values import Age, Duration, FieldRef, Value, quoted
 from ringfence.language.nodes.windows import (
     WEEKDAYS,
@@ -63,11 +47,10 @@ from ringfence.language.nodes.windows import (
 )
 
 __all__ = [
-    "WEEKDAYS", "Age", "AllowOnly", "And", "AppliesTo", "Builder", "Cite", "Clause", "Closed",
-    "Compare", "Condition", "Consent", "CountAttempts", "DayHours", "DenyIf", "Disclaimer",
-    "Duration", "Effect", "Effective", "Exclude", "FieldAge", "FieldRef", "Filter",
-    "HeaderClause", "Include", "Interval", "Is", "LastEvent", "Level", "ListChecked", "Message",
-    "Node", "Not", "Note", "OnList", "OptedOut", "Or", "Outcome", "Policy", "Presence", "Require",
-    "Rule", "RuleClause", "Same", "Source", "TimeOfDay", "Unless", "UsesLists", "Value", "Version",
-    "When", "Window", "WindowPart", "ZoneSpec", "builder_for", "quoted", "syntax",
+    "WEEKDAYS", "Age", "AllowOnly", "AppliesTo", "Builder", "Cite", "Clause", "Closed", "Condition",
+    "DayHours", "DenyIf", "Disclaimer", "Duration", "Effect", "Effective", "Exclude", "FieldRef",
+    "HeaderClause", "Include", "Interval", "Level", "Message", "Node", "Note", "Policy", "Require",
+    "Rule", "RuleClause", "Source", "TimeOfDay", "Unless", "UsesLists", "Value", "Version", "When",
+    "Window", "WindowPart", "ZoneSpec", "builder_for", "quoted", "syntax",
 ]
+__all__ += conditions.__all__

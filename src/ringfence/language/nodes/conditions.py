@@ -27,6 +27,11 @@ from ringfence.errors import Span
 from ringfence.language.nodes.base import Builder, Condition, Node, syntax
 from ringfence.language.nodes.values import Age, Duration, FieldRef, Value
 
+__all__ = [
+    "And", "Compare", "Consent", "CountAttempts", "FieldAge", "Filter", "Is", "LastEvent",
+    "ListChecked", "Not", "OnList", "OnListAtWash", "OptedOut", "Or", "Outcome", "Presence", "Same",
+]
+
 
 def _operand(item: Condition, parent: Condition) -> str:
     """A sub-condition's text, in parentheses when it binds less tightly than its parent."""
@@ -182,6 +187,20 @@ class OnList(Condition):
 
     def unparse(self) -> str:
         return f"callee on list {self.name}" + (f" listed {self.listed}" if self.listed else "")
+
+
+@syntax("on_list_at_wash")
+@dataclass(frozen=True, slots=True)
+class OnListAtWash(Condition):
+    """``callee on list NAME as of last wash``: on the list as the caller's last copy of it
+    had it, that is listed no later than ``lists_checked_at.NAME`` (a number registered after
+    the caller's last wash is not on the list yet for that caller)."""
+
+    name: str
+    span: Span
+
+    def unparse(self) -> str:
+        return f"callee on list {self.name} as of last wash"
 
 
 @syntax("list_checked")
