@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import holidays
 import phonenumbers
 from phonenumbers import timezone as phone_zones
 
-from ringfence.errors import CallError, InputError
+from ringfence.errors import CallError, InputError, excerpt
 from ringfence.facts.numberlist import NumberList
+from ringfence.facts.zones import load_zone
 from ringfence.resources import data_path
 
 
@@ -120,9 +121,10 @@ class StandardFacts:
         found = self._zones.get(name)
         if found is None:
             try:
-                found = ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise CallError("to_timezone", f"{name!r} is not a known IANA time zone") from None
+                found = load_zone(name)
+            except ValueError:
+                raise CallError("to_timezone", f"{excerpt(name)} is not a known IANA time zone"
+                                ) from None
             with self._lock:
                 self._zones[name] = found
         return found
