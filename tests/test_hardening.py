@@ -6,16 +6,18 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_core_support import FIXTURES, NYC
+from test_core_support import FIXTURES, NYC, policy_text, rule, write
 
 from ringfence.tools.cli import cli
 
 HOURS = str(FIXTURES / "hours.rf")
 GOOD = {"id": "good", "to": NYC, "at": "2026-06-15T12:00:00-04:00", "purpose": "marketing"}
 GOOD_LINE = json.dumps(GOOD).encode()
+MANUAL = "deny if technology is manual"
 RINGFENCE = [sys.executable, "-c", "from ringfence.tools.cli import main; main()"]
 
 
@@ -156,3 +158,39 @@ def test_decide_missing_calls_file_is_named(tmp_path):
     result = CliRunner().invoke(cli, ["decide", "-p", HOURS, str(tmp_path / "none.jsonl")])
     assert result.exit_code == 2
     assert f"cannot read {tmp_path / 'none.jsonl'}" in result.output
+
+
+# ---- item 2: include reads only the policy's own tree ----------------------------------------
+
+
+def _includer(folder: Path, target: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return write(folder, policy_text(rule(MANUAL, rid="own"), pid="top",
+                                     extra=f'  include "{target}"'), "top.rf")
+
+
+@pytest.mark.parametrize("target", ["../secret.txt", "../../tree/../secret.txt", "../other.rf",
+                                    "link.rf", "secret-link.txt", "/etc/passwd"])
+def test_include_outside_the_tree_or_not_a_policy_is_refused_unread(tmp_path, target):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-TOKEN\n")
+    write(tmp_path, policy_text(rule(MANUAL, rid="x"), pid="other"), "other.rf")
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "link.rf").symlink_to(secret)
+    (tmp_path / "tree" / "secret-link.txt").symlink_to(secret)
+    top = _includer(tmp_path / "tree", target)
+    result = CliRunner().invoke(cli, ["check", str(top)])
+    assert result.exit_code == 1
+    assert "TOP-SECRET" not in result.output
+    assert "error RF601" in result.output
+    assert "includes only .rf files in its own folder or below it" in result.output
+
+
+def test_include_below_the_folder_still_works(tmp_path):
+    (tmp_path / "tree" / "common").mkdir(parents=True)
+    write(tmp_path / "tree" / "common", policy_text(rule(MANUAL, rid="base"), pid="base"),
+          "base.rf")
+    top = _includer(tmp_path / "tree", "common/../common/base.rf")
+    result = CliRunner().invoke(cli, ["check", str(top)])
+    assert result.exit_code == 0, result.output
+    assert "2 rules" in result.output

@@ -79,10 +79,28 @@ def _parse_checked(path: Path, cache: dict[Path, _Parsed]) -> _Parsed:
     return cache[key]
 
 
+def confined_include(owner: Path, target: str) -> Path | None:
+    """The file ``include "target"`` in ``owner`` may read, or None when it may read none.
+
+    Only a ``.rf`` file in the including policy's folder or below it (links followed) may be
+    included, so a policy under review cannot make ``check`` read, and quote in a diagnostic, any
+    other file of the machine that runs it.
+    """
+    home = owner.parent.resolve()
+    if not target.endswith(".rf") or not (home / target).resolve().is_relative_to(home):
+        return None
+    return owner.parent / target
+
+
 def _include_path(clause: nodes.Clause, owner: Path) -> Path:
     target, is_path = clause.args
     if is_path:
-        path = (owner.parent / str(target))
+        path = confined_include(owner, str(target))
+        if path is None:
+            raise PolicyError([Diagnostic(
+                "RF601", f"cannot include \"{target}\": a policy includes only .rf files in its "
+                "own folder or below it, or shipped policy ids", clause.span, "",
+                CODES["RF601"].hint)])
         if path.is_file():
             return path
     else:
