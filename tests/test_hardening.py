@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import holidays
 import pytest
 from click.testing import CliRunner
 from test_core_support import FIXTURES, NYC, policy_text, rule, write
 
+import ringfence
+from ringfence.facts.callee import HolidaysUnknown, StandardFacts
 from ringfence.tools.cli import cli
 
 HOURS = str(FIXTURES / "hours.rf")
@@ -194,3 +198,28 @@ def test_include_below_the_folder_still_works(tmp_path):
     result = CliRunner().invoke(cli, ["check", str(top)])
     assert result.exit_code == 0, result.output
     assert "2 rules" in result.output
+
+
+# ---- item 9: a year the holiday calendar does not cover is unknown, so the call is denied ----
+
+
+BC_CALL = {"to": "+16045550101", "purpose": "marketing", "from": "+16045550000"}
+
+
+@pytest.mark.parametrize("year", [2026, 2150])
+def test_christmas_in_british_columbia_is_denied_in_any_year(year):
+    decision = ringfence.load("ca-bc").decide({**BC_CALL, "at": f"{year}-12-25T12:00:00-08:00"})
+    assert decision.decision == "deny"
+    (finding,) = decision.violations
+    assert finding.rule == "calling-hours"
+    assert finding.missing_facts == (() if year == 2026 else ("holidays",))
+
+
+def test_a_year_past_a_calendar_s_data_is_unknown_not_a_working_day():
+    facts = StandardFacts()
+    for country in ("CA", "JP", "LK"):
+        last = holidays.country_holidays(country).end_year  # what the package says it covers
+        day, name = min(holidays.country_holidays(country, years=last).items())
+        assert facts.holiday(country, None, day, False) == name
+        with pytest.raises(HolidaysUnknown):
+            facts.holiday(country, None, dt.date(last + 1, 1, 1), False)

@@ -20,7 +20,7 @@ from dateutil.relativedelta import relativedelta
 from ringfence.contract.decision import Finding
 from ringfence.contract.request import Attempt, Call
 from ringfence.errors import Span
-from ringfence.facts.callee import FactSource
+from ringfence.facts.callee import FactSource, HolidaysUnknown
 from ringfence.language import nodes
 
 Tri = bool | None
@@ -84,7 +84,11 @@ class Ctx:
         if self.country is None:
             self.missing.add("to_region")
             return None
-        return self.facts.holiday(self.country, self.region, day, national_only) or False
+        try:
+            return self.facts.holiday(self.country, self.region, day, national_only) or False
+        except HolidaysUnknown:
+            self.missing.add("holidays")
+            return None
 
 
 # ---- durations and ages ------------------------------------------------------------------

@@ -28,6 +28,11 @@ from ringfence.facts.zones import load_zone
 from ringfence.resources import data_path
 
 
+class HolidaysUnknown(LookupError):
+    """The holiday calendar has no data for the year asked: whether a day is a holiday is not known
+    (the evaluator then treats the fact ``holidays`` as missing, and denies)."""
+
+
 @dataclass(frozen=True, slots=True)
 class NumberFacts:
     """What the number alone tells: its country, its subdivision when determined, its zones."""
@@ -48,10 +53,21 @@ class FactSource(Protocol):
 
     def holiday(self, country: str, region: str | None, day: dt.date,
                 national_only: bool) -> str | None:
-        """The name of the public holiday on that day, or None."""
+        """The name of the public holiday on that day, or None when it is none.
+
+        Raise :class:`HolidaysUnknown` when the calendar does not cover that year.
+        """
 
     def listed(self, name: str, e164: str) -> tuple[bool, float | dt.date | None]:
         """Whether a loaded list file holds the number, and its listing time (or bare date)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _HolidayTable:
+    """One calendar's holidays of one year, and whether the calendar covers that year at all."""
+
+    covered: bool
+    names: Mapping[dt.date, str]
 
 
 def _read_regions() -> dict[str, str]:
@@ -81,7 +97,7 @@ class StandardFacts:
         self._multizone = _read_multizone()
         self._numbers: dict[tuple[str, int], NumberFacts | str] = {}
         self._zones: dict[str, ZoneInfo] = {}
-        self._holidays: dict[tuple[str, str | None, int, bool], Mapping[dt.date, str]] = {}
+        self._holidays: dict[tuple[str, str | None, int, bool], _HolidayTable] = {}
         self._lock = threading.Lock()
 
     def number(self, e164: str) -> NumberFacts:
@@ -138,11 +154,13 @@ class StandardFacts:
             table = self._holiday_table(*key)
             with self._lock:
                 self._holidays[key] = table
-        return table.get(day)
+        if not table.covered:
+            raise HolidaysUnknown(f"the {country} holiday calendar has no data for {day.year}")
+        return table.names.get(day)
 
     @staticmethod
     def _holiday_table(country: str, subdiv: str | None, year: int,
-                       national_only: bool) -> Mapping[dt.date, str]:
+                       national_only: bool) -> _HolidayTable:
         try:
             found = holidays.country_holidays(country, subdiv=subdiv, years=year)
         except NotImplementedError:
@@ -150,7 +168,9 @@ class StandardFacts:
                 raise CallError("to", f"no public-holiday calendar is known for {country}") from None
             # A subdivision the holidays package does not split out: use the national calendar.
             found = holidays.country_holidays(country, years=year)
-        return dict(found)
+        # Each calendar of the holidays package states the years it knows (start_year, end_year;
+        # 2100 by default, 2026 for Sri Lanka): outside them it silently lists no holiday at all.
+        return _HolidayTable(found.start_year <= year <= found.end_year, dict(found))
 
     def listed(self, name: str, e164: str) -> tuple[bool, float | dt.date | None]:
         table = self.lists.get(name)
