@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,9 @@ from test_core_support import FIXTURES, NYC, policy_text, rule, write
 
 import ringfence
 from ringfence.facts.callee import HolidaysUnknown, StandardFacts
+from ringfence.testing import suite as suite_module
+from ringfence.testing import yamlload
+from ringfence.testing.cli import test_command as ringfence_test
 from ringfence.tools.cli import cli
 
 HOURS = str(FIXTURES / "hours.rf")
@@ -223,3 +227,105 @@ def test_a_year_past_a_calendar_s_data_is_unknown_not_a_working_day():
         assert facts.holiday(country, None, day, False) == name
         with pytest.raises(HolidaysUnknown):
             facts.holiday(country, None, dt.date(last + 1, 1, 1), False)
+
+
+# ---- items 1 and 11: a test suite's size, depth and relative times are bounded ---------------
+
+
+def _laughs(width: int, depth: int) -> str:
+    """YAML anchors a0..a{depth}, each naming ``width`` copies of the one before."""
+    lines = ["  a0: &a0 [" + ", ".join(["lol"] * width) + "]"]
+    lines += [f"  a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]"
+              for i in range(1, depth + 1)]
+    return "\n".join(lines)
+
+
+def _suite(folder: Path, body: str) -> Path:
+    path = folder / "s.test.yaml"
+    path.write_text('policies: [us-federal]\nnow: "2026-06-15T12:00:00-04:00"\n' + body)
+    return path
+
+
+def run_suite(path: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(ringfence_test, [str(path)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.output
+
+
+def _bomb_suite(folder: Path, width: int, depth: int) -> Path:
+    return _suite(folder, f"fixtures:\n{_laughs(width, depth)}\ndefaults:\n"
+                  f"  to: '+12125550101'\n  meta: *a{depth}\n"
+                  "cases:\n  - {name: one, expect: {decision: allow}}\n")
+
+
+def test_aliases_past_the_value_budget_stop_at_their_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(yamlload, "MAX_VALUES", 500)
+    path = _bomb_suite(tmp_path, 10, 3)  # 10**3 strings: twice the budget
+    code, out = run_suite(path)
+    assert code == 2
+    assert out.startswith(f"error: {path}:6: malformed YAML: with its aliases expanded the file "
+                          "holds more than 500 values")
+    assert "lol" not in out
+
+
+def test_the_650_byte_billion_laughs_fails_fast_in_little_memory(tmp_path):
+    path = _bomb_suite(tmp_path, 10, 8)
+    assert path.stat().st_size < 750
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    done = subprocess.run([*RINGFENCE, "test", str(path)], preexec_fn=limit_memory,
+                          capture_output=True, timeout=120, check=False)
+    assert done.returncode == 2, done.stderr
+    assert b"more than 200,000 values" in done.stderr
+
+
+def test_an_alias_inside_its_own_value_is_refused(tmp_path):
+    path = _suite(tmp_path, "defaults: &d\n  meta: *d\ncases: []\n")
+    code, out = run_suite(path)
+    assert code == 2
+    assert f"{path}:4: malformed YAML: the alias *d is inside the value it names" in out
+
+
+def test_defaults_copied_into_many_cases_are_bounded(tmp_path, monkeypatch):
+    monkeypatch.setattr(suite_module, "MAX_VALUES", 2000)
+    meta = ", ".join(f"k{i}: {i}" for i in range(100))
+    cases = "".join(f"  - {{name: c{i}, expect: {{decision: allow}}}}\n" for i in range(50))
+    path = _suite(tmp_path, f"defaults:\n  to: '+12125550101'\n  meta: {{{meta}}}\ncases:\n"
+                  + cases)
+    code, out = run_suite(path)
+    assert code == 2
+    # each merged call holds about 210 values: the tenth case passes 2000
+    assert f"{path}:16: cases[9]: the cases' calls, with defaults and fixtures merged in, hold " \
+           "more than 2,000 values" in out
+
+
+def test_deep_yaml_names_its_line(tmp_path):
+    path = _suite(tmp_path, "cases:\n  - name: deep\n    call: {meta: " + "[" * 5000
+                  + "]" * 5000 + "}\n    expect: {decision: allow}\n")
+    code, out = run_suite(path)
+    assert code == 2
+    assert out.startswith(f"error: {path}:5: malformed YAML: nested more than 64 levels deep")
+
+
+@pytest.mark.parametrize(("at", "message"), [
+    ("now-99999999999999d", "is too far from now (at most 999999999 days)"),
+    ("now+9999999d", "falls outside the years 1 to 9999"),
+    ("now-" + "9" * 5000 + "s", "is too far from now"),
+])
+def test_a_relative_time_out_of_range_names_its_line(tmp_path, at, message):
+    path = _suite(tmp_path, "cases:\n  - name: far\n    call: {to: '+12125550101', at: "
+                  f"{at}}}\n    expect: {{decision: allow}}\n")
+    code, out = run_suite(path)
+    assert code == 2
+    assert f"{path}:5: cases[0].call.at: " in out and message in out
+    assert "internal error" not in out and len(out) < 400
+
+
+def test_a_number_too_long_for_python_names_its_line(tmp_path):
+    path = _suite(tmp_path, "cases:\n  - name: n\n    call: {to: '+12125550101', meta: {n: "
+                  + "9" * 5000 + "}}\n    expect: {decision: allow}\n")
+    code, out = run_suite(path)
+    assert code == 2
+    assert out.strip() == f"error: {path}:5: malformed YAML: a number with too many digits"
