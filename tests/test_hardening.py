@@ -5,18 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import random
 import resource
 import subprocess
 import sys
 from pathlib import Path
 
 import holidays
+import phonenumbers
 import pytest
 from click.testing import CliRunner
+from phonenumbers import PhoneNumberType
 from test_core_support import FIXTURES, NYC, policy_text, rule, write
 
 import ringfence
+from ringfence.errors import CallError
 from ringfence.facts.callee import HolidaysUnknown, StandardFacts
+from ringfence.facts.numberblocks import block_key_length
 from ringfence.testing import suite as suite_module
 from ringfence.testing import yamlload
 from ringfence.testing.cli import test_command as ringfence_test
@@ -329,3 +334,53 @@ def test_a_number_too_long_for_python_names_its_line(tmp_path):
     code, out = run_suite(path)
     assert code == 2
     assert out.strip() == f"error: {path}:5: malformed YAML: a number with too many digits"
+
+
+# ---- item 10: a number's facts never depend on the numbers looked up before it ---------------
+
+
+SAN_MARINO_FIXED = "+3780549800000"  # 0549 80: a fixed line
+SAN_MARINO_NONE = "+3780549820000"  # 0549 82: no such block; the old cache key ended at the 8
+
+
+@pytest.mark.parametrize("order", [(SAN_MARINO_FIXED, SAN_MARINO_NONE),
+                                   (SAN_MARINO_NONE, SAN_MARINO_FIXED)])
+def test_san_marino_numbers_do_not_depend_on_order(order):
+    facts = StandardFacts()
+    answers = {}
+    for number in order:
+        try:
+            answers[number] = facts.number(number)
+        except CallError as err:
+            answers[number] = err.message
+    assert answers[SAN_MARINO_FIXED].country == "SM"
+    assert answers[SAN_MARINO_NONE] == (f"{SAN_MARINO_NONE} is not a valid number in its "
+                                        "numbering plan")
+
+
+def test_an_invalid_number_s_error_names_that_number_only():
+    facts = StandardFacts()
+    for number in ("+99912345678", "+99912345679"):  # one block, no such country code
+        with pytest.raises(CallError) as err:
+            facts.number(number)
+        assert err.value.message.startswith(f"{number} is not a phone number")
+
+
+def test_numbers_of_one_block_get_one_answer():
+    # Every example number of every region and type, against numbers that share its block (its
+    # first block_key_length characters and its length) but differ in every later digit.
+    rng = random.Random(18)
+    facts = StandardFacts()
+    types = [t for t in vars(PhoneNumberType).values() if isinstance(t, int)]
+    checked = 0
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in types:
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            base = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+            size = block_key_length(base)
+            other = base[:size] + "".join(rng.choice("0123456789") for _ in base[size:])
+            assert facts._lookup_number(other) == facts._lookup_number(base), (base, other)
+            checked += 1
+    assert checked > 1000

@@ -23,6 +23,7 @@ import phonenumbers
 from phonenumbers import timezone as phone_zones
 
 from ringfence.errors import CallError, InputError, excerpt
+from ringfence.facts.numberblocks import block_key_length
 from ringfence.facts.numberlist import NumberList
 from ringfence.facts.zones import load_zone
 from ringfence.resources import data_path
@@ -96,6 +97,7 @@ class StandardFacts:
         self._regions = _read_regions()
         self._multizone = _read_multizone()
         self._numbers: dict[tuple[str, int], NumberFacts | str] = {}
+        self._key_lengths: dict[tuple[str, int], int] = {}
         self._zones: dict[str, ZoneInfo] = {}
         self._holidays: dict[tuple[str, str | None, int, bool], _HolidayTable] = {}
         self._lock = threading.Lock()
@@ -103,25 +105,34 @@ class StandardFacts:
     def number(self, e164: str) -> NumberFacts:
         # libphonenumber allocates validity, zones and (in NANP) regions by numbering block, so
         # answers are cached per block and length: a dialer's millions of numbers share a few
-        # thousand entries. A NANP block is NPA-NXX (its time-zone table never looks further);
-        # elsewhere the table looks at most 8 digits deep but for one Irish entry.
-        key = (e164[:8] if e164[1] == "1" else e164[:9], len(e164))
+        # thousand entries. How long a block is depends on the country and its first digits
+        # (facts/numberblocks.py reads it from the metadata); it is itself cached by those.
+        size = len(e164)
+        head = (e164[:7], size)
+        key_length = self._key_lengths.get(head)
+        if key_length is None:
+            key_length = block_key_length(e164)
+            with self._lock:
+                self._key_lengths[head] = key_length
+        key = (e164[:key_length], size)
         found = self._numbers.get(key)
         if found is None:
             found = self._lookup_number(e164)
             with self._lock:
                 self._numbers[key] = found
         if isinstance(found, str):
-            raise CallError("to", found)
+            # The cached reason names no number: the block's first number is not this one.
+            raise CallError("to", f"{e164} {found}")
         return found
 
     def _lookup_number(self, e164: str) -> NumberFacts | str:
+        """The number's facts, or why it is not valid (without the number: shared by its block)."""
         try:
             parsed = phonenumbers.parse(e164, None)
         except phonenumbers.NumberParseException as err:
-            return f"{e164} is not a phone number ({err})"
+            return f"is not a phone number ({err})"
         if not phonenumbers.is_valid_number(parsed):
-            return f"{e164} is not a valid number in its numbering plan"
+            return "is not a valid number in its numbering plan"
         country = phonenumbers.region_code_for_number(parsed)
         zones = [z for z in phone_zones.time_zones_for_number(parsed) if z != "Etc/Unknown"]
         region = None
