@@ -384,3 +384,13 @@ def test_numbers_of_one_block_get_one_answer():
             assert facts._lookup_number(other) == facts._lookup_number(base), (base, other)
             checked += 1
     assert checked > 1000
+
+
+def test_a_suite_never_parses_a_file_that_is_not_a_policy(tmp_path):
+    (tmp_path / "secret.txt").write_text("TOP-SECRET-TOKEN\n")
+    path = tmp_path / "s.test.yaml"
+    path.write_text("policies: [secret.txt]\ncases:\n  - {name: a, expect: {decision: allow}}\n")
+    code, out = run_suite(path)
+    assert code == 2
+    assert "TOP-SECRET" not in out
+    assert f"{path}:1: policies[0]: a policy file ends in .rf: secret.txt" in out

@@ -178,7 +178,10 @@ class _Loader:
         for index, text in enumerate(items):
             line = items.item_lines[index]
             candidate = self.path.parent / text
-            if candidate.exists():
+            if candidate.is_file() and candidate.suffix != ".rf":
+                # Never parse (and quote in an error) a file that is not a policy.
+                self.problem(line, f"a policy file ends in .rf: {text}", f"policies[{index}]")
+            elif candidate.exists():
                 refs.append(PolicyRef(text, str(candidate.resolve()), line, True))
             elif _looks_like_path(text):
                 self.problem(
