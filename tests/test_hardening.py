@@ -25,6 +25,7 @@ from ringfence.facts.numberblocks import block_key_length
 from ringfence.testing import suite as suite_module
 from ringfence.testing import yamlload
 from ringfence.testing.cli import test_command as ringfence_test
+from ringfence.tools import cli as cli_module
 from ringfence.tools.cli import cli
 
 HOURS = str(FIXTURES / "hours.rf")
@@ -394,3 +395,22 @@ def test_a_suite_never_parses_a_file_that_is_not_a_policy(tmp_path):
     assert code == 2
     assert "TOP-SECRET" not in out
     assert f"{path}:1: policies[0]: a policy file ends in .rf: secret.txt" in out
+
+
+# ---- item 11: error records stay short, and any record can be written ------------------------
+
+
+def test_an_error_record_quotes_a_huge_value_short():
+    line = call_line(id="h", history=["x" * 100_000])
+    code, (record,), _ = decide(line)
+    assert code == 2 and record["id"] == "h"
+    assert len(record["error"]) < 400 and record["error"].endswith("characters)")
+
+
+def test_a_decision_too_deep_to_write_becomes_an_error_record():
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    line, is_error = cli_module._encode(7, {"id": "d"}, {"id": "d", "meta": deep})
+    assert is_error
+    assert json.loads(line) == {"line": 7, "error": "the call is nested too deeply", "id": "d"}

@@ -22,6 +22,7 @@ from ringfence.tools.jsonlines import NotJson, parse_json, read_bytes, read_call
 
 EXIT_INVALID = 1
 EXIT_BAD_INPUT = 2
+MAX_MESSAGE = 300
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
@@ -117,6 +118,8 @@ def check_command(paths: tuple[str, ...]) -> None:
 
 
 def _error_record(number: int, raw: Any, message: str, **more: Any) -> dict[str, Any]:
+    if len(message) > MAX_MESSAGE:  # a schema message may quote a value of any size
+        message = f"{message[:MAX_MESSAGE]}... ({len(message)} characters)"
     record: dict[str, Any] = {"line": number, "error": message, **more}
     call_id = raw.get("id") if isinstance(raw, dict) else None
     if isinstance(call_id, str | int) and not isinstance(call_id, bool):
@@ -133,6 +136,9 @@ def _encode(number: int, raw: Any, record: dict[str, Any]) -> tuple[bytes, bool]
     whether it is an error record."""
     try:
         return _line(record), "error" in record
+    except RecursionError:
+        # JSON just shallow enough to read can be too deep to write inside the decision.
+        return _line(_error_record(number, raw, "the call is nested too deeply")), True
     except UnicodeEncodeError:
         # A lone surrogate ("\ud800") reads as JSON but is no character: no UTF-8 can carry it.
         bad = _error_record(number, raw, "the call holds text that is not Unicode (a lone "
