@@ -19,9 +19,10 @@ from phonenumbers import PhoneNumberType
 from test_core_support import FIXTURES, NYC, policy_text, rule, write
 
 import ringfence
-from ringfence.errors import CallError
+from ringfence.errors import CallError, InputError
 from ringfence.facts.callee import HolidaysUnknown, StandardFacts
 from ringfence.facts.numberblocks import block_key_length
+from ringfence.facts.numberlist import NumberList
 from ringfence.testing import suite as suite_module
 from ringfence.testing import yamlload
 from ringfence.testing.cli import test_command as ringfence_test
@@ -414,3 +415,12 @@ def test_a_decision_too_deep_to_write_becomes_an_error_record():
     line, is_error = cli_module._encode(7, {"id": "d"}, {"id": "d", "meta": deep})
     assert is_error
     assert json.loads(line) == {"line": 7, "error": "the call is nested too deeply", "id": "d"}
+
+
+def test_list_files_keep_every_line_ending_and_count_lines(tmp_path):
+    listed = tmp_path / "dnc.txt"
+    listed.write_bytes(b"# mac\r+12125550101\r\n+12125550102\r+12125550103\nnope\n")
+    with pytest.raises(InputError, match=rf"{listed}:5: expected an E.164 number"):
+        NumberList.from_file(listed)
+    listed.write_bytes(b"# mac\r+12125550101\r\n+12125550102\r+12125550103\n")
+    assert len(NumberList.from_file(listed)) == 3

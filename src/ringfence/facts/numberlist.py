@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ringfence.errors import InputError, excerpt
@@ -135,7 +135,7 @@ class NumberList:
         entries = []
         seen_header = False
         with fh:
-            for number, raw in enumerate(fh, start=1):
+            for number, raw in enumerate(_lines(fh), start=1):
                 try:
                     text = raw.decode("utf-8").strip()
                 except UnicodeDecodeError as err:
@@ -151,6 +151,13 @@ class NumberList:
                     continue
                 entries.append(_entry(fields, path, number))
         return cls(entries, name=path.stem)
+
+
+def _lines(fh: Iterable[bytes]) -> Iterator[bytes]:
+    """Lines ending at \\n, \\r\\n or a lone \\r (as spreadsheets on the Mac write them),
+    read as bytes so that a line that is not UTF-8 is reported with its number."""
+    for raw in fh:
+        yield from raw.rstrip(b"\r\n").split(b"\r")
 
 
 def _entry(fields: list[str], path: Path, line: int) -> tuple[str, When]:
