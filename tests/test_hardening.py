@@ -424,3 +424,21 @@ def test_list_files_keep_every_line_ending_and_count_lines(tmp_path):
         NumberList.from_file(listed)
     listed.write_bytes(b"# mac\r+12125550101\r\n+12125550102\r+12125550103\n")
     assert len(NumberList.from_file(listed)) == 3
+
+
+@pytest.mark.parametrize("target", ["a\x00b.rf", "a/" * 3000 + "x.rf"])
+def test_include_of_a_name_no_file_can_have_is_rf601(tmp_path, target):
+    top = _includer(tmp_path, target)
+    result = CliRunner().invoke(cli, ["check", str(top)])
+    assert result.exit_code == 1, result.output
+    assert "error RF601" in result.output
+
+
+def test_closed_stdout_is_a_clear_error(tmp_path):
+    calls = tmp_path / "calls.jsonl"
+    calls.write_bytes(GOOD_LINE)
+    done = subprocess.run([*RINGFENCE, "decide", "-p", HOURS, str(calls)],
+                          preexec_fn=lambda: os.close(1), capture_output=False,
+                          stderr=subprocess.PIPE, check=False)
+    assert done.returncode == 2
+    assert b"standard output is closed" in done.stderr

@@ -87,9 +87,11 @@ def confined_include(owner: Path, target: str) -> Path | None:
     other file of the machine that runs it.
     """
     home = owner.parent.resolve()
-    if not target.endswith(".rf") or not (home / target).resolve().is_relative_to(home):
+    try:
+        inside = (home / target).resolve().is_relative_to(home)
+    except ValueError:  # a NUL byte: no file has that name
         return None
-    return owner.parent / target
+    return owner.parent / target if inside and target.endswith(".rf") else None
 
 
 def _include_path(clause: nodes.Clause, owner: Path) -> Path:
@@ -101,8 +103,11 @@ def _include_path(clause: nodes.Clause, owner: Path) -> Path:
                 "RF601", f"cannot include \"{target}\": a policy includes only .rf files in its "
                 "own folder or below it, or shipped policy ids", clause.span, "",
                 CODES["RF601"].hint)])
-        if path.is_file():
-            return path
+        try:
+            if path.is_file():
+                return path
+        except OSError:  # a name too long for the file system: not found
+            pass
     else:
         for candidate in (owner.parent / f"{target}.rf", policies_dir() / f"{target}.rf"):
             if candidate.is_file():

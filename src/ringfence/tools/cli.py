@@ -163,6 +163,8 @@ def decide_command(policies: tuple[str, ...], jurisdiction: str | None, lists: t
     for that line ({"line": N, "error": ..., "id": ... when the call has one}) and processing goes
     on; the exit code is then 2.
     """
+    if sys.stdout is None:
+        raise InputError("standard output is closed; the decisions have nowhere to go")
     policy_set = _policy_set(policies, jurisdiction, lists)
     data = read_bytes(calls)
     bad = 0
