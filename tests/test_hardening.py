@@ -20,6 +20,7 @@ from test_core_support import FIXTURES, NYC, policy_text, rule, write
 
 import ringfence
 from ringfence.errors import CallError, InputError
+from ringfence.facts import numberblocks
 from ringfence.facts.callee import HolidaysUnknown, StandardFacts
 from ringfence.facts.numberblocks import block_key_length
 from ringfence.facts.numberlist import NumberList
@@ -442,3 +443,14 @@ def test_closed_stdout_is_a_clear_error(tmp_path):
                           stderr=subprocess.PIPE, check=False)
     assert done.returncode == 2
     assert b"standard output is closed" in done.stderr
+
+
+@pytest.mark.parametrize(("pattern", "prefix", "ways"), [
+    (r"0549(?:8[0157-9]|9\d)\d{4}", "", {(10, 6, False), (10, 5, False)}),  # SM: 6th digit
+    (r"0549(?:8[0157-9]|9\d)\d{4}", "123", set()),  # cannot start 123
+    (r"(\d?){2}5", "", {(1, 1, False), (2, 2, False), (3, 3, False)}),  # empty repetitions count
+    (r"([89]\d{5})$|1", "", {(6, 1, True), (1, 1, False)}),  # `$` ends a way
+    (r"[2-9]\d{9}|3\d{6}", "2", {(10, 1, False)}),
+])
+def test_the_ways_a_pattern_matches(pattern, prefix, ways):
+    assert numberblocks._pattern(pattern, prefix) == ways

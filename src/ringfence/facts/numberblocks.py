@@ -5,8 +5,9 @@ blocks, so :class:`~ringfence.facts.callee.StandardFacts` caches its answers per
 must be exactly as long as libphonenumber's metadata looks: its validity and type patterns,
 national-prefix rules and region choice are regular expressions that may test any digit (San
 Marino's fixed lines test the sixth national digit), and its time-zone table is keyed by prefixes.
-This module reads those patterns and finds, per country calling code, the deepest digit any of
-them can test, so numbers that agree up to there (and in length) get the same answers.
+This module reads those patterns and finds, per country calling code, length and first national
+digits, the deepest digit any of them can test, so numbers that agree up to there (and in length)
+get the same answers.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ _REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
 PREFIX_DIGITS = 3
 
 
-def _class_digits(items: list) -> frozenset[str]:
-    """The digits a character class ``[...]`` accepts (all of them when it is not simple)."""
+def _class_digits(items: list) -> frozenset[str] | None:
+    """The digits a character class ``[...]`` accepts, or None when it is not simple to tell."""
     found: set[str] = set()
     negate = False
     for op, av in items:
@@ -48,7 +49,7 @@ def _class_digits(items: list) -> frozenset[str]:
         elif op is sre.CATEGORY and av is sre.CATEGORY_DIGIT:
             found.update(_DIGITS)
         else:
-            return _DIGITS
+            return None
     return _DIGITS - found if negate else frozenset(found & _DIGITS)
 
 
@@ -85,9 +86,10 @@ class _Ways:
             found = self._memo[key] = self._compute(item, at)
         return found
 
-    def _digit(self, accepted: frozenset[str], at: int) -> frozenset[_Way]:
-        if at < len(self.prefix):
-            return frozenset({(1, 1, False)}) if self.prefix[at] in accepted else frozenset()
+    def _digit(self, accepted: frozenset[str] | None, at: int) -> frozenset[_Way]:
+        """One digit matched against the digits ``accepted`` (None: not known, so tested)."""
+        if at < len(self.prefix) and accepted is not None and self.prefix[at] not in accepted:
+            return frozenset()
         return frozenset({(1, 0 if accepted == _DIGITS else 1, False)})
 
     def _compute(self, item: tuple, at: int) -> frozenset[_Way]:
@@ -116,8 +118,8 @@ class _Ways:
                 step = set()
                 for w, d, end in reps:
                     for w2, d2, end2 in self.sequence(body, at + w):
-                        if w2 and not end and w + w2 <= _LONGEST:  # a repetition must move on
-                            step.add((w + w2, max(d, w + d2 if d2 else 0), end2))
+                        if not (end and w2) and w + w2 <= _LONGEST:
+                            step.add((w + w2, max(d, w + d2 if d2 else 0), end or end2))
                 reps, count = frozenset(step), count + 1
                 if count >= least:
                     found |= reps
