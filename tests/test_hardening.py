@@ -454,3 +454,11 @@ def test_closed_stdout_is_a_clear_error(tmp_path):
 ])
 def test_the_ways_a_pattern_matches(pattern, prefix, ways):
     assert numberblocks._pattern(pattern, prefix) == ways
+
+
+def test_explain_names_the_line_and_column_of_bad_json(tmp_path):
+    call = tmp_path / "call.json"
+    call.write_text('{\n  "id": "x",\n  "to": \n}\n')
+    result = CliRunner().invoke(cli, ["explain", "-p", HOURS, str(call)])
+    assert result.exit_code == 2
+    assert "not JSON: Expecting value (line 4 column 1)" in result.output

@@ -192,7 +192,7 @@ def _load_call(call: str) -> dict[str, Any]:
     else:
         raw = parse_json(read_bytes(call))
     if isinstance(raw, NotJson):
-        where = f" at column {raw.column}" if raw.column else ""
+        where = f" (line {raw.line} column {raw.column})" if raw.line else ""
         raise InputError(f"{excerpt(call)}: {raw.message}{where}")
     return raw
 

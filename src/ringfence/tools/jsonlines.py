@@ -25,10 +25,11 @@ _JSON_SPACE = b" \t\r\n"
 
 @dataclass(frozen=True, slots=True)
 class NotJson:
-    """Why one line is not a call; ``column`` (1-based, in characters) when it is known."""
+    """Why one line is not a call; where in it (1-based line and column) when it is known."""
 
     message: str
     column: int | None = None
+    line: int | None = None
 
 
 def _number(text: str) -> int:
@@ -46,7 +47,7 @@ def _finite(text: str) -> float:
 
 
 def _constant(text: str) -> Any:
-    raise ValueError(f"{text} is not JSON (JSON has no NaN or Infinity)")
+    raise ValueError(f"{text} is not a JSON number")
 
 
 def parse_json(raw: bytes) -> Any | NotJson:
@@ -58,7 +59,7 @@ def parse_json(raw: bytes) -> Any | NotJson:
     try:
         return json.loads(text, parse_int=_number, parse_float=_finite, parse_constant=_constant)
     except json.JSONDecodeError as err:
-        return NotJson(f"not JSON: {err.msg}", err.colno)
+        return NotJson(f"not JSON: {err.msg}", err.colno, err.lineno)
     except ValueError as err:
         return NotJson(f"not JSON: {err}")
     except RecursionError:
