@@ -79,12 +79,35 @@ def _parse_checked(path: Path, cache: dict[Path, _Parsed]) -> _Parsed:
     return cache[key]
 
 
+def confined_include(owner: Path, target: str) -> Path | None:
+    """The file ``include "target"`` in ``owner`` may read, or None when it may read none.
+
+    Only a ``.rf`` file in the including policy's folder or below it (links followed) may be
+    included, so a policy under review cannot make ``check`` read, and quote in a diagnostic, any
+    other file of the machine that runs it.
+    """
+    home = owner.parent.resolve()
+    try:
+        inside = (home / target).resolve().is_relative_to(home)
+    except ValueError:  # a NUL byte: no file has that name
+        return None
+    return owner.parent / target if inside and target.endswith(".rf") else None
+
+
 def _include_path(clause: nodes.Include, owner: Path) -> Path:
     target = clause.target
     if clause.is_path:
-        path = owner.parent / target
-        if path.is_file():
-            return path
+        path = confined_include(owner, str(target))
+        if path is None:
+            raise PolicyError([Diagnostic(
+                "RF601", f"cannot include \"{target}\": a policy includes only .rf files in its "
+                "own folder or below it, or shipped policy ids", clause.span, "",
+                CODES["RF601"].hint)])
+        try:
+            if path.is_file():
+                return path
+        except OSError:  # a name too long for the file system: not found
+            pass
     else:
         for candidate in (owner.parent / f"{target}.rf", policies_dir() / f"{target}.rf"):
             if candidate.is_file():

@@ -347,3 +347,10 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """The closest known word to a misspelled one, if any is close enough."""
     found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return found[0] if found else None
+
+
+def excerpt(text: str, limit: int = 40) -> str:
+    """``text`` quoted for a message, cut to ``limit`` characters: input may be any size."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"

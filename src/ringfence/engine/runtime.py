@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 
 from ringfence.contract.request import Call
-from ringfence.facts.callee import FactSource, StandardFacts
+from ringfence.facts.callee import FactSource, HolidaysUnknown, StandardFacts
 from ringfence.language import nodes
 
 Tri = bool | None
@@ -89,11 +89,16 @@ class Ctx:
 
     def holiday(self, day: dt.date, national_only: bool) -> str | bool | None:
         """The public holiday's name on ``day``, False when none, None when the callee's
-        country is unknown (``to_region`` named missing)."""
+        country is unknown (``to_region`` named missing) or the calendar has no data for the
+        year (``holidays`` named missing)."""
         if self.country is None:
             self.missing.add("to_region")
             return None
-        return self.facts.holiday(self.country, self.region, day, national_only) or False
+        try:
+            return self.facts.holiday(self.country, self.region, day, national_only) or False
+        except HolidaysUnknown:  # a year past the calendar's data: not "no holiday"
+            self.missing.add("holidays")
+            return None
 
 
 #: Runtime functions the generated function copies in place rather than calls: they run for

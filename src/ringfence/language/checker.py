@@ -12,13 +12,14 @@ import functools
 import itertools
 import re
 from collections.abc import Iterator
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfoNotFoundError, available_timezones
 
 import holidays
 import phonenumbers
 
 from ringfence.contract.fields import FIELDS, VOCABULARIES
 from ringfence.errors import CODES, Diagnostic, Span, did_you_mean, source_lines
+from ringfence.facts.zones import load_zone
 from ringfence.language import nodes
 
 # Field -> kind. Kinds: text (free text), name (a word), enum:<set>, bool, time, region.
@@ -161,7 +162,7 @@ class _Checker:
 
     def zone(self, part: nodes.ZoneSpec) -> None:
         try:
-            ZoneInfo(part.zone or "")
+            load_zone(part.zone or "")
         except (ZoneInfoNotFoundError, ValueError):
             self.error("RF405", f"'{part.zone}' is not a known time zone", part.span,
                        did_you_mean(part.zone or "", available_timezones()))

@@ -61,3 +61,12 @@ def merge_all(layers: list[Any]) -> MDict:
         if layer:
             result = merge(result, layer)
     return result
+
+
+def count_values(value: Any) -> int:
+    """How many values ``value`` holds (itself, and each key, item and value inside it)."""
+    if isinstance(value, dict):
+        return 1 + sum(1 + count_values(v) for v in value.values())
+    if isinstance(value, list):
+        return 1 + sum(count_values(v) for v in value)
+    return 1

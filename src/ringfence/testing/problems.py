@@ -10,7 +10,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from ringfence.errors import RingfenceError
+from ringfence.errors import RingfenceError, excerpt
 from ringfence.testing.yamlload import line_of
 
 _TYPE_NAMES = {
@@ -62,8 +62,9 @@ def _describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
-        return f"the text {value!r}"
-    return f"{value!r}"
+        return f"the text {excerpt(value)}"
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:40]}..."
 
 
 def _schema_of(error: ValidationError) -> Mapping[str, Any]:
@@ -103,7 +104,8 @@ def _friendly(error: ValidationError) -> tuple[str, Any | None]:
             return f"{_describe(error.instance)} is not in the expected form: {about}", None
     if kind in ("minItems", "minProperties", "minLength"):
         return "must not be empty", None
-    return error.message, None
+    # jsonschema's own message quotes the whole value, which may be any size.
+    return error.message if len(error.message) <= 200 else f"{error.message[:200]}...", None
 
 
 def schema_problems(
