@@ -17,8 +17,10 @@ import builtins
 import copy
 import functools
 import inspect
+import re
 import textwrap
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 _REFUSED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Try, ast.With,
@@ -80,6 +82,50 @@ class _Rewrite(ast.NodeTransformer):
         return self._loop(node)
 
 
+@dataclass(frozen=True)
+class _Template:
+    """A function's body as source, written once: parameters, locals, the target and the done
+    flag stand as placeholders (``__p0__``, ``__l0__``, ``__target__``, ``__done__``)."""
+
+    params: tuple[str, ...]
+    stored: frozenset[str]  # the parameters the body assigns to
+    locals: tuple[str, ...]
+    globals: tuple[str, ...]
+    text: str
+    flagged: bool  # whether it uses the done flag (more than a single return)
+
+
+@functools.cache
+def _template(fn: Callable[..., Any]) -> _Template:
+    params, statements = body(fn)
+    stored = {n.id for s in statements for n in ast.walk(s)
+              if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    local_names = tuple(sorted(stored - set(params)))
+    names = {p: f"__p{i}__" for i, p in enumerate(params)}
+    names.update({n: f"__l{i}__" for i, n in enumerate(local_names)})
+    used = {n.id for s in statements for n in ast.walk(s) if isinstance(n, ast.Name)}
+    global_names = tuple(sorted(n for n in used - names.keys() if not hasattr(builtins, n)))
+    if len(statements) == 1 and isinstance(statements[0], ast.Return) and statements[0].value:
+        value = _Rewrite(names, "__target__", "").visit(copy.deepcopy(statements[0].value))
+        text, flagged = f"__target__ = {ast.unparse(value)}", False
+    else:
+        rewrite = _Rewrite(names, "__target__", "__done__")
+        block: list[ast.stmt] = []
+        for statement in copy.deepcopy(statements):
+            result = rewrite.visit(statement)
+            block.extend(result if isinstance(result, list) else [result])
+        # falling off the end returns None
+        block += [ast.Assign([ast.Name("__target__", ast.Store())], ast.Constant(None)),
+                  ast.Break()]
+        wrapper = ast.fix_missing_locations(ast.While(ast.Constant(True), block, []))
+        text, flagged = "__done__ = False\n" + ast.unparse(wrapper), True
+    return _Template(params, frozenset(stored & set(params)), local_names, global_names, text,
+                     flagged)
+
+
+_PLACEHOLDER = re.compile(r"__(?:p\d+|l\d+|target|done)__")
+
+
 def copy_in(fn: Callable[..., Any], args: list[str], target: str, fresh: Callable[[str], str],
             bind: Callable[[str, object], str]) -> list[str]:
     """Lines that set ``target`` to ``fn(*args)``, with ``fn``'s body copied in.
@@ -87,34 +133,20 @@ def copy_in(fn: Callable[..., Any], args: list[str], target: str, fresh: Callabl
     ``args`` are expressions; ``fresh(name)`` gives an unused local name; ``bind(name, value)``
     makes a global of ``fn`` (another runtime function, a module) visible to the code.
     """
-    params, statements = body(fn)
-    stored = {n.id for s in statements for n in ast.walk(s)
-              if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    names: dict[str, str] = {}
+    template = _template(fn)
+    names = {"__target__": target}
     lines: list[str] = []
-    for param, arg in zip(params, args, strict=True):
-        if param not in stored and (arg.isidentifier() or arg in _SINGLETONS):
-            names[param] = arg
+    for i, (param, arg) in enumerate(zip(template.params, args, strict=True)):
+        if param not in template.stored and (arg.isidentifier() or arg in _SINGLETONS):
+            names[f"__p{i}__"] = arg
         else:  # evaluated once, as a call would, and never compared by identity as a literal
-            names[param] = fresh(param)
-            lines.append(f"{names[param]} = {arg}")
-    for name in sorted(stored - set(params)):
-        names[name] = fresh(name)
-    for node in (n for s in statements for n in ast.walk(s)):
-        if isinstance(node, ast.Name) and node.id not in names and not hasattr(builtins, node.id):
-            bind(node.id, fn.__globals__[node.id])
-    if len(statements) == 1 and isinstance(statements[0], ast.Return) and statements[0].value:
-        value = _Rewrite(names, target, "").visit(copy.deepcopy(statements[0].value))
-        return [*lines, f"{target} = {ast.unparse(value)}"]
-    done = fresh("done")
-    rewrite = _Rewrite(names, target, done)
-    block: list[ast.stmt] = []
-    for statement in copy.deepcopy(statements):
-        result = rewrite.visit(statement)
-        block.extend(result if isinstance(result, list) else [result])
-    # falling off the end returns None
-    block += [ast.Assign([ast.Name(target, ast.Store())], ast.Constant(None)), ast.Break()]
-    wrapper = ast.While(ast.Constant(True), block, [])
-    lines.append(f"{done} = False")
-    lines.extend(ast.unparse(ast.fix_missing_locations(wrapper)).splitlines())
-    return lines
+            names[f"__p{i}__"] = fresh(param)
+            lines.append(f"{names[f'__p{i}__']} = {arg}")
+    for i, name in enumerate(template.locals):
+        names[f"__l{i}__"] = fresh(name)
+    if template.flagged:
+        names["__done__"] = fresh("done")
+    for name in template.globals:
+        bind(name, fn.__globals__[name])
+    text = _PLACEHOLDER.sub(lambda m: names[m.group()], template.text)
+    return [*lines, *text.splitlines()]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -280,6 +281,8 @@ def age_holds(ctx: Ctx, age: nodes.Age, event: float) -> Tri:
         if recent_enough is False:
             return False
         return None if old_enough is None or recent_enough is None else True
+    if event == -math.inf:  # an unknown date, read as long ago (the safe reading)
+        return kind in ("more_than_ago", "at_least_ago")
     if first.kind != "plain":
         if event > ctx.t:
             return False
@@ -389,15 +392,17 @@ def _observe_compare(node: nodes.Compare, ctx: Ctx) -> str:
     value = field_value(ctx, node.field)
     return f"{node.field.name} = {'missing' if value is None else ctx.date_of(value)}"  # type: ignore[arg-type]
 
-def field_age(ctx: Ctx, value: float | None, age: nodes.Age) -> Tri:
-    """``FIELD within 18 months`` and the other ages of an instant field."""
-    return False if value is None else age_holds(ctx, age, value)
+def field_age(ctx: Ctx, value: float | None, age: nodes.Age, missing: set[str], name: str
+              ) -> Tri:
+    """``FIELD within 18 months`` and the other ages of an instant field: unknown when the
+    call does not give the instant (as ``FIELD < DATE`` is)."""
+    return unknown(missing, name) if value is None else age_holds(ctx, age, value)
 
 
 @lowers(nodes.FieldAge)
 def _lower_field_age(node: nodes.FieldAge) -> Apply:
-    return Apply(field_age, (CTX, field_arg(node.field), Const(node.age)),
-                 age_durations(node.age), timed=True)
+    return Apply(field_age, (CTX, field_arg(node.field), Const(node.age), MISSING,
+                             Const(node.field.name)), age_durations(node.age), timed=True)
 
 
 @observes(nodes.FieldAge)
@@ -430,7 +435,7 @@ def on_list_aged(ctx: Ctx, name: str, age: nodes.Age) -> Tri:
     found, listed_at = listing(ctx, name)
     if not found:
         return False
-    return age_holds(ctx, age, listed_at if listed_at is not None else float("-inf"))
+    return age_holds(ctx, age, listed_at if listed_at is not None else -math.inf)
 
 
 @lowers(nodes.OnList)

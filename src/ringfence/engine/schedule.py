@@ -13,12 +13,14 @@ from collections.abc import Callable, Iterator, Sequence
 from ringfence.contract.decision import Finding
 from ringfence.engine import ir
 from ringfence.engine.runtime import (
+    FIXED_SECONDS,
     Ctx,
     WindowSpec,
     business_days_between,
     plus,
     window_zones,
 )
+from ringfence.language import nodes
 
 _UTC = dt.UTC
 SEARCH_DAYS = 14
@@ -69,12 +71,28 @@ class Schedule:
                     yield dt.datetime.combine(day, dt.time(), home).astimezone(_UTC)
             for duration in rule.durations:
                 for event in events:
-                    local = dt.datetime.fromtimestamp(event, home)
-                    moved = plus(local, duration, business).astimezone(_UTC)
-                    yield moved
-                    yield moved + one
+                    for moved in _after(event, duration, home, business):
+                        yield moved
+                        yield moved + one
         for event in events:
             yield dt.datetime.fromtimestamp(event, _UTC)
+
+
+def _after(event: float, duration: nodes.Duration, home: dt.tzinfo,
+           business: Callable[[dt.date, int], dt.date]) -> Iterator[dt.datetime]:
+    """The instants at which a period of ``duration`` from ``event`` ends, as the rules count it.
+
+    Rules count hours, minutes and days of a plain duration as absolute seconds (a day is 86,400
+    seconds, across a clock change too), so those end in UTC arithmetic; calendar and business
+    days end at a local midnight; months and years are counted on the clock of the judged
+    instant, which may be the callee's zone or the call's own offset, so both are tried.
+    """
+    seconds = FIXED_SECONDS.get(duration.unit)
+    if duration.kind == "plain" and seconds is not None:
+        yield dt.datetime.fromtimestamp(event + duration.amount * seconds, _UTC)
+        return
+    for zone in (home, _UTC):
+        yield plus(dt.datetime.fromtimestamp(event, zone), duration, business).astimezone(_UTC)
 
 
 def event_instants(ctx: Ctx) -> Iterator[float]:
