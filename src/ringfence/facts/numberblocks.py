@@ -13,16 +13,25 @@ get the same answers.
 from __future__ import annotations
 
 import functools
-from re import _constants as sre  # type: ignore[attr-defined]
-from re import _parser  # type: ignore[attr-defined]
+import re._constants as sre  # type: ignore[import-not-found]  # no stubs: see _Item below
+import re._parser as _parser  # type: ignore[import-not-found]
+from collections.abc import Iterable
+from typing import Any
 
 import phonenumbers
 from phonenumbers import PhoneMetadata
-from phonenumbers.timezone import TIMEZONE_DATA
+from phonenumbers.tzdata import TIMEZONE_DATA  # the table phonenumbers.timezone looks zones up in
 
 _DESCS = ("general_desc", "fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost",
           "personal_number", "voip", "pager", "uan", "voicemail")
 _DIGITS = frozenset("0123456789")
+
+# One parsed pattern item as re._parser builds it: (opcode, argument), the argument's shape
+# depending on the opcode (a character, a range, sub-items, ...). typeshed has no stubs for re's
+# private parser modules, so they and what they build are Any. They are imported with plain
+# `import`, which mypy always reports as missing: `from re import _parser` is reported only while
+# nothing else in the build imports them (lark does), so an ignore on it would be flagged unused.
+_Item = tuple[Any, Any]
 
 # One way a pattern can match: (digits consumed, deepest digit it tested + 1, whether a `$` ended
 # it). A national number has at most 17 digits, so longer matches are dropped.
@@ -35,7 +44,7 @@ _REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
 PREFIX_DIGITS = 3
 
 
-def _class_digits(items: list) -> frozenset[str] | None:
+def _class_digits(items: list[_Item]) -> frozenset[str] | None:
     """The digits a character class ``[...]`` accepts, or None when it is not simple to tell."""
     found: set[str] = set()
     negate = False
@@ -64,13 +73,13 @@ class _Ways:
         self.prefix = prefix
         self._memo: dict[tuple[int, int], frozenset[_Way]] = {}
 
-    def sequence(self, items: list, start: int) -> frozenset[_Way]:
+    def sequence(self, items: Iterable[_Item], start: int) -> frozenset[_Way]:
         ways = _START
         for item in items:
             ways = self._then(ways, item, start)
         return ways
 
-    def _then(self, ways: frozenset[_Way], item: tuple, start: int) -> frozenset[_Way]:
+    def _then(self, ways: frozenset[_Way], item: _Item, start: int) -> frozenset[_Way]:
         out = set()
         for w1, d1, end1 in ways:
             for w2, d2, end2 in self._item(item, start + w1):
@@ -79,7 +88,7 @@ class _Ways:
                 out.add((w1 + w2, max(d1, w1 + d2 if d2 else 0), end1 or end2))
         return frozenset(out)
 
-    def _item(self, item: tuple, at: int) -> frozenset[_Way]:
+    def _item(self, item: _Item, at: int) -> frozenset[_Way]:
         key = (id(item), at)
         found = self._memo.get(key)
         if found is None:
@@ -92,7 +101,7 @@ class _Ways:
             return frozenset()
         return frozenset({(1, 0 if accepted == _DIGITS else 1, False)})
 
-    def _compute(self, item: tuple, at: int) -> frozenset[_Way]:
+    def _compute(self, item: _Item, at: int) -> frozenset[_Way]:
         op, av = item
         if op is sre.AT:
             return frozenset({(0, 0, av is sre.AT_END)})
@@ -134,7 +143,7 @@ class _Ways:
 
 
 @functools.cache
-def _parsed(text: str) -> list:
+def _parsed(text: str) -> list[_Item]:
     return list(_parser.parse(text))
 
 
@@ -159,7 +168,7 @@ def _prefix_ways(ways: frozenset[_Way], length: int) -> list[_Way]:
     return [(w, d, end) for w, d, end in ways if w <= length and (w == length or not end)]
 
 
-def _has_group(items: list) -> bool:
+def _has_group(items: list[_Item]) -> bool:
     for op, av in items:
         if op is sre.SUBPATTERN and av[0] is not None:
             return True
@@ -198,9 +207,12 @@ def _metadata_depth(meta: PhoneMetadata, length: int, prefix: str) -> int:
     """National digits that one region's patterns, prefix rules and zone table may test."""
     depth = _after(meta, length, prefix)
     if meta.leading_digits:
-        ways = _prefix_ways(_pattern(meta.leading_digits, prefix), length)
-        depth = max([depth, *(d for _, d, _ in ways)])
+        leading = _prefix_ways(_pattern(meta.leading_digits, prefix), length)
+        depth = max([depth, *(d for _, d, _ in leading)])
     if meta.national_prefix_for_parsing:
+        # Every region's metadata has a general description (phonenumbers' own parse() reads
+        # its possible lengths unchecked); the stub's None is only the constructor default.
+        assert meta.general_desc is not None
         possible = set(meta.general_desc.possible_length or ())
         longest = max(possible, default=_LONGEST)
         for ways, captures in _alternatives(meta.national_prefix_for_parsing, prefix):

@@ -20,7 +20,7 @@ import yaml
 from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
 from yaml.error import Mark
-from yaml.events import AliasEvent
+from yaml.events import AliasEvent, NodeEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 
@@ -102,20 +102,27 @@ class _MarkedLoader(yaml.SafeLoader):
                                 f"{MAX_VALUES:,} values; write a suite without aliases that "
                                 "repeat large parts", mark)
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
-        event = self.peek_event()
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        # A node starts with a node event (alias, scalar, sequence or mapping start); the stubs
+        # leave peek_event unannotated.
+        event: NodeEvent = self.peek_event()  # type: ignore[no-untyped-call]
+        mark = event.start_mark
+        # SafeLoader's pure-Python parser marks every event with a yaml.error.Mark; the stubs'
+        # union also covers the C parser's marks and events built by hand.
+        assert isinstance(mark, Mark)
         if isinstance(event, AliasEvent):
             if event.anchor in self._open:
                 raise ComposerError(None, None, f"the alias *{event.anchor} is inside the value "
-                                    "it names, so it never ends", event.start_mark)
+                                    "it names, so it never ends", mark)
             node = super().compose_node(parent, index)
-            self._count(_expanded_size(node, self._sizes), event.start_mark)
+            # An alias composes to the node its anchor named (PyYAML raises for an unknown one).
+            assert node is not None
+            self._count(_expanded_size(node, self._sizes), mark)
             return node
         self._depth += 1
         if self._depth > MAX_DEPTH:
-            raise ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep",
-                                event.start_mark)
-        self._count(1, event.start_mark)
+            raise ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
+        self._count(1, mark)
         if event.anchor is not None:
             self._open.add(event.anchor)
         try:

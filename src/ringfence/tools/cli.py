@@ -186,7 +186,9 @@ def decide_command(policies: tuple[str, ...], jurisdiction: str | None, lists: t
         _fail(f"{bad} malformed call{'s' if bad != 1 else ''}; see the error records")
 
 
-def _load_call(call: str) -> dict[str, Any]:
+def _load_call(call: str) -> Any:
+    """The JSON value CALL holds (inline, a file, or - for stdin), of whatever type: decide()
+    checks it against the call schema, so a non-object is reported there as a call error."""
     if call.lstrip().startswith("{"):
         raw = parse_json(call.encode("utf-8", "surrogateescape"))
     else:
