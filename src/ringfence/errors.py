@@ -190,6 +190,14 @@ CODES: dict[str, ErrorCode] = {
             _policy(_RULE_HEAD + "  deny if last purchase within 18 months\n"),
         ),
         ErrorCode(
+            "RF307", "Condition nested too deeply",
+            "Conditions may nest and/or/not at most 16 deep; write a long condition as several "
+            "'when' or 'unless' lines, or as several rules.",
+            _policy(_RULE_HEAD + "  deny if " + "not (" * 17 + "purpose is marketing"
+                    + ")" * 17 + "\n"),
+            _policy(_RULE_HEAD + "  deny if not (purpose is marketing)\n"),
+        ),
+        ErrorCode(
             "RF401", "Calling window ends before it starts",
             "A calling window needs a start and an end time, like 08:00 to 21:00, with the end "
             "after the start.",

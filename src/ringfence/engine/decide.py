@@ -14,7 +14,9 @@ from ringfence.engine.explain import explain_rule
 from ringfence.engine.interp import Interpreter
 from ringfence.engine.runtime import Ctx
 from ringfence.engine.schedule import Schedule
+from ringfence.errors import CallError
 from ringfence.facts.callee import FactSource
+from ringfence.facts.regions import region_exists, same_place
 
 _ZONE_NAME = operator.attrgetter("key")
 
@@ -52,11 +54,17 @@ class Evaluator:
                 zones = self._zone_sets[number.zones] = tuple(facts.zone(z) for z in number.zones)
         if call.lists or call.lists_checked_at:
             resolve_dates(call, zones[0] if zones else call.at.tzinfo)  # type: ignore[arg-type]
-        if place is not None:
+        if place is None:
+            region, country = number.region, number.country
+        elif not region_exists(place):
+            raise CallError("to_region", f"{place!r} is not an ISO 3166 country or subdivision code")
+        elif number.country is not None and not same_place(place, number.country):
+            # The given region contradicts the number: where the callee is cannot be
+            # established, so every policy that depends on it denies naming to_region.
+            region = country = None
+        else:
             region = place if "-" in place else None
             country = place[:2]
-        else:
-            region, country = number.region, number.country
         return Ctx(call, call.at, zones, country, region, facts)
 
     def judge(self, ctx: Ctx) -> tuple[list[Finding], list[Finding], list[PolicyRef]]:

@@ -89,6 +89,9 @@ class Interpreter:
     def applies(self, policy: ir.Policy, ctx: Ctx) -> Tri:
         """True, False, or None when the call's region (or a ``when`` fact) is unknown."""
         if not policy.any_place:
+            if ctx.country is None:  # where the callee is is not established
+                ctx.missing.add("to_region")
+                return None
             if ctx.country in policy.countries:
                 pass
             elif ctx.region is not None:

@@ -46,6 +46,7 @@ class _Source:
         self.lines: list[str] = []
         self.namespace: dict[str, Any] = {}
         self.where = ""  # the policy line the statements being written belong to
+        self.helpers: list[str] = []  # functions written before judge (deep conditions)
         self._count = 0
         self._lookups: dict[str, str] = {}
 
@@ -114,6 +115,8 @@ def _condition(src: _Source, cond: ir.Cond, target: str, depth: int) -> None:
         inner = src.name("v")
         _condition(src, cond.part, inner, depth)
         src.emit(depth, f"{target} = None if {inner} is None else not {inner}")
+    elif depth >= _DEEPEST:
+        src.emit(depth, f"{target} = {_helper(src, cond)}(ctx)")
     else:
         # and: False decides, None is remembered; or: the same with True.
         decisive = str(cond.decisive)
@@ -124,6 +127,25 @@ def _condition(src: _Source, cond: ir.Cond, target: str, depth: int) -> None:
             src.emit(depth + 1, f"if {part} is {decisive}:", f"    {target} = {decisive}",
                      "    break", f"if {part} is None:", f"    {target} = None")
         src.emit(depth + 1, "break")
+
+
+# Python allows 20 nested blocks in a function; a condition deeper than this is written as a
+# function of its own, so the generated code never nests with the input.
+_DEEPEST = 8
+
+
+def _helper(src: _Source, cond: ir.Cond) -> str:
+    """The name of a function, written before ``judge``, that answers ``cond``."""
+    name = src.name("cond")
+    outer, src.lines = src.lines, []
+    src.emit(0, f"def {name}(ctx):")
+    src.emit(1, "call = ctx.call", "t = ctx.t", "missing = ctx.missing")
+    value = src.name("v")
+    _condition(src, cond, value, 1)
+    src.emit(1, f"return {value}")
+    src.helpers.extend(src.lines)
+    src.lines = outer
+    return name
 
 
 def _where(span: Span) -> str:
@@ -173,18 +195,22 @@ def _applies(src: _Source, policy: ir.Policy) -> None:
     src.emit(1, "while True:")
     if policy.any_place:
         src.emit(2, "applies = True")
-    elif not policy.subdivisions:
-        # Countries only: the call's country decides, and a missing one means "no".
-        src.emit(2, f"applies = ctx.country in {src.bind(policy.countries, 'W')}")
     else:
-        countries = src.bind(frozenset(s[:2] for s in policy.subdivisions), "W")
-        src.emit(2, f"if ctx.country in {src.bind(policy.countries, 'W')}:", "    applies = True",
-                 "elif ctx.region is not None:",
-                 f"    applies = ctx.region in {src.bind(policy.subdivisions, 'W')}",
-                 # a country the policy covers only in part: which part decides
-                 f"elif ctx.country in {countries}:",
-                 "    missing.add('to_region')", "    applies = None",
-                 "else:", "    applies = False")
+        # where the callee is is not established: whether the policy applies is unknown
+        src.emit(2, "if ctx.country is None:", "    missing.add('to_region')",
+                 "    applies = None", "    break")
+        if not policy.subdivisions:
+            # Countries only: the call's country decides.
+            src.emit(2, f"applies = ctx.country in {src.bind(policy.countries, 'W')}")
+        else:
+            countries = src.bind(frozenset(s[:2] for s in policy.subdivisions), "W")
+            src.emit(2, f"if ctx.country in {src.bind(policy.countries, 'W')}:",
+                     "    applies = True", "elif ctx.region is not None:",
+                     f"    applies = ctx.region in {src.bind(policy.subdivisions, 'W')}",
+                     # a country the policy covers only in part: which part decides
+                     f"elif ctx.country in {countries}:",
+                     "    missing.add('to_region')", "    applies = None",
+                     "else:", "    applies = False")
     src.emit(2, "if applies is not True:", "    break")
     if info.effective_from is not None or info.effective_until is not None:
         src.emit(2, "day = ctx.local_date()")
@@ -233,7 +259,7 @@ def generate(policies: Sequence[ir.Policy], facts: FactSource) -> tuple[Judge, s
         for rule in policy.rules:
             _rule(src, rule, depth)
     src.emit(1, "return violations, warnings, refs")
-    text = "\n".join(src.lines) + "\n"
+    text = "\n".join([*src.helpers, *src.lines]) + "\n"
     filename = f"<ringfence policy set {next(_serial)}>"
     # Registered so that tracebacks and profilers show the generated line, which names the
     # policy line in its trailing comment.

@@ -21,6 +21,7 @@ from ringfence.contract.fields import FIELDS, VOCABULARIES
 from ringfence.errors import CODES, Diagnostic, Span, did_you_mean, source_lines
 from ringfence.facts.zones import load_zone
 from ringfence.language import nodes
+from ringfence.language.nodes.values import LARGEST_NUMBER
 
 # Field -> kind. Kinds: text (free text), name (a word), enum:<set>, bool, time, region.
 CONSENT_TYPES = VOCABULARIES["consent.type"]
@@ -28,6 +29,12 @@ OUTCOMES = VOCABULARIES["history.outcome"]
 EVENTS = ("purchase", "inquiry", "attempt", "conversation", "refusal", "opt_out")
 SAME = ("subject", "campaign", "purpose")
 _DAY_UNITS = ("day",)
+# Each unit in days (an upper bound for months and years), to bound what a rule may measure.
+_UNIT_DAYS = {"second": 1 / 86400, "minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7,
+              "month": 31, "year": 366}
+_LONGEST_DAYS = 100 * 366
+# How deeply and/or/not may nest: deeper than any law's sentence, and what the engine takes.
+MAX_NESTING = 16
 _REGION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?\Z")
 _DAY_SECONDS = 24 * 3600
 
@@ -195,6 +202,10 @@ class _Checker:
 
     # -- conditions --
     def condition(self, condition: nodes.Condition) -> None:
+        deepest = _too_deep(condition)
+        if deepest is not None:
+            self.error("RF307", f"conditions nest more than {MAX_NESTING} deep here", deepest.span)
+            return
         for node in _walk(condition):
             match node:
                 case nodes.Is() | nodes.Presence() | nodes.Compare() | nodes.FieldAge():
@@ -214,6 +225,9 @@ class _Checker:
                 case nodes.CountAttempts():
                     self.filters(node.filters)
                     self.duration(node.window)
+                    if node.number < 0:
+                        self.error("RF306", f"'{node.written}' is not a whole number from 0 to "
+                                   f"{LARGEST_NUMBER:,} written with the digits 0-9", node.span)
                     if node.op not in (">=", ">", "=", "<", "<=", "!="):
                         self.error("RF303", f"'{node.op}' cannot compare a count", node.span)
             for duration in _durations(node):
@@ -236,7 +250,14 @@ class _Checker:
                                    did_you_mean(value.raw, OUTCOMES))
 
     def duration(self, duration: nodes.Duration) -> None:
-        if duration.amount <= 0:
+        if duration.amount < 0:
+            self.error("RF306", f"'{duration.written}' is not a whole number from 1 to "
+                       f"{LARGEST_NUMBER:,} written with the digits 0-9", duration.span)
+            return
+        if duration.amount * _UNIT_DAYS[duration.unit] > _LONGEST_DAYS:
+            self.error("RF306", f"a duration of {duration} is longer than the 100 years a rule "
+                       "may measure", duration.span)
+        if duration.amount == 0:
             self.error("RF306", f"a duration of {duration} is always over", duration.span)
         if duration.kind != "plain" and duration.unit not in _DAY_UNITS:
             self.error("RF306", f"'{duration.kind}' goes with days, not {duration.unit}s",
@@ -284,6 +305,20 @@ def _subdivisions(country: str) -> frozenset[str]:
         return frozenset(holidays.country_holidays(country).subdivisions)
     except NotImplementedError:
         return frozenset()
+
+
+def _too_deep(condition: nodes.Condition) -> nodes.Condition | None:
+    """The first condition nested deeper than :data:`MAX_NESTING` and/or/not, if any."""
+    stack = [(condition, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            return node
+        if isinstance(node, nodes.And | nodes.Or):
+            stack.extend((item, depth + 1) for item in node.items)
+        elif isinstance(node, nodes.Not):
+            stack.append((node.item, depth + 1))
+    return None
 
 
 def _walk(condition: nodes.Condition) -> Iterator[nodes.Condition]:

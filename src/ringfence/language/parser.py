@@ -265,6 +265,13 @@ def parse_text(text: str, file: str = "<text>") -> nodes.Policy:
     tree, diagnostics = _recovering_parse(text, file, lines)
     if tree is None or diagnostics:
         raise PolicyError(diagnostics)
+    deep = _too_deep(tree)
+    if deep is not None:
+        at = Span(file, deep.meta.line, deep.meta.column) if not deep.meta.empty \
+            else Span(file, 1, 1)
+        raise PolicyError([Diagnostic(
+            "RF307", "conditions nest too deeply here", at,
+            lines[at.line - 1] if 0 < at.line <= len(lines) else "", CODES["RF307"].hint)])
     literals = _Literals(file, lines)
     policy = _Builder(literals).transform(tree)
     if literals.diagnostics:
@@ -273,6 +280,22 @@ def parse_text(text: str, file: str = "<text>") -> nodes.Policy:
         if "#" in line:
             comments.extend(_comment_in(line, number))
     return dataclasses.replace(policy, comments=tuple(comments))
+
+
+# Deeper parse trees than this would exhaust Python's stack in the tree transformer; the
+# checker's own bound on nesting (RF307, 16 levels) is far below it.
+_MAX_TREE_DEPTH = 200
+
+
+def _too_deep(tree: Tree[Token]) -> Tree[Token] | None:
+    """The first subtree deeper than :data:`_MAX_TREE_DEPTH`, if any (walked without recursion)."""
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > _MAX_TREE_DEPTH:
+            return node
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+    return None
 
 
 def _comment_in(line: str, number: int) -> Iterator[tuple[int, str]]:

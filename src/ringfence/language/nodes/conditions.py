@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from ringfence.errors import Span
 from ringfence.language.nodes.base import Builder, Condition, Node, syntax
-from ringfence.language.nodes.values import Age, Duration, FieldRef, Value
+from ringfence.language.nodes.values import Age, Duration, FieldRef, Value, whole_number
 
 __all__ = [
     "And", "Compare", "Consent", "CountAttempts", "FieldAge", "Filter", "Is", "LastEvent",
@@ -337,11 +337,12 @@ class CountAttempts(Condition):
     op: str
     number: int
     span: Span
+    written: str = ""  # the number as written; the checker rejects one that is not whole
 
     @classmethod
     def build(cls, rule: str, items: Sequence[Any], span: Span, b: Builder) -> CountAttempts:
         *filters, window, op, number = items
-        return cls(tuple(filters), window, str(op), int(float(str(number))), span)
+        return cls(tuple(filters), window, str(op), whole_number(str(number)), span, str(number))
 
     def unparse(self) -> str:
         return (f"count of attempts{_filters(self.filters)} in last {self.window} {self.op} "

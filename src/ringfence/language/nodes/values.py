@@ -82,6 +82,7 @@ class Duration(Node):
     unit: str  # singular: second minute hour day week month year
     kind: DurationKind
     span: Span
+    written: str = ""  # the number as written; the checker rejects one that is not whole
 
     def __str__(self) -> str:
         prefix = "" if self.kind == "plain" else f"{self.kind} "
@@ -93,7 +94,20 @@ class Duration(Node):
         number, unit = items
         kind = cast(DurationKind, rule.removesuffix("_duration"))
         unit_text = str(unit)
-        return cls(int(float(str(number))), _UNIT_SINGULAR.get(unit_text, unit_text), kind, span)
+        return cls(whole_number(str(number)), _UNIT_SINGULAR.get(unit_text, unit_text), kind, span,
+                   str(number))
+
+
+# Larger counts and amounts than any law states, and than the engine's instant arithmetic takes.
+LARGEST_NUMBER = 1_000_000
+
+
+def whole_number(text: str) -> int:
+    """A number as written, when it is a whole number in the digits 0-9 no larger than
+    :data:`LARGEST_NUMBER`; else -1 (the checker says what is wrong with it)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(LARGEST_NUMBER)):
+        return -1
+    return int(text) if int(text) <= LARGEST_NUMBER else -1
 
 
 AgeKind = Literal["within", "more_than_ago", "at_least_ago", "less_than_ago", "between_ago"]
