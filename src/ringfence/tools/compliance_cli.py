@@ -8,6 +8,7 @@ module that imports it).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -81,6 +82,47 @@ def add_commands(group: click.Group, policy_options: Callable, policy_set: Calla
         if result.errors:
             sys.exit(EXIT_BAD_INPUT)
         sys.exit(EXIT_FOUND if result.violations else 0)
+
+
+    @group.command("diff")
+    @click.argument("old")
+    @click.argument("new")
+    @click.option("--calls", "calls_path", required=True,
+                  type=click.Path(dir_okay=False, path_type=Path),
+                  help="A sample of calls (a call log: CSV, JSON Lines or Parquet) to judge with both.")
+    @_log_format
+    @click.option("--list", "lists", multiple=True, metavar="NAME=FILE",
+                  help="A number list file both policy sets read (repeatable).")
+    @click.option("--week", type=click.DateTime(["%Y-%m-%d"]),
+                  help="Any day of the calendar week to compare (default: this week).")
+    @click.option("--examples", type=click.IntRange(min=0), default=5, show_default=True,
+                  help="Example calls shown per changed rule.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the difference as JSON.")
+    @guard
+    def diff_command(old: str, new: str, calls_path: Path, log_fmt: str | None,
+                     lists: tuple[str, ...], week: dt.datetime | None, examples: int,
+                     as_json: bool) -> None:  # fmt: skip
+        """What changes between two policy versions: decisions on a sample, and the calendar.
+
+        OLD and NEW are policy files, folders or shipped ids. Every call of the sample is
+        replayed (as `audit` does) and judged by both; the calls whose decision or broken rules
+        differ are grouped by rule, with counts and examples. Then a week of the calendar is
+        compared for each region the policies name: the slots opened or closed.
+
+        Exit status: 0 nothing changes, 1 something does, 2 bad input.
+        """
+        from ringfence.tools.diff import diff_policies, render_diff
+
+        before = policy_set((old,), None, lists)
+        after = policy_set((new,), None, lists)
+        rows, errors = read_log(calls_path, log_fmt)
+        result = diff_policies(before, after, rows, errors=errors,
+                               week=week.date() if week else None, examples=examples)  # fmt: skip
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) if as_json
+                   else render_diff(result))  # fmt: skip
+        if result.errors:
+            sys.exit(EXIT_BAD_INPUT)
+        sys.exit(EXIT_FOUND if result.changes else 0)
 
 
 def _audit_summary(result: Any, seconds: float) -> str:
