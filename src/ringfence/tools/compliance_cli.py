@@ -125,6 +125,30 @@ def add_commands(group: click.Group, policy_options: Callable, policy_set: Calla
         sys.exit(EXIT_FOUND if result.changes else 0)
 
 
+    @group.command("lint")
+    @click.argument("paths", nargs=-1)
+    @click.option("--json", "as_json", is_flag=True, help="Print the warnings as JSON.")
+    @guard
+    def lint_command(paths: tuple[str, ...], as_json: bool) -> None:
+        """Warnings a reviewer should see that are no errors: windows that add nothing under a
+        national policy, rules no test case ever violates.
+
+        PATHS are policy files, folders or shipped ids (default: the shipped library); the test
+        suites are those in the same folders. Exit status: 0 no warning, 1 warnings, 2 bad input.
+        """
+        from ringfence.resources import policies_dir
+        from ringfence.tools.lint import lint
+
+        warnings = lint(list(paths) or [policies_dir()])
+        if as_json:
+            click.echo(json.dumps([w.to_dict() for w in warnings], indent=2, ensure_ascii=False))
+        else:
+            for warning in warnings:
+                click.echo(warning.render())
+            click.echo(f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}")
+        sys.exit(EXIT_FOUND if warnings else 0)
+
+
 def _audit_summary(result: Any, seconds: float) -> str:
     lines = [f"audited {result.calls:,} calls in {seconds:.1f} s"
              + (f" ({result.first.isoformat()} to {result.last.isoformat()})" if result.first else ""),
