@@ -60,7 +60,8 @@ def _bar(title: str, counts: list[tuple[Any, int]], *, horizontal: bool = False,
         fig.update_yaxes(autorange="reversed", automargin=True)
     else:
         fig.update_xaxes(type="category")
-    div = fig.to_html(full_html=False, include_plotlyjs=first, config={"displaylogo": False})
+    # No tool bar: it would sit over the titles, and a printout has no use for it.
+    div = fig.to_html(full_html=False, include_plotlyjs=first, config={"displayModeBar": False})
     return f'<div class="chart">{div}</div>'
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -46,11 +47,13 @@ def add_commands(group: click.Group, policy_options: Callable, policy_set: Calla
     @click.option("--lookback-days", type=click.IntRange(min=1), default=366, show_default=True,
                   help="Earlier calls older than this are left out of a call's history; make it "
                        "at least the longest look-back of the policies' rules.")  # fmt: skip
+    @click.option("--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1,
+                  show_default="every core", help="Processes that share the numbers among them.")
     @click.argument("call_log", type=click.Path(dir_okay=False, path_type=Path))
     @guard
     def audit_command(policies: tuple[str, ...], jurisdiction: str | None, lists: tuple[str, ...],
                       log_fmt: str | None, findings: Path | None, report: Path | None,
-                      lookback_days: int, call_log: Path) -> None:  # fmt: skip
+                      lookback_days: int, jobs: int, call_log: Path) -> None:  # fmt: skip
         """Audit calls already made: which call broke which rule, by the law of its date.
 
         CALL_LOG is CSV, JSON Lines or Parquet, one call request per row (plus an optional
@@ -66,7 +69,8 @@ def add_commands(group: click.Group, policy_options: Callable, policy_set: Calla
         loaded = policy_set(policies, jurisdiction, lists)
         started = time.perf_counter()
         rows, errors = read_log(call_log, log_fmt)
-        result = audit(loaded, rows, errors=errors, lookback=dt.timedelta(days=lookback_days))
+        result = audit(loaded, rows, errors=errors, lookback=dt.timedelta(days=lookback_days),
+                       jobs=jobs)
         seconds = time.perf_counter() - started
         if findings is not None:
             if str(findings) == "-":

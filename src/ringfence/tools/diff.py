@@ -200,7 +200,7 @@ def render_diff(diff: PolicyDiff) -> str:
         lines.append(f"\nCalendar, week of {diff.week} (callee local time):")
     for region in diff.regions:
         slots = [s for s in diff.calendar if s.region == region]
-        lines.append(f"  {region}: " + ("no slot changes" if not slots else ""))
+        lines.append(f"  {region}:" + ("" if slots else " no slot changes"))
         lines += [f"    {s.change} {s.label} ({s.zone})" for s in slots]
     for error in diff.errors[:10]:
         lines.append(f"line {error.line}: {error.field}: {error.message}")
