@@ -185,3 +185,22 @@ def test_png_and_pdf_drawn_by_chromium(three_states):
 def test_png_without_output_is_a_usage_error():
     result = CliRunner().invoke(calendar_command, ["--region", "US-FL", "--format", "png"])
     assert result.exit_code == 2 and "give --output" in result.output
+
+
+def test_a_company_closure_date_is_marked_and_labelled(tmp_path: Path):
+    policy = tmp_path / "shop.rf"
+    policy.write_text(
+        'policy shop "Shop"\n  applies to US\n\n'
+        'rule annual-meeting "Closed on the day of the annual meeting"\n  cite "House rule 7"\n'
+        "  allow only\n    every day 00:00 to 24:00 exclusive\n    closed on 2026-06-17\n"
+        "    callee local time\n",
+        "utf-8",
+    )
+    grid = week_grid(ringfence.load(policy), region="US-FL", week=WEEK)
+    assert [d.closed_on_date for d in grid.days] == [(), (), ("shop/annual-meeting",), (), (), (), ()]
+    assert grid.days[4].holiday and not grid.days[4].closed_on_date  # Juneteenth: shop is open
+    svg = render_svg(grid)
+    assert "◆ closure date (A)" in svg
+    assert "shop/annual-meeting: Closed on the day of the annual meeting [House rule 7]" in svg
+    assert "Wed 2026-06-17: open none" in render_text(grid)
+    assert "closed on this date: closure date" in render_text(grid)
