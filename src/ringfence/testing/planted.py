@@ -60,18 +60,20 @@ class _Maker:
              **extra: object) -> dict:  # fmt: skip
         local = dt.datetime.combine(day, clock, ZoneInfo(REGIONS[region][1]))
         at = local.astimezone(dt.UTC)
-        call = {"id": len(self.calls), "to": to, "at": at.isoformat().replace("+00:00", "Z"),
-                "to_region": region, "to_timezone": REGIONS[region][1], "purpose": "marketing",
-                "technology": "manual", "from": CALLER,
-                "subject": f"offer-{self.rng.randint(1, 3)}",
-                "campaign": f"c{self.rng.randint(1, 12):02d}",
-                "lists_checked_at": {"national_dnc": (day - dt.timedelta(days=5)).isoformat()},
-                "outcome": self.rng.choice(["no_answer", "voicemail", "busy", "conversation"])}
+        call_id = len(self.calls)
+        call: dict[str, object] = {
+            "id": call_id, "to": to, "at": at.isoformat().replace("+00:00", "Z"),
+            "to_region": region, "to_timezone": REGIONS[region][1], "purpose": "marketing",
+            "technology": "manual", "from": CALLER, "subject": f"offer-{self.rng.randint(1, 3)}",
+            "campaign": f"c{self.rng.randint(1, 12):02d}",
+            "lists_checked_at": {"national_dnc": (day - dt.timedelta(days=5)).isoformat()},
+            "outcome": self.rng.choice(["no_answer", "voicemail", "busy", "conversation"]),
+        }  # fmt: skip
         call.update(extra)
         call = {k: v for k, v in call.items() if v is not None}
         self.calls.append(call)
         if expect:
-            self.expected[call["id"]] = frozenset(expect)
+            self.expected[call_id] = frozenset(expect)
         return call
 
     def afternoon(self) -> dt.time:

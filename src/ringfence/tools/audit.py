@@ -126,7 +126,7 @@ def audit(policies: PolicySet, rows: Iterable[LogRow], *, errors: Iterable[LogEr
         result.calls += calls
         result.findings.extend(findings)
         result.errors.extend(rejected)
-        if first is not None:
+        if first is not None and last is not None:
             result.first = min(first, result.first or first)
             result.last = max(last, result.last or last)
     result.findings.sort(key=lambda f: (f.at, f.line))

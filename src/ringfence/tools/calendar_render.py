@@ -10,6 +10,7 @@ is not. Several regions are drawn side by side: for each day, one bar per region
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import string
 import textwrap
@@ -47,8 +48,8 @@ def _title(grids: list[WeekGrid]) -> str:
     return f"When {what} may be placed, week of {first.days[0].date}: {where}"
 
 
-def _clock(t: object) -> str:
-    return "24:00" if t is None else t.strftime("%H:%M")  # type: ignore[attr-defined]
+def _clock(t: dt.time | None) -> str:
+    return "24:00" if t is None else t.strftime("%H:%M")
 
 
 def _ends(block: Block) -> str:
@@ -250,8 +251,8 @@ def _always_denied(grids: list[WeekGrid]) -> list[str]:
             for (rule, reason), where in regions.items()]  # fmt: skip
 
 
-def _minutes(t: object) -> int:
-    return t.hour * 60 + t.minute  # type: ignore[attr-defined]
+def _minutes(t: dt.time) -> int:
+    return t.hour * 60 + t.minute
 
 
 # ---- HTML ----------------------------------------------------------------------------------------

@@ -107,7 +107,10 @@ def read_log(path: Path, fmt: str | None = None) -> tuple[list[LogRow], list[Log
             records = {"csv": _csv_records, "jsonl": _jsonl_records, "parquet": _parquet_records}[fmt]
             for line, record in records(path):
                 item = record if isinstance(record, LogError) else _row(line, record)
-                (errors if isinstance(item, LogError) else rows).append(item)
+                if isinstance(item, LogError):
+                    errors.append(item)
+                else:
+                    rows.append(item)
     except OSError as err:
         raise InputError(f"cannot read call log {path}: {err.strerror or err}") from None
     except (csv.Error, UnicodeDecodeError) as err:

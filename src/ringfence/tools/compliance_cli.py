@@ -14,11 +14,14 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from ringfence.tools.calllog import FORMATS, read_log
+
+if TYPE_CHECKING:
+    from ringfence.tools.audit import AuditResult
 
 EXIT_FOUND = 1
 EXIT_BAD_INPUT = 2
@@ -153,9 +156,10 @@ def add_commands(group: click.Group, policy_options: Callable, policy_set: Calla
         sys.exit(EXIT_FOUND if warnings else 0)
 
 
-def _audit_summary(result: Any, seconds: float) -> str:
+def _audit_summary(result: AuditResult, seconds: float) -> str:
     lines = [f"audited {result.calls:,} calls in {seconds:.1f} s"
-             + (f" ({result.first.isoformat()} to {result.last.isoformat()})" if result.first else ""),
+             + (f" ({result.first.isoformat()} to {result.last.isoformat()})"
+                if result.first and result.last else ""),
              f"{result.calls_in_breach:,} calls broke a rule: {len(result.violations):,} violations, "
              f"{len(result.findings) - len(result.violations):,} warnings; "
              f"{len(result.errors):,} rows could not be judged"]  # fmt: skip

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ringfence.api import PolicySet
-from ringfence.contract.decision import Decision, rfc3339
+from ringfence.contract.decision import Decision, Finding, rfc3339
 from ringfence.errors import CallError
 from ringfence.tools.audit import DEFAULT_LOOKBACK
 from ringfence.tools.calendar_view import WeekGrid, week_grid
@@ -48,7 +48,7 @@ class RuleChange:
     rule: str
     title: str
     citations: tuple[str, ...]
-    change: Literal["now violated", "no longer violated"]
+    change: str  # "now violated" | "no longer violated"
     count: int
     examples: tuple[CallChange, ...]
 
@@ -67,7 +67,7 @@ class SlotChange:
     date: dt.date
     start: dt.time
     end: dt.time | None  # None: 24:00
-    change: Literal["opened", "closed"]
+    change: str  # "opened" | "closed"
 
     @property
     def label(self) -> str:
@@ -116,7 +116,7 @@ class PolicyDiff:
         }  # fmt: skip
 
 
-def _broken(decision: Decision) -> dict[str, Any]:
+def _broken(decision: Decision) -> dict[tuple[str, str], Finding]:
     return {(f.policy, f.rule): f for f in decision.violations}
 
 
@@ -128,7 +128,7 @@ def diff_policies(old: PolicySet, new: PolicySet, rows: Iterable[LogRow], *,
     this week) for every region either set names."""
     result = PolicyDiff(errors=list(errors))
     grouped: dict[tuple[str, str, str], list[CallChange]] = {}
-    findings: dict[tuple[str, str], Any] = {}
+    findings: dict[tuple[str, str], Finding] = {}
     with bulk():
         for row, call in replay(rows, lookback):
             try:
@@ -151,7 +151,7 @@ def diff_policies(old: PolicySet, new: PolicySet, rows: Iterable[LogRow], *,
                 findings[key] = was[key]
     for (policy, rule, what), calls in sorted(grouped.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         f = findings[(policy, rule)]
-        result.rules.append(RuleChange(policy, rule, f.title, f.citations, what,  # type: ignore[arg-type]
+        result.rules.append(RuleChange(policy, rule, f.title, f.citations, what,
                                        len(calls), tuple(calls[:examples])))  # fmt: skip
     result.errors.sort(key=lambda e: e.line)
     result.regions = sorted({place for p in (*old.policies, *new.policies)
@@ -179,7 +179,7 @@ def _slot_changes(region: str, before: WeekGrid, after: WeekGrid) -> list[SlotCh
         for first, stop, what in runs:
             end = None if stop == len(old_day.slots) else (midnight + stop * step).time()
             out.append(SlotChange(region, before.zone, old_day.date, (midnight + first * step).time(),
-                                  end, what))  # type: ignore[arg-type]  # fmt: skip
+                                  end, what))  # fmt: skip
     return out
 
 

@@ -149,8 +149,8 @@ def _never_fired(policies: PolicySet, folders: list[Path]) -> list[LintWarning]:
     except SuiteError as err:
         raise InputError("; ".join(p.render() for p in err.problems)) from None
     out = []
-    for ref, (pid, rule) in _where(policies).items():
-        seen = coverage.rules.get(tuple(ref.split("/", 1)))  # type: ignore[arg-type]
+    for pid, rule in _where(policies).values():
+        seen = coverage.rules.get((pid, rule.id))
         if seen is not None and seen.fired:
             continue
         why = ("no case of the suites violates it" if seen is not None
