@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -25,6 +26,13 @@ from ringfence.testing.planted import planted_log
 from ringfence.tools.audit import audit, write_findings
 from ringfence.tools.audit_report import render_report
 from ringfence.tools.calllog import read_log
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children: the work itself, however busy the
+    machine is with other things."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main() -> int:
@@ -45,6 +53,7 @@ def main() -> int:
           f"in {time.perf_counter() - started:.1f} s -> {path}")
 
     policies = ringfence.load_library()
+    cpu_before = _cpu_seconds()
     started = time.perf_counter()
     rows, errors = read_log(path)
     read = time.perf_counter() - started
@@ -54,13 +63,15 @@ def main() -> int:
         write_findings(result, out, "jsonl")
     (folder / "report.html").write_text(render_report(result, str(path)), encoding="utf-8")
     total = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu_before
 
     found = {(f.call_id, f.rule_ref) for f in result.violations}
     planted = {(call_id, rule) for call_id, rules in log.expected.items() for rule in rules}
     missed, extra = planted - found, found - planted
     print(f"audit of {result.calls:,} calls with {args.jobs} job(s): read {read:.1f} s, "
           f"judged by {judged:.1f} s, findings and report written by {total:.1f} s "
-          f"({result.calls / total:,.0f} calls/s); load average {os.getloadavg()[0]:.1f}")
+          f"({result.calls / total:,.0f} calls/s); {cpu:.1f} CPU seconds (all processes); "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"planted {len(planted):,}, found {len(found):,}: {len(planted & found):,} planted found, "
           f"{len(missed):,} missed, {len(extra):,} not planted; {len(result.errors)} rows rejected; "
           f"{len(result.findings) - len(result.violations)} warnings")

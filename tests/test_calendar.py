@@ -204,3 +204,19 @@ def test_a_company_closure_date_is_marked_and_labelled(tmp_path: Path):
     assert "shop/annual-meeting: Closed on the day of the annual meeting [House rule 7]" in svg
     assert "Wed 2026-06-17: open none" in render_text(grid)
     assert "closed on this date: closure date" in render_text(grid)
+
+
+def test_blocks_too_short_for_their_letters_are_listed_in_the_legend(tmp_path: Path):
+    policy = tmp_path / "lunch.rf"
+    policy.write_text(
+        'policy lunch "Lunch break"\n  applies to US\n\n'
+        'rule lunch "No calls during the quarter-hour lunch break"\n  cite "House rule 3"\n'
+        "  allow only\n    every day 09:00 to 12:00 exclusive, 12:15 to 17:00 exclusive\n"
+        "    callee local time\n",
+        "utf-8",
+    )
+    grid = week_grid(ringfence.load(policy), region="US-FL", week=WEEK)
+    texts = [t.text for t in ET.fromstring(render_svg(grid)).iter(f"{SVG}text")]
+    assert "Closed blocks too short to letter:" in texts
+    assert any(t.startswith("Mon 2026-06-15 12:00-12:15: A;") for t in texts)
+    assert "09:00-12:00 (09:00 included, 12:00 excluded)" in render_text(grid)

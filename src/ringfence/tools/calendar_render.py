@@ -144,6 +144,7 @@ def _svg(all_grids: list[WeekGrid]) -> tuple[str, int, int]:
     width = left + 24 * per_hour * _CELL + 16
     body: list[str] = [_svg_text(0, 18, _title(all_grids), font_size="14", font_weight="bold")]
     group = len(all_grids) * _ROW + _GAP
+    narrow: list[str] = []  # closed blocks too narrow for their letters, listed in the legend
     grid_bottom = _TOP + 7 * group - _GAP
     for hour in range(25):
         x = left + hour * per_hour * _CELL
@@ -166,8 +167,12 @@ def _svg(all_grids: list[WeekGrid]) -> tuple[str, int, int]:
             y = y0 + row * _ROW
             if many:
                 body.append(_svg_text(_DAY_LABEL, y + 15, grid.region or grid.to, font_size="11"))
-            body += _bar(grid.days[index], left, y, grid.step_minutes, keys)
-    legend, height = _svg_legend(all_grids, keys, grid_bottom + 22, width)
+            elements, unlettered = _bar(grid.days[index], left, y, grid.step_minutes, keys)
+            body += elements
+            narrow += [f"{_DAY_NAMES[day.date.weekday()]} {day.date}"
+                       + (f" {grid.region or grid.to}" if many else "") + f" {label}"
+                       for label in unlettered]  # fmt: skip
+    legend, height = _svg_legend(all_grids, keys, grid_bottom + 22, width, narrow)
     body += legend
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif" '
@@ -177,8 +182,9 @@ def _svg(all_grids: list[WeekGrid]) -> tuple[str, int, int]:
     return svg, width, height
 
 
-def _bar(day: Day, left: int, y: int, step: int, keys: dict[str, str]) -> list[str]:
-    out = []
+def _bar(day: Day, left: int, y: int, step: int, keys: dict[str, str]) -> tuple[list[str], list[str]]:
+    """A day's bar, and ``12:00-12:15: A`` for each closed block too narrow to hold its letters."""
+    out, narrow, dots = [], [], []  # dots last, so no neighbouring block covers them
     for block in day.blocks:
         end = _minutes(block.end) if block.end else 24 * 60
         x0 = left + _minutes(block.start) // step * _CELL
@@ -193,15 +199,17 @@ def _bar(day: Day, left: int, y: int, step: int, keys: dict[str, str]) -> list[s
         if label and x1 - x0 >= len(label) * 7 + 4:
             out.append(_svg_text((x0 + x1) / 2, y + 15, label, text_anchor="middle", font_weight="bold",
                                  fill="#fff" if dated else _INK))  # fmt: skip
+        elif label:
+            narrow.append(f"{block.label}: {label}")
         for edge, included in ((x0, block.start_included), (x1, block.end_included)):
             if included is not None:
-                out.append(f'<circle cx="{edge}" cy="{y + _ROW / 2}" r="3.6" stroke="{_INK}" '
+                dots.append(f'<circle cx="{edge}" cy="{y + _ROW / 2}" r="3.6" stroke="{_INK}" '
                            f'stroke-width="1.2" fill="{_INK if included else "#fff"}"/>')  # fmt: skip
-    return out
+    return out + dots, narrow
 
 
-def _svg_legend(grids: list[WeekGrid], keys: dict[str, str], y: int, width: int
-                ) -> tuple[list[str], int]:
+def _svg_legend(grids: list[WeekGrid], keys: dict[str, str], y: int, width: int,
+                narrow: list[str]) -> tuple[list[str], int]:
     """The legend's elements, from ``y`` down, and the bottom of the picture."""
     out = []
     for x, fill, text in ((0, _OPEN, "callable"),
@@ -225,6 +233,12 @@ def _svg_legend(grids: list[WeekGrid], keys: dict[str, str], y: int, width: int
             y += 15
             if n == 0:
                 out.append(_svg_text(0, y, key, font_weight="bold"))
+            out.append(_svg_text(28, y, part))
+    if narrow:
+        y += 20
+        out.append(_svg_text(0, y, "Closed blocks too short to letter:", font_weight="bold"))
+        for part in textwrap.wrap("; ".join(narrow), wrap):
+            y += 15
             out.append(_svg_text(28, y, part))
     denied = _always_denied(grids)
     if denied:
