@@ -90,7 +90,6 @@ def add_commands(group: click.Group, policy_options: Callable, policy_set: Calla
             sys.exit(EXIT_BAD_INPUT)
         sys.exit(EXIT_FOUND if result.violations else 0)
 
-
     @group.command("diff")
     @click.argument("old")
     @click.argument("new")
