@@ -256,10 +256,12 @@ def _register_optional() -> None:
     from ringfence.language.formatter import fmt_command
     from ringfence.testing.cli import test_command
     from ringfence.tools.calendar_view import calendar_command
+    from ringfence.tools.compliance_cli import add_commands
 
     cli.add_command(test_command, name="test")
     cli.add_command(fmt_command, name="fmt")
     cli.add_command(calendar_command, name="calendar")
+    add_commands(cli, policy_options, _policy_set, _guard)
 
 
 _register_optional()
