@@ -15,6 +15,7 @@ import datetime as dt
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 __all__ = ["PlantedLog", "planted_log"]
@@ -35,7 +36,7 @@ CALLER = "+18005550100"
 class PlantedLog:
     """The calls (log rows, in no particular order) and, by call id, the rules each must break."""
 
-    calls: list[dict]
+    calls: list[dict[str, Any]]
     expected: dict[int, frozenset[str]]
 
     @property
@@ -47,7 +48,7 @@ class PlantedLog:
 class _Maker:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
-        self.calls: list[dict] = []
+        self.calls: list[dict[str, Any]] = []
         self.expected: dict[int, frozenset[str]] = {}
         self._numbers = 0
 
@@ -57,7 +58,7 @@ class _Maker:
         return f"+1{area}{200 + self._numbers // 10_000}{self._numbers % 10_000:04d}"
 
     def call(self, region: str, to: str, day: dt.date, clock: dt.time, expect: set[str],
-             **extra: object) -> dict:  # fmt: skip
+             **extra: object) -> dict[str, Any]:  # fmt: skip
         local = dt.datetime.combine(day, clock, ZoneInfo(REGIONS[region][1]))
         at = local.astimezone(dt.UTC)
         call_id = len(self.calls)

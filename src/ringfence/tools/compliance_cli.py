@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -31,8 +31,9 @@ _log_format = click.option("--format", "log_fmt", type=click.Choice(FORMATS), de
                                 ".jsonl/.ndjson/.json, .parquet).")  # fmt: skip
 
 
-def add_commands(group: click.Group, policy_options: Callable, policy_set: Callable,
-                 guard: Callable) -> None:  # fmt: skip
+def add_commands(group: click.Group, policy_options: Callable[..., Any],
+                 policy_set: Callable[..., Any],
+                 guard: Callable[..., Any]) -> None:  # fmt: skip
     """Add ``audit``, ``diff`` and ``lint`` to ``group``.
 
     ``policy_options`` decorates a command with ``--policy/--jurisdiction/--list``;
