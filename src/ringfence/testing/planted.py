@@ -24,7 +24,7 @@ __all__ = ["PlantedLog", "planted_log"]
 REGIONS = {
     "US-FL": ("305", "America/New_York", "us-fl/calling-hours"),
     "US-TX": ("512", "America/Chicago", "us-tx/calling-hours"),
-    "US-NY": ("212", "America/New_York", None),
+    "US-NY": ("212", "America/New_York", "us-ny/calling-hours"),
     "US-WA": ("206", "America/Los_Angeles", "us-wa/calling-hours"),
 }
 START = dt.date(2026, 6, 1)  # a Monday; four weeks follow
