@@ -183,7 +183,8 @@ def test_every_condition_class_prints_itself():
         "And", "Or", "Not", "Is", "Presence", "Compare", "FieldAge", "OnList", "ListChecked",
         "Consent", "OptedOut", "LastEvent", "CountAttempts"}
     for cls in _condition_classes():
-        assert "unparse" in vars(cls), cls.__name__
+        assert any("unparse" in vars(k) for k in cls.__mro__[:-1] if k is not nodes.Condition), \
+            cls.__name__
 
 
 def _conditions(node: nodes.Condition):

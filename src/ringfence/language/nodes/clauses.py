@@ -136,16 +136,22 @@ class Unless(Clause):
     keyword: ClassVar[str] = "unless"
 
 
-@syntax("message")
 @dataclass(frozen=True, slots=True)
-class Message(Clause):
+class TextClause(Clause):
+    """A clause that holds one quoted text: ``message``, ``disclaimer``, ``note``."""
+
     text: str
     span: Span
-    keyword: ClassVar[str] = "message"
 
     @classmethod
-    def build(cls, rule: str, items: Sequence[Any], span: Span, b: Builder) -> Message:
+    def build(cls, rule: str, items: Sequence[Any], span: Span, b: Builder) -> TextClause:
         return cls(b.string(items[0]), span)
+
+
+@syntax("message")
+@dataclass(frozen=True, slots=True)
+class Message(TextClause):
+    keyword: ClassVar[str] = "message"
 
 
 @syntax("version")
@@ -189,26 +195,14 @@ class Source(Clause):
 
 @syntax("disclaimer")
 @dataclass(frozen=True, slots=True)
-class Disclaimer(Clause):
-    text: str
-    span: Span
+class Disclaimer(TextClause):
     keyword: ClassVar[str] = "disclaimer"
-
-    @classmethod
-    def build(cls, rule: str, items: Sequence[Any], span: Span, b: Builder) -> Disclaimer:
-        return cls(b.string(items[0]), span)
 
 
 @syntax("note")
 @dataclass(frozen=True, slots=True)
-class Note(Clause):
-    text: str
-    span: Span
+class Note(TextClause):
     keyword: ClassVar[str] = "note"
-
-    @classmethod
-    def build(cls, rule: str, items: Sequence[Any], span: Span, b: Builder) -> Note:
-        return cls(b.string(items[0]), span)
 
 
 @syntax("uses_lists")

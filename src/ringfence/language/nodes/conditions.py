@@ -28,8 +28,24 @@ from ringfence.language.nodes.base import Builder, Condition, Node, syntax
 from ringfence.language.nodes.values import Age, Duration, FieldRef, Value, whole_number
 
 __all__ = [
-    "And", "Compare", "Consent", "CountAttempts", "FieldAge", "Filter", "Is", "LastEvent",
-    "ListChecked", "Not", "OnList", "OnListAtWash", "OptedOut", "Or", "Outcome", "Presence", "Same",
+    "And",
+    "Compare",
+    "Consent",
+    "CountAttempts",
+    "FieldAge",
+    "Filter",
+    "Is",
+    "Junction",
+    "LastEvent",
+    "ListChecked",
+    "Not",
+    "OnList",
+    "OnListAtWash",
+    "OptedOut",
+    "Or",
+    "Outcome",
+    "Presence",
+    "Same",
 ]
 
 
@@ -50,35 +66,35 @@ def _purpose(purpose: str | None) -> str:
 # ---- junctions -------------------------------------------------------------------------------
 
 
-@syntax("or_")
 @dataclass(frozen=True, slots=True)
-class Or(Condition):
+class Junction(Condition):
+    """``A or B`` / ``A and B``: two or more operands joined by one word."""
+
     items: tuple[Condition, ...]
     span: Span
-    binding: ClassVar[int] = 0
+    word: ClassVar[str]
 
     @classmethod
     def build(cls, rule: str, items: Sequence[Any], span: Span, b: Builder) -> Condition:
-        # The rule also matches a single operand (no `or`): that is the operand itself.
+        # The rule also matches a single operand (no `or`/`and`): that is the operand itself.
         return items[0] if len(items) == 1 else cls(tuple(items), span)
 
     def unparse(self) -> str:
-        return " or ".join(_operand(i, self) for i in self.items)
+        return f" {self.word} ".join(_operand(i, self) for i in self.items)
+
+
+@syntax("or_")
+@dataclass(frozen=True, slots=True)
+class Or(Junction):
+    binding: ClassVar[int] = 0
+    word: ClassVar[str] = "or"
 
 
 @syntax("and_")
 @dataclass(frozen=True, slots=True)
-class And(Condition):
-    items: tuple[Condition, ...]
-    span: Span
+class And(Junction):
     binding: ClassVar[int] = 1
-
-    @classmethod
-    def build(cls, rule: str, items: Sequence[Any], span: Span, b: Builder) -> Condition:
-        return items[0] if len(items) == 1 else cls(tuple(items), span)
-
-    def unparse(self) -> str:
-        return " and ".join(_operand(i, self) for i in self.items)
+    word: ClassVar[str] = "and"
 
 
 @syntax("not_")
