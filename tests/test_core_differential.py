@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import traceback
 from pathlib import Path
 
 import pytest
@@ -237,3 +238,26 @@ def test_source_shows_every_rule_and_a_trace_keeps_the_verdict() -> None:
     assert [(t.rule, t.outcome) for t in traced.trace] == [
         ("calling-hours", "violated"), ("dnc", "violated"), ("consent", "violated"),
         ("cap", "passed")]
+
+
+def test_a_traceback_inside_the_generated_function_names_the_policy_line(tmp_path: Path) -> None:
+    # The generated source is registered with linecache; each statement names its policy line.
+    class Broken(NumberList):
+        def __init__(self) -> None:
+            super().__init__([])
+            self.contains = self._fail  # type: ignore[method-assign]
+
+        def _fail(self, number: str) -> bool:
+            raise RuntimeError("list store down")
+
+    path = tmp_path / "lines.rf"
+    path.write_text('policy lines "Lines"\n  version 1\n  applies to US\n  uses list dnc\n\n'
+                    'rule dnc "No listed numbers"\n  cite "Test"\n  deny if callee on list dnc\n',
+                    encoding="utf-8")
+    policyset = ringfence.load(path, lists={"dnc": Broken()})
+    with pytest.raises(RuntimeError) as raised:
+        policyset.decide({"to": NUMBERS[2], "at": "2026-06-16T15:00:00Z"})
+    frames = [f for f in traceback.extract_tb(raised.value.__traceback__)
+              if f.filename.startswith("<ringfence policy set")]
+    assert frames and frames[-1].line is not None
+    assert frames[-1].line.endswith("# lines.rf:8")
