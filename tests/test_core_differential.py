@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 import ringfence
 from ringfence.errors import CallError
 from ringfence.facts.numberlist import NumberList
+from ringfence.language.formatter import format_text
 from ringfence.testing.cli import load_suites
 from ringfence.testing.runner import PolicyCache
 
@@ -261,3 +262,29 @@ def test_a_traceback_inside_the_generated_function_names_the_policy_line(tmp_pat
               if f.filename.startswith("<ringfence policy set")]
     assert frames and frames[-1].line is not None
     assert frames[-1].line.endswith("# lines.rf:8")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=policies(), seed=st.integers(0, 2**32 - 1))
+def test_formatting_a_policy_never_changes_a_decision(tmp_path_factory: pytest.TempPathFactory,
+                                                       text: str, seed: int) -> None:
+    folder = tmp_path_factory.mktemp("fmt")
+    original, formatted = folder / "original.rf", folder / "formatted.rf"
+    original.write_text(text, encoding="utf-8")
+    try:
+        before = ringfence.load(original, lists={"dnc": DNC})
+    except ringfence.PolicyError:
+        assume(False)
+        return
+    formatted.write_text(format_text(text), encoding="utf-8")
+    after = ringfence.load(formatted, lists={"dnc": DNC})
+    rng = random.Random(seed)
+    for _ in range(10):
+        call = _call(rng)
+        try:
+            one, two = before.decide(call), after.decide(call)
+        except CallError:
+            continue
+        assert (one.decision, [v.rule for v in one.violations], [w.rule for w in one.warnings]) \
+            == (two.decision, [v.rule for v in two.violations], [w.rule for w in two.warnings])
+        assert one.next_allowed_at == two.next_allowed_at

@@ -142,3 +142,14 @@ def test_the_deepest_condition_check_accepts_loads_and_both_evaluators_agree(
         assert evaluator.judge(ctx) == evaluator.interpreter.judge(ctx.at(ctx.t_dt))
     indents = [len(line) - len(line.lstrip()) for line in policies.source.splitlines()]
     assert max(indents) // 4 < 20  # Python's limit of nested blocks
+
+
+def test_business_days_with_unknown_holidays_give_no_candidate_not_a_crash(tmp_path: Path) -> None:
+    # Found by the fmt property test: with the callee's country unknown (a contradicting
+    # to_region) no business day can be counted, and the search walked days until the end of
+    # the calendar (OverflowError after minutes).
+    policies = _policy(tmp_path, "opted out within 10 business days")
+    got = policies.decide({"to": "+13057654321", "at": "2026-06-17T17:33:00Z", "to_region": "FR",
+                           "opt_outs": [{"at": "2026-06-10T00:00:00Z"}]})
+    assert got.decision == "deny"
+    assert got.next_allowed_at is None

@@ -232,14 +232,15 @@ def _months_or_years(duration: nodes.Duration) -> relativedelta:
 
 
 def plus(when: dt.datetime, duration: nodes.Duration,
-         business: Callable[[dt.date, int], dt.date]) -> dt.datetime:
-    """The instant ``duration`` after ``when`` (for calendar and business days: a local midnight)."""
+         business: Callable[[dt.date, int], dt.date | None]) -> dt.datetime | None:
+    """The instant ``duration`` after ``when`` (for calendar and business days: a local
+    midnight); None when ``business`` cannot count the business days."""
     if duration.kind == "calendar":
         day = when.date() + dt.timedelta(days=duration.amount)
         return dt.datetime.combine(day, dt.time(), when.tzinfo)
     if duration.kind == "business":
-        day = business(when.date(), duration.amount)
-        return dt.datetime.combine(day, dt.time(), when.tzinfo)
+        found = business(when.date(), duration.amount)
+        return None if found is None else dt.datetime.combine(found, dt.time(), when.tzinfo)
     seconds = FIXED_SECONDS.get(duration.unit)
     if seconds is not None:
         return when + dt.timedelta(seconds=duration.amount * seconds)

@@ -56,11 +56,16 @@ class Schedule:
         home = ctx.home
         one = dt.timedelta(seconds=1)
 
-        def business(day: dt.date, n: int) -> dt.date:
+        def business(day: dt.date, n: int) -> dt.date | None:
+            """The day ``n`` business days after ``day``; None when a day's holidays are not
+            known (no candidate then) or it lies past the search."""
+            last = day + dt.timedelta(days=n + SEARCH_DAYS + 30)
             while n > 0:
                 day += dt.timedelta(days=1)
-                if business_days_between(ctx, day - dt.timedelta(days=1), day) == 1:
-                    n -= 1
+                counted = business_days_between(ctx, day - dt.timedelta(days=1), day)
+                if counted is None or day > last:
+                    return None
+                n -= counted
             return day
 
         for rule in self.rules:
@@ -79,7 +84,7 @@ class Schedule:
 
 
 def _after(event: float, duration: nodes.Duration, home: dt.tzinfo,
-           business: Callable[[dt.date, int], dt.date]) -> Iterator[dt.datetime]:
+           business: Callable[[dt.date, int], dt.date | None]) -> Iterator[dt.datetime]:
     """The instants at which a period of ``duration`` from ``event`` ends, as the rules count it.
 
     Rules count hours, minutes and days of a plain duration as absolute seconds (a day is 86,400
@@ -92,7 +97,9 @@ def _after(event: float, duration: nodes.Duration, home: dt.tzinfo,
         yield dt.datetime.fromtimestamp(event + duration.amount * seconds, _UTC)
         return
     for zone in (home, _UTC):
-        yield plus(dt.datetime.fromtimestamp(event, zone), duration, business).astimezone(_UTC)
+        moved = plus(dt.datetime.fromtimestamp(event, zone), duration, business)
+        if moved is not None:
+            yield moved.astimezone(_UTC)
 
 
 def event_instants(ctx: Ctx) -> Iterator[float]:
