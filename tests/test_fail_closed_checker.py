@@ -60,18 +60,23 @@ def test_rule_without_cite_is_still_rf203(tmp_path):
 
 @pytest.mark.parametrize(("clauses", "line", "message"), [
     (("when purpose is marketing", "when purpose is not marketing"), 9,
-     "rule 'r' needs 'purpose is not marketing' and also 'purpose is marketing' (line 8): no "
-     "value of purpose passes both, so it never applies"),
+     "rule 'r' never applies: no value of purpose passes both 'purpose is marketing' (line 8) "
+     "and 'purpose is not marketing' (line 9)"),
     (("when purpose is one of marketing, survey", "when purpose is not one of survey, marketing"),
      9, None),
     (("when purpose is marketing and purpose is research",), 8, None),
     (("when purpose is one of marketing, survey and not purpose is marketing",
       "when purpose is not survey"), 9,
-     "rule 'r' needs 'purpose is not survey' and also 'purpose is one of marketing, survey' "
-     "(line 8) and 'not purpose is marketing' (line 8): no value of purpose passes all of them, "
-     "so it never applies"),
+     "rule 'r' never applies: no value of purpose passes all of 'purpose is one of marketing, "
+     "survey' (line 8) and 'not purpose is marketing' (line 8) and 'purpose is not survey' "
+     "(line 9)"),
     (("when relationship.contract_active is true",
       "when (relationship.contract_active is false and purpose is marketing)"), 9, None),
+    # an `unless` of one test exempts every call the `when` lets in
+    (("when purpose is one of marketing, survey", "unless purpose is one of survey, marketing"),
+     9, "rule 'r' never applies: no value of purpose passes both 'purpose is one of marketing, "
+     "survey' (line 8) and 'unless purpose is one of survey, marketing' (line 9)"),
+    (("unless not purpose is marketing", "when purpose is research"), 9, None),
 ])
 def test_contradicting_when_lines_are_rejected(tmp_path, clauses, line, message):
     (found,) = _codes(tmp_path, policy_text(rule(WINDOW, *clauses)))
@@ -98,16 +103,18 @@ def test_policy_when_contradiction_is_reported_once_for_the_policy(tmp_path):
                        extra="  when purpose is marketing\n  when purpose is not marketing")
     ((code, line, message),) = _codes(tmp_path, text)
     assert (code, line) == ("RF501", 5)
-    assert message.startswith("policy 't' needs 'purpose is not marketing'")
+    assert message == ("policy 't' never applies: no value of purpose passes both 'purpose is "
+                       "marketing' (line 4) and 'purpose is not marketing' (line 5)")
 
 
 @pytest.mark.parametrize("clauses", [
     # some value passes all of them (purpose is survey; the field is free text)
     ("when purpose is not marketing", "when purpose is not research"),
     ("when purpose is one of marketing, survey", "when purpose is not marketing"),
-    # `or`, `unless` and nested `not`s are not lined up as tests every call must pass
+    # `or`, an `unless` of several tests and nested `not`s are not tests every call must pass
     ("when purpose is marketing or purpose is research", "when purpose is not marketing"),
-    ("when purpose is marketing", "unless purpose is marketing"),
+    ("when purpose is marketing", "unless purpose is marketing and sector is banking"),
+    ("when purpose is marketing", "unless purpose is not one of marketing, survey"),
     ("when not (purpose is marketing and sector is banking)", "when purpose is marketing"),
     # different fields, and a quoted word is the same value as the bare word
     ("when purpose is marketing", "when sector is not marketing"),

@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from zoneinfo import ZoneInfoNotFoundError, available_timezones
 
 import holidays
@@ -70,7 +70,7 @@ class _Checker:
         if not self.policy.all(nodes.AppliesTo):
             self.error("RF207", f"policy '{self.policy.id}' has no 'applies to' line, so it "
                        "applies to no call", self.policy.id_span)
-        self.contradictions(f"policy '{self.policy.id}'", self.policy.when, ())
+        self.contradictions(f"policy '{self.policy.id}'", _required(self.policy.when), [])
 
     def jurisdiction(self, value: nodes.Value) -> None:
         code = value.raw
@@ -150,41 +150,40 @@ class _Checker:
             self.condition(condition)
         # A `deny if`/`warn if` fires only where its condition holds too: it joins the `when`s.
         fires = tuple(e.condition for e in effects[:1] if isinstance(e, nodes.DenyIf))
-        self.contradictions(f"rule '{rule.id}'", (*self.policy.when, *rule.when, *fires),
-                            self.policy.when)
+        given = _required(self.policy.when)
+        self.contradictions(f"rule '{rule.id}'",
+                            [*given, *_required((*rule.when, *fires)), *_exempting(rule.unless)],
+                            given)
         for effect in effects:
             if isinstance(effect, nodes.AllowOnly):
                 self.window(effect.window)
             else:
                 self.condition(effect.condition)
 
-    def contradictions(self, owner: str, conditions: tuple[nodes.Condition, ...],
-                       given: tuple[nodes.Condition, ...]) -> None:
-        """Conditions that must all hold but ask one field for values no call can have.
+    def contradictions(self, owner: str, tests: list[_Test], given: list[_Test]) -> None:
+        """Field tests that must all pass but ask one field for values no call can have.
 
-        ``given`` are leading conditions checked on their own before (a rule's policy's
+        ``given`` lead ``tests`` and were checked on their own before (a rule's policy's
         ``when`` lines): a contradiction among them alone was reported for the policy.
         """
-        known = {id(test.written) for c in given for test in _tests(c)}
+        known = {id(test) for test in given}
         per_field: dict[str, list[_Test]] = {}
         done: set[str] = set()
-        for condition in conditions:
-            for test in _tests(condition):
-                name = test.atom.field.name
-                earlier = per_field.setdefault(name, [])
-                earlier.append(test)
-                if name in done or _satisfiable(earlier):
-                    continue
-                done.add(name)  # one report per field
-                if id(test.written) in known:
-                    continue
-                others = _culprits(earlier[:-1], test)
-                named = " and ".join(f"'{t.written.unparse()}' (line {t.written.span.line})"
-                                     for t in others)
-                every = "both" if len(others) == 1 else "all of them"
-                self.error("RF501", f"{owner} needs '{test.written.unparse()}' and also "
-                           f"{named}: no value of {name} passes {every}, so it never applies",
-                           test.written.span)
+        for test in tests:
+            name = test.atom.field.name
+            earlier = per_field.setdefault(name, [])
+            earlier.append(test)
+            if name in done or _satisfiable(earlier):
+                continue
+            done.add(name)  # one report per field
+            if id(test) in known:
+                continue
+            culprits = sorted([*_culprits(earlier[:-1], test), test],
+                              key=lambda t: (t.written.span.line, t.written.span.column))
+            named = " and ".join(f"'{t.text}' (line {t.written.span.line})" for t in culprits)
+            every = "both" if len(culprits) == 2 else "all of"
+            self.error("RF501", f"{owner} never applies: no value of {name} passes {every} "
+                       f"{named}", culprits[-1].written.span)
 
     # -- windows --
     def window(self, window: nodes.Window) -> None:
@@ -349,22 +348,27 @@ def _subdivisions(country: str) -> frozenset[str]:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Test:
-    """A field test every call a condition holds for passes: ``atom``, negated or not, as
-    ``written`` (the atom itself, or ``not`` it)."""
+    """A field test every call a rule (or policy) applies to passes: ``atom``, negated or not,
+    as ``written`` (the atom itself, or ``not`` it; an ``unless`` line when ``exempts``)."""
 
     written: nodes.Condition
     atom: nodes.Is
     negated: bool
+    exempts: bool = False
 
     @property
     def values(self) -> frozenset[object]:
         """The values as the engine compares them with the call's (``true`` is a boolean)."""
         return frozenset(literal(v) for v in self.atom.values)
 
+    @property
+    def text(self) -> str:
+        return ("unless " if self.exempts else "") + self.written.unparse()
+
 
 def _tests(condition: nodes.Condition) -> Iterator[_Test]:
     """The field tests a condition's top-level ``and``s require (``not`` of a test flips it:
-    not unknown is unknown, so a missing field satisfies neither)."""
+    not unknown is unknown, so a missing field passes neither)."""
     match condition:
         case nodes.And():
             for item in condition.items:
@@ -373,6 +377,24 @@ def _tests(condition: nodes.Condition) -> Iterator[_Test]:
             yield _Test(condition, condition, condition.negated)
         case nodes.Not(item=nodes.Is() as atom):
             yield _Test(condition, atom, not atom.negated)
+
+
+def _required(conditions: Iterable[nodes.Condition]) -> list[_Test]:
+    """The field tests ``when`` lines (all must hold) require."""
+    return [test for condition in conditions for test in _tests(condition)]
+
+
+def _exempting(conditions: Iterable[nodes.Condition]) -> list[_Test]:
+    """The field tests ``unless`` lines require: an ``unless`` that is a single test exempts
+    every call that passes it, so the rule applies only to calls that fail it. (An ``unless``
+    of several tests joined by ``and`` fails in more than one way: no single test follows.)"""
+    found = []
+    for condition in conditions:
+        tests = list(_tests(condition))
+        if len(tests) == 1 and tests[0].written is condition:
+            test = tests[0]
+            found.append(_Test(condition, test.atom, not test.negated, exempts=True))
+    return found
 
 
 def _satisfiable(tests: list[_Test]) -> bool:
