@@ -145,6 +145,34 @@ CODES: dict[str, ErrorCode] = {
             _policy(_RULE_HEAD + "  warn if purpose is marketing\n"),
         ),
         ErrorCode(
+            "RF207", "Policy applies nowhere",
+            "A policy without 'applies to' applies to no call at all; name where it applies "
+            "(applies to US, US-FL) or write 'applies to any' for every call.",
+            'policy example "An example policy"\n  uses list national_dnc\n\n'
+            + _RULE_HEAD + "  allow only between 08:00 and 21:00 inclusive\n",
+            _policy(_RULE_HEAD + "  allow only between 08:00 and 21:00 inclusive\n"),
+        ),
+        ErrorCode(
+            "RF208", "Empty citation",
+            "A citation names the legal source, like \"47 CFR 64.1200(c)(1)\"; an empty or "
+            "blank text cites nothing.",
+            _policy('rule calling-hours "Calls only from 8 a.m. to 9 p.m."\n  cite " "\n'
+                    "  allow only between 08:00 and 21:00 inclusive\n"),
+            _policy(_RULE_HEAD + "  allow only between 08:00 and 21:00 inclusive\n"),
+        ),
+        ErrorCode(
+            "RF209", "Rule written twice",
+            "This rule repeats an earlier one: the same effect, when/unless conditions, level, "
+            "dates and citations, so it never changes a decision. Delete it, or change what it "
+            "was meant to say.",
+            _policy(_RULE_HEAD + "  allow only between 08:00 and 21:00 inclusive\n\n"
+                    + _RULE_HEAD.replace("calling-hours", "calling-hours-2")
+                    + "  allow only between 08:00 and 21:00 inclusive\n"),
+            _policy(_RULE_HEAD + "  allow only between 08:00 and 21:00 inclusive\n\n"
+                    + _RULE_HEAD.replace("calling-hours", "calling-hours-2")
+                    + "  allow only between 09:00 and 21:00 inclusive\n"),
+        ),
+        ErrorCode(
             "RF301", "Unknown field",
             "Conditions can only use the fields of a call request; see the list in the language "
             "reference.",

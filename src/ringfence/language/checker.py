@@ -7,18 +7,20 @@ consent types, outcomes).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from zoneinfo import ZoneInfoNotFoundError, available_timezones
 
 import holidays
 import phonenumbers
 
 from ringfence.contract.fields import FIELDS, VOCABULARIES
-from ringfence.errors import CODES, Diagnostic, Span, did_you_mean, source_lines
+from ringfence.engine.runtime import literal
+from ringfence.errors import CODES, Diagnostic, Span, did_you_mean, excerpt, source_lines
 from ringfence.facts.zones import load_zone
 from ringfence.language import nodes
 from ringfence.language.nodes.values import LARGEST_NUMBER
@@ -65,6 +67,10 @@ class _Checker:
                     self.dates(clause, "the policy")
                 case nodes.When():
                     self.condition(clause.condition)
+        if not self.policy.all(nodes.AppliesTo):
+            self.error("RF207", f"policy '{self.policy.id}' has no 'applies to' line, so it "
+                       "applies to no call", self.policy.id_span)
+        self.contradictions(f"policy '{self.policy.id}'", _required(self.policy.when), [])
 
     def jurisdiction(self, value: nodes.Value) -> None:
         code = value.raw
@@ -91,6 +97,7 @@ class _Checker:
     # -- rules --
     def rules(self) -> None:
         seen: dict[str, nodes.Rule] = {}
+        meanings: dict[tuple[object, ...], nodes.Rule] = {}
         policy_from, policy_until = self.policy.effective
         for rule in self.policy.rules:
             if rule.id in seen:
@@ -99,11 +106,24 @@ class _Checker:
                            rule.id_span)
             seen.setdefault(rule.id, rule)
             self.rule(rule, policy_from, policy_until)
+            meaning = _meaning(rule)
+            if meaning in meanings:
+                earlier = meanings[meaning]
+                self.error("RF209", f"rule '{rule.id}' repeats rule '{earlier.id}' (line "
+                           f"{earlier.id_span.line}): the same effect, conditions, level, dates "
+                           "and citations, so it never changes a decision", rule.id_span)
+            elif meaning is not None:
+                meanings[meaning] = rule
 
     def rule(self, rule: nodes.Rule, policy_from: dt.date | None,
              policy_until: dt.date | None) -> None:
         if not rule.citations:
             self.error("RF203", f"rule '{rule.id}' cites no legal source", rule.id_span)
+        for cite in rule.all(nodes.Cite):
+            for text in cite.texts:
+                if not any(ch.isalnum() for ch in text):
+                    self.error("RF208", f"rule '{rule.id}' cites {excerpt(text)}, which names "
+                               "no source", cite.span)
         effects = rule.effects
         if len(effects) != 1:
             what = "no effect" if not effects else f"{len(effects)} effects"
@@ -128,26 +148,42 @@ class _Checker:
                            "dates, so it never applies", clause.span)
         for condition in (*rule.when, *rule.unless):
             self.condition(condition)
-        for condition in rule.when:
-            self.contradiction(condition, rule)
+        # A `deny if`/`warn if` fires only where its condition holds too: it joins the `when`s.
+        fires = tuple(e.condition for e in effects[:1] if isinstance(e, nodes.DenyIf))
+        given = _required(self.policy.when)
+        self.contradictions(f"rule '{rule.id}'",
+                            [*given, *_required((*rule.when, *fires)), *_exempting(rule.unless)],
+                            given)
         for effect in effects:
             if isinstance(effect, nodes.AllowOnly):
                 self.window(effect.window)
             else:
                 self.condition(effect.condition)
 
-    def contradiction(self, condition: nodes.Condition, rule: nodes.Rule) -> None:
-        """``purpose is marketing and purpose is research``: the rule can never apply."""
-        items = condition.items if isinstance(condition, nodes.And) else (condition,)
-        allowed: dict[str, set[str]] = {}
-        for item in items:
-            if isinstance(item, nodes.Is) and not item.negated:
-                values = {v.raw for v in item.values}
-                name = item.field.name
-                allowed[name] = allowed[name] & values if name in allowed else values
-                if not allowed[name]:
-                    self.error("RF501", f"rule '{rule.id}' needs {name} to be two different "
-                               "things at once, so it never applies", item.span)
+    def contradictions(self, owner: str, tests: list[_Test], given: list[_Test]) -> None:
+        """Field tests that must all pass but ask one field for values no call can have.
+
+        ``given`` lead ``tests`` and were checked on their own before (a rule's policy's
+        ``when`` lines): a contradiction among them alone was reported for the policy.
+        """
+        known = {id(test) for test in given}
+        per_field: dict[str, list[_Test]] = {}
+        done: set[str] = set()
+        for test in tests:
+            name = test.atom.field.name
+            earlier = per_field.setdefault(name, [])
+            earlier.append(test)
+            if name in done or _satisfiable(earlier):
+                continue
+            done.add(name)  # one report per field
+            if id(test) in known:
+                continue
+            culprits = sorted([*_culprits(earlier[:-1], test), test],
+                              key=lambda t: (t.written.span.line, t.written.span.column))
+            named = " and ".join(f"'{t.text}' (line {t.written.span.line})" for t in culprits)
+            every = "both" if len(culprits) == 2 else "all of"
+            self.error("RF501", f"{owner} never applies: no value of {name} passes {every} "
+                       f"{named}", culprits[-1].written.span)
 
     # -- windows --
     def window(self, window: nodes.Window) -> None:
@@ -163,7 +199,10 @@ class _Checker:
             if isinstance(part, nodes.ZoneSpec) and part.zone:
                 self.zone(part)
         closed_days = {c.day for c in window.closed if c.kind == "day"}
-        if window.day_hours and all(d in closed_days for d in days_seen):
+        if not window.day_hours:
+            self.error("RF501", "the window gives no hours, so no call is ever allowed",
+                       window.span)
+        elif all(d in closed_days for d in days_seen):
             self.error("RF501", "every day with hours is also closed, so no call is ever allowed",
                        window.span)
 
@@ -305,6 +344,97 @@ def _subdivisions(country: str) -> frozenset[str]:
         return frozenset(holidays.country_holidays(country).subdivisions)
     except NotImplementedError:
         return frozenset()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Test:
+    """A field test every call a rule (or policy) applies to passes: ``atom``, negated or not,
+    as ``written`` (the atom itself, or ``not`` it; an ``unless`` line when ``exempts``)."""
+
+    written: nodes.Condition
+    atom: nodes.Is
+    negated: bool
+    exempts: bool = False
+
+    @property
+    def values(self) -> frozenset[object]:
+        """The values as the engine compares them with the call's (``true`` is a boolean)."""
+        return frozenset(literal(v) for v in self.atom.values)
+
+    @property
+    def text(self) -> str:
+        return ("unless " if self.exempts else "") + self.written.unparse()
+
+
+def _tests(condition: nodes.Condition) -> Iterator[_Test]:
+    """The field tests a condition's top-level ``and``s require (``not`` of a test flips it:
+    not unknown is unknown, so a missing field passes neither)."""
+    match condition:
+        case nodes.And():
+            for item in condition.items:
+                yield from _tests(item)
+        case nodes.Is():
+            yield _Test(condition, condition, condition.negated)
+        case nodes.Not(item=nodes.Is() as atom):
+            yield _Test(condition, atom, not atom.negated)
+
+
+def _required(conditions: Iterable[nodes.Condition]) -> list[_Test]:
+    """The field tests ``when`` lines (all must hold) require."""
+    return [test for condition in conditions for test in _tests(condition)]
+
+
+def _exempting(conditions: Iterable[nodes.Condition]) -> list[_Test]:
+    """The field tests ``unless`` lines require: an ``unless`` that is a single test exempts
+    every call that passes it, so the rule applies only to calls that fail it. (An ``unless``
+    of several tests joined by ``and`` fails in more than one way: no single test follows.)"""
+    found = []
+    for condition in conditions:
+        tests = list(_tests(condition))
+        if len(tests) == 1 and tests[0].written is condition:
+            test = tests[0]
+            found.append(_Test(condition, test.atom, not test.negated, exempts=True))
+    return found
+
+
+def _satisfiable(tests: list[_Test]) -> bool:
+    """Whether some value of one field passes all of ``tests`` (an unconstrained field can
+    always take a value none of the ``is not`` tests name)."""
+    allowed: frozenset[object] | None = None
+    excluded: set[object] = set()
+    for test in tests:
+        if test.negated:
+            excluded |= test.values
+        else:
+            allowed = test.values if allowed is None else allowed & test.values
+    return allowed is None or bool(allowed - excluded)
+
+
+def _culprits(earlier: list[_Test], last: _Test) -> list[_Test]:
+    """As few of the ``earlier`` tests as still contradict ``last`` (each one needed)."""
+    kept = list(earlier)
+    for test in earlier:
+        rest = [t for t in kept if t is not test]
+        if not _satisfiable([*rest, last]):
+            kept = rest
+    return kept
+
+
+def _meaning(rule: nodes.Rule) -> tuple[object, ...] | None:
+    """What a rule does to a decision, as text: two rules with the same meaning are one rule
+    written twice. None for a rule without exactly one effect (reported on its own)."""
+    if len(rule.effects) != 1:
+        return None
+    effect = rule.effects[0]
+    match effect:
+        case nodes.DenyIf():
+            does = f"{effect.level} if {effect.condition.unparse()}"
+        case nodes.Require():
+            does = f"require {effect.condition.unparse()}"
+        case nodes.AllowOnly():
+            does = "allow only " + "; ".join(effect.window.lines())
+    return (does, rule.level, tuple(sorted(c.unparse() for c in rule.when)),
+            tuple(sorted(c.unparse() for c in rule.unless)), rule.citations, rule.effective)
 
 
 def _too_deep(condition: nodes.Condition) -> nodes.Condition | None:
