@@ -1,0 +1,123 @@
+"""Connections to the ledger database: SQLite (one file, WAL) or PostgreSQL, migrated on open.
+
+Two kinds of transaction are offered, and every write uses the second:
+
+- :func:`reading`: a plain transaction (a consistent snapshot on SQLite's WAL);
+- :func:`writing`: one that holds the number's write lock from its first statement, so a decision
+  and the attempt it reserves cannot interleave with another worker's. On SQLite that is
+  ``BEGIN IMMEDIATE`` (the database's single writer lock, taken up front so two readers never
+  both try to upgrade); on PostgreSQL a transaction-scoped advisory lock per number key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from ringfence.errors import InputError
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+# How long a SQLite writer waits for the lock before failing (milliseconds).
+_BUSY_TIMEOUT_MS = 30_000
+# Fixed key of the advisory lock held while the schema is migrated on PostgreSQL.
+_MIGRATION_LOCK = 0x52494E47  # "RING"
+
+
+def database_url(target: str) -> str:
+    """The SQLAlchemy URL for a ledger given as a file path, ``sqlite:///...`` or ``postgresql://...``."""
+    if target.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + target.split("://", 1)[1]
+    if "://" in target:
+        if target.startswith(("sqlite:", "postgresql+psycopg:")):
+            return target
+        raise InputError(f"--ledger: give a file path, sqlite:///FILE or postgresql://..., "
+                         f"not {target!r}")
+    return f"sqlite:///{Path(target)}"
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling is switched off so that ours (BEGIN or BEGIN
+    # IMMEDIATE, below) is the only one: the pattern SQLAlchemy documents for pysqlite.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # NORMAL in WAL mode: a commit survives a crash of the process (the decision log's
+    # promise), and only a power loss can drop the last commits; FULL costs an fsync per call.
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    mode = conn.get_execution_options().get("ringfence_begin", "")
+    conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def create_engine(target: str) -> sa.Engine:
+    """An engine for the ledger at ``target`` (path or URL); the schema is not touched."""
+    url = sa.make_url(database_url(target))
+    if url.get_backend_name() == "sqlite":
+        if url.database in (None, "", ":memory:"):
+            raise InputError("--ledger: an in-memory SQLite ledger is not shared; give a file")
+        engine = sa.create_engine(url, pool_size=8, max_overflow=32)
+        sa.event.listen(engine, "connect", _sqlite_connect)
+        sa.event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    if url.get_backend_name() == "postgresql":
+        return sa.create_engine(url, pool_size=8, max_overflow=32, pool_pre_ping=True)
+    raise InputError(f"--ledger: unsupported database {url.get_backend_name()!r}")
+
+
+def lock_id(key: str) -> int:
+    """A signed 64-bit advisory-lock id for a number key (PostgreSQL's bigint)."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+
+
+@contextmanager
+def reading(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A transaction for reads only."""
+    with engine.connect() as conn, conn.begin():
+        yield conn
+
+
+@contextmanager
+def writing(engine: sa.Engine, lock_key: str | None = None) -> Iterator[sa.Connection]:
+    """A write transaction holding the write lock (SQLite) or ``lock_key``'s advisory lock."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn = conn.execution_options(ringfence_begin="IMMEDIATE")
+        with conn.begin():
+            if engine.dialect.name == "postgresql" and lock_key is not None:
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id(lock_key)})
+            yield conn
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Bring the schema to the newest revision (a no-op when it is there already).
+
+    Several processes may open the same ledger at once: the migration runs under the writer
+    lock (SQLite) or a fixed advisory lock (PostgreSQL), so only one of them applies it.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    with writing(engine) as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+def revision(engine: sa.Engine) -> str | None:
+    """The schema revision the database is at (None before the first migration)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with reading(engine) as conn:
+        return MigrationContext.configure(conn).get_current_revision()
