@@ -242,10 +242,12 @@ def _register_optional() -> None:
     from ringfence.language.formatter import fmt_command
     from ringfence.testing.cli import test_command
     from ringfence.tools.calendar_view import calendar_command
+    from ringfence.tools.ledger_cli import ledger_command
 
     cli.add_command(test_command, name="test")
     cli.add_command(fmt_command, name="fmt")
     cli.add_command(calendar_command, name="calendar")
+    cli.add_command(ledger_command, name="ledger")
 
 
 _register_optional()
