@@ -54,3 +54,60 @@ def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
     return url
+
+
+class Server:
+    """A `ringfence serve` process on a free loopback port."""
+
+    def __init__(self, args: list[str], cwd: Path):
+        import socket
+        import subprocess
+        import sys
+        import time
+
+        import httpx
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.output = cwd / f"serve-{self.port}.out"
+        command = Path(sys.executable).with_name("ringfence")
+        self.process = subprocess.Popen(
+            [str(command), "serve", "--port", str(self.port), *args],
+            cwd=cwd, stdout=self.output.open("w"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"ringfence serve exited: {self.output.read_text()}")
+            try:
+                httpx.get(self.url + "/health", timeout=1)
+                return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"ringfence serve did not start: {self.output.read_text()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except Exception:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """Start `ringfence serve ARGS...` in a folder of its own (stopped after the module)."""
+    started: list[Server] = []
+
+    def start(*args: str, cwd: Path | None = None) -> Server:
+        server = Server(list(args), cwd or tmp_path_factory.mktemp("serve"))
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
