@@ -12,8 +12,10 @@ Two kinds of transaction are offered, and every write uses the second:
 from __future__ import annotations
 
 import hashlib
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,10 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 _BUSY_TIMEOUT_MS = 30_000
 # Fixed key of the advisory lock held while the schema is migrated on PostgreSQL.
 _MIGRATION_LOCK = 0x52494E47  # "RING"
+# One writer at a time per SQLite engine inside a process. SQLite has one write lock anyway, and
+# threads that meet it in the database wait in its busy handler, which sleeps in steps of up to
+# 100 ms; queueing on a Python lock instead hands the lock over at once.
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[sa.Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
 def database_url(target: str) -> str:
@@ -70,10 +76,14 @@ def create_engine(target: str) -> sa.Engine:
         engine = sa.create_engine(url, pool_size=8, max_overflow=32)
         sa.event.listen(engine, "connect", _sqlite_connect)
         sa.event.listen(engine, "begin", _sqlite_begin)
+        _SQLITE_WRITERS[engine] = threading.Lock()
         return engine
     if url.get_backend_name() == "postgresql":
         return sa.create_engine(url, pool_size=8, max_overflow=32, pool_pre_ping=True)
     raise InputError(f"--ledger: unsupported database {url.get_backend_name()!r}")
+
+
+_ADVISORY_LOCK = sa.text("SELECT pg_advisory_xact_lock(:k)")
 
 
 def lock_id(key: str) -> int:
@@ -91,13 +101,41 @@ def reading(engine: sa.Engine) -> Iterator[sa.Connection]:
 @contextmanager
 def writing(engine: sa.Engine, lock_key: str | None = None) -> Iterator[sa.Connection]:
     """A write transaction holding the write lock (SQLite) or ``lock_key``'s advisory lock."""
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
+    if engine.dialect.name == "sqlite":
+        with _SQLITE_WRITERS[engine], engine.connect() as conn:
             conn = conn.execution_options(ringfence_begin="IMMEDIATE")
-        with conn.begin():
-            if engine.dialect.name == "postgresql" and lock_key is not None:
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id(lock_key)})
-            yield conn
+            with conn.begin():
+                yield conn
+        return
+    with engine.connect() as conn, conn.begin():
+        if lock_key is not None:
+            conn.execute(_ADVISORY_LOCK, {"k": lock_id(lock_key)})
+        yield conn
+
+
+@contextmanager
+def raw(engine: sa.Engine, *, write: bool, lock_key: str | None = None) -> Iterator[Any]:
+    """A driver cursor in a transaction, locked as :func:`writing` locks when ``write``.
+
+    For the statements every decision runs (see :mod:`ringfence.ledger.hotpath`): SQLAlchemy's
+    own work per statement costs several times what SQLite takes to answer it.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    with _SQLITE_WRITERS[engine] if sqlite and write else nullcontext():
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            if sqlite:
+                cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            elif write and lock_key is not None:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", (lock_id(lock_key),))
+            yield cursor
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            connection.close()  # back to the pool
 
 
 def migrate(engine: sa.Engine) -> None:
@@ -110,7 +148,7 @@ def migrate(engine: sa.Engine) -> None:
     config.set_main_option("script_location", str(_MIGRATIONS))
     with writing(engine) as conn:
         if engine.dialect.name == "postgresql":
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+            conn.execute(_ADVISORY_LOCK, {"k": _MIGRATION_LOCK})
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
 

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ringfence.errors import InputError
-from ringfence.ledger import db
-from ringfence.ledger.merge import LedgerFacts, Revocation, merge_call
+from ringfence.ledger import db, hotpath
+from ringfence.ledger.merge import LedgerFacts, merge_call
 from ringfence.ledger.schema import attempts, complaints, consents, opt_outs, revocations, washes
 from ringfence.ledger.times import from_micros, now_micros, to_micros
 
@@ -97,6 +97,7 @@ class Ledger:
         self.engine = db.create_engine(str(target))
         self.key = key
         self.seller = seller
+        self._sql = hotpath.statements(self.engine.dialect.name)
         db.migrate(self.engine)
 
     def close(self) -> None:
@@ -205,7 +206,7 @@ class Ledger:
         if word is not None:
             row["reported_at"] = row["recorded_at"]
         with db.writing(self.engine, row["number_key"]) as conn:
-            conn.execute(attempts.insert().values(**row))
+            conn.execute(attempts.insert(), row)
         return row["id"]
 
     def report_outcome(self, attempt_id: str, outcome: str, *, agent: str | None = None) -> None:
@@ -236,55 +237,11 @@ class Ledger:
 
     # -- reading facts ------------------------------------------------------------------------
 
-    def _facts(self, conn: sa.Connection, keys: list[str], campaign: Any) -> LedgerFacts:
-        facts = LedgerFacts()
-        campaign = campaign if isinstance(campaign, str) else None
-        for row in conn.execute(sa.select(attempts).where(attempts.c.number_key.in_(keys))
-                                .order_by(attempts.c.at)).mappings():
-            item: dict[str, Any] = {"at": from_micros(row["at"])}
-            for name in ("outcome", "subject", "campaign", "purpose"):
-                if row[name] is not None:
-                    item[name] = row[name]
-            facts.history.append(item)
-        for row in conn.execute(sa.select(consents).where(consents.c.number_key.in_(keys))
-                                .order_by(consents.c.given_at)).mappings():
-            # A scoped consent counts only where its scope is known to fit (fail closed).
-            if row["seller"] is not None and row["seller"] != self.seller:
-                continue
-            if row["campaign"] is not None and row["campaign"] != campaign:
-                continue
-            item = {"type": row["type"], "purposes": list(row["purposes"]),
-                    "at": from_micros(row["given_at"])}
-            if row["expires_at"] is not None:
-                item["expires_at"] = from_micros(row["expires_at"])
-            facts.consent.append(item)
-        for row in conn.execute(sa.select(revocations).where(revocations.c.number_key.in_(keys))
-                                .order_by(revocations.c.at)).mappings():
-            purposes = row["purposes"]
-            facts.revocations.append(Revocation(
-                None if purposes is None else tuple(purposes), row["at"], row["channel"]))
-        for row in conn.execute(sa.select(opt_outs).where(opt_outs.c.number_key.in_(keys))
-                                .order_by(opt_outs.c.received_at)).mappings():
-            # A scoped opt-out counts unless its scope is known not to fit (fail closed).
-            if row["seller"] is not None and self.seller is not None and row["seller"] != self.seller:
-                continue
-            if row["campaign"] is not None and campaign is not None and row["campaign"] != campaign:
-                continue
-            item = {"at": from_micros(row["received_at"])}
-            if row["purposes"] is not None:
-                item["purposes"] = list(row["purposes"])
-            facts.opt_outs.append(item)
-        latest = (sa.select(washes.c.list_name, sa.func.max(washes.c.obtained_at))
-                  .group_by(washes.c.list_name))
-        for name, obtained in conn.execute(latest):
-            facts.lists_checked_at[name] = from_micros(obtained)
-        return facts
-
     def facts(self, number: str, *, campaign: str | None = None) -> LedgerFacts:
         """Everything the ledger holds about ``number`` that a call of ``campaign`` may use."""
         keys = self.number_keys(number)
-        with db.reading(self.engine) as conn:
-            return self._facts(conn, keys, campaign)
+        with db.raw(self.engine, write=False) as cursor:
+            return hotpath.read_facts(cursor, self._sql, keys, campaign, self.seller)
 
     # -- deciding -----------------------------------------------------------------------------
 
@@ -303,17 +260,18 @@ class Ledger:
             # The contract's own error names the field.
             return LedgerDecision(policies.decide(call), LedgerFacts())
         keys = self.number_keys(number)
-        transaction = db.writing(self.engine, keys[0]) if reserve else db.reading(self.engine)
-        with transaction as conn:
-            facts = self._facts(conn, keys, call.get("campaign"))
+        campaign = call.get("campaign")
+        with db.raw(self.engine, write=reserve, lock_key=keys[0]) as cursor:
+            facts = hotpath.read_facts(cursor, self._sql, keys,
+                                       campaign if isinstance(campaign, str) else None, self.seller)
             decision = policies.decide(merge_call(call, facts))
             attempt_id = None
             if reserve and decision.allowed:
                 row = self._attempt_row(
-                    number, call["at"], None, campaign=call.get("campaign"),
-                    subject=call.get("subject"), purpose=call.get("purpose"), agent=agent,
-                    dialer=dialer, decision_id=decision_id)
-                conn.execute(attempts.insert().values(**row))
+                    number, call["at"], None, campaign=campaign, subject=call.get("subject"),
+                    purpose=call.get("purpose"), agent=agent, dialer=dialer,
+                    decision_id=decision_id)
+                hotpath.insert_attempt(cursor, self._sql, row)
                 attempt_id = row["id"]
         return LedgerDecision(decision, facts, attempt_id)
 
