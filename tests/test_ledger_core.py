@@ -202,3 +202,12 @@ def test_erase_keeps_the_opt_out_in_force(ledger_url, house) -> None:
         with keyed.engine.connect() as conn:
             keys = conn.execute(sa.text("SELECT number_key FROM opt_outs")).scalars().all()
         assert keys == [keyed.number_keys(NUMBER)[0]] and NUMBER not in keys[0]
+
+
+def test_decide_many_reads_one_snapshot_and_names_the_bad_call(ledger, house) -> None:
+    ledger.record_opt_out(NUMBER, "2026-06-01T09:00:00Z", "sms")
+    made = ledger.decide_many(house, [call(), {"to": NUMBER}, call(to="+12125550111")])
+    assert rules(made[0]) == ["opt-out"]
+    assert isinstance(made[1], CallError) and "'at' is a required property" in made[1].message
+    assert made[2].decision.allowed and made[2].attempt_id is None
+    assert ledger.export("+12125550111")["attempts"] == []

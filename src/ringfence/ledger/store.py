@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from ringfence.errors import InputError
+from ringfence.errors import CallError, InputError
 from ringfence.ledger import db, hotpath
 from ringfence.ledger.merge import LedgerFacts, merge_call
 from ringfence.ledger.schema import attempts, complaints, consents, opt_outs, revocations, washes
@@ -77,11 +77,13 @@ def outcome_word(value: Any) -> str:
 
 @dataclass
 class LedgerDecision:
-    """A decision made with the ledger: the facts it used, and the attempt it reserved."""
+    """A decision made with the ledger: the facts it used (None: made without a ledger), the
+    attempt it reserved, and the decision id that attempt records."""
 
     decision: Decision
-    facts: LedgerFacts
+    facts: LedgerFacts | None
     attempt_id: str | None = None
+    decision_id: str | None = None
 
 
 class Ledger:
@@ -259,21 +261,44 @@ class Ledger:
         if not isinstance(number, str) or not _E164.match(number):
             # The contract's own error names the field.
             return LedgerDecision(policies.decide(call), LedgerFacts())
+        lock = self.number_keys(number)[0]
+        with db.raw(self.engine, write=reserve, lock_key=lock) as cursor:
+            return self._decide_in(cursor, policies, call, reserve, decision_id, agent, dialer)
+
+    def decide_many(self, policies: PolicySet, calls: list[Any], *, agent: str | None = None
+                    ) -> list[LedgerDecision | CallError]:
+        """Judge many calls without reserving, in one read transaction (one snapshot).
+
+        A malformed call gives its :class:`CallError` in its place; the others are decided.
+        """
+        out: list[LedgerDecision | CallError] = []
+        with db.raw(self.engine, write=False) as cursor:
+            for call in calls:
+                try:
+                    out.append(self._decide_in(cursor, policies, call, False, None, agent, None))
+                except CallError as err:
+                    out.append(err)
+        return out
+
+    def _decide_in(self, cursor: Any, policies: PolicySet, call: Any, reserve: bool,
+                   decision_id: str | None, agent: str | None, dialer: str | None
+                   ) -> LedgerDecision:
+        number = call.get("to") if isinstance(call, dict) else None
+        if not isinstance(number, str) or not _E164.match(number):
+            return LedgerDecision(policies.decide(call), LedgerFacts())
         keys = self.number_keys(number)
         campaign = call.get("campaign")
-        with db.raw(self.engine, write=reserve, lock_key=keys[0]) as cursor:
-            facts = hotpath.read_facts(cursor, self._sql, keys,
-                                       campaign if isinstance(campaign, str) else None, self.seller)
-            decision = policies.decide(merge_call(call, facts))
-            attempt_id = None
-            if reserve and decision.allowed:
-                row = self._attempt_row(
-                    number, call["at"], None, campaign=campaign, subject=call.get("subject"),
-                    purpose=call.get("purpose"), agent=agent, dialer=dialer,
-                    decision_id=decision_id)
-                hotpath.insert_attempt(cursor, self._sql, row)
-                attempt_id = row["id"]
-        return LedgerDecision(decision, facts, attempt_id)
+        facts = hotpath.read_facts(cursor, self._sql, keys,
+                                   campaign if isinstance(campaign, str) else None, self.seller)
+        decision = policies.decide(merge_call(call, facts))
+        attempt_id = None
+        if reserve and decision.allowed:
+            row = self._attempt_row(
+                number, call["at"], None, campaign=campaign, subject=call.get("subject"),
+                purpose=call.get("purpose"), agent=agent, dialer=dialer, decision_id=decision_id)
+            hotpath.insert_attempt(cursor, self._sql, row)
+            attempt_id = row["id"]
+        return LedgerDecision(decision, facts, attempt_id, decision_id)
 
     # -- privacy ------------------------------------------------------------------------------
 

@@ -34,7 +34,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ringfence.errors import CallError, InputError
+from ringfence.errors import CallError, InputError, RingfenceError
+from ringfence.ledger.store import LedgerDecision
 from ringfence.service.auth import SCOPES, Client, load_tokens, token_hash
 from ringfence.service.config import ServiceConfig, is_loopback
 from ringfence.service.log import DecisionLog
@@ -109,23 +110,38 @@ class Service:
                     ) -> list[dict[str, Any]]:
         """Decide each call (in a worker thread); log every decision; answer in order."""
         generation = self.holder.current
+        policies = generation.policies
         answers: list[dict[str, Any]] = []
         records: list[dict[str, Any]] = []
-        for index, call in enumerate(calls):
-            decision_id = str(uuid.uuid4())
-            try:
-                if self.ledger is not None:
-                    made = self.ledger.decide(generation.policies, call, reserve=reserve,
-                                              decision_id=decision_id, agent=client.name)
-                    decision, facts, attempt_id = made.decision, made.facts.to_dict(), made.attempt_id
-                else:
-                    decision, facts, attempt_id = generation.policies.decide(call), None, None
-            except CallError as err:
+        made: list[Any]
+        if self.ledger is None:
+            made = []
+            for call in calls:
+                try:
+                    made.append(LedgerDecision(policies.decide(call), None))
+                except CallError as err:
+                    made.append(err)
+        elif reserve:
+            made = []
+            for call in calls:
+                try:
+                    made.append(self.ledger.decide(policies, call, reserve=True,
+                                                   decision_id=str(uuid.uuid4()),
+                                                   agent=client.name))
+                except CallError as err:
+                    made.append(err)
+        else:
+            made = self.ledger.decide_many(policies, calls, agent=client.name)
+        for index, (call, outcome) in enumerate(zip(calls, made, strict=True)):
+            if isinstance(outcome, CallError):
                 if not batch:
-                    raise ApiError(422, "invalid_call", err.message, err.path) from None
-                answers.append({"index": index, "error": "invalid_call", "message": err.message,
-                                "path": err.path})
+                    raise ApiError(422, "invalid_call", outcome.message, outcome.path)
+                answers.append({"index": index, "error": "invalid_call",
+                                "message": outcome.message, "path": outcome.path})
                 continue
+            decision, attempt_id = outcome.decision, outcome.attempt_id
+            decision_id = outcome.decision_id or str(uuid.uuid4())
+            facts = outcome.facts.to_dict() if outcome.facts is not None else None
             result = decision.to_dict()
             self.metrics.decisions.labels(decision.decision, str(attempt_id is not None)).inc()
             answers.append({"decision_id": decision_id, "attempt_id": attempt_id, "result": result})
@@ -305,5 +321,13 @@ def create_app(config: ServiceConfig) -> Starlette:
 
 
 def app_from_env() -> Starlette:
-    """App factory for uvicorn's worker processes: the settings come from the environment."""
-    return create_app(ServiceConfig.from_env())
+    """App factory for uvicorn's worker processes: the settings come from the environment.
+
+    A worker whose policies fail to load exits; uvicorn's parent then keeps the running workers
+    (the replacement on SIGHUP is abandoned).
+    """
+    try:
+        return create_app(ServiceConfig.from_env())
+    except RingfenceError as err:
+        logger.error("this worker does not start: %s", err)
+        raise SystemExit(2) from None
