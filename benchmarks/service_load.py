@@ -35,10 +35,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(folder: Path, port: int, workers: int, log: bool, ledger: str | None) -> subprocess.Popen:
+def start_server(folder: Path, port: int, workers: int, log: bool, ledger: str | None
+                 ) -> subprocess.Popen:
     command = [str(Path(sys.executable).with_name("ringfence")), "serve", "-p", "us-federal",
-               "--insecure-local", "--port", str(port), "--workers", str(workers),
-               "--ledger", ledger or str(folder / "ledger.db")]
+               "--insecure-local", "--port", str(port), "--workers", str(workers)]
+    if ledger != "none":
+        command += ["--ledger", ledger or str(folder / "ledger.db")]
     if log:
         command += ["--log", str(folder / "decisions.jsonl")]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -98,7 +100,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=None)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--no-log", action="store_true", help="Serve without a decision log.")
-    parser.add_argument("--ledger", default=None, help="A ledger URL instead of a new SQLite file.")
+    parser.add_argument("--ledger", default=None,
+                        help="A ledger URL instead of a new SQLite file; 'none' for no ledger.")
     args = parser.parse_args()
     reserve = args.mode == "reserve"
     requests = min(args.requests or (20_000 if reserve else 400), 200_000)  # bounded
@@ -125,7 +128,8 @@ def main() -> None:
     latencies.sort()
     decisions = ok * batch
     print(f"mode {args.mode}: {requests} requests x {batch} call(s), {connections} connections, "
-          f"{args.workers} worker(s), log {'off' if args.no_log else 'on'}")
+          f"{args.workers} worker(s), ledger {args.ledger or 'SQLite'}, "
+          f"log {'off' if args.no_log else 'on'}")
     print(f"  {decisions / elapsed:,.0f} decisions/s ({ok}/{requests} answered 200 in {elapsed:.2f} s)")
     print(f"  request latency p50 {statistics.median(latencies) * 1000:.1f} ms, "
           f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1000:.1f} ms")

@@ -36,6 +36,13 @@ def test_an_intact_log_verifies_and_reports_its_head(tmp_path) -> None:
     assert log.head["seq"] == 5
 
 
+def test_values_orjson_cannot_write_are_logged_and_verify(tmp_path) -> None:
+    log = DecisionLog(tmp_path / "d.jsonl")
+    log.append({"meta": {"big": 2**70, "text": "Zürich ☎", "float": 1e16}}, {"n": 1.5})
+    assert verify(tmp_path / "d.jsonl").problem is None
+    assert json.loads(lines(tmp_path / "d.jsonl")[0])["meta"]["big"] == 2**70
+
+
 def test_an_edited_record_is_found(tmp_path) -> None:
     path = tmp_path / "d.jsonl"
     write(path, 5)

@@ -74,6 +74,7 @@ def test_each_scope_opens_only_its_own_endpoints_and_nothing_is_written(site) ->
 @pytest.mark.parametrize(("body", "status", "error", "path"), [
     (b'{"to": "+12125550103", "at":', 400, "malformed_json", None),
     (b"\xff\xfe", 400, "malformed_json", None),
+    (b'{"to": "+12125550103", "at": NaN}', 400, "malformed_json", None),
     (json.dumps(call("+12125550103", at=5)).encode(), 422, "invalid_call", "at"),
     (json.dumps(call("+12125550103", colour="red")).encode(), 422, "invalid_call", ""),
     (json.dumps(call("+12125550103", history=[{"at": AT, "outcome": "maybe"}])).encode(), 422,

@@ -31,13 +31,14 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ringfence.errors import CallError, InputError, RingfenceError
 from ringfence.ledger.store import LedgerDecision
 from ringfence.service.auth import SCOPES, Client, load_tokens, token_hash
 from ringfence.service.config import ServiceConfig, is_loopback
+from ringfence.service.jsonio import dumps
 from ringfence.service.log import DecisionLog
 from ringfence.service.metrics import Metrics
 from ringfence.service.openapi import openapi
@@ -46,6 +47,15 @@ from ringfence.service.requests import ApiError, fields, read_json
 
 logger = logging.getLogger("ringfence.service")
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+class JSONResponse(Response):
+    """A JSON answer written by :func:`ringfence.service.jsonio.dumps`."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return dumps(content)
 
 
 def _now() -> str:

@@ -29,12 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ringfence.service.jsonio import dumps
+
 GENESIS = "0" * 64
 
 
 def canonical(record: dict[str, Any]) -> bytes:
     """The bytes a record's hash is taken over: sorted keys, no spaces, UTF-8."""
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return dumps(record, sort_keys=True)
 
 
 def chain_hash(record: dict[str, Any]) -> str:

@@ -7,6 +7,8 @@ from typing import Any
 
 from starlette.requests import Request
 
+from ringfence.service.jsonio import loads
+
 
 class ApiError(Exception):
     """An error answered as ``{"error": code, "message": ..., "path": ...}`` with a status."""
@@ -33,12 +35,14 @@ async def read_json(request: Request, limit: int) -> Any:
         if len(body) > limit:
             raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
     try:
-        return json.loads(body)
+        return loads(body)
     except UnicodeDecodeError:
         raise ApiError(400, "malformed_json", "the body is not UTF-8 text") from None
     except json.JSONDecodeError as err:
         raise ApiError(400, "malformed_json", f"not JSON: {err.msg} at line {err.lineno} "
                        f"column {err.colno}") from None
+    except ValueError as err:  # NaN, Infinity
+        raise ApiError(400, "malformed_json", f"not JSON: {err}") from None
 
 
 # Field kinds: "text", "words" (a list of purpose words), "flag", "evidence" (an object).
