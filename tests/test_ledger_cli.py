@@ -61,3 +61,14 @@ def test_bad_input_exits_2_with_one_message(tmp_path) -> None:
         result = run(db, *args)
         assert result.exit_code == 2, args
         assert message in result.output and "Traceback" not in result.output, result.output
+
+
+def test_key_file_hashes_numbers_and_an_empty_one_is_refused(tmp_path) -> None:
+    db, key = str(tmp_path / "l.db"), tmp_path / "key"
+    key.write_text("s3cret\n")
+    assert run(db, "opt-out", NUMBER, "--at", "2026-06-01T10:00:00Z", "--channel", "sms",
+               "--key-file", str(key)).exit_code == 0
+    assert json.loads(run(db, "erase", NUMBER, "--key-file", str(key)).output)["attempts"] == 0
+    key.write_text("\n")
+    result = run(db, "facts", NUMBER, "--key-file", str(key))
+    assert result.exit_code == 2 and "the file is empty" in result.output

@@ -35,7 +35,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ringfence.errors import CallError, InputError, RingfenceError
-from ringfence.ledger.store import LedgerDecision
+from ringfence.ledger.keys import read_key
+from ringfence.ledger.store import Ledger, LedgerDecision
 from ringfence.service.auth import SCOPES, Client, load_tokens, token_hash
 from ringfence.service.config import ServiceConfig, is_loopback
 from ringfence.service.jsonio import dumps
@@ -73,11 +74,8 @@ class Service:
         self.metrics = Metrics()
         self.log = (DecisionLog(config.log, max_bytes=config.log_max_bytes, fsync=config.log_fsync)
                     if config.log else None)
-        self.ledger = None
-        if config.ledger:
-            from ringfence.tools.ledger_cli import open_ledger
-
-            self.ledger = open_ledger(config.ledger, config.key_file, config.seller)
+        self.ledger = (Ledger(config.ledger, key=read_key(config.key_file), seller=config.seller)
+                       if config.ledger else None)
 
     def close(self) -> None:
         """Release the ledger's connections and the log file."""

@@ -9,28 +9,12 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
-from ringfence.errors import InputError, RingfenceError
-
-
-def read_key(key_file: str | None) -> bytes | None:
-    """The ledger key: the contents of ``key_file`` or ``$RINGFENCE_LEDGER_KEY``, or None."""
-    if key_file:
-        try:
-            key = Path(key_file).read_bytes().strip()
-        except OSError as err:
-            raise InputError(f"--key-file {key_file}: {err.strerror}") from None
-        if not key:
-            raise InputError(f"--key-file {key_file}: the file is empty")
-        return key
-    env = os.environ.get("RINGFENCE_LEDGER_KEY")
-    return env.encode() if env else None
+from ringfence.errors import RingfenceError
 
 
 def ledger_options(fn: Any) -> Any:
@@ -51,11 +35,12 @@ def ledger_options(fn: Any) -> Any:
 def open_ledger(target: str, key_file: str | None, seller: str | None = None) -> Any:
     """Open (and migrate) the ledger named on the command line."""
     from ringfence.ledger import Ledger
+    from ringfence.ledger.keys import read_key
 
     return Ledger(target, key=read_key(key_file), seller=seller)
 
 
-def _guard(fn: Any) -> Any:
+def cli_guard(fn: Any) -> Any:
     """Bad input and an unreachable database: one message and exit code 2, no traceback."""
 
     @functools.wraps(fn)
@@ -100,7 +85,7 @@ def ledger_command() -> None:
 @click.option("--recording-id", default=None)
 @click.option("--form-url", default=None)
 @click.option("--document-hash", default=None)
-@_guard
+@cli_guard
 def consent_cmd(target: str, key_file: str | None, seller: str | None, number: str, kind: str,
                 purposes: str, given_at: str, expires_at: str | None, campaign: str | None,
                 scope_seller: str | None, recording_id: str | None, form_url: str | None,
@@ -119,7 +104,7 @@ def consent_cmd(target: str, key_file: str | None, seller: str | None, number: s
 @click.option("--at", required=True, help="When consent was withdrawn (RFC 3339).")
 @click.option("--channel", required=True, help="How: sms, call, email, web...")
 @click.option("--purposes", default=None, help="Comma-separated; default every purpose.")
-@_guard
+@cli_guard
 def revoke_cmd(target: str, key_file: str | None, seller: str | None, number: str, at: str,
                channel: str, purposes: str | None) -> None:
     """Record that the person at NUMBER withdrew consent. Prints the revocation's id."""
@@ -135,7 +120,7 @@ def revoke_cmd(target: str, key_file: str | None, seller: str | None, number: st
 @click.option("--purposes", default=None, help="Comma-separated; default every purpose.")
 @click.option("--campaign", default=None)
 @click.option("--for-seller", "scope_seller", default=None)
-@_guard
+@cli_guard
 def opt_out_cmd(target: str, key_file: str | None, seller: str | None, number: str, at: str,
                 channel: str, purposes: str | None, campaign: str | None,
                 scope_seller: str | None) -> None:
@@ -152,7 +137,7 @@ def opt_out_cmd(target: str, key_file: str | None, seller: str | None, number: s
 @click.option("--channel", required=True)
 @click.option("--details", default=None)
 @click.option("--opt-out", is_flag=True, help="The complaint is also a do-not-call request.")
-@_guard
+@cli_guard
 def complaint_cmd(target: str, key_file: str | None, seller: str | None, number: str, at: str,
                   channel: str, details: str | None, opt_out: bool) -> None:
     """Record a complaint from NUMBER. Prints its id."""
@@ -170,7 +155,7 @@ def complaint_cmd(target: str, key_file: str | None, seller: str | None, number:
 @click.option("--purpose", default=None)
 @click.option("--agent", default=None)
 @click.option("--dialer", default=None)
-@_guard
+@cli_guard
 def attempt_cmd(target: str, key_file: str | None, seller: str | None, number: str, at: str,
                 **details: Any) -> None:
     """Record a call attempt to NUMBER. Prints its id."""
@@ -182,7 +167,7 @@ def attempt_cmd(target: str, key_file: str | None, seller: str | None, number: s
 @ledger_options
 @click.argument("attempt_id")
 @click.argument("outcome")
-@_guard
+@cli_guard
 def outcome_cmd(target: str, key_file: str | None, seller: str | None, attempt_id: str,
                 outcome: str) -> None:
     """Report the OUTCOME of a reserved attempt (cancelled: the call was not made)."""
@@ -195,7 +180,7 @@ def outcome_cmd(target: str, key_file: str | None, seller: str | None, attempt_i
 @click.argument("list_name")
 @click.option("--obtained-at", required=True, help="When this copy of the list was obtained.")
 @click.option("--hash", "content_hash", default=None, help="Hash of the list's contents.")
-@_guard
+@cli_guard
 def wash_cmd(target: str, key_file: str | None, seller: str | None, list_name: str,
              obtained_at: str, content_hash: str | None) -> None:
     """Record that numbers were washed against a copy of LIST_NAME. Prints its id."""
@@ -207,7 +192,7 @@ def wash_cmd(target: str, key_file: str | None, seller: str | None, list_name: s
 @ledger_options
 @click.argument("number")
 @click.option("--campaign", default=None)
-@_guard
+@cli_guard
 def facts_cmd(target: str, key_file: str | None, seller: str | None, number: str,
               campaign: str | None) -> None:
     """Print what a decision for NUMBER would take from the ledger (JSON)."""
@@ -218,7 +203,7 @@ def facts_cmd(target: str, key_file: str | None, seller: str | None, number: str
 @ledger_command.command("purge")
 @ledger_options
 @click.option("--days", type=float, required=True, help="Keep attempts of the last N days.")
-@_guard
+@cli_guard
 def purge_cmd(target: str, key_file: str | None, seller: str | None, days: float) -> None:
     """Delete attempt details older than --days; opt-outs and consents stay."""
     with open_ledger(target, key_file, seller) as ledger:
@@ -228,7 +213,7 @@ def purge_cmd(target: str, key_file: str | None, seller: str | None, days: float
 @ledger_command.command("export")
 @ledger_options
 @click.argument("number")
-@_guard
+@cli_guard
 def export_cmd(target: str, key_file: str | None, seller: str | None, number: str) -> None:
     """Print every record kept about NUMBER (JSON), for an access request."""
     with open_ledger(target, key_file, seller) as ledger:
@@ -238,7 +223,7 @@ def export_cmd(target: str, key_file: str | None, seller: str | None, number: st
 @ledger_command.command("erase")
 @ledger_options
 @click.argument("number")
-@_guard
+@cli_guard
 def erase_cmd(target: str, key_file: str | None, seller: str | None, number: str) -> None:
     """Erase the records about NUMBER; its opt-outs stay, under the keyed hash (needs a key)."""
     with open_ledger(target, key_file, seller) as ledger:

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ringfence.errors import InputError
-from ringfence.tools.ledger_cli import _guard
+from ringfence.tools.ledger_cli import cli_guard
 
 
 def _lists(values: tuple[str, ...]) -> dict[str, str]:
@@ -44,7 +44,7 @@ def _lists(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--log-fsync", is_flag=True, help="fsync the log per request (survives power loss).")
 @click.option("--max-body", default=1 << 20, show_default=True, type=int,
               help="Largest request body accepted, in bytes.")
-@_guard
+@cli_guard
 def serve_command(policies: tuple[str, ...], lists: tuple[str, ...], ledger: str | None,
                   key_file: str | None, seller: str | None, tokens: str | None,
                   insecure_local: bool, host: str, port: int, workers: int, log_path: str | None,
@@ -84,7 +84,7 @@ def token_command() -> None:
 @click.option("--name", required=True, help="Who holds it (one word).")
 @click.option("--scope", "scopes", multiple=True, required=True,
               type=click.Choice(["decide", "write"]), help="decide, write; repeatable.")
-@_guard
+@cli_guard
 def token_new(tokens: str, name: str, scopes: tuple[str, ...]) -> None:
     """Make a token, keep its hash in --tokens, print it (the only time it is shown)."""
     from ringfence.service.auth import new_token
