@@ -229,13 +229,26 @@ def test_sighup_reloads_and_a_broken_policy_never_replaces_the_running_one(
     assert httpx.post(server.url + "/v1/decide", json=call()).json()["result"]["allowed"]
 
 
+def test_a_fresh_start_makes_a_token_file_and_serves_only_with_its_token(
+        tmp_path_factory, start_server) -> None:
+    folder = tmp_path_factory.mktemp("fresh")
+    server = start_server("--policy", "us-federal", "--ledger", "ringfence.db", cwd=folder)
+    assert (folder / "ringfence.db").exists()
+    token = server.output.read_text().split("(shown once, keep it): ")[1].split()[0]
+    assert token not in (folder / "ringfence-tokens.txt").read_text()
+    ask = {"to": NUMBER, "at": "2026-06-15T18:00:00Z", "purpose": "informational"}
+    assert httpx.post(server.url + "/v1/decide", json=ask).status_code == 401
+    answer = httpx.post(server.url + "/v1/decide?reserve=true", json=ask,
+                        headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200 and answer.json()["attempt_id"]
+
+
 def test_serving_refuses_unsafe_or_broken_settings(tmp_path, house_policy) -> None:
     from click.testing import CliRunner
 
     from ringfence.tools.cli import cli
 
     cases = [
-        (["-p", str(house_policy)], "give --tokens FILE"),
         (["-p", str(house_policy), "--insecure-local", "--host", "0.0.0.0"],
          "--insecure-local serves only on a loopback address"),
         (["-p", "no-such-policy", "--insecure-local"], "RF601"),

@@ -39,8 +39,8 @@ class ServiceConfig:
                 raise InputError(f"--insecure-local serves only on a loopback address, "
                                  f"not --host {self.host}")
         elif not self.tokens:
-            raise InputError("give --tokens FILE (made by `ringfence token new`), or "
-                             "--insecure-local to serve without tokens on loopback")
+            raise InputError("give a token file (made by `ringfence token new`), or "
+                             "insecure_local to serve without tokens on loopback")
 
     def to_env(self) -> str:
         """The settings as JSON for the environment of worker processes."""

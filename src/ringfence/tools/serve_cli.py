@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -31,7 +32,8 @@ def _lists(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--key-file", default=None, help="Key to hash numbers with in the ledger.")
 @click.option("--seller", default=None, help="Who this service decides for (consent scope).")
 @click.option("--tokens", default=None, type=click.Path(dir_okay=False),
-              help="Token file (`ringfence token new`).")
+              help="Token file (`ringfence token new`); default ./ringfence-tokens.txt, made "
+                   "with one token on the first start.")
 @click.option("--insecure-local", is_flag=True,
               help="Serve without tokens; only on a loopback --host.")
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -59,6 +61,9 @@ def serve_command(policies: tuple[str, ...], lists: tuple[str, ...], ledger: str
     from ringfence.service.app import create_app
     from ringfence.service.config import ENV, ServiceConfig
 
+    if tokens is None and not insecure_local:
+        tokens = _first_tokens(Path(DEFAULT_TOKENS))
+
     config = ServiceConfig(policies, _lists(lists), ledger, key_file, seller, tokens,
                            insecure_local, host, max_body=max_body, log=log_path,
                            log_max_bytes=log_max_bytes, log_fsync=log_fsync)
@@ -71,6 +76,22 @@ def serve_command(policies: tuple[str, ...], lists: tuple[str, ...], ledger: str
     app.state.service.close()
     os.environ[ENV] = config.to_env()
     uvicorn.run("ringfence.service.app:app_from_env", factory=True, workers=workers, **options)
+
+
+DEFAULT_TOKENS = "ringfence-tokens.txt"
+
+
+def _first_tokens(path: Path) -> str:
+    """The default token file; on a fresh machine it is made with one token for every scope,
+    shown once, so that `ringfence serve --policy ... --ledger ...` works and still serves
+    nothing without a token."""
+    from ringfence.service.auth import SCOPES, new_token
+
+    if not path.exists():
+        token = new_token(path, "admin", list(SCOPES))
+        click.echo(f"made {path} with a token for every scope (shown once, keep it): {token}",
+                   err=True)
+    return str(path)
 
 
 @click.group("token")
