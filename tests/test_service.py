@@ -229,6 +229,31 @@ def test_sighup_reloads_and_a_broken_policy_never_replaces_the_running_one(
     assert httpx.post(server.url + "/v1/decide", json=call()).json()["result"]["allowed"]
 
 
+def test_sighup_with_workers_replaces_them_only_with_policies_that_load(
+        tmp_path_factory, start_server, house_policy) -> None:
+    folder = tmp_path_factory.mktemp("workers")
+    policy = folder / "house.rf"
+    shutil.copy(house_policy, policy)
+    server = start_server("-p", str(policy), "--insecure-local", "--workers", "2", cwd=folder)
+
+    def versions() -> set[str]:
+        return {httpx.get(server.url + "/health").json()["policies"][0]["version"]
+                for _ in range(8)}
+
+    policy.write_text(house_policy.read_text().replace("version 1", "version 2"))
+    server.process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 90
+    while versions() != {"2"}:
+        assert time.monotonic() < deadline, "the workers were not replaced"
+        time.sleep(0.2)
+    policy.write_text("policy broken\n")
+    server.process.send_signal(signal.SIGHUP)
+    while "aborting the restart" not in server.output.read_text():
+        assert time.monotonic() < deadline + 60, server.output.read_text()
+        time.sleep(0.2)
+    assert versions() == {"2"}
+
+
 def test_a_fresh_start_makes_a_token_file_and_serves_only_with_its_token(
         tmp_path_factory, start_server) -> None:
     folder = tmp_path_factory.mktemp("fresh")

@@ -75,7 +75,9 @@ def serve_command(policies: tuple[str, ...], lists: tuple[str, ...], ledger: str
         return
     app.state.service.close()
     os.environ[ENV] = config.to_env()
-    uvicorn.run("ringfence.service.app:app_from_env", factory=True, workers=workers, **options)
+    # A replacement worker loads and checks the policies before it is ready: give it time.
+    uvicorn.run("ringfence.service.app:app_from_env", factory=True, workers=workers,
+                timeout_worker_healthcheck=60, **options)
 
 
 DEFAULT_TOKENS = "ringfence-tokens.txt"
