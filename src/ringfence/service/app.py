@@ -76,6 +76,10 @@ class Service:
                     if config.log else None)
         self.ledger = (Ledger(config.ledger, key=read_key(config.key_file), seller=config.seller)
                        if config.ledger else None)
+        # Decide on the event loop itself when nothing waits on a network: a SQLite ledger takes
+        # one writer at a time anyway, and the hop to a worker thread and back cost more than
+        # the decision. A PostgreSQL ledger is waited for in worker threads.
+        self.inline = self.ledger is None or self.ledger.engine.dialect.name == "sqlite"
 
     def close(self) -> None:
         """Release the ledger's connections and the log file."""
@@ -214,7 +218,10 @@ def _routes(service: Service) -> list[Route]:
         calls = body if batch else [body]
         if len(calls) > config.max_batch:
             raise ApiError(413, "too_large", f"at most {config.max_batch} calls in one request")
-        answers = await run_in_threadpool(service.decide_many, calls, reserve, client, batch)
+        if service.inline:
+            answers = service.decide_many(calls, reserve, client, batch)
+        else:
+            answers = await run_in_threadpool(service.decide_many, calls, reserve, client, batch)
         return JSONResponse({"decisions": answers} if batch else answers[0])
 
     def fact(name: str, shape: str, record: Callable[[Any, dict[str, Any]], str]) -> Route:
