@@ -48,6 +48,7 @@ from ringfence.service.requests import ApiError, fields, read_json
 
 logger = logging.getLogger("ringfence.service")
 Handler = Callable[[Request], Awaitable[Response]]
+ClientHandler = Callable[[Request, Client], Awaitable[Response]]
 
 
 class JSONResponse(Response):
@@ -167,10 +168,11 @@ class Service:
         return answers
 
 
-def _endpoint(service: Service, name: str, scope: str | None) -> Callable[[Handler], Handler]:
+def _endpoint(service: Service, name: str, scope: str | None
+              ) -> Callable[[ClientHandler], Handler]:
     """Authorise, time and count a handler, and turn its errors into JSON answers."""
 
-    def wrap(handler: Callable[[Request, Client], Awaitable[Response]]) -> Handler:
+    def wrap(handler: ClientHandler) -> Handler:
         @functools.wraps(handler)
         async def run(request: Request) -> Response:
             started = time.perf_counter()

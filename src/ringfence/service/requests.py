@@ -35,7 +35,7 @@ async def read_json(request: Request, limit: int) -> Any:
         if len(body) > limit:
             raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
     try:
-        return loads(body)
+        return loads(bytes(body))
     except UnicodeDecodeError:
         raise ApiError(400, "malformed_json", "the body is not UTF-8 text") from None
     except json.JSONDecodeError as err:
