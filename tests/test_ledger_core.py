@@ -211,3 +211,22 @@ def test_decide_many_reads_one_snapshot_and_names_the_bad_call(ledger, house) ->
     assert isinstance(made[1], CallError) and "'at' is a required property" in made[1].message
     assert made[2].decision.allowed and made[2].attempt_id is None
     assert ledger.export("+12125550111")["attempts"] == []
+
+
+def test_decide_many_reads_hundreds_of_numbers_in_chunks(ledger, house) -> None:
+    numbers = [f"+1212555{n:04d}" for n in range(450)]
+    ledger.record_opt_out(numbers[420], "2026-06-01T09:00:00Z", "sms")
+    ledger.record_attempt(numbers[3], "2026-06-15T02:00:00Z", "busy")
+    made = ledger.decide_many(house, [call(to=n) for n in numbers])
+    denied = {numbers[i]: rules(m) for i, m in enumerate(made) if not m.decision.allowed}
+    assert denied == {numbers[3]: ["cap"], numbers[420]: ["opt-out"]}
+
+
+def test_records_under_the_text_and_the_hash_come_back_in_time_order(ledger_url) -> None:
+    with Ledger(ledger_url) as plain:
+        plain.record_attempt(NUMBER, "2026-06-10T00:00:00Z", "busy")
+        plain.record_attempt(NUMBER, "2026-06-12T00:00:00Z", "busy")
+    with Ledger(ledger_url, key=b"k") as keyed:
+        keyed.record_attempt(NUMBER, "2026-06-11T00:00:00Z", "no_answer")
+        assert [a["at"][:10] for a in keyed.facts(NUMBER).history] == [
+            "2026-06-10", "2026-06-11", "2026-06-12"]

@@ -243,9 +243,17 @@ class Ledger:
         """Everything the ledger holds about ``number`` that a call of ``campaign`` may use."""
         keys = self.number_keys(number)
         with db.raw(self.engine, write=False) as cursor:
-            return hotpath.read_facts(cursor, self._sql, keys, campaign, self.seller)
+            rows = hotpath.read_rows(cursor, self._sql, keys)
+        return hotpath.facts_of(rows, keys, campaign, self.seller)
 
     # -- deciding -----------------------------------------------------------------------------
+
+    def _keys_of(self, call: Any) -> list[str] | None:
+        """The number keys of a call's ``to``, or None when it is no E.164 number."""
+        number = call.get("to") if isinstance(call, dict) else None
+        if not isinstance(number, str) or not _E164.match(number):
+            return None
+        return self.number_keys(number)
 
     def decide(self, policies: PolicySet, call: Any, *, reserve: bool = False,
                decision_id: str | None = None, agent: str | None = None,
@@ -257,48 +265,48 @@ class Ledger:
         same number at once are serialised, and the second sees the first one's attempt.
         Raises :class:`ringfence.errors.CallError` for a malformed call (nothing is written).
         """
-        number = call.get("to") if isinstance(call, dict) else None
-        if not isinstance(number, str) or not _E164.match(number):
+        keys = self._keys_of(call)
+        if keys is None:
             # The contract's own error names the field.
             return LedgerDecision(policies.decide(call), LedgerFacts())
-        lock = self.number_keys(number)[0]
-        with db.raw(self.engine, write=reserve, lock_key=lock) as cursor:
-            return self._decide_in(cursor, policies, call, reserve, decision_id, agent, dialer)
+        with db.raw(self.engine, write=reserve, lock_key=keys[0]) as cursor:
+            rows = hotpath.read_rows(cursor, self._sql, keys)
+            made = self._decide_with(rows, keys, policies, call, decision_id)
+            if reserve and made.decision.allowed:
+                row = self._attempt_row(
+                    call["to"], call["at"], None, campaign=call.get("campaign"),
+                    subject=call.get("subject"), purpose=call.get("purpose"), agent=agent,
+                    dialer=dialer, decision_id=decision_id)
+                hotpath.insert_attempt(cursor, self._sql, row)
+                made.attempt_id = row["id"]
+        return made
 
-    def decide_many(self, policies: PolicySet, calls: list[Any], *, agent: str | None = None
-                    ) -> list[LedgerDecision | CallError]:
-        """Judge many calls without reserving, in one read transaction (one snapshot).
+    def decide_many(self, policies: PolicySet, calls: list[Any]) -> list[LedgerDecision | CallError]:
+        """Judge many calls without reserving, on one read of the ledger (one statement per
+        table for all their numbers, in one transaction).
 
         A malformed call gives its :class:`CallError` in its place; the others are decided.
         """
-        out: list[LedgerDecision | CallError] = []
+        keys = [self._keys_of(call) for call in calls]
         with db.raw(self.engine, write=False) as cursor:
-            for call in calls:
-                try:
-                    out.append(self._decide_in(cursor, policies, call, False, None, agent, None))
-                except CallError as err:
-                    out.append(err)
+            rows = hotpath.read_rows(cursor, self._sql, (k for ks in keys if ks for k in ks))
+        out: list[LedgerDecision | CallError] = []
+        for call, call_keys in zip(calls, keys, strict=True):
+            try:
+                if call_keys is None:
+                    out.append(LedgerDecision(policies.decide(call), LedgerFacts()))
+                else:
+                    out.append(self._decide_with(rows, call_keys, policies, call, None))
+            except CallError as err:
+                out.append(err)
         return out
 
-    def _decide_in(self, cursor: Any, policies: PolicySet, call: Any, reserve: bool,
-                   decision_id: str | None, agent: str | None, dialer: str | None
-                   ) -> LedgerDecision:
-        number = call.get("to") if isinstance(call, dict) else None
-        if not isinstance(number, str) or not _E164.match(number):
-            return LedgerDecision(policies.decide(call), LedgerFacts())
-        keys = self.number_keys(number)
+    def _decide_with(self, rows: hotpath.Rows, keys: list[str], policies: PolicySet, call: Any,
+                     decision_id: str | None) -> LedgerDecision:
         campaign = call.get("campaign")
-        facts = hotpath.read_facts(cursor, self._sql, keys,
-                                   campaign if isinstance(campaign, str) else None, self.seller)
-        decision = policies.decide(merge_call(call, facts))
-        attempt_id = None
-        if reserve and decision.allowed:
-            row = self._attempt_row(
-                number, call["at"], None, campaign=campaign, subject=call.get("subject"),
-                purpose=call.get("purpose"), agent=agent, dialer=dialer, decision_id=decision_id)
-            hotpath.insert_attempt(cursor, self._sql, row)
-            attempt_id = row["id"]
-        return LedgerDecision(decision, facts, attempt_id, decision_id)
+        facts = hotpath.facts_of(rows, keys, campaign if isinstance(campaign, str) else None,
+                                 self.seller)
+        return LedgerDecision(policies.decide(merge_call(call, facts)), facts, None, decision_id)
 
     # -- privacy ------------------------------------------------------------------------------
 

@@ -144,7 +144,7 @@ class Service:
                 except CallError as err:
                     made.append(err)
         else:
-            made = self.ledger.decide_many(policies, calls, agent=client.name)
+            made = self.ledger.decide_many(policies, calls)
         for index, (call, outcome) in enumerate(zip(calls, made, strict=True)):
             if isinstance(outcome, CallError):
                 if not batch:
