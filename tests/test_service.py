@@ -290,3 +290,21 @@ def test_serving_refuses_unsafe_or_broken_settings(tmp_path, house_policy) -> No
         result = CliRunner().invoke(cli, ["serve", *args])
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output and "Traceback" not in result.output
+
+
+def test_reserve_over_http_on_each_database(ledger_url, tmp_path_factory, start_server,
+                                            house_policy) -> None:
+    folder = tmp_path_factory.mktemp("db")
+    server = start_server("-p", str(house_policy), "--ledger", ledger_url, "--insecure-local",
+                          cwd=folder)
+    with httpx.Client(base_url=server.url) as client:
+        made = [client.post("/v1/decide?reserve=true", json=call("+12125550120")).json()
+                for _ in range(2)]
+        assert [m["result"]["decision"] for m in made] == ["allow", "deny"]
+        reported = client.post("/v1/attempts", json={"attempt_id": made[0]["attempt_id"],
+                                                     "outcome": "no_answer"})
+        assert reported.status_code == 200
+        batch = client.post("/v1/decide", json=[call("+12125550120"), call("+12125550121")])
+        assert [d["result"]["decision"] for d in batch.json()["decisions"]] == ["deny", "allow"]
+    with Ledger(ledger_url) as ledger:
+        assert [a["outcome"] for a in ledger.export("+12125550120")["attempts"]] == ["no_answer"]
