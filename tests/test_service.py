@@ -285,6 +285,8 @@ def test_serving_refuses_unsafe_or_broken_settings(tmp_path, house_policy) -> No
         (["-p", "no-such-policy", "--insecure-local"], "RF601"),
         (["-p", str(house_policy), "--tokens", str(tmp_path / "none")], "--tokens"),
         (["-p", str(house_policy), "--insecure-local", "--ledger", "mysql://x"], "--ledger"),
+        (["-p", str(house_policy), "--insecure-local", "--retention-days", "30"],
+         "--retention-days needs a --ledger"),
     ]
     for args, message in cases:
         result = CliRunner().invoke(cli, ["serve", *args])
@@ -308,3 +310,20 @@ def test_reserve_over_http_on_each_database(ledger_url, tmp_path_factory, start_
         assert [d["result"]["decision"] for d in batch.json()["decisions"]] == ["deny", "allow"]
     with Ledger(ledger_url) as ledger:
         assert [a["outcome"] for a in ledger.export("+12125550120")["attempts"]] == ["no_answer"]
+
+
+def test_retention_setting_purges_old_attempts_at_start_and_keeps_opt_outs(
+        tmp_path_factory, start_server, house_policy) -> None:
+    folder = tmp_path_factory.mktemp("retention")
+    with Ledger(str(folder / "l.db")) as ledger:
+        ledger.record_attempt(NUMBER, "2020-01-01T00:00:00Z", "busy")
+        ledger.record_opt_out(NUMBER, "2020-01-01T00:00:00Z", "sms")
+    server = start_server("-p", str(house_policy), "--ledger", "l.db", "--insecure-local",
+                          "--retention-days", "30", cwd=folder)
+    deadline = time.monotonic() + 30
+    while "retention: purged 1 attempts" not in server.output.read_text():
+        assert time.monotonic() < deadline, server.output.read_text()
+        time.sleep(0.1)
+    with Ledger(str(folder / "l.db")) as ledger:
+        exported = ledger.export(NUMBER)
+    assert exported["attempts"] == [] and len(exported["opt_outs"]) == 1

@@ -314,6 +314,25 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
                         status_code=status)
 
 
+# How often a service with a retention setting purges old attempts (and once at start).
+PURGE_EVERY_S = 3600.0
+
+
+async def _purge_every(service: Service, seconds: float) -> None:
+    """Purge attempts past the retention now and then every ``seconds``; errors are logged."""
+    import asyncio
+
+    while True:
+        try:
+            done = await run_in_threadpool(service.need_ledger().purge,
+                                           service.config.retention_days)
+            logger.info("retention: purged %d attempts older than %s days", done,
+                        service.config.retention_days)
+        except SQLAlchemyError as err:
+            logger.error("retention purge failed (will try again): %s", err)
+        await asyncio.sleep(seconds)
+
+
 def create_app(config: ServiceConfig) -> Starlette:
     """The ASGI app for ``config`` (policies are loaded and checked here, before serving)."""
     service = Service(config)
@@ -330,9 +349,13 @@ def create_app(config: ServiceConfig) -> Starlette:
         # What was loaded (policies, holidays, zones) lives as long as the process: keep the
         # collector from walking it again on every full collection (those are the tail latency).
         gc.freeze()
+        purging = (asyncio.create_task(_purge_every(service, PURGE_EVERY_S))
+                   if service.config.retention_days is not None else None)
         try:
             yield
         finally:
+            if purging is not None:
+                purging.cancel()
             service.close()
 
     app = Starlette(routes=_routes(service), lifespan=lifespan,
@@ -341,12 +364,23 @@ def create_app(config: ServiceConfig) -> Starlette:
     return app
 
 
+def configure_logging() -> None:
+    """Send the service's own messages (reloads, purges) to stderr beside uvicorn's."""
+    service_logger = logging.getLogger("ringfence")
+    if not service_logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)-9s %(message)s"))
+        service_logger.addHandler(handler)
+        service_logger.setLevel(logging.INFO)
+
+
 def app_from_env() -> Starlette:
     """App factory for uvicorn's worker processes: the settings come from the environment.
 
     A worker whose policies fail to load exits; uvicorn's parent then keeps the running workers
     (the replacement on SIGHUP is abandoned).
     """
+    configure_logging()
     try:
         return create_app(ServiceConfig.from_env())
     except RingfenceError as err:

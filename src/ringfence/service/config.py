@@ -29,11 +29,14 @@ class ServiceConfig:
     log: str | None = None
     log_max_bytes: int = 100 << 20
     log_fsync: bool = False
+    retention_days: float | None = None
 
     def check(self) -> None:
         """Refuse settings that would serve without authentication off the loopback."""
         if not self.policies:
             raise InputError("give --policy PATH_OR_ID (repeatable)")
+        if self.retention_days is not None and not self.ledger:
+            raise InputError("--retention-days needs a --ledger to purge")
         if self.insecure_local:
             if not is_loopback(self.host):
                 raise InputError(f"--insecure-local serves only on a loopback address, "

@@ -44,13 +44,17 @@ def _lists(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--log-max-bytes", default=100 << 20, show_default=True, type=int,
               help="Rotate the decision log past this size.")
 @click.option("--log-fsync", is_flag=True, help="fsync the log per request (survives power loss).")
+@click.option("--retention-days", type=click.FloatRange(min=0), default=None,
+              help="Purge attempts older than this, at start and hourly (opt-outs stay). Keep it "
+                   "above the longest frequency window of the policies.")
 @click.option("--max-body", default=1 << 20, show_default=True, type=int,
               help="Largest request body accepted, in bytes.")
 @cli_guard
 def serve_command(policies: tuple[str, ...], lists: tuple[str, ...], ledger: str | None,
                   key_file: str | None, seller: str | None, tokens: str | None,
                   insecure_local: bool, host: str, port: int, workers: int, log_path: str | None,
-                  log_max_bytes: int, log_fsync: bool, max_body: int) -> None:
+                  log_max_bytes: int, log_fsync: bool, retention_days: float | None,
+                  max_body: int) -> None:
     """Serve decisions over HTTP (see the docs: "The ledger and the service").
 
     Policies are loaded and checked before the port opens; a policy error exits 2. SIGHUP reloads
@@ -58,7 +62,7 @@ def serve_command(policies: tuple[str, ...], lists: tuple[str, ...], ledger: str
     """
     import uvicorn
 
-    from ringfence.service.app import create_app
+    from ringfence.service.app import configure_logging, create_app
     from ringfence.service.config import ENV, ServiceConfig
 
     if tokens is None and not insecure_local:
@@ -66,7 +70,9 @@ def serve_command(policies: tuple[str, ...], lists: tuple[str, ...], ledger: str
 
     config = ServiceConfig(policies, _lists(lists), ledger, key_file, seller, tokens,
                            insecure_local, host, max_body=max_body, log=log_path,
-                           log_max_bytes=log_max_bytes, log_fsync=log_fsync)
+                           log_max_bytes=log_max_bytes, log_fsync=log_fsync,
+                           retention_days=retention_days)
+    configure_logging()
     app = create_app(config)  # loads and checks everything once, here, so errors exit 2
     options: dict[str, Any] = {"host": host, "port": port, "log_level": "info",
                                "access_log": False, "timeout_graceful_shutdown": 10}
