@@ -327,3 +327,19 @@ def test_retention_setting_purges_old_attempts_at_start_and_keeps_opt_outs(
     with Ledger(str(folder / "l.db")) as ledger:
         exported = ledger.export(NUMBER)
     assert exported["attempts"] == [] and len(exported["opt_outs"]) == 1
+
+
+def test_a_failing_ledger_database_answers_503_not_a_traceback(
+        tmp_path_factory, start_server, house_policy) -> None:
+    import sqlite3
+
+    folder = tmp_path_factory.mktemp("broken")
+    server = start_server("-p", str(house_policy), "--ledger", "l.db", "--insecure-local",
+                          cwd=folder)
+    with sqlite3.connect(folder / "l.db") as conn:
+        conn.execute("DROP TABLE attempts")
+    for path in ("/v1/decide?reserve=true", "/v1/decide"):
+        answer = httpx.post(server.url + path, json=call())
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["error"] == "ledger_unavailable"
+    assert "Traceback" not in server.output.read_text()

@@ -12,6 +12,7 @@ Two kinds of transaction are offered, and every write uses the second:
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator
@@ -24,6 +25,19 @@ from alembic import command
 from alembic.config import Config
 
 from ringfence.errors import InputError
+
+
+def _driver_errors() -> tuple[type[Exception], ...]:
+    # The hot path (`raw`) runs on the driver's own cursor, whose errors SQLAlchemy does not wrap.
+    try:
+        import psycopg
+    except ImportError:  # PostgreSQL support is an optional extra
+        return (sa.exc.SQLAlchemyError, sqlite3.Error)
+    return (sa.exc.SQLAlchemyError, sqlite3.Error, psycopg.Error)
+
+
+DATABASE_ERRORS = _driver_errors()
+"""What a ledger database that fails (unreachable, locked, full) raises."""
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # How long a SQLite writer waits for the lock before failing (milliseconds).

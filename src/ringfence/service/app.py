@@ -27,7 +27,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -36,6 +35,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ringfence.errors import CallError, InputError, RingfenceError
+from ringfence.ledger.db import DATABASE_ERRORS
 from ringfence.ledger.keys import read_key
 from ringfence.ledger.store import Ledger, LedgerDecision
 from ringfence.service.auth import SCOPES, Client, load_tokens, token_hash
@@ -127,25 +127,15 @@ class Service:
         policies = generation.policies
         answers: list[dict[str, Any]] = []
         records: list[dict[str, Any]] = []
-        made: list[Any]
-        if self.ledger is None:
-            made = []
-            for call in calls:
-                try:
-                    made.append(LedgerDecision(policies.decide(call), None))
-                except CallError as err:
-                    made.append(err)
+        ledger = self.ledger
+        made: list[LedgerDecision | CallError]
+        if ledger is None:
+            made = _each(calls, lambda call: LedgerDecision(policies.decide(call), None))
         elif reserve:
-            made = []
-            for call in calls:
-                try:
-                    made.append(self.ledger.decide(policies, call, reserve=True,
-                                                   decision_id=str(uuid.uuid4()),
-                                                   agent=client.name))
-                except CallError as err:
-                    made.append(err)
+            made = _each(calls, lambda call: ledger.decide(
+                policies, call, reserve=True, decision_id=str(uuid.uuid4()), agent=client.name))
         else:
-            made = self.ledger.decide_many(policies, calls)
+            made = ledger.decide_many(policies, calls)
         for index, (call, outcome) in enumerate(zip(calls, made, strict=True)):
             if isinstance(outcome, CallError):
                 if not batch:
@@ -169,6 +159,18 @@ class Service:
         return answers
 
 
+def _each(calls: list[Any], decide: Callable[[Any], LedgerDecision]
+          ) -> list[LedgerDecision | CallError]:
+    """``decide`` applied to each call; a malformed call gives its CallError in its place."""
+    out: list[LedgerDecision | CallError] = []
+    for call in calls:
+        try:
+            out.append(decide(call))
+        except CallError as err:
+            out.append(err)
+    return out
+
+
 def _endpoint(service: Service, name: str, scope: str | None
               ) -> Callable[[ClientHandler], Handler]:
     """Authorise, time and count a handler, and turn its errors into JSON answers."""
@@ -187,7 +189,7 @@ def _endpoint(service: Service, name: str, scope: str | None
                 field, _, message = str(err).partition(": ")
                 response = JSONResponse({"error": "invalid", "message": str(err),
                                          "path": field if message else None}, status_code=422)
-            except SQLAlchemyError as err:
+            except DATABASE_ERRORS as err:
                 logger.error("ledger error: %s", err)
                 response = JSONResponse({"error": "ledger_unavailable",
                                          "message": "the ledger database did not answer"},
@@ -328,7 +330,7 @@ async def _purge_every(service: Service, seconds: float) -> None:
                                            service.config.retention_days)
             logger.info("retention: purged %d attempts older than %s days", done,
                         service.config.retention_days)
-        except SQLAlchemyError as err:
+        except DATABASE_ERRORS as err:
             logger.error("retention purge failed (will try again): %s", err)
         await asyncio.sleep(seconds)
 

@@ -45,13 +45,13 @@ def cli_guard(fn: Any) -> Any:
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
-        from sqlalchemy.exc import SQLAlchemyError
+        from ringfence.ledger.db import DATABASE_ERRORS
 
         try:
             return fn(*args, **kwargs)
         except RingfenceError as err:
             click.echo(f"error: {err}", err=True)
-        except SQLAlchemyError as err:
+        except DATABASE_ERRORS as err:
             # the driver's first line names the cause (no such host, database locked, ...)
             cause = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
             click.echo(f"error: ledger: {cause}", err=True)
