@@ -93,7 +93,10 @@ def create_engine(target: str) -> sa.Engine:
         _SQLITE_WRITERS[engine] = threading.Lock()
         return engine
     if url.get_backend_name() == "postgresql":
-        return sa.create_engine(url, pool_size=8, max_overflow=32, pool_pre_ping=True)
+        # at most 16 connections a process: a server allows 100 by default, shared by every
+        # worker of every host; threads beyond that wait for a connection
+        return sa.create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True,
+                                pool_timeout=60)
     raise InputError(f"--ledger: unsupported database {url.get_backend_name()!r}")
 
 
