@@ -170,6 +170,7 @@ def test_recorded_facts_feed_the_next_decision(site) -> None:
 def test_policies_health_metrics_and_openapi(site, house_policy) -> None:
     _, clients, _ = site
     reader = clients["decide"]
+    assert reader.post("/v1/decide", json=call("+12125550130")).status_code == 200
     policies = reader.get("/v1/policies").json()["policies"]
     assert [(p["id"], p["version"]) for p in policies] == [("house", "1")]
     assert policies[0]["hash"].startswith("sha256:")
@@ -180,6 +181,18 @@ def test_policies_health_metrics_and_openapi(site, house_policy) -> None:
     document = reader.get("/openapi.json").json()
     assert document["openapi"] == "3.1.0"
     assert {"/v1/decide", "/v1/attempts", "/v1/opt-outs", "/health"} <= set(document["paths"])
+
+
+def test_the_openapi_document_is_valid_and_embeds_the_call_contract() -> None:
+    from openapi_spec_validator import validate
+
+    from ringfence.resources import schema_path
+    from ringfence.service.openapi import openapi
+
+    document = openapi()
+    validate(document)
+    call_schema = json.loads(schema_path("call.schema.json").read_text())
+    assert document["components"]["schemas"]["Call"]["properties"] == call_schema["properties"]
 
 
 def test_decisions_are_logged_in_a_chain_that_verifies(site) -> None:
