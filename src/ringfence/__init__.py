@@ -15,8 +15,18 @@ from ringfence.facts.callee import FactSource, NumberFacts, StandardFacts
 from ringfence.facts.numberlist import NumberList
 
 __all__ = [
-    "CallError", "Decision", "Diagnostic", "FactSource", "Finding", "InputError", "NumberFacts",
-    "NumberList", "PolicyError", "PolicyInfo", "PolicyRef", "PolicySet", "RingfenceError",
+    "CallError", "Decision", "Diagnostic", "FactSource", "Finding", "InputError", "Ledger",
+    "NumberFacts", "NumberList", "PolicyError", "PolicyInfo", "PolicyRef", "PolicySet", "RingfenceError",
     "RuleInfo", "RuleTrace", "StandardFacts", "load", "load_library", "shipped_ids",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # The ledger pulls in SQLAlchemy and Alembic: imported when first named, so that
+    # `import ringfence` (and every CLI command that needs no ledger) stays quick.
+    if name == "Ledger":
+        from ringfence.ledger import Ledger
+
+        return Ledger
+    raise AttributeError(f"module 'ringfence' has no attribute {name!r}")
