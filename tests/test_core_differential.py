@@ -25,6 +25,7 @@ import ringfence
 from ringfence.errors import CallError
 from ringfence.facts.numberlist import NumberList
 from ringfence.language.formatter import format_text
+from ringfence.language.parser import parse_text
 from ringfence.testing.cli import load_suites
 from ringfence.testing.runner import PolicyCache
 
@@ -288,3 +289,26 @@ def test_formatting_a_policy_never_changes_a_decision(tmp_path_factory: pytest.T
         assert (one.decision, [v.rule for v in one.violations], [w.rule for w in one.warnings]) \
             == (two.decision, [v.rule for v in two.violations], [w.rule for w in two.warnings])
         assert one.next_allowed_at == two.next_allowed_at
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=st.integers(0, 86399), length=st.integers(1, 86400), inclusive=st.booleans(),
+       minutes=st.integers(0, 60 * 24 * 400), micro=st.integers(0, 999_999))
+def test_the_daily_window_means_what_the_general_window_means(
+        start: int, length: int, inclusive: bool, minutes: int, micro: int) -> None:
+    # window_open_daily is window_open written for one interval every day: the same answers.
+    from ringfence.engine import runtime
+
+    end = min(start + length, 86400)
+    text = (f"allow only between {start // 3600:02d}:{start // 60 % 60:02d}:{start % 60:02d} "
+            f"and {end // 3600:02d}:{end // 60 % 60:02d}:{end % 60:02d} "
+            f"{'inclusive' if inclusive else 'exclusive'}")
+    spec, applied = runtime.lower_window(parse_text(
+        f'policy w "W"\n  version 1\n  applies to US\n\nrule w "W"\n  cite "T"\n  {text}\n'
+    ).rules[0].effects[0].window)  # type: ignore[union-attr]
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=minutes, microseconds=micro)
+    evaluator = ringfence.load("us-fl")._evaluator
+    ctx = evaluator.context({"to": NUMBERS[1], "at": at.isoformat()})  # two zones (850)
+    general = runtime.window_open(ctx, spec, set())
+    assert applied.fn(*[ctx if a == runtime.CTX else set() if a == runtime.MISSING
+                        else a.value for a in applied.args]) == general  # type: ignore[union-attr]

@@ -174,8 +174,7 @@ def lower_rule(policy_id: str, rule: nodes.Rule) -> Rule:
     window = None
     if isinstance(effect, nodes.AllowOnly):
         kind: Literal["deny_if", "require", "allow_only"] = "allow_only"
-        applied = lower_window(effect.window)
-        window = applied.args[1].value  # type: ignore[union-attr]
+        window, applied = lower_window(effect.window)
         lowered: Cond = Atom(effect.window, applied)
     else:
         kind = "require" if isinstance(effect, nodes.Require) else "deny_if"
@@ -184,7 +183,7 @@ def lower_rule(policy_id: str, rule: nodes.Rule) -> Rule:
                 rule.message or rule.title, rule.span, start, end,
                 tuple(lower_condition(c) for c in rule.when),
                 tuple(lower_condition(c) for c in rule.unless), kind, lowered,
-                kind != "deny_if", window, rule)  # type: ignore[arg-type]
+                kind != "deny_if", window, rule)
 
 
 @dataclass(frozen=True)
