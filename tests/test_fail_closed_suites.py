@@ -7,9 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from ringfence.testing.cli import test_command as ringfence_test
 from ringfence.testing.suite import load_suite
 from ringfence.testing.yamlload import YamlError, load_yaml
+
+pytest_plugins = ["pytester"]
 
 RUNNER_FIXTURES = Path(__file__).parent / "fixtures" / "runner"
 
@@ -79,3 +83,73 @@ def test_yaml_errors_name_their_line(tmp_path: Path, text: str, line: int, words
 def test_non_utf8_names_its_line(tmp_path: Path) -> None:
     error = yaml_error(tmp_path, b"a: 1\nb: 2\nc: \xff\n")
     assert error.line == 3 and error.message == "not UTF-8: byte 0xff"
+
+
+# --- case 8: a rule name no policy has is an input error -------------------------------------
+
+SUITE_HEAD = """policies: [small.rf]
+now: "2026-06-15T12:00:00-04:00"
+defaults: {to: "+13055550101", to_timezone: America/New_York, purpose: marketing}
+cases:
+  - name: noon
+    expect: {decision: allow}
+  - name: a misspelt rule
+    expect:
+"""
+
+
+def suite_with(folder: Path, expect_lines: str) -> Path:
+    (folder / "small.rf").write_bytes((RUNNER_FIXTURES / "small.rf").read_bytes())
+    path = folder / "names.test.yaml"
+    path.write_text(SUITE_HEAD + expect_lines, encoding="utf-8")
+    return path
+
+
+def run_suite(path: Path) -> tuple[int, str, str]:
+    result = CliRunner().invoke(ringfence_test, [str(path)], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("field", ["violations", "violations_include", "violations_exclude",
+                                   "warnings", "warnings_include"])
+def test_unknown_rule_is_an_input_error_with_did_you_mean(tmp_path: Path, field: str) -> None:
+    path = suite_with(tmp_path, f"      {field}: [hour]\n")
+    code, out, err = run_suite(path)
+    assert code == 2, out + err
+    assert out == ""  # reported before any case runs
+    assert err == (f"error: {path}:9: cases[1].expect.{field}[0]: no rule 'hour' in the suite's "
+                   "policies (small); did you mean `hours`?\n")
+
+
+def test_unknown_rule_of_a_named_policy(tmp_path: Path) -> None:
+    path = suite_with(tmp_path, "      violations_exclude:\n        - small/hours\n"
+                                "        - small/dnc-list\n        - smal/daily-cap\n")
+    code, _, err = run_suite(path)
+    assert code == 2
+    assert err.splitlines() == [
+        f"error: {path}:11: cases[1].expect.violations_exclude[1]: policy 'small' has no rule "
+        "'dnc-list'; did you mean `small/dnc`?",
+        f"error: {path}:12: cases[1].expect.violations_exclude[2]: no policy 'smal' among the "
+        "suite's policies (small); did you mean `small/daily-cap`?",
+    ]
+
+
+def test_name_far_from_every_rule_has_no_suggestion(tmp_path: Path) -> None:
+    path = suite_with(tmp_path, "      violations_exclude: [zzzzzz]\n")
+    code, _, err = run_suite(path)
+    assert code == 2
+    assert err.endswith("no rule 'zzzzzz' in the suite's policies (small)\n")
+
+
+def test_known_names_and_applicability_are_accepted(tmp_path: Path) -> None:
+    path = suite_with(tmp_path, "      violations_exclude: [hours, small/dnc, small/applicability]"
+                                "\n      warnings_include: []\n")
+    code, out, err = run_suite(path)
+    assert code == 0, out + err
+
+
+def test_pytest_plugin_fails_the_case_naming_the_rule(pytester: pytest.Pytester) -> None:
+    suite_with(pytester.path, "      violations_exclude: [hour]\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    assert "cases[1].expect.violations_exclude[0]: no rule 'hour'" in result.stdout.str()

@@ -75,6 +75,20 @@ class PolicyRef:
     is_path: bool
 
 
+# The expectations whose items are rule names (``rule`` or ``policy/rule``).
+RULE_FIELDS = ("violations", "violations_include", "violations_exclude", "warnings",
+               "warnings_include")
+
+
+@dataclass(frozen=True)
+class RuleRef:
+    """A rule name written in a case's expectations, with where it is written."""
+
+    name: str
+    line: int | None
+    field: str
+
+
 @dataclass
 class Case:
     """One test case, ready to run: the merged call and the expectations."""
@@ -85,6 +99,7 @@ class Case:
     call: dict[str, Any]
     expect: dict[str, Any]
     skip: str | None = None
+    rule_refs: tuple[RuleRef, ...] = ()
     suite: Suite | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -242,7 +257,8 @@ class _Loader:
                 reason = "skipped"
             elif isinstance(skip, str):
                 reason = skip.strip() or "skipped"
-            cases.append(Case(name, self.file, line, to_plain(call), expect, reason))
+            refs = _rule_refs(raw["expect"], f"{where}.expect")
+            cases.append(Case(name, self.file, line, to_plain(call), expect, reason, refs))
         return cases
 
     def _fixtures(self, raw: MDict, fixtures: MDict, where: str) -> list[Any]:
@@ -304,6 +320,16 @@ class _Loader:
         elif parse_instant(value) is None:
             self.problem(line, f"{value!r} is not an instant with an offset (or null)", path)
         return expect
+
+
+def _rule_refs(expect: MDict, where: str) -> tuple[RuleRef, ...]:
+    """Every rule name of ``expect`` with its line, for checking once the policies are loaded."""
+    refs: list[RuleRef] = []
+    for key in RULE_FIELDS:
+        names: MList = expect.get(key) or MList()
+        refs.extend(RuleRef(name, names.item_lines[index], f"{where}.{key}[{index}]")
+                    for index, name in enumerate(names))
+    return tuple(refs)
 
 
 def load_suite(path: Path) -> Suite:

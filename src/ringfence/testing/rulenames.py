@@ -1,0 +1,60 @@
+"""Rule names a suite writes that its policies do not have.
+
+A suite names rules in its expectations (``violations: [calling-hours]``). A misspelt name would
+otherwise make a ``violations_exclude`` pass for ever and a ``violations`` fail as "not fired":
+both hide the typo. So every name is checked against the loaded policies before any case runs,
+and one that matches nothing is an input error with its line and the closest real name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ringfence.errors import did_you_mean
+from ringfence.testing.problems import Problem
+from ringfence.testing.suite import Case
+
+# The finding a policy gives when whether it applies cannot be established (engine/ir.py,
+# Policy.undetermined): a suite may expect it like any rule of that policy.
+APPLICABILITY = "applicability"
+
+
+def known_rules(policies: Iterable[Any]) -> dict[str, set[str]]:
+    """Rule ids by policy id, for the ``PolicyInfo`` records of a loaded PolicySet."""
+    return {p.id: {r.id for r in p.rules} | {APPLICABILITY} for p in policies}
+
+
+def _unknown(name: str, rules: dict[str, set[str]]) -> str | None:
+    """Why ``name`` (``rule`` or ``policy/rule``) names no rule of ``rules``; None when it does."""
+    every = sorted({r for ids in rules.values() for r in ids})
+    policy, slash, rule = name.partition("/")
+    if not slash:
+        if name in every:
+            return None
+        close = did_you_mean(name, every)
+        message = f"no rule {name!r} in the suite's policies ({', '.join(sorted(rules))})"
+    elif policy not in rules:
+        close = did_you_mean(policy, list(rules))
+        message = f"no policy {policy!r} among the suite's policies ({', '.join(sorted(rules))})"
+        close = f"{close}/{rule}" if close else None
+    elif rule in rules[policy]:
+        return None
+    else:
+        found = did_you_mean(rule, sorted(rules[policy]))
+        close = f"{policy}/{found}" if found else did_you_mean(
+            name, [f"{p}/{r}" for p, ids in rules.items() for r in ids])
+        message = f"policy {policy!r} has no rule {rule!r}"
+    return f"{message}; did you mean `{close}`?" if close else message
+
+
+def rule_problems(cases: Iterable[Case], policies: Iterable[Any]) -> list[Problem]:
+    """A problem for every rule name of ``cases`` that names no rule of ``policies``."""
+    rules = known_rules(policies)
+    problems = []
+    for case in cases:
+        for ref in case.rule_refs:
+            why = _unknown(ref.name, rules)
+            if why is not None:
+                problems.append(Problem(case.file, ref.line, why, ref.field))
+    return problems
