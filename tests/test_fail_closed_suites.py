@@ -148,6 +148,27 @@ def test_known_names_and_applicability_are_accepted(tmp_path: Path) -> None:
     assert code == 0, out + err
 
 
+def test_rule_of_the_other_level_is_an_input_error(tmp_path: Path) -> None:
+    # A warn-level rule is never a violation, so `violations_exclude: [daily-cap]` could not fail.
+    path = suite_with(tmp_path, "      violations_exclude: [daily-cap]\n"
+                                "      warnings_include: [small/hours]\n")
+    code, _, err = run_suite(path)
+    assert code == 2
+    assert err.splitlines() == [
+        f"error: {path}:9: cases[1].expect.violations_exclude[0]: 'daily-cap' is a warn-level "
+        "rule: it is reported among warnings, never among violations",
+        f"error: {path}:10: cases[1].expect.warnings_include[0]: 'small/hours' is a deny-level "
+        "rule: it is reported among violations, never among warnings",
+    ]
+
+
+def test_rules_of_the_right_level_are_accepted(tmp_path: Path) -> None:
+    path = suite_with(tmp_path, "      violations_exclude: [hours, small/robocalls]\n"
+                                "      warnings: []\n      violations: []\n")
+    code, out, err = run_suite(path)
+    assert code == 0, out + err
+
+
 def test_pytest_plugin_fails_the_case_naming_the_rule(pytester: pytest.Pytester) -> None:
     suite_with(pytester.path, "      violations_exclude: [hour]\n")
     result = pytester.runpytest()

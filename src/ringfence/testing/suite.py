@@ -75,18 +75,21 @@ class PolicyRef:
     is_path: bool
 
 
-# The expectations whose items are rule names (``rule`` or ``policy/rule``).
-RULE_FIELDS = ("violations", "violations_include", "violations_exclude", "warnings",
-               "warnings_include")
+# The expectations whose items are rule names (``rule`` or ``policy/rule``), with the level of
+# rule each can ever match: deny-level findings are violations, warn-level ones warnings.
+RULE_FIELDS = {"violations": "deny", "violations_include": "deny", "violations_exclude": "deny",
+               "warnings": "warn", "warnings_include": "warn"}
 
 
 @dataclass(frozen=True)
 class RuleRef:
-    """A rule name written in a case's expectations, with where it is written."""
+    """A rule name written in a case's expectations, with where it is written and the level of
+    rule that field can match."""
 
     name: str
     line: int | None
     field: str
+    level: str
 
 
 @dataclass
@@ -325,9 +328,9 @@ class _Loader:
 def _rule_refs(expect: MDict, where: str) -> tuple[RuleRef, ...]:
     """Every rule name of ``expect`` with its line, for checking once the policies are loaded."""
     refs: list[RuleRef] = []
-    for key in RULE_FIELDS:
+    for key, level in RULE_FIELDS.items():
         names: MList = expect.get(key) or MList()
-        refs.extend(RuleRef(name, names.item_lines[index], f"{where}.{key}[{index}]")
+        refs.extend(RuleRef(name, names.item_lines[index], f"{where}.{key}[{index}]", level)
                     for index, name in enumerate(names))
     return tuple(refs)
 
