@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -184,6 +185,47 @@ def test_decide_non_object_line_is_an_error_record():
     result = run("decide", "-p", HOURS, input='[1, 2]\n"text"\n')
     assert result.exit_code == 2
     assert [r["line"] for r in lines(result.output)] == [1, 2]
+
+
+def test_decide_non_object_lines_are_reported_in_json_terms():
+    # Issue #12: an array line was reported as "[1, 2] is not of type 'object'" (a Python repr).
+    result = run("decide", "-p", HOURS, input='[1, 2]\n"text"\nnull\n3.5\nfalse\n{"id": 7}\n')
+    assert result.exit_code == 2
+    assert [(r["line"], r["error"]) for r in lines(result.output)][:5] == [
+        (1, "a call is a JSON object, not an array"), (2, "a call is a JSON object, not a string"),
+        (3, "a call is a JSON object, not null"), (4, "a call is a JSON object, not a number"),
+        (5, "a call is a JSON object, not false")]
+    assert lines(result.output)[5]["id"] == 7  # an object's error record carries its id
+
+
+def test_decide_takes_one_inline_json_call_as_explain_does():
+    call = {"id": "inline", "to": NYC, "at": "2026-06-15T23:00:00-04:00", "purpose": "marketing"}
+    result = run("decide", "-p", HOURS, json.dumps(call, indent=1))
+    assert result.exit_code == 0  # a deny is an answer, not a failure
+    (record,) = lines(result.output)
+    assert (record["id"], record["decision"]) == ("inline", "deny")
+
+
+def test_decide_inline_json_array_is_an_error_record():
+    result = run("decide", "-p", HOURS, '[{"to": "+12125550101"}]')
+    assert result.exit_code == 2
+    assert lines(result.output) == [
+        {"line": 1, "error": "a call is a JSON object, not an array", "path": ""}]
+
+
+def test_cli_docs_say_a_deny_exits_0():
+    # Issue #12: docs/cli.md listed "a denied call" among the exit-1 failures.
+    docs = (Path(__file__).parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert "a denied call," not in docs
+    assert "A denied call is not a failure: `decide` and `explain` exit `0`" in " ".join(docs.split())
+    assert "exits 0: a deny is an answer" in " ".join(run("decide", "--help").output.split())
+
+
+@pytest.mark.parametrize("call", ["[1]", " [{}]"])
+def test_explain_array_is_reported_in_json_terms(call):
+    result = run("explain", "-p", HOURS, call)
+    assert result.exit_code == 2
+    assert result.output.strip().endswith("a call is a JSON object, not an array")
 
 
 # ---- explain ------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ class PolicyCaseItem(pytest.Item):
         """Load the suite's policies (cached), decide the call and compare."""
         from ringfence.testing.problems import SuiteError
         from ringfence.testing.report import failure_text
+        from ringfence.testing.rulenames import rule_problems
         from ringfence.testing.runner import run_case
 
         cache = _cache(self.config)
@@ -104,6 +105,9 @@ class PolicyCaseItem(pytest.Item):
             policyset = cache.get(self.case.suite)
         except SuiteError as exc:
             raise PolicyCaseFailed(str(exc)) from None
+        unknown = rule_problems([self.case], policyset.policies)
+        if unknown:
+            raise PolicyCaseFailed(str(SuiteError(unknown)))
         if coverage is not None:
             coverage.add_policies(policyset)
         result = run_case(self.case, policyset, coverage)

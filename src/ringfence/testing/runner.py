@@ -11,6 +11,7 @@ from ringfence.errors import RingfenceError
 from ringfence.testing.coverage import Coverage
 from ringfence.testing.expect import Difference, compare, decision_dict
 from ringfence.testing.problems import Problem, SuiteError
+from ringfence.testing.rulenames import rule_problems
 from ringfence.testing.suite import Case, Suite
 
 # How a PolicySet is loaded: ringfence.load by default; replaceable for tests of the runner.
@@ -169,8 +170,9 @@ def run(
 ) -> RunResult:
     """Run the selected cases of ``suites``.
 
-    Policies are loaded before any case runs, so a missing or broken policy is an input error
-    (SuiteError listing every such problem) rather than a series of failed cases.
+    Policies are loaded before any case runs, so a missing or broken policy, or a rule name no
+    loaded policy has, is an input error (SuiteError listing every such problem) rather than a
+    series of failed cases.
     """
     patterns = list(patterns)
     selected = [(s, [c for c in s.cases if matches(c, patterns)]) for s in suites]
@@ -182,6 +184,9 @@ def run(
             sets[index] = cache.get(suite)
         except SuiteError as exc:
             problems.extend(exc.problems)
+        else:
+            # A misspelt rule name would pass or fail for the wrong reason: an input error.
+            problems.extend(rule_problems(suite.cases, sets[index].policies))
     if problems:
         raise SuiteError(problems)
     results: list[CaseResult] = []

@@ -75,6 +75,23 @@ class PolicyRef:
     is_path: bool
 
 
+# The expectations whose items are rule names (``rule`` or ``policy/rule``), with the level of
+# rule each can ever match: deny-level findings are violations, warn-level ones warnings.
+RULE_FIELDS = {"violations": "deny", "violations_include": "deny", "violations_exclude": "deny",
+               "warnings": "warn", "warnings_include": "warn"}
+
+
+@dataclass(frozen=True)
+class RuleRef:
+    """A rule name written in a case's expectations, with where it is written and the level of
+    rule that field can match."""
+
+    name: str
+    line: int | None
+    field: str
+    level: str
+
+
 @dataclass
 class Case:
     """One test case, ready to run: the merged call and the expectations."""
@@ -85,6 +102,7 @@ class Case:
     call: dict[str, Any]
     expect: dict[str, Any]
     skip: str | None = None
+    rule_refs: tuple[RuleRef, ...] = ()
     suite: Suite | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -242,7 +260,8 @@ class _Loader:
                 reason = "skipped"
             elif isinstance(skip, str):
                 reason = skip.strip() or "skipped"
-            cases.append(Case(name, self.file, line, to_plain(call), expect, reason))
+            refs = _rule_refs(raw["expect"], f"{where}.expect")
+            cases.append(Case(name, self.file, line, to_plain(call), expect, reason, refs))
         return cases
 
     def _fixtures(self, raw: MDict, fixtures: MDict, where: str) -> list[Any]:
@@ -304,6 +323,16 @@ class _Loader:
         elif parse_instant(value) is None:
             self.problem(line, f"{value!r} is not an instant with an offset (or null)", path)
         return expect
+
+
+def _rule_refs(expect: MDict, where: str) -> tuple[RuleRef, ...]:
+    """Every rule name of ``expect`` with its line, for checking once the policies are loaded."""
+    refs: list[RuleRef] = []
+    for key, level in RULE_FIELDS.items():
+        names: MList = expect.get(key) or MList()
+        refs.extend(RuleRef(name, names.item_lines[index], f"{where}.{key}[{index}]", level)
+                    for index, name in enumerate(names))
+    return tuple(refs)
 
 
 def load_suite(path: Path) -> Suite:

@@ -6,12 +6,19 @@ mappings become :class:`MDict` (``key_lines`` maps each key to its 1-based line)
 become :class:`MList` (``item_lines`` holds one line per item). Both are ordinary ``dict``/``list``
 subclasses, so JSON Schema validation and merging treat them as plain containers.
 
+Plain scalars are resolved by the YAML 1.2 core schema, not PyYAML's YAML 1.1 rules: ``NO``
+(Norway), ``on``, ``off``, ``yes`` and ``y`` stay text, ``0123`` is 123 (not octal 83), and
+``1_000``, ``0b101`` and ``12:30`` (sexagesimal in 1.1) stay text. A suite author reads a region code
+or a time of day as what it says, and a value the call schema does not expect is then reported
+there, with its line.
+
 Timestamps are deliberately *not* converted to ``datetime``: the call contract wants RFC 3339
 strings, and relative times such as ``now-2h`` must stay strings until the runner resolves them.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -22,6 +29,7 @@ from yaml.constructor import ConstructorError
 from yaml.error import Mark
 from yaml.events import AliasEvent, NodeEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.reader import ReaderError
 
 
 class MDict(dict[Any, Any]):
@@ -133,11 +141,24 @@ class _MarkedLoader(yaml.SafeLoader):
                 self._open.discard(event.anchor)
 
 
-# A private copy of the implicit resolvers without the timestamp one (see the module docstring).
-_MarkedLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+# The YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution), in place of
+# SafeLoader's YAML 1.1 resolvers. Every other plain scalar is text: 1.1 booleans (yes, no, on,
+# off, y, n), 1.1 integers (0123 octal, 0b101, 1_000, 12:30 sexagesimal) and timestamps (see the
+# module docstring). Order matters: the first pattern that matches a scalar decides its tag.
+_CORE_SCHEMA: list[tuple[str, str, list[str]]] = [
+    ("tag:yaml.org,2002:null", r"^(?:null|Null|NULL|~|)$", ["n", "N", "~", ""]),  # "" is the empty scalar
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", list("-+0123456789")),
+    ("tag:yaml.org,2002:float",
+     r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+     r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", list("-+.0123456789")),
+    # Merge keys are not in 1.2, but `<<: *defaults` is how suites share parts; nobody means the
+    # text "<<" as a key.
+    ("tag:yaml.org,2002:merge", r"^(?:<<)$", ["<"]),
+]
+_MarkedLoader.yaml_implicit_resolvers = {}
+for _tag, _pattern, _first in _CORE_SCHEMA:
+    _MarkedLoader.add_implicit_resolver(_tag, re.compile(_pattern), _first)
 
 
 def _construct_mapping(loader: _MarkedLoader, node: MappingNode) -> MDict:
@@ -173,14 +194,33 @@ def _construct_sequence(loader: _MarkedLoader, node: SequenceNode) -> MList:
 
 
 def _construct_int(loader: _MarkedLoader, node: ScalarNode) -> int:
+    """An integer as YAML 1.2 writes it: decimal (leading zeros are decimal), 0o octal, 0x hex."""
+    text = str(loader.construct_scalar(node))
     try:
-        return yaml.SafeLoader.construct_yaml_int(loader, node)
+        if text.startswith(("0o", "0x")):
+            return int(text[2:], 8 if text[1] == "o" else 16)
+        if not re.fullmatch(r"[-+]?[0-9]+", text):
+            # Only an explicit !!int tag reaches here with other text (1_000, 0b101, 12:30).
+            raise ConstructorError(None, None, f"{text[:40]!r} is not a YAML 1.2 integer",
+                                   node.start_mark)
+        return int(text)
     except ValueError:  # more digits than Python turns into an int
         raise ConstructorError(None, None, "a number with too many digits",
                                node.start_mark) from None
 
 
+def _construct_bool(loader: _MarkedLoader, node: ScalarNode) -> bool:
+    """true or false (any case YAML 1.2 allows); yes/no/on/off are YAML 1.1 only."""
+    text = str(loader.construct_scalar(node))
+    if text.lower() not in ("true", "false"):
+        # Only an explicit !!bool tag reaches here with other text.
+        raise ConstructorError(None, None, f"{text[:40]!r} is not a YAML 1.2 boolean "
+                               "(write true or false)", node.start_mark)
+    return text.lower() == "true"
+
+
 _MarkedLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_MarkedLoader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
 _MarkedLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _MarkedLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
@@ -192,9 +232,14 @@ def load_yaml(path: Path, display: str | None = None) -> Any:
     """
     name = display or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise YamlError(name, None, f"cannot read the file: {exc}") from exc
+        data = path.read_bytes()
+    except OSError as exc:
+        raise YamlError(name, None, f"cannot read the file: {exc.strerror or exc}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlError(name, data.count(b"\n", 0, exc.start) + 1,
+                        f"not UTF-8: byte 0x{data[exc.start]:02x}") from exc
     try:
         return yaml.load(text, Loader=_MarkedLoader)
     except yaml.MarkedYAMLError as exc:
@@ -205,6 +250,13 @@ def load_yaml(path: Path, display: str | None = None) -> Any:
         if exc.context_mark and mark and exc.context_mark.line != mark.line:
             message += f" (the construct began on line {exc.context_mark.line + 1})"
         raise YamlError(name, line, f"malformed YAML: {message}") from exc
+    except ReaderError as exc:
+        # A character YAML does not allow (a control character): the reader knows only its
+        # offset in the text, so count the lines up to it.
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise YamlError(name, text.count("\n", 0, exc.position) + 1,
+                        f"malformed YAML: the character U+{ord(char):04X} is not allowed"
+                        " (write it as an escape inside double quotes)") from exc
     except yaml.YAMLError as exc:
         raise YamlError(name, None, f"malformed YAML: {exc}") from exc
 

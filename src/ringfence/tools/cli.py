@@ -18,7 +18,7 @@ import click
 
 from ringfence.api import PolicySet, compile_files, load, load_library, resolve, shipped_ids
 from ringfence.errors import CallError, InputError, PolicyError, RingfenceError, excerpt
-from ringfence.tools.jsonlines import NotJson, parse_json, read_bytes, read_calls
+from ringfence.tools.jsonlines import NotJson, not_a_call, parse_json, read_calls, read_source
 
 EXIT_INVALID = 1
 EXIT_BAD_INPUT = 2
@@ -157,22 +157,26 @@ def _encode(number: int, raw: Any, record: dict[str, Any]) -> tuple[bytes, bool]
 @_guard
 def decide_command(policies: tuple[str, ...], jurisdiction: str | None, lists: tuple[str, ...],
                    trace: bool, calls: str) -> None:
-    """Decide calls: one JSON call or JSON Lines from CALLS (default stdin).
+    """Decide calls: one JSON call or JSON Lines from CALLS: a file, inline JSON, or - for
+    stdin (the default).
 
-    Prints one JSON decision per line (UTF-8), in order. A malformed line prints an error record
-    for that line ({"line": N, "error": ..., "id": ... when the call has one}) and processing goes
-    on; the exit code is then 2.
+    Prints one JSON decision per line (UTF-8), in order, and exits 0: a deny is an answer, not
+    an error. A malformed line prints an error record for that line ({"line": N, "error": ...,
+    "id": ... when the line is a JSON object with an id}) and processing goes on; the exit code
+    is then 2.
     """
     if sys.stdout is None:
         raise InputError("standard output is closed; the decisions have nowhere to go")
     policy_set = _policy_set(policies, jurisdiction, lists)
-    data = read_bytes(calls)
+    data = read_source(calls)
     bad = 0
     out = sys.stdout.buffer
     for number, raw in read_calls(data):
         if isinstance(raw, NotJson):
             more = {} if raw.column is None else {"column": raw.column}
             record = _error_record(number, None, raw.message, **more)
+        elif (why := not_a_call(raw)) is not None:
+            record = _error_record(number, raw, why, path="")
         else:
             try:
                 record = policy_set.decide(raw, trace=trace).to_dict()
@@ -186,16 +190,16 @@ def decide_command(policies: tuple[str, ...], jurisdiction: str | None, lists: t
         _fail(f"{bad} malformed call{'s' if bad != 1 else ''}; see the error records")
 
 
-def _load_call(call: str) -> Any:
-    """The JSON value CALL holds (inline, a file, or - for stdin), of whatever type: decide()
-    checks it against the call schema, so a non-object is reported there as a call error."""
-    if call.lstrip().startswith("{"):
-        raw = parse_json(call.encode("utf-8", "surrogateescape"))
-    else:
-        raw = parse_json(read_bytes(call))
+def _load_call(call: str) -> dict[str, Any]:
+    """The JSON object CALL holds (inline, a file, or - for stdin); decide() checks its fields."""
+    raw = parse_json(read_source(call))
     if isinstance(raw, NotJson):
         where = f" (line {raw.line} column {raw.column})" if raw.line else ""
         raise InputError(f"{excerpt(call)}: {raw.message}{where}")
+    why = not_a_call(raw)
+    if why is not None:
+        raise InputError(f"{excerpt(call)}: {why}")
+    assert isinstance(raw, dict)  # not_a_call accepts nothing else
     return raw
 
 

@@ -66,6 +66,36 @@ def parse_json(raw: bytes) -> Any | NotJson:
         return NotJson("not JSON: nested too deeply")
 
 
+def not_a_call(value: Any) -> str | None:
+    """Why a parsed JSON value cannot be a call (said in JSON's terms), or None for an object.
+
+    The call schema would say "[1, 2] is not of type 'object'", a Python repr of the value.
+    """
+    if isinstance(value, dict):
+        return None
+    if isinstance(value, list):
+        kind = "an array"
+    elif isinstance(value, str):
+        kind = "a string"
+    elif isinstance(value, bool):  # before int: True is an int to Python
+        kind = "true" if value else "false"
+    elif value is None:
+        kind = "null"
+    else:
+        kind = "a number"
+    return f"a call is a JSON object, not {kind}"
+
+
+def read_source(source: str) -> bytes:
+    """The bytes a CALLS argument stands for: inline JSON (it starts with ``{`` or ``[``), a
+    file, or ``-`` for stdin."""
+    if source.lstrip().startswith(("{", "[")):
+        # surrogateescape: undecodable bytes of the command line come back as they were given,
+        # so parse_json reports them as "not UTF-8" rather than failing here.
+        return source.encode("utf-8", "surrogateescape")
+    return read_bytes(source)
+
+
 def read_bytes(source: str) -> bytes:
     """All bytes of a file, or of standard input for ``-``; an unreadable one is an InputError."""
     try:
