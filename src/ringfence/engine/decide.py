@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ringfence.contract.decision import Decision, Finding, PolicyRef, RuleTrace
-from ringfence.contract.request import parse_call, resolve_dates
+from ringfence.contract.request import parse_call
 from ringfence.engine import pygen
 from ringfence.engine.interp import (
     EXEMPT,
@@ -162,8 +162,8 @@ class Evaluator:
             zones = self._zone_sets.get(number.zones)
             if zones is None:
                 zones = self._zone_sets[number.zones] = tuple(facts.zone(z) for z in number.zones)
-        if call.lists or call.lists_checked_at:
-            resolve_dates(call, zones[0] if zones else call.at.tzinfo)  # type: ignore[arg-type]
+        if call.lists or call.lists_checked_at:  # bare dates are midnight in the callee's zone
+            call = call.in_zone(zones[0] if zones else call.at.tzinfo)  # type: ignore[arg-type]
         if place is not None:
             region = place if "-" in place else None
             country = place[:2]
@@ -254,7 +254,7 @@ class Evaluator:
         return None
 
     def _candidates(self, ctx: Ctx, start: dt.datetime) -> Iterator[dt.datetime]:
-        events = list(_event_instants(ctx))
+        events: list[float] = list(ctx.call.instants())  # type: ignore[arg-type]  # in_zone
         home = ctx.home
         one = dt.timedelta(seconds=1)
 
@@ -299,23 +299,6 @@ def _mentions_time(compiled: Compiled) -> bool:
     if isinstance(node, nodes.Consent):
         return True
     return any(_mentions_time(c) for c in compiled.children)
-
-
-def _event_instants(ctx: Ctx) -> Iterator[float]:
-    call = ctx.call
-    yield from call.history_at
-    for opt in call.opt_outs:
-        yield opt.at
-    for record in call.consent:
-        yield record.at
-        if record.expires_at is not None:
-            yield record.expires_at
-        if record.revoked_at is not None:
-            yield record.revoked_at
-    for ts in (call.last_transaction_at, call.last_inquiry_at, *call.lists.values(),
-               *call.lists_checked_at.values()):
-        if ts is not None:
-            yield ts
 
 
 # ---- explanations ------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ringfence.contract.decision import Finding, PolicyRef
-from ringfence.contract.request import TEXT_FIELDS
+from ringfence.contract.fields import FIELDS
 from ringfence.engine.interp import (
     _FIXED_SECONDS,
     Compiled,
@@ -33,15 +33,10 @@ from ringfence.language import nodes
 
 Judge = Callable[[Ctx], tuple[list[Finding], list[Finding], list[PolicyRef]]]
 
-# Fields read straight off the call or the context; the value None means "not given".
-# Text fields are read from the request as given (the schema has checked them).
-_ACCESS = {
-    # ("line_type": unknown reads as not given, which its closure knows)
-    **{field: f"raw.get({field!r})" for field in TEXT_FIELDS.values() if field != "line_type"},
-    "to": "call.to", "technology": "raw.get('technology', 'manual')",
-    "country": "ctx.country", "region": "ctx.region",
-    "relationship.contract_active": "call.contract_active",
-}
+# Fields read straight off the call or the context (contract/fields.py); the value None means
+# "not given" (the call reads a line type of "unknown" as None). Instants are compared elsewhere.
+_ACCESS = {name: f"{'call' if field.owner == 'call' else 'ctx'}.{field.attribute}"
+           for name, field in FIELDS.items() if field.kind != "time"}
 _ALWAYS_GIVEN = frozenset({"to", "technology"})  # required, or defaulted by the request
 _PY_OPS = {">=": ">=", ">": ">", "<=": "<=", "<": "<", "=": "==", "!=": "!="}
 
@@ -135,7 +130,7 @@ def _consent(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
         src.emit(depth, f"{purpose} = {node.purpose!r}")
         inner = depth
     else:
-        src.emit(depth, f"{purpose} = raw.get('purpose')",
+        src.emit(depth, f"{purpose} = call.purpose",
                  f"if {purpose} is None:", "    missing.add('purpose')", f"    {target} = None",
                  "else:")
         inner = depth + 1
@@ -160,7 +155,7 @@ def _count(src: _Source, compiled: Compiled, target: str, depth: int) -> None:
     total, start = src.name("n"), src.name("s")
     if same:
         value = src.name("x")
-        src.emit(depth, f"{value} = raw.get({same[0]!r})",
+        src.emit(depth, f"{value} = call.{FIELDS[same[0]].attribute}",
                  f"if {value} is None:",
                  # the closure knows how to bound the count when the filter's fact is missing
                  f"    {target} = {src.bind(compiled.fn, 'C')}(ctx)",
@@ -335,7 +330,6 @@ def generate(policies: Sequence[Any], facts: FactSource,
     src.namespace.update(listed=facts.listed, finding=finding, undetermined=undetermined)
     src.emit(0, "def judge(ctx):",
              "    call = ctx.call",
-             "    raw = call.raw",
              "    t = ctx.t",
              "    missing = ctx.missing",
              "    violations = []",
