@@ -17,6 +17,7 @@ from test_core_support import NYC
 from ringfence.contract import fields, request
 from ringfence.contract import schema as derive
 from ringfence.contract.request import CONTRACT, call_schema, parse_call
+from ringfence.errors import CallError
 from ringfence.testing import reltime
 
 GOOD_AT = "2026-06-15T12:00:00-04:00"
@@ -193,3 +194,23 @@ def test_instants_are_every_instant_the_call_gives_but_its_own():
                 *call.lists_checked_at.values()]
     assert sorted(call.instants()) == sorted(t for t in expected if t is not None)
     assert len(expected) > 8
+
+
+def test_of_several_unreal_dates_the_first_in_the_schema_order_is_named():
+    # The walk over a call's instants follows the schema (relationship comes before opt_outs).
+    raw = {"to": NYC, "at": GOOD_AT, "opt_outs": [{"at": "2026-02-30T12:00:00Z"}],
+           "relationship": {"last_inquiry_at": "2026-02-31T12:00:00Z"}}
+    with pytest.raises(CallError) as caught:
+        parse_call(raw)
+    assert str(caught.value) == ("invalid call at relationship.last_inquiry_at: "
+                                 "'2026-02-31T12:00:00Z' is not a real date and time")
+
+
+def test_the_schema_says_a_bare_date_is_midnight_in_the_callees_zone():
+    # It once said 00:00 UTC while the engine used the callee's zone; the engine was right.
+    for path in (p.path for p in CONTRACT.instant_paths if p.date_allowed):
+        described = CONTRACT.place(*path).schema["description"]
+        assert "midnight at the start of that day in the callee's zone" in described
+        assert "UTC" not in described
+    with pytest.raises(CallError, match="in the callee's zone"):
+        parse_call({"to": NYC, "at": GOOD_AT, "lists_checked_at": {"dnc": "last week"}})

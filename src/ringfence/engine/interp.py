@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 
 from ringfence.contract.decision import Finding
+from ringfence.contract.fields import FIELDS
 from ringfence.contract.request import Attempt, Call
 from ringfence.errors import Span
 from ringfence.facts.callee import FactSource
@@ -194,25 +195,10 @@ def compile_age(age: nodes.Age) -> Callable[[Ctx, float], Tri]:
 
 
 def _field_getter(name: str) -> Callable[[Ctx], object]:
-    getters: dict[str, Callable[[Ctx], object]] = {
-        "to": lambda c: c.call.to,
-        "from": lambda c: c.call.from_,
-        "to_timezone": lambda c: c.call.to_timezone,
-        "to_region": lambda c: c.call.to_region,
-        "line_type": lambda c: None if c.call.line_type == "unknown" else c.call.line_type,
-        "purpose": lambda c: c.call.purpose,
-        "sector": lambda c: c.call.sector,
-        "technology": lambda c: c.call.technology,
-        "subject": lambda c: c.call.subject,
-        "campaign": lambda c: c.call.campaign,
-        "at": lambda c: c.t,
-        "country": lambda c: c.country,
-        "region": lambda c: c.region,
-        "relationship.contract_active": lambda c: c.call.contract_active,
-        "relationship.last_transaction_at": lambda c: c.call.last_transaction_at,
-        "relationship.last_inquiry_at": lambda c: c.call.last_inquiry_at,
-    }
-    return getters[name]
+    """How to read a field a condition names, from the fields table: an attribute of the call
+    (None: not given; a line type of "unknown" is None) or of the context."""
+    field = FIELDS[name]
+    return operator.attrgetter(("call." if field.owner == "call" else "") + field.attribute)
 
 
 def _literal(value: nodes.Value) -> object:
