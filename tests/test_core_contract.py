@@ -214,3 +214,44 @@ def test_the_schema_says_a_bare_date_is_midnight_in_the_callees_zone():
         assert "UTC" not in described
     with pytest.raises(CallError, match="in the callee's zone"):
         parse_call({"to": NYC, "at": GOOD_AT, "lists_checked_at": {"dnc": "last week"}})
+
+
+def test_a_reader_built_from_a_changed_schema_reads_the_new_fields(tmp_path):
+    # The compiled reader knows the schema only through the generated tables: built from a
+    # schema with new fields, it checks and converts them with no change to its C source.
+    import importlib.util
+    import shutil
+    import subprocess
+    import sysconfig
+    from pathlib import Path
+    from typing import Any, NamedTuple
+
+    compiler = shutil.which((sysconfig.get_config_var("CC") or "cc").split()[0])
+    if compiler is None:
+        pytest.skip("no C compiler")
+    contract = _mutated()
+    (tmp_path / "_callreader_tables.h").write_text(derive.c_header(contract))
+    built = tmp_path / ("_callreader" + sysconfig.get_config_var("EXT_SUFFIX"))
+    source = Path(request.__file__).with_name("_callreader.c")
+    subprocess.run([compiler, "-shared", "-fPIC", "-O1", f"-I{sysconfig.get_paths()['include']}",
+                    f"-I{tmp_path}", str(source), "-o", str(built)], check=True)
+    spec = importlib.util.spec_from_file_location("_callreader", built)
+    assert spec is not None and spec.loader is not None
+    reader: Any = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reader)
+
+    call_class = type("ChangedCall", (), {"__slots__": ("__dict__", *contract.slots)})
+    consent = NamedTuple("Consent", [(p.key, Any) for p in contract.children("consent", "*")])
+    defaults = {**request.DEFAULTS, **{p.attribute: p.default for p in contract.flat_fields}}
+    reader.configure(call_class, {"consent": consent, "opt_outs": request.OptOut}, defaults)
+    raw = {"to": NYC, "at": GOOD_AT, "language": "en", "channel": "none",
+           "relationship": {"last_payment_at": "2026-06-01T00:00:00Z"},
+           "consent": [{"type": "express", "purposes": ["marketing"], "at": GOOD_AT,
+                        "renewed_on": "2026-06-02"}]}
+    call = reader.read(raw)
+    assert call.language == "en" and call.channel is None  # "none" means not known
+    assert call.last_payment_at == dt.datetime(2026, 6, 1, tzinfo=dt.UTC).timestamp()
+    assert call.consent[0].renewed_on == dt.date(2026, 6, 2)
+    assert reader.read({"to": NYC, "at": GOOD_AT}).channel == "phone"  # the schema's default
+    assert reader.read({**raw, "language": "has space"}) is None  # left to the reference path
+    assert reader.read({**raw, "channel": "fax"}) is None

@@ -13,7 +13,12 @@ Validation runs on every call, so it must be cheap. There are two roads to the s
 
 Tests check on generated and mutated calls that jsonschema_rs and jsonschema accept and reject the
 same calls, and that the compiled reader gives exactly the reference path's Call and accepts
-nothing the schema rejects. The schema is the only statement of the contract.
+nothing the schema rejects.
+
+The schema is the only statement of the contract: what this module knows of a call's shape (the
+Call's slots, the text fields and their defaults, where instants stand) comes from
+:data:`CONTRACT`, derived from it by ``contract/schema.py``, as do the compiled reader's tables.
+A :class:`Call` is immutable once built.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ import keyword
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 #: The key of the schema's own annotations.
 ANNOTATION = "x-ringfence"
@@ -59,9 +59,7 @@ PATTERNS: Mapping[str, str] = {
 #: What a value is, for checking and converting it.
 Kind = Literal["id", "text", "nonempty", "e164", "caller", "region", "word", "enum", "bool",
                "dict", "words", "instant", "date_or_instant", "items", "object", "map", "other"]
-KINDS: tuple[Kind, ...] = ("id", "text", "nonempty", "e164", "caller", "region", "word", "enum",
-                           "bool", "dict", "words", "instant", "date_or_instant", "items",
-                           "object", "map", "other")
+KINDS: tuple[Kind, ...] = get_args(Kind)
 #: The kinds that hold other values (read by their own code, not checked as one value).
 STRUCTURED = frozenset({"items", "object", "map"})
 INSTANTS = frozenset({"instant", "date_or_instant"})

@@ -254,7 +254,8 @@ class Evaluator:
         return None
 
     def _candidates(self, ctx: Ctx, start: dt.datetime) -> Iterator[dt.datetime]:
-        events: list[float] = list(ctx.call.instants())  # type: ignore[arg-type]  # in_zone
+        # floats only: context() placed the call's bare dates (Call.in_zone)
+        events: list[float] = list(ctx.call.instants())  # type: ignore[arg-type]
         home = ctx.home
         one = dt.timedelta(seconds=1)
 
