@@ -396,13 +396,14 @@ static int value_ok(const Spec *spec, int key, PyObject *value, int structured, 
     }
 }
 
-/* Checks an object against its table: given[key] is each value given (borrowed; the array must
- * start all NULL) and instants[key] each instant read. */
+/* Checks an object against its table: given[key] is each value given (borrowed; NULL when not
+ * given) and instants[key] each instant read. */
 static int scan(PyObject *object, const Spec *spec, int structured, PyObject **given,
                 Instant *instants)
 {
     if (!PyDict_CheckExact(object))
         return UNSURE;
+    memset(given, 0, (size_t)spec->names.count * sizeof(*given));
     PyObject *key, *value;
     Py_ssize_t pos = 0;
     unsigned seen = 0;
@@ -442,7 +443,7 @@ static PyObject *converted(const Spec *spec, int key, PyObject *value, const Ins
 /* An object's values, each into its slot of the call (the members of relationship). */
 static int read_members(PyObject *value, const Spec *spec, PyObject *call)
 {
-    PyObject *given[MAX_KEYS] = {NULL};
+    PyObject *given[MAX_KEYS];
     Instant instants[MAX_KEYS];
     int status = scan(value, spec, 0, given, instants);
     for (int key = 0; status == OK && key < spec->names.count; key++) {
@@ -468,7 +469,7 @@ static int read_records(PyObject *value, const Spec *spec, PyTypeObject *type, P
         return FAILED;
     int count = spec->names.count;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *given[MAX_KEYS] = {NULL};
+        PyObject *given[MAX_KEYS];
         Instant instants[MAX_KEYS];
         int status = scan(PyList_GET_ITEM(value, i), spec, 0, given, instants);
         PyObject *record = status == OK ? type->tp_alloc(type, count) : NULL;
@@ -503,7 +504,7 @@ static int read_history(PyObject *value, const Spec *spec, PyObject **out)
     if (result == NULL)
         return FAILED;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *given[MAX_KEYS] = {NULL};
+        PyObject *given[MAX_KEYS];
         Instant instants[MAX_KEYS];
         int status = scan(PyList_GET_ITEM(value, i), spec, 0, given, instants);
         PyObject *at = status == OK ? timestamp(&instants[HISTORY_AT]) : NULL;
@@ -529,7 +530,7 @@ static int read_lists(PyObject *value, const Spec *spec, PyObject **out)
     if (result == NULL)
         return FAILED;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++) {
-        PyObject *given[MAX_KEYS] = {NULL};
+        PyObject *given[MAX_KEYS];
         Instant instants[MAX_KEYS];
         int status = scan(PyList_GET_ITEM(value, i), spec, 0, given, instants);
         PyObject *listed = NULL;
@@ -614,15 +615,13 @@ static int structured_field(int key, PyObject *value, PyObject *call)
  * no Python code runs, which read_call (below) ensures. */
 static PyObject *read_unguarded(PyObject *raw)
 {
-    PyObject *given[MAX_KEYS] = {NULL};
+    PyObject *given[MAX_KEYS];
     Instant instants[MAX_KEYS];
     if (scan(raw, &CALL_SPEC, 1, given, instants) != OK)
         Py_RETURN_NONE;
     PyObject *call = call_type->tp_alloc(call_type, 0);
     if (call == NULL)
         return NULL;
-    for (int slot = 0; slot < SLOT_COUNT; slot++)
-        set_slot(call, slot, Py_NewRef(slot_default[slot]));
     set_slot(call, S_RAW, Py_NewRef(raw));
     PyObject *when = aware_datetime(&instants[CALL_AT]);
     PyObject *seconds = when == NULL ? NULL : timestamp(&instants[CALL_AT]);
@@ -643,8 +642,15 @@ static PyObject *read_unguarded(PyObject *raw)
                 set_slot(call, CALL_SPEC.slots[key], out);
         }
     }
-    if (status == OK)
+    if (status == OK) {
+        /* what the call does not give (a new call's slots start NULL) */
+        for (int slot = 0; slot < SLOT_COUNT; slot++) {
+            PyObject **place = (PyObject **)((char *)call + slot_offset[slot]);
+            if (*place == NULL)
+                *place = Py_NewRef(slot_default[slot]);
+        }
         return call;
+    }
     Py_DECREF(call);
     if (status == FAILED)
         return NULL;
