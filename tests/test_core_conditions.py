@@ -123,8 +123,11 @@ def test_field_ages(tmp_path, age, when, holds):
     assert d.decision == ("deny" if holds else "allow")
 
 
-def test_field_age_of_absent_timestamp_is_false(tmp_path):
-    assert decide(tmp_path, "deny if relationship.last_inquiry_at within 3 months").allowed
+def test_field_age_of_absent_timestamp_is_unknown(tmp_path):
+    # Issue #18 item 8: a missing timestamp cannot be placed in time (it was read as false).
+    d = decide(tmp_path, "deny if relationship.last_inquiry_at within 3 months")
+    assert d.decision == "deny"
+    assert d.violations[0].missing_facts == ("relationship.last_inquiry_at",)
 
 
 # ---- lists ----------------------------------------------------------------------------------

@@ -30,6 +30,8 @@ WHERE = {
     "RF304": ("national_dcn", "callee"),
     "RF305": ("purchse", "purchse"),
     "RF306": ("within 0 months", "0 months"),
+    # the caret sits under the first condition past the 16th level
+    "RF307": ("purpose is marketing)", "purpose"),
     "RF401": ("between 21:00 and 08:00", "08:00"),
     "RF402": ("25:00", "25:00"),
     "RF403": ("friday 14:00", "14:00"),

@@ -21,10 +21,9 @@ from pygments.token import (
     String,
 )
 
-from ringfence.tools.highlight import DAYS, END_MARKS, KEYWORDS, UNITS, RingfenceLexer
+from ringfence.tools.highlight import RingfenceLexer
 
 ROOT = Path(__file__).resolve().parents[1]
-GRAMMAR = ROOT / "grammar" / "ringfence.lark"
 
 SAMPLE = """\
 # Federal rules
@@ -137,28 +136,6 @@ def test_html_output_uses_standard_css_classes():
     for css, text in [("nf", "calling-hours"), ("nn", "us-federal"), ("c1", "# Federal rules"),
                       ("kt", "days"), ("ld", "2026-12-24"), ("na", "contract_active")]:
         assert f'<span class="{css}">{text}</span>' in html
-
-
-def _grammar_keywords() -> set[str]:
-    """Every lowercase literal in the grammar: "word" strings and the alternatives of DAY/UNIT."""
-    text = GRAMMAR.read_text(encoding="utf-8")
-    words = set(re.findall(r'"([a-z]+)"', text))
-    return words
-
-
-def test_keywords_match_the_grammar():
-    grammar_words = _grammar_keywords()
-    lexer_words = KEYWORDS | DAYS | END_MARKS | UNITS
-    missing = grammar_words - lexer_words - {"deny", "warn"}
-    assert not missing, f"keywords of the grammar the lexer does not know: {sorted(missing)}"
-    text = GRAMMAR.read_text(encoding="utf-8")
-    day_rule = re.search(r"^DAY\S*:\s*/\((.*?)\)", text, re.M)
-    assert day_rule and set(day_rule.group(1).split("|")) == DAYS
-    unit_rule = re.search(r"^UNIT\S*:\s*/\((.*?)\)", text, re.M)
-    assert unit_rule
-    for alternative in unit_rule.group(1).split("|"):
-        base = alternative.removesuffix("s?")
-        assert {base, base + "s"} <= UNITS
 
 
 def _policy_files() -> list[Path]:

@@ -6,12 +6,16 @@ shares with it (classes, groups, look-arounds), so the test compiles and runs th
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
+
+from ringfence.tools.vocabulary import read_vocabulary, vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
 VSCODE = ROOT / "editors" / "vscode"
@@ -160,6 +164,35 @@ def test_hyphenated_ids_are_not_split_into_keywords():
 
 
 def test_every_grammar_keyword_is_scoped():
-    words = set(re.findall(r'"([a-z]+)"', LARK.read_text("utf-8")))
-    unscoped = sorted(w for w in words if w not in _scopes(w))
+    words = vocabulary()
+    unscoped = sorted(w for w in words.keywords | words.days | words.end_marks if w not in _scopes(w))
     assert not unscoped, f"grammar keywords the TextMate grammar does not colour: {unscoped}"
+    assert all(_scopes(f"3 {unit}").get(unit, "").startswith("keyword.other.unit") for unit in words.units)
+
+
+# ---- the TextMate grammar is generated from the language grammar ---------------------------------
+
+
+def _generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("gen_textmate", ROOT / "scripts" / "gen_textmate.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_committed_textmate_grammar_is_what_the_script_writes():
+    assert GRAMMAR_JSON.read_text("utf-8") == _generator().render(vocabulary()), (
+        "editors/vscode/syntaxes/ringfence.tmLanguage.json is out of date with grammar/ringfence.lark:"
+        " run `python scripts/gen_textmate.py`"
+    )
+
+
+def test_a_keyword_added_to_the_grammar_reaches_the_textmate_grammar(tmp_path):
+    grammar = LARK.read_text("utf-8")
+    edited = tmp_path / "edited.lark"
+    edited.write_text(grammar.replace("-> require\n", '-> require\n | "forbid" "always" -> forbid\n'))
+    patterns = _generator().textmate_grammar(read_vocabulary(edited))["repository"]["keyword"]["patterns"]
+    scope_of = {word: p["name"] for p in patterns if "name" in p for word in ("forbid", "always")
+                if re.fullmatch(p["match"], word)}
+    assert scope_of == {"forbid": "keyword.other.clause.ringfence", "always": "keyword.other.ringfence"}

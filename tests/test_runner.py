@@ -372,4 +372,4 @@ def test_the_documented_example_runs_as_documented(
     code, out, _ = invoke("--coverage")
     assert code == 0, out
     assert last_line(out) == "7 passed, 0 failed, 1 skipped"
-    assert "us-fl: 2/3 rules exercised both ways" in out
+    assert "us-fl: 2/4 rules exercised both ways" in out

@@ -300,7 +300,8 @@ def calendar_section(policy: Any) -> list[str]:
         "",
         f"This week in the callee's local time ({grid.zone}), for a marketing call to "
         f"`{grid.to}` judged by every shipped policy that applies there (not only this one). "
-        "Hover a grey block to see the rules that close it; holidays are marked with ★. "
+        "The letters in a grey block name the rules that close it (legend underneath); only "
+        "the dates the policies close on are marked with ◆; a filled dot is an included end. "
         f"Drawn by `ringfence calendar --region {regions[0]}` when this page was built.",
         "",
         f'<div class="ringfence-calendar">\n{render_svg(grid).strip()}\n</div>',

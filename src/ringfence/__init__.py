@@ -9,7 +9,7 @@
 
 from ringfence.api import PolicySet, load, load_library, shipped_ids
 from ringfence.contract.decision import Decision, Finding, PolicyRef, RuleTrace
-from ringfence.engine.decide import PolicyInfo, RuleInfo
+from ringfence.engine.ir import PolicyInfo, RuleInfo
 from ringfence.errors import CallError, Diagnostic, InputError, PolicyError, RingfenceError
 from ringfence.facts.callee import FactSource, NumberFacts, StandardFacts
 from ringfence.facts.numberlist import NumberList

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ringfence.contract.decision import Decision
-from ringfence.engine.decide import CompiledPolicy, Evaluator, PolicyInfo, RuleInfo
-from ringfence.engine.interp import compile_condition, compile_rule
+from ringfence.engine.decide import Evaluator
+from ringfence.engine.ir import Policy, PolicyInfo, RuleInfo, lower_policy
 from ringfence.errors import CODES, Diagnostic, PolicyError, Span, did_you_mean
 from ringfence.facts.callee import FactSource, StandardFacts, load_list_files
 from ringfence.facts.numberlist import NumberList
@@ -79,17 +79,40 @@ def _parse_checked(path: Path, cache: dict[Path, _Parsed]) -> _Parsed:
     return cache[key]
 
 
-def _include_path(clause: nodes.Clause, owner: Path) -> Path:
-    target, is_path = clause.args
-    if is_path:
-        path = (owner.parent / str(target))
-        if path.is_file():
-            return path
+def confined_include(owner: Path, target: str) -> Path | None:
+    """The file ``include "target"`` in ``owner`` may read, or None when it may read none.
+
+    Only a ``.rf`` file in the including policy's folder or below it (links followed) may be
+    included, so a policy under review cannot make ``check`` read, and quote in a diagnostic, any
+    other file of the machine that runs it.
+    """
+    home = owner.parent.resolve()
+    try:
+        inside = (home / target).resolve().is_relative_to(home)
+    except ValueError:  # a NUL byte: no file has that name
+        return None
+    return owner.parent / target if inside and target.endswith(".rf") else None
+
+
+def _include_path(clause: nodes.Include, owner: Path) -> Path:
+    target = clause.target
+    if clause.is_path:
+        path = confined_include(owner, str(target))
+        if path is None:
+            raise PolicyError([Diagnostic(
+                "RF601", f"cannot include \"{target}\": a policy includes only .rf files in its "
+                "own folder or below it, or shipped policy ids", clause.span, "",
+                CODES["RF601"].hint)])
+        try:
+            if path.is_file():
+                return path
+        except OSError:  # a name too long for the file system: not found
+            pass
     else:
         for candidate in (owner.parent / f"{target}.rf", policies_dir() / f"{target}.rf"):
             if candidate.is_file():
                 return candidate
-    raise _not_found(str(target), clause.span)
+    raise _not_found(target, clause.span)
 
 
 def _gather_rules(parsed: _Parsed, cache: dict[Path, _Parsed], chain: tuple[Path, ...]
@@ -107,11 +130,11 @@ def _gather_rules(parsed: _Parsed, cache: dict[Path, _Parsed], chain: tuple[Path
         more, more_texts = _gather_rules(included, cache, (*chain, path.resolve()))
         rules.extend(more)
         texts.extend(more_texts)
-    excluded = {str(c.args[0]): c for c in policy.excludes}
-    for name, clause in excluded.items():
+    excluded = {c.rule_id: c for c in policy.excludes}
+    for name, exclude in excluded.items():
         if name not in {r.id for _, r in rules}:
             raise PolicyError([Diagnostic("RF602", f"no included rule is called '{name}'",
-                                          clause.span, "", CODES["RF602"].hint)])
+                                          exclude.span, "", CODES["RF602"].hint)])
     rules = [(origin, r) for origin, r in rules if r.id not in excluded]
     own_ids = {r.id for r in policy.rules}
     clash = [r for _, r in rules if r.id in own_ids]
@@ -123,7 +146,7 @@ def _gather_rules(parsed: _Parsed, cache: dict[Path, _Parsed], chain: tuple[Path
     return rules, texts
 
 
-def _compile_policy(parsed: _Parsed, cache: dict[Path, _Parsed]) -> CompiledPolicy:
+def _compile_policy(parsed: _Parsed, cache: dict[Path, _Parsed]) -> Policy:
     policy = parsed.policy
     rules, texts = _gather_rules(parsed, cache, (parsed.path.resolve(),))
     digest = hashlib.sha256("\0".join(texts).encode("utf-8")).hexdigest()
@@ -136,28 +159,20 @@ def _compile_policy(parsed: _Parsed, cache: dict[Path, _Parsed]) -> CompiledPoli
     info = PolicyInfo(policy.id, policy.title, policy.version, f"sha256:{digest}",
                       str(parsed.path), policy.jurisdictions, start, end, policy.sources,
                       policy.disclaimer, policy.notes, rule_infos, policy.span)
-    places = set(policy.jurisdictions)
-    return CompiledPolicy(
-        info,
-        "any" in places,
-        frozenset(p for p in places if "-" not in p and p != "any"),
-        frozenset(p for p in places if "-" in p),
-        tuple(compile_condition(c) for c in policy.when),
-        tuple(compile_rule(policy.id, r) for _, r in rules),
-    )
+    return lower_policy(info, policy.when, rules)
 
 
-def compile_files(files: Iterable[Path]) -> list[CompiledPolicy]:
+def compile_files(files: Iterable[Path]) -> list[Policy]:
     """Parse, check and compile policy files; every file's errors are reported together."""
     cache: dict[Path, _Parsed] = {}
-    compiled: list[CompiledPolicy] = []
+    compiled: list[Policy] = []
     problems: list[Diagnostic] = []
     for path in files:
         try:
             compiled.append(_compile_policy(_parse_checked(path, cache), cache))
         except PolicyError as err:
             problems.extend(err.diagnostics)
-    seen: dict[str, CompiledPolicy] = {}
+    seen: dict[str, Policy] = {}
     for policy in compiled:
         first = seen.setdefault(policy.info.id, policy)
         if first is not policy:
@@ -172,7 +187,7 @@ def compile_files(files: Iterable[Path]) -> list[CompiledPolicy]:
 class PolicySet:
     """Compiled policies evaluated together (deny overrides). Thread-safe after construction."""
 
-    def __init__(self, policies: Iterable[CompiledPolicy], facts: FactSource):
+    def __init__(self, policies: Iterable[Policy], facts: FactSource):
         self._compiled = tuple(policies)
         self._evaluator = Evaluator(self._compiled, facts)
         self.facts = facts

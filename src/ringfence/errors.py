@@ -13,17 +13,47 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class Span:
-    """A place in a policy file (1-based line and column)."""
+    """A stretch of a policy file: where it starts and where it ends.
+
+    Lines and columns are 1-based and counted as the parser counts them: a line ends at ``\\n``
+    only (see :func:`source_lines`). ``end_column`` is the column just past the last character.
+    A span made with only a start is a point: its end is its start.
+    """
 
     file: str
     line: int
     column: int
+    end_line: int = 0
+    end_column: int = 0
+
+    def __post_init__(self) -> None:
+        if self.end_line == 0:  # only a start was given: a point
+            object.__setattr__(self, "end_line", self.line)
+            object.__setattr__(self, "end_column", self.column)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
 
     def to_dict(self) -> dict[str, object]:
+        """The start only: decisions and diagnostics print this, and their format is fixed."""
         return {"file": self.file, "line": self.line, "column": self.column}
+
+    def through(self, other: Span) -> Span:
+        """The span from this one's start to ``other``'s end."""
+        return Span(self.file, self.line, self.column, other.end_line, other.end_column)
+
+
+def source_lines(text: str) -> list[str]:
+    """The lines of a policy text, split at ``\\n`` only, as the parser numbers them.
+
+    ``str.splitlines`` also splits at U+2028, U+0085, form feeds and the like, which may stand
+    inside a quoted string; numbering lines that way would quote the wrong line in a diagnostic.
+    A ``\\r`` before the ``\\n`` is dropped; a final newline does not start another line.
+    """
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +188,14 @@ CODES: dict[str, ErrorCode] = {
             "'business' and 'calendar' go with days only.",
             _policy(_RULE_HEAD + "  deny if last purchase within 0 months\n"),
             _policy(_RULE_HEAD + "  deny if last purchase within 18 months\n"),
+        ),
+        ErrorCode(
+            "RF307", "Condition nested too deeply",
+            "Conditions may nest and/or/not at most 16 deep; write a long condition as several "
+            "'when' or 'unless' lines, or as several rules.",
+            _policy(_RULE_HEAD + "  deny if " + "not (" * 17 + "purpose is marketing"
+                    + ")" * 17 + "\n"),
+            _policy(_RULE_HEAD + "  deny if not (purpose is marketing)\n"),
         ),
         ErrorCode(
             "RF401", "Calling window ends before it starts",
@@ -317,3 +355,10 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """The closest known word to a misspelled one, if any is close enough."""
     found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return found[0] if found else None
+
+
+def excerpt(text: str, limit: int = 40) -> str:
+    """``text`` quoted for a message, cut to ``limit`` characters: input may be any size."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"

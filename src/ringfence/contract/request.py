@@ -279,7 +279,9 @@ def _compile_start() -> Callable[[dict[str, Any], dict[str, Any], dt.datetime], 
     namespace: dict[str, Any] = {"new": object.__new__, "_CallSlots": _CallSlots,
                                  "NO_ENTRIES": _NO_ENTRIES}
     exec(compile(_start_source(), "<ringfence call contract>", "exec"), namespace)
-    return namespace["_start"]  # type: ignore[no-any-return]
+    start: Callable[[dict[str, Any], dict[str, Any], dt.datetime], _CallSlots] = (
+        namespace["_start"])
+    return start
 
 
 _start = _compile_start()
@@ -291,7 +293,7 @@ def _date_or_seconds(value: str) -> float | dt.date:
     return dt.date.fromisoformat(value) if len(value) == 10 else _parse_instant(value).timestamp()
 
 
-def _lists(items: list[dict]) -> dict[str, float | dt.date | None]:
+def _lists(items: list[dict[str, Any]]) -> dict[str, float | dt.date | None]:
     out: dict[str, float | dt.date | None] = {}
     for item in items:
         name = item["name"]
@@ -362,7 +364,7 @@ Where = str | int
 
 def _instant_places(holder: dict[str, Any], inside: tuple[str, ...] = (),
                     where: tuple[Where, ...] = ()
-                    ) -> Iterator[tuple[tuple[Where, ...], dict, str, bool]]:
+                    ) -> Iterator[tuple[tuple[Where, ...], dict[str, Any], str, bool]]:
     """Every instant of a schema-valid call, in the schema's order (an array item by item):
     (its path, the object holding it, its key, whether a bare date is allowed there).
     ``inside`` is the schema path of ``holder``, ``where`` its place in the call."""

@@ -116,11 +116,11 @@ class Place:
 
     @property
     def annotation(self) -> Mapping[str, Any]:
-        value = self.schema.get(ANNOTATION, {})
+        value: Mapping[str, Any] = self.schema.get(ANNOTATION, {})
         unknown = set(value) - {"condition", "not_known"}
         if unknown:
             raise SchemaError(f"{self.name}: unknown {ANNOTATION} annotation {sorted(unknown)}")
-        return value  # type: ignore[no-any-return]
+        return value
 
     @property
     def default(self) -> Any:
@@ -262,7 +262,8 @@ class Contract:
 
 def load(path: Path) -> dict[str, Any]:
     """A schema file, as JSON."""
-    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
 
 
 # ---- the compiled reader's tables ------------------------------------------------------------

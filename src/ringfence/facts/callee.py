@@ -16,15 +16,22 @@ from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import holidays
 import phonenumbers
 from phonenumbers import timezone as phone_zones
 
-from ringfence.errors import CallError, InputError
+from ringfence.errors import CallError, InputError, excerpt
+from ringfence.facts.numberblocks import block_key_length
 from ringfence.facts.numberlist import NumberList
+from ringfence.facts.zones import load_zone
 from ringfence.resources import data_path
+
+
+class HolidaysUnknown(LookupError):
+    """The holiday calendar has no data for the year asked: whether a day is a holiday is not known
+    (the evaluator then treats the fact ``holidays`` as missing, and denies)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +54,21 @@ class FactSource(Protocol):
 
     def holiday(self, country: str, region: str | None, day: dt.date,
                 national_only: bool) -> str | None:
-        """The name of the public holiday on that day, or None."""
+        """The name of the public holiday on that day, or None when it is none.
+
+        Raise :class:`HolidaysUnknown` when the calendar does not cover that year.
+        """
 
     def listed(self, name: str, e164: str) -> tuple[bool, float | dt.date | None]:
         """Whether a loaded list file holds the number, and its listing time (or bare date)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _HolidayTable:
+    """One calendar's holidays of one year, and whether the calendar covers that year at all."""
+
+    covered: bool
+    names: Mapping[dt.date, str]
 
 
 def _read_regions() -> dict[str, str]:
@@ -79,32 +97,42 @@ class StandardFacts:
         self._regions = _read_regions()
         self._multizone = _read_multizone()
         self._numbers: dict[tuple[str, int], NumberFacts | str] = {}
+        self._key_lengths: dict[tuple[str, int], int] = {}
         self._zones: dict[str, ZoneInfo] = {}
-        self._holidays: dict[tuple[str, str | None, int, bool], Mapping[dt.date, str]] = {}
+        self._holidays: dict[tuple[str, str | None, int, bool], _HolidayTable] = {}
         self._lock = threading.Lock()
 
     def number(self, e164: str) -> NumberFacts:
         # libphonenumber allocates validity, zones and (in NANP) regions by numbering block, so
         # answers are cached per block and length: a dialer's millions of numbers share a few
-        # thousand entries. A NANP block is NPA-NXX (its time-zone table never looks further);
-        # elsewhere the table looks at most 8 digits deep but for one Irish entry.
-        key = (e164[:8] if e164[1] == "1" else e164[:9], len(e164))
+        # thousand entries. How long a block is depends on the country and its first digits
+        # (facts/numberblocks.py reads it from the metadata); it is itself cached by those.
+        size = len(e164)
+        head = (e164[:7], size)
+        key_length = self._key_lengths.get(head)
+        if key_length is None:
+            key_length = block_key_length(e164)
+            with self._lock:
+                self._key_lengths[head] = key_length
+        key = (e164[:key_length], size)
         found = self._numbers.get(key)
         if found is None:
             found = self._lookup_number(e164)
             with self._lock:
                 self._numbers[key] = found
         if isinstance(found, str):
-            raise CallError("to", found)
+            # The cached reason names no number: the block's first number is not this one.
+            raise CallError("to", f"{e164} {found}")
         return found
 
     def _lookup_number(self, e164: str) -> NumberFacts | str:
+        """The number's facts, or why it is not valid (without the number: shared by its block)."""
         try:
             parsed = phonenumbers.parse(e164, None)
         except phonenumbers.NumberParseException as err:
-            return f"{e164} is not a phone number ({err})"
+            return f"is not a phone number ({err})"
         if not phonenumbers.is_valid_number(parsed):
-            return f"{e164} is not a valid number in its numbering plan"
+            return "is not a valid number in its numbering plan"
         country = phonenumbers.region_code_for_number(parsed)
         zones = [z for z in phone_zones.time_zones_for_number(parsed) if z != "Etc/Unknown"]
         region = None
@@ -120,9 +148,10 @@ class StandardFacts:
         found = self._zones.get(name)
         if found is None:
             try:
-                found = ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise CallError("to_timezone", f"{name!r} is not a known IANA time zone") from None
+                found = load_zone(name)
+            except ValueError:
+                raise CallError("to_timezone", f"{excerpt(name)} is not a known IANA time zone"
+                                ) from None
             with self._lock:
                 self._zones[name] = found
         return found
@@ -136,11 +165,13 @@ class StandardFacts:
             table = self._holiday_table(*key)
             with self._lock:
                 self._holidays[key] = table
-        return table.get(day)
+        if not table.covered:
+            raise HolidaysUnknown(f"the {country} holiday calendar has no data for {day.year}")
+        return table.names.get(day)
 
     @staticmethod
     def _holiday_table(country: str, subdiv: str | None, year: int,
-                       national_only: bool) -> Mapping[dt.date, str]:
+                       national_only: bool) -> _HolidayTable:
         try:
             found = holidays.country_holidays(country, subdiv=subdiv, years=year)
         except NotImplementedError:
@@ -148,7 +179,9 @@ class StandardFacts:
                 raise CallError("to", f"no public-holiday calendar is known for {country}") from None
             # A subdivision the holidays package does not split out: use the national calendar.
             found = holidays.country_holidays(country, years=year)
-        return dict(found)
+        # Each calendar of the holidays package states the years it knows (start_year, end_year;
+        # 2100 by default, 2026 for Sri Lanka): outside them it silently lists no holiday at all.
+        return _HolidayTable(found.start_year <= year <= found.end_year, dict(found))
 
     def listed(self, name: str, e164: str) -> tuple[bool, float | dt.date | None]:
         table = self.lists.get(name)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from ringfence.errors import InputError
+from ringfence.errors import InputError, excerpt
 
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}\Z")
 _MULT = 0x9E3779B97F4A7C15  # Fibonacci hashing spreads sequential numbers over the table
@@ -129,14 +129,18 @@ class NumberList:
         an error naming the file and line: a silently skipped number would be a call allowed.
         """
         try:
-            fh = path.open(encoding="utf-8")
+            fh = path.open("rb")
         except OSError as err:
             raise InputError(f"cannot read list file {path}: {err.strerror}") from None
-        entries = []
+        entries: list[tuple[str, When]] = []
         seen_header = False
         with fh:
-            for number, line in enumerate(fh, start=1):
-                text = line.strip()
+            for number, raw in enumerate(_lines(fh), start=1):
+                try:
+                    text = raw.decode("utf-8").strip()
+                except UnicodeDecodeError as err:
+                    raise InputError(f"{path}:{number}: not UTF-8 text (byte "
+                                     f"0x{raw[err.start]:02x}); is this a list file?") from None
                 if not text or text.startswith("#"):
                     continue
                 fields = [f.strip() for f in text.split(",")]
@@ -149,11 +153,18 @@ class NumberList:
         return cls(entries, name=path.stem)
 
 
+def _lines(fh: Iterable[bytes]) -> Iterator[bytes]:
+    """Lines ending at \\n, \\r\\n or a lone \\r (as spreadsheets on the Mac write them),
+    read as bytes so that a line that is not UTF-8 is reported with its number."""
+    for raw in fh:
+        yield from raw.rstrip(b"\r\n").split(b"\r")
+
+
 def _entry(fields: list[str], path: Path, line: int) -> tuple[str, When]:
     where = f"{path}:{line}"
     if len(fields) > 2 or not _E164.match(fields[0]):
         raise InputError(f"{where}: expected an E.164 number like +12125550101, optionally "
-                         f"followed by ,YYYY-MM-DD; found {','.join(fields)!r}")
+                         f"followed by ,YYYY-MM-DD; found {excerpt(','.join(fields))}")
     if len(fields) == 1 or not fields[1]:
         return fields[0], None
     try:
@@ -161,7 +172,7 @@ def _entry(fields: list[str], path: Path, line: int) -> tuple[str, When]:
             return fields[0], dt.date.fromisoformat(fields[1])
         when = dt.datetime.fromisoformat(fields[1])
     except ValueError:
-        raise InputError(f"{where}: {fields[1]!r} is not a date (YYYY-MM-DD)") from None
+        raise InputError(f"{where}: {excerpt(fields[1])} is not a date (YYYY-MM-DD)") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     return fields[0], when.timestamp()

@@ -7,18 +7,21 @@ consent types, outcomes).
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import itertools
 import re
 from collections.abc import Iterator
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfoNotFoundError, available_timezones
 
 import holidays
 import phonenumbers
 
 from ringfence.contract.fields import FIELDS, VOCABULARIES
-from ringfence.errors import CODES, Diagnostic, Span, did_you_mean
+from ringfence.errors import CODES, Diagnostic, Span, did_you_mean, source_lines
+from ringfence.facts.zones import load_zone
 from ringfence.language import nodes
+from ringfence.language.nodes.values import LARGEST_NUMBER
 
 # Field -> kind. Kinds: text (free text), name (a word), enum:<set>, bool, time, region.
 CONSENT_TYPES = VOCABULARIES["consent.type"]
@@ -26,6 +29,12 @@ OUTCOMES = VOCABULARIES["history.outcome"]
 EVENTS = ("purchase", "inquiry", "attempt", "conversation", "refusal", "opt_out")
 SAME = ("subject", "campaign", "purpose")
 _DAY_UNITS = ("day",)
+# Each unit in days (an upper bound for months and years), to bound what a rule may measure.
+_UNIT_DAYS = {"second": 1 / 86400, "minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7,
+              "month": 31, "year": 366}
+_LONGEST_DAYS = 100 * 366
+# How deeply and/or/not may nest: deeper than any law's sentence, and what the engine takes.
+MAX_NESTING = 16
 _REGION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?\Z")
 _DAY_SECONDS = 24 * 3600
 
@@ -43,17 +52,19 @@ class _Checker:
 
     # -- header --
     def header(self) -> None:
-        for keyword in ("version", "effective", "disclaimer"):
-            for extra in [c for c in self.policy.clauses if c.keyword == keyword][1:]:
-                self.error("RF205", f"the policy has more than one '{keyword}' line", extra.span)
+        for kind in (nodes.Version, nodes.Effective, nodes.Disclaimer):
+            for extra in self.policy.all(kind)[1:]:
+                self.error("RF205", f"the policy has more than one '{kind.keyword}' line",
+                           extra.span)
         for clause in self.policy.clauses:
-            if clause.keyword == "applies to":
-                for value in clause.args:
-                    self.jurisdiction(value)  # type: ignore[arg-type]
-            elif clause.keyword == "effective":
-                self.dates(clause, "the policy")
-            elif clause.keyword == "when":
-                self.condition(clause.args[0])  # type: ignore[arg-type]
+            match clause:
+                case nodes.AppliesTo():
+                    for value in clause.jurisdictions:
+                        self.jurisdiction(value)
+                case nodes.Effective():
+                    self.dates(clause, "the policy")
+                case nodes.When():
+                    self.condition(clause.condition)
 
     def jurisdiction(self, value: nodes.Value) -> None:
         code = value.raw
@@ -71,9 +82,9 @@ class _Checker:
             self.error("RF407", f"'{code}' is not a subdivision of {code[:2]}", value.span,
                        did_you_mean(code, [f"{code[:2]}-{s}" for s in known]))
 
-    def dates(self, clause: nodes.Clause, owner: str) -> None:
-        start, end = clause.args
-        if start is not None and end is not None and end <= start:  # type: ignore[operator]
+    def dates(self, clause: nodes.Effective, owner: str) -> None:
+        start, end = clause.start, clause.end
+        if start is not None and end is not None and end <= start:
             self.error("RF501", f"{owner} ends ({end}) on or before it starts ({start}), so it "
                        "never applies", clause.span)
 
@@ -89,7 +100,8 @@ class _Checker:
             seen.setdefault(rule.id, rule)
             self.rule(rule, policy_from, policy_until)
 
-    def rule(self, rule: nodes.Rule, policy_from, policy_until) -> None:
+    def rule(self, rule: nodes.Rule, policy_from: dt.date | None,
+             policy_until: dt.date | None) -> None:
         if not rule.citations:
             self.error("RF203", f"rule '{rule.id}' cites no legal source", rule.id_span)
         effects = rule.effects
@@ -97,18 +109,18 @@ class _Checker:
             what = "no effect" if not effects else f"{len(effects)} effects"
             span = rule.id_span if not effects else effects[1].span
             self.error("RF204", f"rule '{rule.id}' has {what}", span)
-        for keyword in ("message", "level", "effective"):
-            for extra in rule._all(keyword)[1:]:
-                self.error("RF205", f"rule '{rule.id}' has more than one '{keyword}' line",
+        for kind in (nodes.Message, nodes.Level, nodes.Effective):
+            for extra in rule.all(kind)[1:]:
+                self.error("RF205", f"rule '{rule.id}' has more than one '{kind.keyword}' line",
                            extra.span)
-        levels = rule._all("level")
+        levels = rule.all(nodes.Level)
         if levels and effects and isinstance(effects[0], nodes.DenyIf) \
-                and levels[0].args[0] != effects[0].level:
-            self.error("RF206", f"'level {levels[0].args[0]}' cannot go with "
+                and levels[0].level != effects[0].level:
+            self.error("RF206", f"'level {levels[0].level}' cannot go with "
                        f"'{effects[0].level} if'", levels[0].span)
-        for clause in rule._all("effective"):
+        for clause in rule.all(nodes.Effective):
             self.dates(clause, f"rule '{rule.id}'")
-            start, end = clause.args
+            start, end = clause.start, clause.end
             if (policy_until and start and start >= policy_until) or (
                 policy_from and end and end <= policy_from
             ):
@@ -157,7 +169,7 @@ class _Checker:
 
     def zone(self, part: nodes.ZoneSpec) -> None:
         try:
-            ZoneInfo(part.zone or "")
+            load_zone(part.zone or "")
         except (ZoneInfoNotFoundError, ValueError):
             self.error("RF405", f"'{part.zone}' is not a known time zone", part.span,
                        did_you_mean(part.zone or "", available_timezones()))
@@ -190,11 +202,16 @@ class _Checker:
 
     # -- conditions --
     def condition(self, condition: nodes.Condition) -> None:
+        deepest = _too_deep(condition)
+        if deepest is not None:
+            self.error("RF307", f"conditions nest more than {MAX_NESTING} deep here", deepest.span)
+            return
         for node in _walk(condition):
             match node:
                 case nodes.Is() | nodes.Presence() | nodes.Compare() | nodes.FieldAge():
                     self.field_use(node)
-                case nodes.OnList(name=name, span=span) | nodes.ListChecked(name=name, span=span):
+                case nodes.OnList(name=name, span=span) | nodes.ListChecked(name=name, span=span) \
+                        | nodes.OnListAtWash(name=name, span=span):
                     self.list_name(name, span)
                 case nodes.Consent(kind=kind, span=span) if kind is not None:
                     if kind not in CONSENT_TYPES:
@@ -208,6 +225,9 @@ class _Checker:
                 case nodes.CountAttempts():
                     self.filters(node.filters)
                     self.duration(node.window)
+                    if node.number < 0:
+                        self.error("RF306", f"'{node.written}' is not a whole number from 0 to "
+                                   f"{LARGEST_NUMBER:,} written with the digits 0-9", node.span)
                     if node.op not in (">=", ">", "=", "<", "<=", "!="):
                         self.error("RF303", f"'{node.op}' cannot compare a count", node.span)
             for duration in _durations(node):
@@ -230,7 +250,14 @@ class _Checker:
                                    did_you_mean(value.raw, OUTCOMES))
 
     def duration(self, duration: nodes.Duration) -> None:
-        if duration.amount <= 0:
+        if duration.amount < 0:
+            self.error("RF306", f"'{duration.written}' is not a whole number from 1 to "
+                       f"{LARGEST_NUMBER:,} written with the digits 0-9", duration.span)
+            return
+        if duration.amount * _UNIT_DAYS[duration.unit] > _LONGEST_DAYS:
+            self.error("RF306", f"a duration of {duration} is longer than the 100 years a rule "
+                       "may measure", duration.span)
+        if duration.amount == 0:
             self.error("RF306", f"a duration of {duration} is always over", duration.span)
         if duration.kind != "plain" and duration.unit not in _DAY_UNITS:
             self.error("RF306", f"'{duration.kind}' goes with days, not {duration.unit}s",
@@ -280,6 +307,20 @@ def _subdivisions(country: str) -> frozenset[str]:
         return frozenset()
 
 
+def _too_deep(condition: nodes.Condition) -> nodes.Condition | None:
+    """The first condition nested deeper than :data:`MAX_NESTING` and/or/not, if any."""
+    stack = [(condition, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            return node
+        if isinstance(node, nodes.And | nodes.Or):
+            stack.extend((item, depth + 1) for item in node.items)
+        elif isinstance(node, nodes.Not):
+            stack.append((node.item, depth + 1))
+    return None
+
+
 def _walk(condition: nodes.Condition) -> Iterator[nodes.Condition]:
     yield condition
     if isinstance(condition, nodes.And | nodes.Or):
@@ -299,7 +340,7 @@ def _durations(node: nodes.Condition) -> Iterator[nodes.Duration]:
 
 def check(policy: nodes.Policy, text: str) -> list[Diagnostic]:
     """Every problem in a parsed policy (empty when it is valid)."""
-    checker = _Checker(policy, text.splitlines())
+    checker = _Checker(policy, source_lines(text))
     checker.header()
     checker.rules()
     return sorted(checker.out, key=lambda d: (d.span.line, d.span.column))

@@ -25,7 +25,7 @@ from pathlib import Path
 import click
 from lark import Lark, Token, Tree
 
-from ringfence.errors import RingfenceError, Span
+from ringfence.errors import RingfenceError, Span, source_lines
 from ringfence.language.parser import _comment_in, parse_text
 from ringfence.resources import grammar_path
 
@@ -110,20 +110,21 @@ class _Segment:
 
 class _Formatter:
     def __init__(self, text: str):
-        self.lines = text.splitlines()
+        self.lines = source_lines(text)
         self.comments = list(_scan_comments(self.lines))
         self.out: list[str] = []
 
     # -- layout: the tree to segments --
 
-    def run(self, tree: Tree) -> str:
+    def run(self, tree: Tree[Token]) -> str:
         # A trailing comment belongs to the last token of its line: (line, column) -> comment.
         last: dict[int, Token] = {}
         for token in _tokens(tree):
-            if token.line not in last or token.column > last[token.line].column:
-                last[token.line] = token
+            line, column = _at(token)
+            if line not in last or column > _at(last[line])[1]:
+                last[line] = token
         self.trailing = {
-            (last[c.line].line, last[c.line].column): c
+            _at(last[c.line]): c
             for c in self.comments
             if c.trailing and c.line in last
         }
@@ -139,7 +140,7 @@ class _Formatter:
         self.write(segments)
         return "\n".join(self.out).rstrip("\n") + "\n"
 
-    def rule(self, tree: Tree) -> list[_Segment]:
+    def rule(self, tree: Tree[Token]) -> list[_Segment]:
         head = [c for c in tree.children if isinstance(c, Token)]
         segments = [_Segment(0, head, blank_before=True)]
         for child in tree.children:
@@ -147,7 +148,7 @@ class _Formatter:
                 segments += self.clause(child, 1)
         return segments
 
-    def clause(self, tree: Tree, indent: int) -> list[_Segment]:
+    def clause(self, tree: Tree[Token], indent: int) -> list[_Segment]:
         if tree.data == "allow_only":
             return self.window(tree, indent)
         if tree.data == "uses_lists":
@@ -157,7 +158,7 @@ class _Formatter:
             return [one_line]
         return self.long_condition(tree, indent)
 
-    def window(self, tree: Tree, indent: int) -> list[_Segment]:
+    def window(self, tree: Tree[Token], indent: int) -> list[_Segment]:
         head = [c for c in tree.children if isinstance(c, Token)]  # allow only
         parts = [c for c in tree.children if isinstance(c, Tree)]
         # `between T and T END[, zone]` reads as one sentence and stays on one line. (A comma
@@ -178,7 +179,7 @@ class _Formatter:
         ]
         return segments
 
-    def long_condition(self, tree: Tree, indent: int) -> list[_Segment]:
+    def long_condition(self, tree: Tree[Token], indent: int) -> list[_Segment]:
         """Break before the top-level ``or``s, or (when there are none) the ``and``s."""
         head = [c for c in tree.children if isinstance(c, Token)]
         (condition,) = [c for c in tree.children if isinstance(c, Tree)]
@@ -195,13 +196,13 @@ class _Formatter:
         pending = list(self.comments)
         for segment in segments:
             first = segment.tokens[0]
-            above = [c for c in pending if (c.line, c.column) < (first.line, first.column)]
+            above = [c for c in pending if (c.line, c.column) < _at(first)]
             self.blank_line(segment.blank_before)
             for comment in above:
                 pending.remove(comment)
                 self.blank_line(self.blank_above(comment.line))
                 self.out.append(_INDENT * segment.indent + comment.text)
-            self.blank_line(self.blank_above(first.line))
+            self.blank_line(self.blank_above(_at(first)[0]))
             self.write_segment(segment, pending)
         for comment in pending:  # after the last clause
             self.blank_line(self.blank_above(comment.line))
@@ -212,7 +213,7 @@ class _Formatter:
         fresh = True
         tokens = segment.tokens
         for i, token in enumerate(tokens):
-            inside = [c for c in pending if (c.line, c.column) < (token.line, token.column)]
+            inside = [c for c in pending if (c.line, c.column) < _at(token)]
             if inside:  # a comment line in the middle of a clause: keep it there
                 if not fresh:
                     self.out.append(line)
@@ -229,7 +230,7 @@ class _Formatter:
                 line += " "
             line += str(token)
             fresh = False
-            trailing = self.trailing.get((token.line, token.column))
+            trailing = self.trailing.get(_at(token))
             if trailing is not None and trailing in pending:
                 pending.remove(trailing)
                 self.out.append(f"{line}  {trailing.text}")
@@ -258,7 +259,12 @@ def _scan_comments(lines: list[str]) -> Iterator[_Comment]:
             yield _Comment(number, column + 1, text, trailing=bool(line[:column].strip()))
 
 
-def _tokens(tree: Tree) -> list[Token]:
+def _at(token: Token) -> tuple[int, int]:
+    """A token's line and column (every token the parser made has them)."""
+    return token.line or 0, token.column or 0
+
+
+def _tokens(tree: Tree[Token]) -> list[Token]:
     return [t for t in tree.scan_values(lambda v: isinstance(v, Token))]
 
 
@@ -284,9 +290,9 @@ def _width(segment: _Segment) -> int:
     return len(_INDENT * segment.indent) + len(_join(segment.tokens))
 
 
-def _split(condition: Tree, connective: str) -> list[list[Token]]:
+def _split(condition: Tree[Token], connective: str) -> list[list[Token]]:
     """The tokens of a condition, cut before each top-level ``connective``."""
-    node = condition
+    node: Tree[Token] | Token = condition
     # Descend through single-child wrappers (or_ -> and_) to the level holding the connective.
     while isinstance(node, Tree) and node.data in ("or_", "and_"):
         kids = node.children
@@ -372,8 +378,8 @@ def fmt_command(paths: tuple[Path, ...], check: bool) -> None:
             raise SystemExit(1) from None
         return
     files, missing = _policy_files(paths)
-    for path in missing:
-        click.echo(f"error: {path}: no such file or folder", err=True)
+    for name in missing:
+        click.echo(f"error: {name}: no such file or folder", err=True)
     if missing or not files:
         if not files and not missing:
             click.echo("error: no .rf files found under " + ", ".join(map(str, paths)), err=True)

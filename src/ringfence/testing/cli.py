@@ -29,7 +29,8 @@ def load_suites(paths: list[Path]) -> list[Suite]:
     files, missing = discover(paths)
     if missing:
         _fail_input([f"{m}: no such file or folder" for m in missing])
-    suites, problems = [], []
+    suites: list[Suite] = []
+    problems: list[str] = []
     for file in files:
         try:
             suites.append(load_suite(file))

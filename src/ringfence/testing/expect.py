@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -57,7 +58,8 @@ def _as_dict(item: Any) -> dict[str, Any]:
     if isinstance(item, dict):
         return item
     if hasattr(item, "to_dict"):
-        return item.to_dict()
+        to_dict: Callable[[], dict[str, Any]] = item.to_dict
+        return to_dict()
     return {k: v for k, v in vars(item).items() if not k.startswith("_")}
 
 

@@ -56,8 +56,17 @@ def merge(base: Any, over: Any) -> Any:
 
 def merge_all(layers: list[Any]) -> MDict:
     """All ``layers`` merged in order into one call mapping."""
-    result: Any = MDict()
+    result: MDict = MDict()
     for layer in layers:
         if layer:
             result = merge(result, layer)
     return result
+
+
+def count_values(value: Any) -> int:
+    """How many values ``value`` holds (itself, and each key, item and value inside it)."""
+    if isinstance(value, dict):
+        return 1 + sum(1 + count_values(v) for v in value.values())
+    if isinstance(value, list):
+        return 1 + sum(count_values(v) for v in value)
+    return 1

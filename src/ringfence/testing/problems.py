@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from ringfence.errors import RingfenceError
+from ringfence.errors import RingfenceError, excerpt
 from ringfence.testing.yamlload import line_of
 
 _TYPE_NAMES = {
@@ -62,8 +62,14 @@ def _describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
-        return f"the text {value!r}"
-    return f"{value!r}"
+        return f"the text {excerpt(value)}"
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:40]}..."
+
+
+def _schema_of(error: ValidationError) -> Mapping[str, Any]:
+    """The (sub)schema that failed; a boolean schema (``false``) has no keywords."""
+    return error.schema if isinstance(error.schema, Mapping) else {}
 
 
 def _friendly(error: ValidationError) -> tuple[str, Any | None]:
@@ -74,7 +80,7 @@ def _friendly(error: ValidationError) -> tuple[str, Any | None]:
         match = re.match(r"^'(.+)' is a required property$", error.message)
         return f"missing required field `{match.group(1) if match else error.message}`", None
     if kind == "additionalProperties" and isinstance(error.instance, dict):
-        known = list(error.schema.get("properties", {}))
+        known = list(_schema_of(error).get("properties", {}))
         extra = [k for k in error.instance if k not in known]
         key = extra[0] if extra else None
         message = f"unknown field `{key}`"
@@ -84,21 +90,22 @@ def _friendly(error: ValidationError) -> tuple[str, Any | None]:
         elif known:
             message += f" (expected one of: {', '.join(known)})"
         return message, key
-    if kind == "enum":
+    if kind == "enum" and isinstance(error.validator_value, list):
         allowed = ", ".join(str(v) for v in error.validator_value)
         return f"{_describe(error.instance)} is not allowed here; use one of: {allowed}", None
-    if kind == "type":
-        wanted = error.validator_value
-        wanted = wanted if isinstance(wanted, list) else [wanted]
+    if kind == "type" and isinstance(error.validator_value, str | list):
+        value = error.validator_value
+        wanted: list[str] = [value] if isinstance(value, str) else value
         names = " or ".join(_TYPE_NAMES.get(w, w) for w in wanted)
         return f"expected {names}, found {_describe(error.instance)}", None
     if kind == "pattern":
-        about = error.schema.get("description")
+        about = _schema_of(error).get("description")
         if about:
             return f"{_describe(error.instance)} is not in the expected form: {about}", None
     if kind in ("minItems", "minProperties", "minLength"):
         return "must not be empty", None
-    return error.message, None
+    # jsonschema's own message quotes the whole value, which may be any size.
+    return error.message if len(error.message) <= 200 else f"{error.message[:200]}...", None
 
 
 def schema_problems(

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ringfence.contract.request import CONTRACT
+from ringfence.errors import excerpt
 
 _TERM = re.compile(r"\s*([+-])\s*(\d+)\s*([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -58,14 +59,21 @@ def resolve(text: str, now: datetime) -> datetime:
         match = _TERM.match(rest, pos)
         if not match:
             raise ValueError(
-                f"{text!r} is not a relative time; write now, now-2h, now+3d, now-1d-30m "
+                f"{excerpt(text)} is not a relative time; write now, now-2h, now+3d, now-1d-30m "
                 "(units s, m, h, d, w)"
             )
         sign, amount, unit = match.groups()
-        delta = timedelta(**{_UNITS[unit]: int(amount)})
-        offset += delta if sign == "+" else -delta
+        try:
+            delta = timedelta(**{_UNITS[unit]: int(amount)})
+            offset += delta if sign == "+" else -delta
+        except (OverflowError, ValueError):  # past timedelta's range, or too many digits for int
+            raise ValueError(f"{excerpt(text)} is too far from now (at most 999999999 days)"
+                             ) from None
         pos = match.end()
-    return now + offset
+    try:
+        return now + offset
+    except OverflowError:
+        raise ValueError(f"{excerpt(text)} falls outside the years 1 to 9999") from None
 
 
 def format_instant(value: datetime) -> str:

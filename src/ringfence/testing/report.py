@@ -167,9 +167,7 @@ def render_junit(run: RunResult) -> str:
         suite = ET.SubElement(
             root,
             "testsuite",
-            name=file,
-            time=f"{seconds:.6f}",
-            **{k: str(v) for k, v in counts.items()},
+            {"name": file, "time": f"{seconds:.6f}", **{k: str(v) for k, v in counts.items()}},
         )
         for result in results:
             _testcase(suite, result)

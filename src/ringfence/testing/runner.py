@@ -184,7 +184,7 @@ def run(
             problems.extend(exc.problems)
     if problems:
         raise SuiteError(problems)
-    results = []
+    results: list[CaseResult] = []
     for index, (_suite, cases) in enumerate(selected):
         policyset = sets[index]
         if coverage is not None:

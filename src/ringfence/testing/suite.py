@@ -18,7 +18,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from ringfence.testing.merge import merge_all
+from ringfence.testing.merge import count_values, merge_all
 from ringfence.testing.problems import Problem, SuiteError, field_path, schema_problems
 from ringfence.testing.reltime import (
     RelativeTimeError,
@@ -28,7 +28,15 @@ from ringfence.testing.reltime import (
     resolve,
     resolve_call_times,
 )
-from ringfence.testing.yamlload import MDict, MList, YamlError, line_of, load_yaml, to_plain
+from ringfence.testing.yamlload import (
+    MAX_VALUES,
+    MDict,
+    MList,
+    YamlError,
+    line_of,
+    load_yaml,
+    to_plain,
+)
 
 SUITE_SUFFIX = ".test.yaml"
 
@@ -40,7 +48,8 @@ def _schema(name: str) -> dict[str, Any] | None:
         text = resources.files("ringfence").joinpath("schemas", name).read_text("utf-8")
     except (FileNotFoundError, OSError):
         return None
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 @cache
@@ -170,7 +179,10 @@ class _Loader:
         for index, text in enumerate(items):
             line = items.item_lines[index]
             candidate = self.path.parent / text
-            if candidate.exists():
+            if candidate.is_file() and candidate.suffix != ".rf":
+                # Never parse (and quote in an error) a file that is not a policy.
+                self.problem(line, f"a policy file ends in .rf: {text}", f"policies[{index}]")
+            elif candidate.exists():
                 refs.append(PolicyRef(text, str(candidate.resolve()), line, True))
             elif _looks_like_path(text):
                 self.problem(
@@ -197,6 +209,7 @@ class _Loader:
         defaults = data.get("defaults")
         seen: dict[str, int | None] = {}
         cases = []
+        merged = 0
         for index, raw in enumerate(data["cases"]):
             line = data["cases"].item_lines[index]
             name = raw["name"].strip()
@@ -210,6 +223,14 @@ class _Loader:
             where = f"cases[{index}]"
             layers = [defaults, *self._fixtures(raw, fixtures, where), raw.get("call")]
             call = merge_all(layers)
+            merged += count_values(call)
+            if merged > MAX_VALUES:
+                # Defaults and fixtures are copied into every case: a large default times many
+                # cases would fill memory however the file is written.
+                self.problem(line, f"the cases' calls, with defaults and fixtures merged in, hold "
+                             f"more than {MAX_VALUES:,} values; make the defaults smaller or "
+                             "split the suite", where)
+                break
             before = len(self.problems)
             self._times(call, now, line, where)
             if len(self.problems) == before:  # a bad relative time would be reported twice
@@ -266,7 +287,7 @@ class _Loader:
             )
 
     def _expect(self, raw: MDict, now: datetime | None, where: str) -> dict[str, Any]:
-        expect = to_plain(raw)
+        expect: dict[str, Any] = to_plain(raw)
         value = expect.get("next_allowed_at")
         if value is None:
             return expect
@@ -314,7 +335,7 @@ _SKIP_DIRS = {"node_modules", "__pycache__", "site-packages", "venv"}
 
 
 def _walk(root: Path) -> list[Path]:
-    out = []
+    out: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         # Hidden folders (.git, .venv, .tox) and vendored trees never hold a project's suites.
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS)

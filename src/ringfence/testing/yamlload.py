@@ -17,11 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
-from yaml.nodes import MappingNode, SequenceNode
+from yaml.error import Mark
+from yaml.events import AliasEvent, NodeEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 
-class MDict(dict):
+class MDict(dict[Any, Any]):
     """A mapping read from YAML that remembers the line of itself and of each key."""
 
     line: int
@@ -33,7 +36,7 @@ class MDict(dict):
         self.key_lines = {}
 
 
-class MList(list):
+class MList(list[Any]):
     """A sequence read from YAML that remembers the line of itself and of each item."""
 
     line: int
@@ -55,8 +58,79 @@ class YamlError(Exception):
         self.message = message
 
 
+# Limits that keep a small hostile file small. Aliases let a 650-byte file name a billion values
+# ("billion laughs"), and every later step (schema check, merge, copies) would walk them all; deep
+# nesting would exhaust Python's stack. A written suite is far below both (the largest shipped one
+# holds about 2,000 values, nested 6 deep).
+MAX_VALUES = 200_000
+MAX_DEPTH = 64
+
+
+def _expanded_size(node: Node, sizes: dict[int, int]) -> int:
+    """How many values ``node`` stands for with every alias inside it written out."""
+    found = sizes.get(id(node))
+    if found is None:
+        if isinstance(node, MappingNode):
+            found = 1 + sum(_expanded_size(k, sizes) + _expanded_size(v, sizes)
+                            for k, v in node.value)
+        elif isinstance(node, SequenceNode):
+            found = 1 + sum(_expanded_size(item, sizes) for item in node.value)
+        else:
+            found = 1
+        sizes[id(node)] = found
+    return found
+
+
 class _MarkedLoader(yaml.SafeLoader):
-    """SafeLoader that builds MDict/MList with lines and leaves timestamps as strings."""
+    """SafeLoader that builds MDict/MList with lines and leaves timestamps as strings.
+
+    It also counts, while composing, the values the document holds with its aliases expanded and
+    how deep it nests, and stops at the first place past :data:`MAX_VALUES` or :data:`MAX_DEPTH`.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._values = 0
+        self._depth = 0
+        self._open: set[str] = set()  # anchors whose node is still being composed
+        self._sizes: dict[int, int] = {}
+
+    def _count(self, values: int, mark: Mark) -> None:
+        self._values += values
+        if self._values > MAX_VALUES:
+            raise ComposerError(None, None, f"with its aliases expanded the file holds more than "
+                                f"{MAX_VALUES:,} values; write a suite without aliases that "
+                                "repeat large parts", mark)
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        # A node starts with a node event (alias, scalar, sequence or mapping start); the stubs
+        # leave peek_event unannotated.
+        event: NodeEvent = self.peek_event()  # type: ignore[no-untyped-call]
+        mark = event.start_mark
+        # SafeLoader's pure-Python parser marks every event with a yaml.error.Mark; the stubs'
+        # union also covers the C parser's marks and events built by hand.
+        assert isinstance(mark, Mark)
+        if isinstance(event, AliasEvent):
+            if event.anchor in self._open:
+                raise ComposerError(None, None, f"the alias *{event.anchor} is inside the value "
+                                    "it names, so it never ends", mark)
+            node = super().compose_node(parent, index)
+            # An alias composes to the node its anchor named (PyYAML raises for an unknown one).
+            assert node is not None
+            self._count(_expanded_size(node, self._sizes), mark)
+            return node
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
+        self._count(1, mark)
+        if event.anchor is not None:
+            self._open.add(event.anchor)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+            if event.anchor is not None:
+                self._open.discard(event.anchor)
 
 
 # A private copy of the implicit resolvers without the timestamp one (see the module docstring).
@@ -98,6 +172,15 @@ def _construct_sequence(loader: _MarkedLoader, node: SequenceNode) -> MList:
     return result
 
 
+def _construct_int(loader: _MarkedLoader, node: ScalarNode) -> int:
+    try:
+        return yaml.SafeLoader.construct_yaml_int(loader, node)
+    except ValueError:  # more digits than Python turns into an int
+        raise ConstructorError(None, None, "a number with too many digits",
+                               node.start_mark) from None
+
+
+_MarkedLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _MarkedLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _MarkedLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 

@@ -11,17 +11,18 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any, TextIO
+from collections.abc import Callable
+from typing import Any
 
 import click
 
 from ringfence.api import PolicySet, compile_files, load, load_library, resolve, shipped_ids
-from ringfence.errors import CallError, InputError, PolicyError, RingfenceError
+from ringfence.errors import CallError, InputError, PolicyError, RingfenceError, excerpt
+from ringfence.tools.jsonlines import NotJson, parse_json, read_bytes, read_calls
 
 EXIT_INVALID = 1
 EXIT_BAD_INPUT = 2
+MAX_MESSAGE = 300
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
@@ -29,7 +30,7 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
     sys.exit(code)
 
 
-def _guard(fn: Callable) -> Callable:
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn every Ringfence error into its message and exit code 2."""
 
     @functools.wraps(fn)
@@ -85,7 +86,7 @@ _policy_options = [
 ]
 
 
-def policy_options(fn: Callable) -> Callable:
+def policy_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(_policy_options):
         fn = option(fn)
     return fn
@@ -116,73 +117,86 @@ def check_command(paths: tuple[str, ...]) -> None:
                f"{rules} {'rule' if rules == 1 else 'rules'}")
 
 
-def _read_calls(source: TextIO) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed JSON or the JSONDecodeError) for one JSON call or JSON Lines."""
-    text = source.read()
-    stripped = text.strip()
-    if stripped.startswith("{") and "\n" in stripped:
+def _error_record(number: int, raw: Any, message: str, **more: Any) -> dict[str, Any]:
+    if len(message) > MAX_MESSAGE:  # a schema message may quote a value of any size
+        message = f"{message[:MAX_MESSAGE]}... ({len(message)} characters)"
+    record: dict[str, Any] = {"line": number, "error": message, **more}
+    call_id = raw.get("id") if isinstance(raw, dict) else None
+    if isinstance(call_id, str | int) and not isinstance(call_id, bool):
+        record["id"] = call_id
+    return record
+
+
+def _line(record: dict[str, Any]) -> bytes:
+    return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _encode(number: int, raw: Any, record: dict[str, Any]) -> tuple[bytes, bool]:
+    """One output line, UTF-8 whatever the terminal's encoding (JSON Lines are UTF-8), and
+    whether it is an error record."""
+    try:
+        return _line(record), "error" in record
+    except RecursionError:
+        # JSON just shallow enough to read can be too deep to write inside the decision.
+        return _line(_error_record(number, raw, "the call is nested too deeply")), True
+    except UnicodeEncodeError:
+        # A lone surrogate ("\ud800") reads as JSON but is no character: no UTF-8 can carry it.
+        bad = _error_record(number, raw, "the call holds text that is not Unicode (a lone "
+                            "surrogate such as \\ud800)")
         try:
-            yield 1, json.loads(stripped)
-            return
-        except json.JSONDecodeError:
-            pass  # not one (multi-line) object: read it as JSON Lines
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as err:
-            yield number, err
+            return _line(bad), True
+        except UnicodeEncodeError:  # the id itself is such text
+            del bad["id"]
+            return _line(bad), True
 
 
 @cli.command("decide")
 @policy_options
 @click.option("--trace", is_flag=True, help="Add every rule's outcome and why to each decision.")
-@click.argument("calls", type=click.File("r", encoding="utf-8"), default="-")
+@click.argument("calls", default="-", metavar="[CALLS]")
 @_guard
 def decide_command(policies: tuple[str, ...], jurisdiction: str | None, lists: tuple[str, ...],
-                   trace: bool, calls: TextIO) -> None:
+                   trace: bool, calls: str) -> None:
     """Decide calls: one JSON call or JSON Lines from CALLS (default stdin).
 
-    Prints one JSON decision per line, in order. A malformed line prints an error record for that
-    line ({"line": N, "error": ...}) and processing goes on; the exit code is then 2.
+    Prints one JSON decision per line (UTF-8), in order. A malformed line prints an error record
+    for that line ({"line": N, "error": ..., "id": ... when the call has one}) and processing goes
+    on; the exit code is then 2.
     """
+    if sys.stdout is None:
+        raise InputError("standard output is closed; the decisions have nowhere to go")
     policy_set = _policy_set(policies, jurisdiction, lists)
+    data = read_bytes(calls)
     bad = 0
-    out = sys.stdout
-    for number, raw in _read_calls(calls):
-        if isinstance(raw, json.JSONDecodeError):
-            record: dict[str, Any] = {"line": number, "error": f"not JSON: {raw.msg}",
-                                      "column": raw.colno}
-            bad += 1
+    out = sys.stdout.buffer
+    for number, raw in read_calls(data):
+        if isinstance(raw, NotJson):
+            more = {} if raw.column is None else {"column": raw.column}
+            record = _error_record(number, None, raw.message, **more)
         else:
             try:
                 record = policy_set.decide(raw, trace=trace).to_dict()
             except CallError as err:
-                record = {"line": number, "error": err.message, "path": err.path}
-                if isinstance(raw, dict) and "id" in raw:
-                    record["id"] = raw["id"]
-                bad += 1
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                record = _error_record(number, raw, err.message, path=err.path)
+        line, is_error = _encode(number, raw, record)
+        bad += is_error
+        out.write(line)
+    out.flush()
     if bad:
         _fail(f"{bad} malformed call{'s' if bad != 1 else ''}; see the error records")
 
 
-def _load_call(call: str) -> dict[str, Any]:
-    if call == "-":
-        text = sys.stdin.read()
-    elif call.lstrip().startswith("{"):
-        text = call
+def _load_call(call: str) -> Any:
+    """The JSON value CALL holds (inline, a file, or - for stdin), of whatever type: decide()
+    checks it against the call schema, so a non-object is reported there as a call error."""
+    if call.lstrip().startswith("{"):
+        raw = parse_json(call.encode("utf-8", "surrogateescape"))
     else:
-        try:
-            text = Path(call).read_text(encoding="utf-8")
-        except OSError as err:
-            raise InputError(f"cannot read call file {call}: {err.strerror}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(f"{call}: not JSON ({err.msg} at line {err.lineno} column {err.colno})"
-                         ) from None
+        raw = parse_json(read_bytes(call))
+    if isinstance(raw, NotJson):
+        where = f" (line {raw.line} column {raw.column})" if raw.line else ""
+        raise InputError(f"{excerpt(call)}: {raw.message}{where}")
+    return raw
 
 
 @cli.command("explain")
@@ -242,10 +256,12 @@ def _register_optional() -> None:
     from ringfence.language.formatter import fmt_command
     from ringfence.testing.cli import test_command
     from ringfence.tools.calendar_view import calendar_command
+    from ringfence.tools.compliance_cli import add_commands
 
     cli.add_command(test_command, name="test")
     cli.add_command(fmt_command, name="fmt")
     cli.add_command(calendar_command, name="calendar")
+    add_commands(cli, policy_options, _policy_set, _guard)
 
 
 _register_optional()

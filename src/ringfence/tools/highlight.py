@@ -8,7 +8,9 @@ finds it by name::
 The language's keywords are contextual (``to`` is a keyword in ``applies to`` and a field in
 ``when to is ...``; ``from`` likewise), so a flat keyword regex would colour them wrongly. The lexer
 therefore splits the text with one regex and then classifies each word by the words before it,
-much like the parser's contextual lexer does.
+much like the parser's contextual lexer does. The word sets it classifies by (keywords, day names,
+units, the words that join conditions or open a value) are read from the grammar
+(:mod:`ringfence.tools.vocabulary`), so a keyword added to the grammar needs no change here.
 """
 
 from __future__ import annotations
@@ -29,48 +31,18 @@ from pygments.token import (
     String,
     Whitespace,
     _TokenType,
+    is_token_subtype,
 )
 
-__all__ = ["KEYWORDS", "RingfenceLexer"]
+from ringfence.tools.vocabulary import Vocabulary, vocabulary
 
-#: Day names, window end marks and duration units (the grammar's DAY, END_MARK and UNIT tokens).
-DAYS = frozenset(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
-END_MARKS = frozenset(["inclusive", "exclusive"])
-UNITS = frozenset(
-    u + s for u in ("second", "minute", "hour", "day", "week", "month", "year") for s in ("", "s")
-)
+__all__ = ["RingfenceLexer"]
 
-#: Words read as logical operators.
-OPERATOR_WORDS = frozenset(["and", "or", "not", "is", "one", "of"])
-
-#: Every keyword literal of grammar/ringfence.lark (a test keeps the two in step).
-# fmt: off
-KEYWORDS = frozenset([
-    # header and rule clauses
-    "policy", "version", "applies", "to", "effective", "from", "until", "source", "disclaimer",
-    "note", "uses", "list", "lists", "include", "exclude", "rule", "when", "cite", "level",
-    "unless", "message", "deny", "warn", "if", "require", "allow", "only",
-    # calling windows
-    "between", "and", "closed", "on", "callee", "local", "time", "in", "zone", "every", "day",
-    "weekdays", "weekends", "public", "holidays", "national",
-    # conditions, filters, ages and durations
-    "or", "not", "is", "one", "of", "missing", "present", "listed", "checked", "consent", "for",
-    "opted", "out", "last", "any", "count", "attempts", "this", "purpose", "with", "same", "outcome",
-    "within", "more", "than", "ago", "at", "least", "less", "calendar", "business",
-])
-# fmt: on
-
+# The keyword sets the lexer colours by (keywords, day names, units, operator words, the words
+# that open a condition or a value) are read from the grammar: see ringfence.tools.vocabulary.
+# The words below are the lexer's own choices of token type, not facts of the grammar.
 _DECLARATIONS = frozenset(["policy", "rule"])
 _NAMESPACE_WORDS = frozenset(["include", "exclude", "uses"])
-#: Words after which a condition starts (its first word is a field unless it is a keyword form).
-_CONDITION_OPENERS = frozenset(["when", "unless", "if", "require", "and", "or", "not"])
-#: Keywords that can start a condition atom.
-_CONDITION_FORMS = frozenset(
-    ["not", "callee", "list", "consent", "opted", "last", "any", "count"]
-)
-#: Keywords after which a value (or a list of values) follows.
-_VALUE_OPENERS = frozenset(["is", "of", "outcome", "not"])
-_CONSTANT_WORDS = frozenset(["missing", "present"])
 
 _WORD = r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*"
 _TOKEN_RE = re.compile(
@@ -96,14 +68,18 @@ _ESCAPE_RE = re.compile(r"\\.")
 
 class RingfenceLexer(Lexer):
     """Lexer for Ringfence policy files: keywords, ids, fields, values, strings, dates, times,
-    durations, numbers, operators and comments."""
+    durations, numbers, operators and comments.
+
+    The keyword sets are read from the grammar on the first text lexed, not on import: importing
+    the lexer (which Pygments does for every plugin when it looks a lexer up) stays cheap."""
 
     name = "Ringfence"
     aliases = ["ringfence", "rf"]  # noqa: RUF012 - Pygments reads these as plain class attributes
     filenames = ["*.rf"]  # noqa: RUF012
     mimetypes = ["text/x-ringfence"]  # noqa: RUF012
 
-    def analyse_text(text: str) -> float:  # type: ignore[misc]  # Pygments makes it static
+    @staticmethod
+    def analyse_text(text: str) -> float:
         """A file that opens (after comments) with ``policy ID "title"`` is Ringfence."""
         if re.match(r"\s*(?:#[^\n]*\n\s*)*policy\s+" + _WORD + r'\s+"', text):
             return 0.9
@@ -111,6 +87,7 @@ class RingfenceLexer(Lexer):
 
     def get_tokens_unprocessed(self, text: str) -> Iterator[tuple[int, _TokenType, str]]:
         """Yield ``(offset, token type, text)`` for the whole text, with no gaps."""
+        words = vocabulary()
         # (kind, text, token type) of the last two significant tokens: enough context to tell a
         # rule id from a field, a value or a keyword.
         prev: tuple[str, str, _TokenType] = ("", "", Whitespace)
@@ -129,7 +106,7 @@ class RingfenceLexer(Lexer):
                 yield from _string_tokens(pos, value)
                 ttype: _TokenType = String.Double
             elif kind == "word":
-                ttype = _classify_word(value, prev, prev2)
+                ttype = _classify_word(words, value, prev, prev2)
                 yield pos, ttype, value
             else:
                 ttype = _SIMPLE_TYPES[kind]
@@ -163,50 +140,52 @@ def _string_tokens(pos: int, value: str) -> Iterator[tuple[int, _TokenType, str]
 
 
 def _classify_word(
-    word: str, prev: tuple[str, str, _TokenType], prev2: tuple[str, str, _TokenType]
+    words: Vocabulary, word: str, prev: tuple[str, str, _TokenType], prev2: tuple[str, str, _TokenType]
 ) -> _TokenType:
     """The token type of one word, from the word itself and the two tokens before it."""
     pkind, ptext, ptype = prev
-    after_keyword = ptype in Keyword or ptype in Operator.Word
+    # is_token_subtype(a, b) is `a in b`, spelt so that type checkers read it as a token test
+    # rather than as a search of a tuple of strings.
+    after_keyword = is_token_subtype(ptype, Keyword) or is_token_subtype(ptype, Operator.Word)
     # Ids and names that follow a keyword: `policy ID`, `rule ID`, `include ID`, `list NAME`.
     if after_keyword and ptext in ("policy", "include"):
         return Name.Namespace
     if after_keyword and ptext == "rule":
         return Name.Function
-    if after_keyword and ptext in ("list", "lists") and word not in KEYWORDS:
+    if after_keyword and ptext in ("list", "lists") and word not in words.keywords:
         return Name.Variable
     if pkind == "punct" and ptext == "," and prev2[2] is Name.Variable:
         return Name.Variable  # `uses lists a, b`
     # A duration's unit: `31 days`, `7 calendar days`.
-    if pkind == "number" and word in ("calendar", "business"):
+    if pkind == "number" and word in words.duration_modifiers:
         return Keyword.Type
-    if word in UNITS and (pkind == "number" or ptype is Keyword.Type):
+    if word in words.units and (pkind == "number" or ptype is Keyword.Type):
         return Keyword.Type
-    if word in DAYS or word in END_MARKS:
+    if word in words.days or word in words.end_marks:
         return Keyword.Constant
     if after_keyword and ptext == "level" and word in ("deny", "warn"):
         return Keyword.Constant
     # A field: the first word of a condition (`when to is ...`), or after `with same`.
-    at_condition_start = (after_keyword and ptext in _CONDITION_OPENERS) or (
+    at_condition_start = (after_keyword and ptext in words.condition_openers) or (
         pkind == "punct" and ptext == "("
     )
     if ptext == "not" and prev2[1] == "is":
         at_condition_start = False  # `is not VALUE`: a value follows, not a condition
-    if at_condition_start and word not in _CONDITION_FORMS and word not in OPERATOR_WORDS:
+    if at_condition_start and word not in words.condition_starts and word not in words.operator_words:
         return Name.Attribute
     if after_keyword and ptext == "same":
         return Name.Attribute
     if pkind == "punct" and ptext == "." and prev2[2] is Name.Attribute:
         return Name.Attribute  # `relationship.contract_active`
-    if word in _CONSTANT_WORDS and after_keyword and ptext in ("is",):
+    if word in words.field_constants and after_keyword and ptext in ("is",):
         return Keyword.Constant
-    if word in OPERATOR_WORDS:
+    if word in words.operator_words:
         return Operator.Word
     if word in _DECLARATIONS:
         return Keyword.Declaration
     if word in _NAMESPACE_WORDS:
         return Keyword.Namespace
-    if word in KEYWORDS and not _is_value_position(pkind, ptext, ptype, prev2):
+    if word in words.keywords and not _is_value_position(words, pkind, ptext, ptype, prev2):
         return Keyword
     if after_keyword and ptext in ("last", "any"):
         return Name.Builtin  # the event of `last purchase within 18 months`, `any opt_out`
@@ -215,11 +194,11 @@ def _classify_word(
 
 
 def _is_value_position(
-    pkind: str, ptext: str, ptype: _TokenType, prev2: tuple[str, str, _TokenType]
+    words: Vocabulary, pkind: str, ptext: str, ptype: _TokenType, prev2: tuple[str, str, _TokenType]
 ) -> bool:
     """True where a value is expected, so that a value spelt like a keyword stays a value
     (``purpose is purpose`` is unlikely, but ``technology is not ...`` must not swallow it)."""
-    if ptype in Operator.Word and ptext in _VALUE_OPENERS:
+    if is_token_subtype(ptype, Operator.Word) and ptext in words.value_openers:
         # `is not VALUE` and `one of VALUES`, but not `not (...)` or `count of attempts`.
         if ptext == "not":
             return prev2[1] == "is"

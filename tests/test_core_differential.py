@@ -1,9 +1,12 @@
-"""The generated judge function gives the same findings as the compiled closures.
+"""The two evaluators agree: the generated function (what ``decide`` runs) and the reference
+interpreter (what ``explain`` and traces read).
 
-``decide`` runs the function :mod:`ringfence.engine.pygen` writes per policy set; the closures are
-the reference (and what ``explain`` reads). These tests run both on every shipped test case, on
-the bundled example calls, and on random policies built from every kind of condition with random
-calls that leave facts out, and require identical violations, warnings and policy refs.
+Both are built from the same intermediate form and answer every atom through the same runtime
+functions, so these tests compare how each walks the logic: three-valued and/or/not, when and
+unless, rule and policy applicability, missing facts. They run on every shipped test case, on the
+bundled example calls, and on random policies built from every kind of condition with random
+calls that leave facts out (Hypothesis, which shrinks a disagreement to a small policy and call),
+and require identical violations (with their missing facts), warnings and policy refs.
 """
 
 from __future__ import annotations
@@ -11,9 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import traceback
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 import ringfence
 from ringfence.errors import CallError
@@ -35,7 +41,7 @@ def _both_agree(policyset: ringfence.PolicySet, call: dict, hours: tuple[int, ..
     for h in hours:
         at = ctx if h == 0 else ctx.at(ctx.t_dt + dt.timedelta(hours=h))
         fast = evaluator.judge(at)
-        reference = evaluator.judge_stepwise(at.at(at.t_dt))
+        reference = evaluator.interpreter.judge(at.at(at.t_dt))
         assert fast == reference, (call, h, evaluator.source)
     return len(hours)
 
@@ -77,6 +83,12 @@ ATOMS = [
     "last conversation with same subject within 7 calendar days",
     "opted out for marketing", "opted out for this purpose within 30 days",
     "last purchase within 18 months", "list dnc checked within 31 days",
+    "callee on list dnc as of last wash", "relationship.last_inquiry_at more than 30 days ago",
+    "relationship.last_transaction_at < 2026-06-01", "at >= 2026-06-20",
+    "last attempt within 2 hours", "any refusal with same campaign", "opted out",
+    "count of attempts with outcome no_answer, busy in last 3 days >= 2",
+    "count of attempts in last 2 business days >= 1", "last inquiry within 3 months",
+    "opted out within 10 business days", "last attempt between 1 hours and 3 days ago",
 ]
 WINDOWS = [
     "allow only between 08:00 and 21:00 inclusive, callee local time",
@@ -88,41 +100,41 @@ WINDOWS = [
 NUMBERS = ["+13057654321", "+18504320123", "+12122345678", "+14165550123", "+33612345678"]
 
 
-def _condition(rng: random.Random, depth: int = 0) -> str:
-    roll = rng.random()
-    if depth < 2 and roll < 0.25:
-        glue = rng.choice([" and ", " or "])
-        return "(" + glue.join(_condition(rng, depth + 1) for _ in range(rng.randint(2, 3))) + ")"
-    if depth < 2 and roll < 0.35:
-        return "not " + _condition(rng, depth + 1)
-    return rng.choice(ATOMS)
+CONDITIONS = st.recursive(
+    st.sampled_from(ATOMS),
+    lambda inner: st.one_of(
+        st.lists(inner, min_size=2, max_size=3).map(lambda xs: "(" + " and ".join(xs) + ")"),
+        st.lists(inner, min_size=2, max_size=3).map(lambda xs: "(" + " or ".join(xs) + ")"),
+        inner.map(lambda c: f"not {c}")),
+    max_leaves=5)
 
 
-def _policy(rng: random.Random, index: int) -> str:
-    place = rng.choice(["US", "US, CA", "US-FL", "US-FL, US-NY, FR", "FR"])
-    lines = [f'policy random-{index} "Random policy {index}"', "  version 1",
-             f"  applies to {place}", "  uses list dnc", ""]
-    if rng.random() < 0.2:
+@st.composite
+def policies(draw: st.DrawFn) -> str:
+    """A policy text over every kind of condition, window, effect and date."""
+    place = draw(st.sampled_from(["US", "US, CA", "US-FL", "US-FL, US-NY, FR", "FR", "any"]))
+    lines = ['policy random "Random policy"', "  version 1", f"  applies to {place}",
+             "  uses list dnc", ""]
+    if draw(st.booleans()) and draw(st.booleans()):
         lines.insert(3, "  effective from 2026-03-01")
-    if rng.random() < 0.2:
-        lines.insert(3, f"  when {_condition(rng)}")
-    for r in range(rng.randint(1, 5)):
+    if draw(st.integers(0, 4)) == 0:
+        lines.insert(3, f"  when {draw(CONDITIONS)}")
+    for r in range(draw(st.integers(1, 4))):
         lines += [f'rule r{r} "Random rule {r}"', '  cite "Test"']
-        if rng.random() < 0.3:
-            lines.append(rng.choice(["  effective from 2026-06-10",
-                                     "  effective until 2026-06-20",
-                                     "  effective from 2026-06-01 until 2026-07-01"]))
-        for _ in range(rng.choice([0, 0, 1, 2])):
-            lines.append(f"  when {_condition(rng)}")
-        for _ in range(rng.choice([0, 0, 1])):
-            lines.append(f"  unless {_condition(rng)}")
-        kind = rng.random()
-        if kind < 0.2:
-            lines.append("  " + rng.choice(WINDOWS))
-        elif kind < 0.5:
-            lines.append(f"  require {_condition(rng)}")
+        dates = draw(st.sampled_from([None, None, None, "  effective from 2026-06-10",
+                                      "  effective until 2026-06-20",
+                                      "  effective from 2026-06-01 until 2026-07-01"]))
+        if dates:
+            lines.append(dates)
+        lines += [f"  when {c}" for c in draw(st.lists(CONDITIONS, max_size=2))]
+        lines += [f"  unless {c}" for c in draw(st.lists(CONDITIONS, max_size=1))]
+        effect = draw(st.sampled_from(["window", "require", "deny", "warn"]))
+        if effect == "window":
+            lines.append("  " + draw(st.sampled_from(WINDOWS)))
+        elif effect == "require":
+            lines.append(f"  require {draw(CONDITIONS)}")
         else:
-            lines.append(f"  {rng.choice(['deny', 'warn'])} if {_condition(rng)}")
+            lines.append(f"  {effect} if {draw(CONDITIONS)}")
         lines.append("")
     return "\n".join(lines)
 
@@ -193,20 +205,23 @@ def test_window_bounds_agree_to_the_microsecond(tmp_path: Path, window: str) -> 
     assert judged == 30
 
 
-def test_random_policies_and_calls_agree(tmp_path: Path) -> None:
-    rng = random.Random(20261128)
-    dnc = NumberList([(NUMBERS[0], None), (NUMBERS[3], dt.date(2026, 5, 1))])
-    judged = 0
-    for index in range(120):
-        path = tmp_path / f"random-{index}.rf"
-        path.write_text(_policy(rng, index), encoding="utf-8")
-        try:
-            policyset = ringfence.load(path, lists={"dnc": dnc})
-        except ringfence.PolicyError:
-            continue  # a combination the checker rejects (a rule that can never apply, say)
-        for _ in range(40):
-            judged += _both_agree(policyset, _call(rng), hours=(0, 9))
-    assert judged > 6000
+DNC = NumberList([(NUMBERS[0], None), (NUMBERS[3], dt.date(2026, 5, 1))])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=policies(), seed=st.integers(0, 2**32 - 1))
+def test_random_policies_and_calls_agree(tmp_path_factory: pytest.TempPathFactory, text: str,
+                                         seed: int) -> None:
+    path = tmp_path_factory.mktemp("random") / "random.rf"
+    path.write_text(text, encoding="utf-8")
+    try:
+        policyset = ringfence.load(path, lists={"dnc": DNC})
+    except ringfence.PolicyError:
+        assume(False)  # a combination the checker rejects (a rule that can never apply, say)
+        return
+    rng = random.Random(seed)
+    judged = sum(_both_agree(policyset, _call(rng), hours=(0, 9, 50)) for _ in range(12))
+    assume(judged > 0)
 
 
 def test_source_shows_every_rule_and_a_trace_keeps_the_verdict() -> None:
@@ -223,3 +238,26 @@ def test_source_shows_every_rule_and_a_trace_keeps_the_verdict() -> None:
     assert [(t.rule, t.outcome) for t in traced.trace] == [
         ("calling-hours", "violated"), ("dnc", "violated"), ("consent", "violated"),
         ("cap", "passed")]
+
+
+def test_a_traceback_inside_the_generated_function_names_the_policy_line(tmp_path: Path) -> None:
+    # The generated source is registered with linecache; each statement names its policy line.
+    class Broken(NumberList):
+        def __init__(self) -> None:
+            super().__init__([])
+            self.contains = self._fail  # type: ignore[method-assign]
+
+        def _fail(self, number: str) -> bool:
+            raise RuntimeError("list store down")
+
+    path = tmp_path / "lines.rf"
+    path.write_text('policy lines "Lines"\n  version 1\n  applies to US\n  uses list dnc\n\n'
+                    'rule dnc "No listed numbers"\n  cite "Test"\n  deny if callee on list dnc\n',
+                    encoding="utf-8")
+    policyset = ringfence.load(path, lists={"dnc": Broken()})
+    with pytest.raises(RuntimeError) as raised:
+        policyset.decide({"to": NUMBERS[2], "at": "2026-06-16T15:00:00Z"})
+    frames = [f for f in traceback.extract_tb(raised.value.__traceback__)
+              if f.filename.startswith("<ringfence policy set")]
+    assert frames and frames[-1].line is not None
+    assert frames[-1].line.endswith("# lines.rf:8")

@@ -1,0 +1,887 @@
+"""The meaning of each condition of the language, written once.
+
+Both evaluators use these functions: the reference interpreter (:mod:`.interp`) calls them, and
+the generated function (:mod:`.pygen`) calls them too, or copies the body in place when a
+function is a single ``return`` expression (see :func:`.pygen.inline`). So an atom's semantics
+lives here and nowhere else; the evaluators only differ in how they walk the logic between atoms.
+
+Three-valued logic: an atom answers True, False or None (*unknown*: a fact it needs is missing; it
+names that fact in ``missing`` with :func:`unknown`). The lowering of a syntax node to the
+function and its arguments is registered beside the function with :func:`lowers`, so a new
+condition is one entry in this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+import operator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil.relativedelta import relativedelta
+
+from ringfence.contract.request import Call
+from ringfence.facts.callee import FactSource, HolidaysUnknown, StandardFacts
+from ringfence.language import nodes
+
+Tri = bool | None
+FIXED_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+_UTC = dt.UTC
+
+
+class Ctx:
+    """Everything one judgement looks at: the call, the instant judged, the callee's facts.
+
+    ``t`` may differ from the call's own time: ``next_allowed_at`` re-judges the same call at
+    later instants with the same facts.
+    """
+
+    __slots__ = ("_cache", "_day", "_local", "call", "country", "facts", "missing", "region", "t",
+                 "t_dt", "zones")
+
+    def __init__(self, call: Call, t_dt: dt.datetime, zones: tuple[ZoneInfo, ...],
+                 country: str | None, region: str | None, facts: FactSource):
+        self.call = call
+        self.t_dt = t_dt
+        self.t: float = call.at_ts if t_dt is call.at else t_dt.timestamp()
+        self.zones = zones
+        self.country = country
+        self.region = region
+        self.facts = facts
+        self.missing: set[str] = set()
+        self._cache: dict[object, float] = {}
+        self._local: dict[ZoneInfo, dt.datetime] = {}
+        self._day: dt.date | None = None
+
+    def at(self, t_dt: dt.datetime) -> Ctx:
+        """The same call and facts, judged at another instant."""
+        return Ctx(self.call, t_dt, self.zones, self.country, self.region, self.facts)
+
+    def local(self, zone: ZoneInfo) -> dt.datetime:
+        """The judged instant on the clock of ``zone`` (kept: several windows ask)."""
+        found = self._local.get(zone)
+        if found is None:
+            found = self._local[zone] = self.t_dt.astimezone(zone)
+        return found
+
+    @property
+    def home(self) -> dt.tzinfo:
+        """The zone used for calendar dates: the callee's first zone, else the call's offset."""
+        if self.zones:
+            return self.zones[0]
+        zone = self.call.at.tzinfo
+        assert zone is not None  # the contract requires an offset on every instant
+        return zone
+
+    def local_date(self) -> dt.date:
+        """The callee's calendar date at the judged instant (asked by many rules: kept)."""
+        day = self._day
+        if day is None:
+            day = self._day = self.t_dt.astimezone(self.home).date()
+        return day
+
+    def date_of(self, ts: float) -> dt.date:
+        """The callee's calendar date at the instant ``ts``."""
+        return dt.datetime.fromtimestamp(ts, self.home).date()
+
+    def holiday(self, day: dt.date, national_only: bool) -> str | bool | None:
+        """The public holiday's name on ``day``, False when none, None when the callee's
+        country is unknown (``to_region`` named missing) or the calendar has no data for the
+        year (``holidays`` named missing)."""
+        if self.country is None:
+            self.missing.add("to_region")
+            return None
+        try:
+            return self.facts.holiday(self.country, self.region, day, national_only) or False
+        except HolidaysUnknown:  # a year past the calendar's data: not "no holiday"
+            self.missing.add("holidays")
+            return None
+
+
+#: Runtime functions the generated function copies in place rather than calls: they run for
+#: nearly every call. They must be plain (see :mod:`.inliner`).
+HOT: set[Callable[..., Any]] = set()
+
+
+def hot(fn: Callable[..., Tri]) -> Callable[..., Tri]:
+    """Mark ``fn`` as copied into the generated function."""
+    HOT.add(fn)
+    return fn
+
+
+def unknown(missing: set[str], fact: str) -> Tri:
+    """Name ``fact`` as missing; the atom's answer is unknown (None)."""
+    missing.add(fact)
+    return None
+
+
+# ---- lowering: which function an atom is, and its arguments ----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Env:
+    """An argument read per judgement: ``ctx``, ``call``, ``t`` (the judged instant, POSIX
+    seconds) or ``missing`` (the set of missing facts)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attr:
+    """An argument read per judgement from the call or the context: ``call.consent``."""
+
+    owner: str  # "call" or "ctx"
+    attribute: str
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    """An argument fixed at load."""
+
+    value: object
+
+
+@dataclass(frozen=True, slots=True)
+class ListLookup:
+    """An argument fixed at load from the fact source: ``number -> on the named list``."""
+
+    name: str
+
+
+Arg = Env | Attr | Const | ListLookup
+CTX, CALL, T, MISSING = Env("ctx"), Env("call"), Env("t"), Env("missing")
+
+
+@dataclass(frozen=True, slots=True)
+class Apply:
+    """An atom lowered: ``fn(*args)``. ``durations`` are the periods it measures from an event
+    (where its value may change with time); ``timed`` says whether its value can change with
+    the judged instant at all."""
+
+    fn: Callable[..., Tri]
+    args: tuple[Arg, ...]
+    durations: tuple[nodes.Duration, ...] = ()
+    timed: bool = False
+
+
+Lowering = Callable[[Any], Apply]
+LOWERINGS: dict[type, Lowering] = {}
+# The words for what an atom looked at (for explain and traces): node, ctx -> text.
+Observer = Callable[[Any, "Ctx"], str]
+OBSERVERS: dict[type, Observer] = {}
+
+
+def lowers(node_type: type) -> Callable[[Lowering], Lowering]:
+    """Register how a condition node becomes an :class:`Apply` of a runtime function."""
+    def register(fn: Lowering) -> Lowering:
+        LOWERINGS[node_type] = fn
+        return fn
+
+    return register
+
+
+def observes(*node_types: type) -> Callable[[Observer], Observer]:
+    """Register the words for what atoms of ``node_types`` look at. Optional: an atom without
+    them is explained by its text and its answer."""
+    def register(fn: Observer) -> Observer:
+        for node_type in node_types:
+            OBSERVERS[node_type] = fn
+        return fn
+
+    return register
+
+
+def when(ts: object) -> str:
+    """An instant (POSIX seconds) as RFC 3339, or "none"."""
+    if ts is None:
+        return "none"
+    return dt.datetime.fromtimestamp(ts, _UTC).isoformat().replace("+00:00", "Z")  # type: ignore[arg-type]
+
+
+def list_lookup(facts: FactSource, name: str) -> Callable[[str], bool]:
+    """``number -> is it on the loaded list NAME`` (a standard source's list answers directly)."""
+    table = facts.lists.get(name) if isinstance(facts, StandardFacts) else None
+    if table is not None:
+        return table.contains
+    return lambda number: facts.listed(name, number)[0]
+
+
+# ---- durations and ages ---------------------------------------------------------------------
+
+
+def minus(ctx: Ctx, duration: nodes.Duration) -> float:
+    """The instant ``duration`` before the judged instant."""
+    seconds = FIXED_SECONDS.get(duration.unit)
+    if seconds is not None:
+        return ctx.t - duration.amount * seconds
+    key = ("minus", duration.amount, duration.unit)
+    found = ctx._cache.get(key)
+    if found is None:
+        found = ctx._cache[key] = (ctx.t_dt - _months_or_years(duration)).timestamp()
+    return found
+
+
+def _months_or_years(duration: nodes.Duration) -> relativedelta:
+    if duration.unit == "month":
+        return relativedelta(months=duration.amount)
+    return relativedelta(years=duration.amount)
+
+
+def plus(when: dt.datetime, duration: nodes.Duration,
+         business: Callable[[dt.date, int], dt.date]) -> dt.datetime:
+    """The instant ``duration`` after ``when`` (for calendar and business days: a local midnight)."""
+    if duration.kind == "calendar":
+        day = when.date() + dt.timedelta(days=duration.amount)
+        return dt.datetime.combine(day, dt.time(), when.tzinfo)
+    if duration.kind == "business":
+        day = business(when.date(), duration.amount)
+        return dt.datetime.combine(day, dt.time(), when.tzinfo)
+    seconds = FIXED_SECONDS.get(duration.unit)
+    if seconds is not None:
+        return when + dt.timedelta(seconds=duration.amount * seconds)
+    return when + _months_or_years(duration)
+
+
+def business_days_between(ctx: Ctx, start: dt.date, end: dt.date) -> int | None:
+    """Business days d with start < d <= end (Monday to Friday, not a public holiday)."""
+    count = 0
+    day = start + dt.timedelta(days=1)
+    while day <= end:
+        if day.weekday() < 5:
+            found = ctx.holiday(day, False)
+            if found is None:
+                return None
+            count += not found
+        day += dt.timedelta(days=1)
+    return count
+
+
+def _day_diff(ctx: Ctx, duration: nodes.Duration, event: float) -> int | None:
+    """Calendar or business days between the event's local date and the judged instant's."""
+    start, end = ctx.date_of(event), ctx.local_date()
+    if duration.kind == "calendar":
+        return (end - start).days
+    return business_days_between(ctx, start, end) if start <= end else -1
+
+
+def age_holds(ctx: Ctx, age: nodes.Age, event: float) -> Tri:
+    """Does the event at ``event`` lie in the period ``age`` before the judged instant?"""
+    kind, first = age.kind, age.first
+    if kind == "between_ago" and age.second is not None:
+        # "between D1 and D2 ago" = at least D1 ago and within D2; the two may differ in kind
+        # ("between 10 business days and 5 years ago").
+        old_enough = age_holds(ctx, nodes.Age("at_least_ago", first, None, age.span), event)
+        if old_enough is False:
+            return False
+        recent_enough = age_holds(ctx, nodes.Age("within", age.second, None, age.span), event)
+        if recent_enough is False:
+            return False
+        return None if old_enough is None or recent_enough is None else True
+    if event == -math.inf:  # an unknown date, read as long ago (the safe reading)
+        return kind in ("more_than_ago", "at_least_ago")
+    if first.kind != "plain":
+        if event > ctx.t:
+            return False
+        diff = _day_diff(ctx, first, event)
+        if diff is None:
+            return None
+        n = first.amount
+        if kind == "within":
+            # Calendar days count the event's date as day one; business days start after it.
+            return diff < n if first.kind == "calendar" else diff <= n
+        if kind == "more_than_ago":
+            return diff > n
+        if kind == "at_least_ago":
+            return diff >= n
+        return diff < n  # less_than_ago
+    if kind == "within":
+        return minus(ctx, first) <= event <= ctx.t
+    if kind == "more_than_ago":
+        return event < minus(ctx, first)
+    if kind == "at_least_ago":
+        return event <= minus(ctx, first)
+    return minus(ctx, first) < event <= ctx.t  # less_than_ago
+
+
+def age_durations(age: nodes.Age | None) -> tuple[nodes.Duration, ...]:
+    """The periods an age measures."""
+    if age is None:
+        return ()
+    return (age.first,) if age.second is None else (age.first, age.second)
+
+
+# ---- fields ---------------------------------------------------------------------------------
+
+
+def field_arg(field: nodes.FieldRef) -> Attr:
+    """Where a field a condition names is read (the contract's table says)."""
+    from ringfence.contract.fields import FIELDS
+
+    spec = FIELDS[field.name]
+    return Attr("call" if spec.owner == "call" else "ctx", spec.attribute)
+
+
+def field_value(ctx: Ctx, field: nodes.FieldRef) -> object:
+    """A field's value at ``ctx``, read where :func:`field_arg` says."""
+    arg = field_arg(field)
+    return getattr(ctx.call if arg.owner == "call" else ctx, arg.attribute)
+
+
+def literal(value: nodes.Value) -> object:
+    """A condition's value as the call carries it (``true``/``false`` are booleans)."""
+    if value.raw in ("true", "false") and value.kind == "word":
+        return value.raw == "true"
+    return value.raw
+
+
+@hot
+def is_in(value: object, wanted: frozenset[object], negated: bool, missing: set[str],
+          name: str) -> Tri:
+    """``FIELD is V`` / ``is one of``, negated for ``is not``: unknown when the field is not
+    given."""
+    return unknown(missing, name) if value is None else (value in wanted) is not negated
+
+
+@lowers(nodes.Is)
+def _lower_is(node: nodes.Is) -> Apply:
+    wanted = frozenset(literal(v) for v in node.values)
+    return Apply(is_in, (field_arg(node.field), Const(wanted), Const(node.negated), MISSING,
+                         Const(node.field.name)), timed=node.field.name == "at")
+
+
+@observes(nodes.Is, nodes.Presence)
+def _observe_field(node: nodes.Is | nodes.Presence, ctx: Ctx) -> str:
+    return f"{node.field.name} = {field_value(ctx, node.field)!r}"
+
+@hot
+def is_present(value: object, present: bool) -> bool:
+    """``FIELD is present`` / ``is missing``."""
+    return (value is not None) is present
+
+
+@lowers(nodes.Presence)
+def _lower_presence(node: nodes.Presence) -> Apply:
+    return Apply(is_present, (field_arg(node.field), Const(node.present)),
+                 timed=node.field.name == "at")
+
+
+OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    ">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "=": operator.eq,
+    "!=": operator.ne}
+
+
+def compare_date(ctx: Ctx, value: float | None, op: Callable[[Any, Any], bool],
+                 limit: dt.date, missing: set[str], name: str) -> Tri:
+    """``FIELD < DATE``: the instant's date in the callee's zone, compared."""
+    return unknown(missing, name) if value is None else op(ctx.date_of(value), limit)
+
+
+@lowers(nodes.Compare)
+def _lower_compare(node: nodes.Compare) -> Apply:
+    return Apply(compare_date, (CTX, field_arg(node.field), Const(OPERATORS[node.op]),
+                                Const(dt.date.fromisoformat(node.value.raw)), MISSING,
+                                Const(node.field.name)), timed=node.field.name == "at")
+
+
+@observes(nodes.Compare)
+def _observe_compare(node: nodes.Compare, ctx: Ctx) -> str:
+    value = field_value(ctx, node.field)
+    return f"{node.field.name} = {'missing' if value is None else ctx.date_of(value)}"  # type: ignore[arg-type]
+
+def field_age(ctx: Ctx, value: float | None, age: nodes.Age, missing: set[str], name: str
+              ) -> Tri:
+    """``FIELD within 18 months`` and the other ages of an instant field: unknown when the
+    call does not give the instant (as ``FIELD < DATE`` is)."""
+    return unknown(missing, name) if value is None else age_holds(ctx, age, value)
+
+
+@lowers(nodes.FieldAge)
+def _lower_field_age(node: nodes.FieldAge) -> Apply:
+    return Apply(field_age, (CTX, field_arg(node.field), Const(node.age), MISSING,
+                             Const(node.field.name)), age_durations(node.age), timed=True)
+
+
+@observes(nodes.FieldAge)
+def _observe_field_age(node: nodes.FieldAge, ctx: Ctx) -> str:
+    return f"{node.field.name} = {when(field_value(ctx, node.field))}"
+
+# ---- lists ----------------------------------------------------------------------------------
+
+
+@hot
+def on_list(lists: Any, name: str, contains: Callable[[str], bool], number: str) -> bool:
+    """``callee on list NAME``: named in the call's ``lists``, or on the loaded list."""
+    return name in lists or contains(number)
+
+
+def listing(ctx: Ctx, name: str) -> tuple[bool, float | None]:
+    """Whether the callee is on list ``name`` and since when (None: an unknown date)."""
+    if name in ctx.call.lists:
+        return True, ctx.call.lists[name]  # type: ignore[return-value]
+    found, when = ctx.facts.listed(name, ctx.call.to)
+    if isinstance(when, dt.date):
+        # A bare listing date starts at midnight in the callee's zone, as in the call's field.
+        when = dt.datetime.combine(when, dt.time(), ctx.home).timestamp()
+    return found, when
+
+
+def on_list_aged(ctx: Ctx, name: str, age: nodes.Age) -> Tri:
+    """``callee on list NAME listed AGE``; an unknown listing date counts as listed long ago
+    (the safe reading)."""
+    found, listed_at = listing(ctx, name)
+    if not found:
+        return False
+    return age_holds(ctx, age, listed_at if listed_at is not None else -math.inf)
+
+
+@lowers(nodes.OnList)
+def _lower_on_list(node: nodes.OnList) -> Apply:
+    if node.listed is None:
+        return Apply(on_list, (Attr("call", "lists"), Const(node.name), ListLookup(node.name),
+                               Attr("call", "to")))
+    return Apply(on_list_aged, (CTX, Const(node.name), Const(node.listed)),
+                 age_durations(node.listed), timed=True)
+
+
+@observes(nodes.OnList)
+def _observe_on_list(node: nodes.OnList, ctx: Ctx) -> str:
+    found, listed_at = listing(ctx, node.name)
+    if not found:
+        return f"not on list {node.name}"
+    return f"on list {node.name} (listed {when(listed_at) if listed_at else 'at an unknown date'})"
+
+def on_list_at_wash(ctx: Ctx, name: str, missing: set[str]) -> Tri:
+    """``callee on list NAME as of last wash``: listed no later than the caller's last copy of
+    the list (``lists_checked_at.NAME``). An unknown listing date counts as listed long ago
+    (the safe reading); a caller who never washed cannot say what its copy held."""
+    found, listed_at = listing(ctx, name)
+    if not found:
+        return False
+    checked = ctx.call.lists_checked_at.get(name)
+    if checked is None:
+        return unknown(missing, f"lists_checked_at.{name}")
+    return listed_at is None or listed_at <= checked  # type: ignore[operator]
+
+
+@lowers(nodes.OnListAtWash)
+def _lower_on_list_at_wash(node: nodes.OnListAtWash) -> Apply:
+    return Apply(on_list_at_wash, (CTX, Const(node.name), MISSING))
+
+
+@observes(nodes.OnListAtWash)
+def _observe_on_list_at_wash(node: nodes.OnListAtWash, ctx: Ctx) -> str:
+    found, listed_at = listing(ctx, node.name)
+    listed = (f"listed {when(listed_at) if listed_at else 'at an unknown date'}" if found
+              else "not on the list")
+    checked = when(ctx.call.lists_checked_at.get(node.name))
+    return f"{node.name}: {listed}; last wash {checked}"
+
+
+def list_checked(ctx: Ctx, name: str, age: nodes.Age, missing: set[str]) -> Tri:
+    """``list NAME checked AGE``: the caller's last copy of the list, by the call's
+    ``lists_checked_at``."""
+    checked = ctx.call.lists_checked_at.get(name)
+    if checked is None:
+        return unknown(missing, f"lists_checked_at.{name}")
+    return age_holds(ctx, age, checked)  # type: ignore[arg-type]
+
+
+@lowers(nodes.ListChecked)
+def _lower_list_checked(node: nodes.ListChecked) -> Apply:
+    return Apply(list_checked, (CTX, Const(node.name), Const(node.age), MISSING),
+                 age_durations(node.age), timed=True)
+
+
+@observes(nodes.ListChecked)
+def _observe_list_checked(node: nodes.ListChecked, ctx: Ctx) -> str:
+    return f"lists_checked_at.{node.name} = {when(ctx.call.lists_checked_at.get(node.name))}"
+
+# ---- consent and opt-outs -------------------------------------------------------------------
+
+
+def consent_kinds(kind: str | None) -> frozenset[str] | None:
+    """The record types that satisfy a consent of ``kind`` (None: any type). Written consent is
+    also express consent."""
+    if kind is None:
+        return None
+    if kind == "express":
+        return frozenset(("express", "express_written"))
+    return frozenset((kind,))
+
+
+def _purpose_arg(purpose: str | None) -> Arg:
+    """A purpose the policy names, or the call's own (``this purpose``)."""
+    return Attr("call", "purpose") if purpose is None else Const(purpose)
+
+
+@hot
+def has_consent(records: Any, t: float, kinds: frozenset[str] | None, purpose: str | None,
+                missing: set[str]) -> Tri:
+    """``consent [TYPE] for PURPOSE``: a record of the type, for the purpose, given before the
+    judged instant and neither expired nor revoked by then."""
+    if purpose is None:
+        return unknown(missing, "purpose")
+    for record in records:
+        if ((kinds is None or record[0] in kinds) and purpose in record[1] and record[2] <= t
+                and (record[3] is None or t < record[3]) and (record[4] is None or t < record[4])):
+            return True
+    return False
+
+
+@lowers(nodes.Consent)
+def _lower_consent(node: nodes.Consent) -> Apply:
+    # Consent is given, expires and is revoked at instants of its own: it depends on time.
+    return Apply(has_consent, (Attr("call", "consent"), T, Const(consent_kinds(node.kind)),
+                               _purpose_arg(node.purpose), MISSING), timed=True)
+
+
+@observes(nodes.Consent)
+def _observe_consent(node: nodes.Consent, ctx: Ctx) -> str:
+    records = [f"{r.type} for {sorted(r.purposes)} at {when(r.at)}"
+               + (f", expires {when(r.expires_at)}" if r.expires_at else "")
+               + (f", revoked {when(r.revoked_at)}" if r.revoked_at else "")
+               for r in ctx.call.consent]
+    return "consent records: " + ("; ".join(records) if records else "none")
+
+def opted_out(ctx: Ctx, any_purpose: bool, purpose: str | None, age: nodes.Age | None,
+              missing: set[str]) -> Tri:
+    """``opted out [for PURPOSE] [AGE]``: an opt-out before the judged instant that covers the
+    purpose (an opt-out without purposes covers all)."""
+    if not any_purpose and purpose is None:
+        return unknown(missing, "purpose")
+    t = ctx.t
+    undetermined = False
+    for opt in ctx.call.opt_outs:
+        if opt.at > t:
+            continue
+        if not any_purpose and opt.purposes is not None and purpose not in opt.purposes:
+            continue
+        if age is None:
+            return True
+        hit = age_holds(ctx, age, opt.at)
+        if hit:
+            return True
+        undetermined = undetermined or hit is None
+    return None if undetermined else False
+
+
+@lowers(nodes.OptedOut)
+def _lower_opted_out(node: nodes.OptedOut) -> Apply:
+    purpose = Const(None) if node.any_purpose else _purpose_arg(node.purpose)
+    return Apply(opted_out, (CTX, Const(node.any_purpose), purpose, Const(node.age), MISSING),
+                 age_durations(node.age), timed=node.age is not None)
+
+
+@observes(nodes.OptedOut)
+def _observe_opted_out(node: nodes.OptedOut, ctx: Ctx) -> str:
+    outs = [f"{when(o.at)} ({'all purposes' if o.purposes is None else sorted(o.purposes)})"
+            for o in ctx.call.opt_outs]
+    return "opt-outs: " + ("; ".join(outs) if outs else "none")
+
+# ---- the call history -----------------------------------------------------------------------
+
+# Positions in an Attempt tuple (at, outcome, subject, campaign, purpose).
+_ATTEMPT_INDEX = {"at": 0, "outcome": 1, "subject": 2, "campaign": 3, "purpose": 4}
+_EVENT_OUTCOME = {"conversation": "conversation", "refusal": "refused"}
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryFilter:
+    """``with same subject``, ``with outcome …``: which prior attempts count."""
+
+    same: tuple[str, ...]
+    outcomes: frozenset[str] | None
+
+    @classmethod
+    def of(cls, filters: tuple[nodes.Filter, ...]) -> HistoryFilter:
+        """The filter of a condition's ``with`` clauses (several outcome lists intersect)."""
+        outcomes: frozenset[str] | None = None
+        for f in filters:
+            if isinstance(f, nodes.Outcome):
+                values = frozenset(v.raw for v in f.values)
+                outcomes = values if outcomes is None else outcomes & values
+        return cls(tuple(f.what for f in filters if isinstance(f, nodes.Same)), outcomes)
+
+    def predicate(self, ctx: Ctx, loose: bool = False) -> Callable[[Any], bool] | None:
+        """``attempt -> does it count``; None when a ``same`` fact is missing (named in
+        ``ctx.missing``). ``loose`` drops the missing ``same`` facts instead: it then counts
+        every attempt that could match, an upper bound that can still settle a comparison."""
+        wanted = {}
+        for what in self.same:
+            value = getattr(ctx.call, what)
+            if value is None:
+                if not loose:
+                    ctx.missing.add(what)
+                    return None
+                continue
+            wanted[what] = value
+        outcomes = self.outcomes
+        items = tuple((_ATTEMPT_INDEX[k], v) for k, v in wanted.items())
+        return lambda a: (outcomes is None or a[1] in outcomes) and all(
+            a[i] == v for i, v in items)
+
+
+def event_instants(ctx: Ctx, event: str, filters: HistoryFilter) -> Iterator[float] | None:
+    """The instants of an event kind (None when a filter's fact is missing)."""
+    call = ctx.call
+    if event == "purchase":
+        return iter(() if call.last_transaction_at is None else (call.last_transaction_at,))
+    if event == "inquiry":
+        return iter(() if call.last_inquiry_at is None else (call.last_inquiry_at,))
+    if event == "opt_out":
+        return (o.at for o in call.opt_outs)
+    keep = filters.predicate(ctx)
+    if keep is None:
+        return None
+    outcome = _EVENT_OUTCOME.get(event)
+    return (a.at for a in call.history if (outcome is None or a.outcome == outcome) and keep(a))
+
+
+def latest_event(ctx: Ctx, event: str, filters: HistoryFilter) -> tuple[bool, float | None]:
+    """(known, the latest instant of the event at or before the judged instant)."""
+    found = event_instants(ctx, event, filters)
+    if found is None:
+        return False, None
+    return True, max((e for e in found if e <= ctx.t), default=None)
+
+
+def last_event(ctx: Ctx, event: str, filters: HistoryFilter, age: nodes.Age | None) -> Tri:
+    """``last EVENT [FILTER…] AGE`` and ``any EVENT [FILTER…]`` (no age: ever before)."""
+    known, latest = latest_event(ctx, event, filters)
+    if not known:
+        return None
+    if latest is None:
+        return False
+    return True if age is None else age_holds(ctx, age, latest)
+
+
+@lowers(nodes.LastEvent)
+def _lower_last_event(node: nodes.LastEvent) -> Apply:
+    return Apply(last_event, (CTX, Const(node.event), Const(HistoryFilter.of(node.filters)),
+                              Const(node.age)), age_durations(node.age), timed=node.age is not None)
+
+
+@observes(nodes.LastEvent)
+def _observe_last_event(node: nodes.LastEvent, ctx: Ctx) -> str:
+    _known, latest = latest_event(ctx, node.event, HistoryFilter.of(node.filters))
+    return f"last {node.event}: {when(latest)}"
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """``count of attempts [FILTER…] in last DURATION OP N``, prepared once."""
+
+    filters: HistoryFilter
+    window: nodes.Age  # "within DURATION"
+    seconds: int | None  # the window's fixed length, when it has one
+    op: Callable[[Any, Any], bool]
+    exact: bool  # the operator is = or !=, which a bound cannot settle
+    number: int
+
+
+def count_matching(ctx: Ctx, spec: Count, keep: Callable[[Any], bool] | None) -> int | None:
+    """How many prior attempts in the window ``keep`` accepts (None when ``keep`` is None)."""
+    if keep is None:
+        return None
+    t = ctx.t
+    total = 0
+    if spec.seconds is not None:
+        # A sliding window of fixed length: one subtraction, then plain comparisons.
+        start = t - spec.seconds
+        for attempt in ctx.call.history:
+            if start <= attempt[0] < t and keep(attempt):
+                total += 1
+        return total
+    for attempt in ctx.call.history:
+        if attempt.at < t and keep(attempt):
+            hit = age_holds(ctx, spec.window, attempt.at)
+            if hit is None:
+                return None
+            total += hit
+    return total
+
+
+def count_attempts(ctx: Ctx, spec: Count) -> Tri:
+    """``count of attempts … OP N``."""
+    found = count_matching(ctx, spec, spec.filters.predicate(ctx))
+    if found is not None:
+        return spec.op(found, spec.number)
+    # A fact a filter needs is missing: the count lies between 0 and the count without that
+    # filter. When both ends give the same answer, the missing fact does not matter.
+    upper = count_matching(ctx, spec, spec.filters.predicate(ctx, loose=True))
+    if upper is not None and not spec.exact \
+            and spec.op(0, spec.number) == spec.op(upper, spec.number):
+        return spec.op(upper, spec.number)
+    return None
+
+
+@hot
+def count_recent(history_at: tuple[float, ...], t: float, seconds: int,
+                 op: Callable[[Any, Any], bool], number: int) -> bool:
+    """``count of attempts in last N hours OP N`` without filters: a sliding window of fixed
+    length over the attempts' instants alone (the common frequency cap)."""
+    start = t - seconds
+    total = 0
+    for ts in history_at:
+        if start <= ts < t:
+            total += 1
+    return op(total, number)
+
+
+@hot
+def count_recent_same(ctx: Ctx, spec: Count, field: str, value: object) -> Tri:
+    """:func:`count_attempts` for one ``with same FIELD`` filter over a window of fixed length:
+    an attempt's own field is read from the request only when its instant is in the window."""
+    if value is None or spec.seconds is None:
+        return count_attempts(ctx, spec)
+    call = ctx.call
+    t = ctx.t
+    start = t - spec.seconds
+    total = 0
+    for ts, item in zip(call.history_at, call.history_items, strict=True):
+        if start <= ts < t and item.get(field) == value:
+            total += 1
+    return spec.op(total, spec.number)
+
+
+def count_spec(node: nodes.CountAttempts) -> Count:
+    """A count condition, prepared."""
+    window = node.window
+    seconds = FIXED_SECONDS.get(window.unit) if window.kind == "plain" else None
+    return Count(HistoryFilter.of(node.filters), nodes.Age("within", window, None, node.span),
+                 None if seconds is None else window.amount * seconds, OPERATORS[node.op],
+                 node.op in ("=", "!="), node.number)
+
+
+@lowers(nodes.CountAttempts)
+def _lower_count(node: nodes.CountAttempts) -> Apply:
+    spec = count_spec(node)
+    durations = (node.window,)
+    if spec.seconds is not None and not node.filters:
+        return Apply(count_recent, (Attr("call", "history_at"), T, Const(spec.seconds),
+                                    Const(spec.op), Const(node.number)), durations, timed=True)
+    if spec.seconds is not None and spec.filters.outcomes is None and len(spec.filters.same) == 1:
+        (field,) = spec.filters.same
+        return Apply(count_recent_same, (CTX, Const(spec), Const(field), Attr("call", field)),
+                     durations, timed=True)
+    return Apply(count_attempts, (CTX, Const(spec)), durations, timed=True)
+
+
+@observes(nodes.CountAttempts)
+def _observe_count(node: nodes.CountAttempts, ctx: Ctx) -> str:
+    spec = count_spec(node)
+    found = count_matching(ctx, spec, spec.filters.predicate(ctx))
+    return f"{found} matching attempts in the last {node.window}"
+
+# ---- calling windows ------------------------------------------------------------------------
+
+Interval = tuple[dt.time, dt.time | None, bool]  # start, end (None: end of day), end inclusive
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """A calling window: per weekday (0 = Monday) the open intervals, and the closures."""
+
+    hours: tuple[tuple[Interval, ...], ...]
+    closed_days: frozenset[int]
+    closed_dates: frozenset[dt.date]
+    public_holidays: bool
+    national_holidays: bool
+    zone: ZoneInfo | None  # a fixed zone; None: the callee's own zones
+    node: nodes.Window
+
+    @functools.cached_property
+    def closes(self) -> bool:
+        """Whether some days are closed beyond the hours."""
+        return bool(self.closed_days or self.closed_dates or self.public_holidays
+                    or self.national_holidays)
+
+    @functools.cached_property
+    def zones(self) -> tuple[ZoneInfo, ...] | None:
+        """The fixed zone as a tuple, or None for the callee's zones."""
+        return None if self.zone is None else (self.zone,)
+
+
+def clock(seconds: float) -> dt.time:
+    """A time of day, from seconds after midnight (below 24:00)."""
+    micros = round(seconds * 1_000_000)
+    return dt.time(micros // 3_600_000_000, micros // 60_000_000 % 60, micros // 1_000_000 % 60,
+                   micros % 1_000_000)
+
+
+def window_spec(window: nodes.Window) -> WindowSpec:
+    """A window node, prepared: times of day per weekday, closed days and dates, the zone."""
+    hours: list[list[tuple[float, float, bool]]] = [[] for _ in range(7)]
+    for line in window.day_hours:
+        for day in line.days:
+            hours[day].extend((i.start.seconds, i.end.seconds, i.end_inclusive)
+                              for i in line.intervals)
+    closed = window.closed
+    zone_name = window.zone
+    return WindowSpec(
+        tuple(tuple((clock(start), clock(end) if end < 86400 else None, inclusive)
+                    for start, end, inclusive in sorted(day)) for day in hours),
+        frozenset(c.day for c in closed if c.kind == "day" and c.day is not None),
+        frozenset(dt.date.fromisoformat(c.date) for c in closed if c.kind == "date" and c.date),
+        any(c.kind == "public_holidays" for c in closed),
+        any(c.kind == "national_holidays" for c in closed),
+        ZoneInfo(zone_name) if zone_name else None,
+        window,
+    )
+
+
+def window_zones(ctx: Ctx, window: WindowSpec) -> tuple[ZoneInfo, ...]:
+    """The zones whose clocks the window reads."""
+    return window.zones or ctx.zones
+
+
+def closed_reason(ctx: Ctx, window: WindowSpec, local: dt.datetime) -> str | bool | None:
+    """Why the local day is closed (a text), False when open, None when a fact is missing."""
+    day = local.date()
+    if local.weekday() in window.closed_days:
+        return f"closed on {nodes.WEEKDAYS[local.weekday()]}s"
+    if day in window.closed_dates:
+        return f"closed on {day}"
+    if window.public_holidays or window.national_holidays:
+        found = ctx.holiday(day, not window.public_holidays)
+        if found is None:
+            return None
+        if found:
+            return f"closed on public holiday {found}"
+    return False
+
+
+@hot
+def window_open(ctx: Ctx, window: WindowSpec, missing: set[str]) -> Tri:
+    """``allow only …``: open on the clock of every zone the callee may be in."""
+    zones = window.zones or ctx.zones
+    if not zones:
+        return unknown(missing, "to_timezone")
+    hours = window.hours
+    seen = ctx._local
+    for zone in zones:
+        local = seen.get(zone)
+        if local is None:  # Ctx.local, written out
+            local = seen[zone] = ctx.t_dt.astimezone(zone)
+        tm = local.time()
+        # times of day compare exactly, to the microsecond
+        for start, end, inclusive in hours[local.weekday()]:
+            if start <= tm and (end is None or (tm <= end if inclusive else tm < end)):
+                break
+        else:
+            return False
+        if window.closes:
+            reason = closed_reason(ctx, window, local)
+            if reason is None:
+                return None
+            if reason:
+                return False
+    return True
+
+
+def lower_window(window: nodes.Window) -> Apply:
+    """The effect of ``allow only WINDOW``."""
+    return Apply(window_open, (CTX, Const(window_spec(window)), MISSING), timed=True)

@@ -1,0 +1,130 @@
+"""When a denied call becomes allowed: the earliest later instant at which no deny rule is violated.
+
+The allowed set only changes at a few instants: a window opens, an attempt leaves a sliding
+window, a period after an event ends, a rule comes into force. Those instants are the only
+candidates; they are tried in order by re-judging the same call at each.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+
+from ringfence.contract.decision import Finding
+from ringfence.engine import ir
+from ringfence.engine.runtime import (
+    FIXED_SECONDS,
+    Ctx,
+    WindowSpec,
+    business_days_between,
+    plus,
+    window_zones,
+)
+from ringfence.language import nodes
+
+_UTC = dt.UTC
+SEARCH_DAYS = 14
+
+
+class Schedule:
+    """Finds ``next_allowed_at`` for the rules of a policy set. Immutable: thread-safe."""
+
+    def __init__(self, policies: Sequence[ir.Policy],
+                 violations_at: Callable[[Ctx], list[Finding]]):
+        self.rules = tuple(r for p in policies for r in p.rules)
+        self.violations_at = violations_at
+        # Whether waiting can ever clear a rule, decided once per load rather than per denial.
+        self._time_dependent = {(r.policy_id, r.id): r.time_dependent for r in self.rules}
+
+    def next_allowed(self, ctx: Ctx, violations: list[Finding]) -> dt.datetime | None:
+        """The first instant within :data:`SEARCH_DAYS` at which no deny rule is violated;
+        ``None`` when a violated rule does not depend on time at all (a number on a list stays
+        on it), or when no such instant comes within the horizon."""
+        for finding in violations:
+            if not self._time_dependent.get((finding.policy, finding.rule), True):
+                return None
+        start = ctx.t_dt.astimezone(_UTC)
+        horizon = start + dt.timedelta(days=SEARCH_DAYS)
+        for candidate in sorted(c for c in set(self._candidates(ctx, start))
+                                if start < c <= horizon):
+            if not self.violations_at(ctx.at(candidate)):
+                return candidate.astimezone(ctx.call.at.tzinfo)
+        return None
+
+    def _candidates(self, ctx: Ctx, start: dt.datetime) -> Iterator[dt.datetime]:
+        # floats only: the evaluator placed the call's bare dates (Call.in_zone)
+        events: list[float] = list(ctx.call.instants())  # type: ignore[arg-type]
+        home = ctx.home
+        one = dt.timedelta(seconds=1)
+
+        def business(day: dt.date, n: int) -> dt.date:
+            while n > 0:
+                day += dt.timedelta(days=1)
+                if business_days_between(ctx, day - dt.timedelta(days=1), day) == 1:
+                    n -= 1
+            return day
+
+        for rule in self.rules:
+            if rule.window is not None:
+                yield from opening_times(ctx, rule.window, start, SEARCH_DAYS)
+            for day in (rule.effective_from, rule.effective_until):
+                if day is not None:
+                    yield dt.datetime.combine(day, dt.time(), home).astimezone(_UTC)
+            for duration in rule.durations:
+                for event in events:
+                    for moved in _after(event, duration, home, business):
+                        yield moved
+                        yield moved + one
+        for event in events:
+            yield dt.datetime.fromtimestamp(event, _UTC)
+
+
+def _after(event: float, duration: nodes.Duration, home: dt.tzinfo,
+           business: Callable[[dt.date, int], dt.date]) -> Iterator[dt.datetime]:
+    """The instants at which a period of ``duration`` from ``event`` ends, as the rules count it.
+
+    Rules count hours, minutes and days of a plain duration as absolute seconds (a day is 86,400
+    seconds, across a clock change too), so those end in UTC arithmetic; calendar and business
+    days end at a local midnight; months and years are counted on the clock of the judged
+    instant, which may be the callee's zone or the call's own offset, so both are tried.
+    """
+    seconds = FIXED_SECONDS.get(duration.unit)
+    if duration.kind == "plain" and seconds is not None:
+        yield dt.datetime.fromtimestamp(event + duration.amount * seconds, _UTC)
+        return
+    for zone in (home, _UTC):
+        yield plus(dt.datetime.fromtimestamp(event, zone), duration, business).astimezone(_UTC)
+
+
+def opening_times(ctx: Ctx, window: WindowSpec, start: dt.datetime, days: int
+                  ) -> Iterator[dt.datetime]:
+    """Interval starts from ``start`` for ``days`` days, in every zone: candidate instants."""
+    for zone in window_zones(ctx, window):
+        first = start.astimezone(zone).date()
+        for offset in range(days + 1):
+            day = first + dt.timedelta(days=offset)
+            for begin, _end, _inclusive in window.hours[day.weekday()]:
+                yield from wall_clock_instants(dt.datetime.combine(day, begin), zone)
+
+
+def wall_clock_instants(naive: dt.datetime, zone: dt.tzinfo) -> Iterator[dt.datetime]:
+    """The instants at which a zone's clock first shows ``naive`` or later.
+
+    Usually one; two on the night the clocks go back (the hour happens twice); in the hour the
+    clocks skip, the instant they jump, when the clock first shows a time at or after ``naive``.
+    """
+    first, second = (naive.replace(tzinfo=zone, fold=f).astimezone(_UTC) for f in (0, 1))
+    if first.astimezone(zone).replace(tzinfo=None) == naive:
+        yield first
+        if second != first:
+            yield second
+        return
+    # Skipped: search, to the second, the first instant whose wall clock is at or after naive.
+    low, high = int(min(first, second).timestamp()), int(max(first, second).timestamp())
+    while low < high:
+        middle = (low + high) // 2
+        if dt.datetime.fromtimestamp(middle, zone).replace(tzinfo=None) >= naive:
+            high = middle
+        else:
+            low = middle + 1
+    yield dt.datetime.fromtimestamp(low, _UTC)
