@@ -13,6 +13,7 @@ import os
 import random
 import sys
 import tracemalloc
+from typing import NamedTuple
 
 import pytest
 from test_core_request import _mutate, _valid_call, full_call
@@ -212,5 +213,11 @@ def test_a_class_that_does_not_fit_leaves_the_reader_as_it_was():
     from ringfence.contract import _callreader
     wrong = type("Wrong", (), {"__slots__": (*(f"pad{i}" for i in range(40)), "raw", "to")})
     with pytest.raises(AttributeError):
-        _callreader.configure(wrong, request.ConsentRecord, request.OptOut, request._NO_ENTRIES)
+        _callreader.configure(wrong, dict(request.RECORDS), dict(request.DEFAULTS))
+    # Records whose fields are not the schema's keys, in order, are refused too.
+    swapped = {**request.RECORDS, "opt_outs": NamedTuple("OptOut", [("purposes", tuple), ("at", float)])}
+    with pytest.raises(TypeError, match="opt_outs"):
+        _callreader.configure(request.Call, swapped, dict(request.DEFAULTS))
+    with pytest.raises(TypeError, match="no default"):
+        _callreader.configure(request.Call, dict(request.RECORDS), {})
     assert values(read(full_call())) == values(parse_call_reference(full_call()))

@@ -58,7 +58,24 @@ def test_every_text_field_reads_from_the_request():
     for attribute, field in TEXT_FIELDS.items():
         assert getattr(parsed, attribute) == raw[field]
     bare = parse_call(call())
-    assert [getattr(bare, a) for a in TEXT_FIELDS] == [None] * 6 + ["manual", None, None]
+    assert next(iter(TEXT_FIELDS)) == "to"
+    assert [getattr(bare, a) for a in TEXT_FIELDS] == [NYC] + [None] * 6 + ["manual", None, None]
+
+
+def test_an_unknown_line_type_reads_as_not_known():
+    # The schema marks "unknown" as the value that means "not known" (x-ringfence.not_known).
+    assert parse_call(call(line_type="unknown")).line_type is None
+    assert parse_call_reference(call(line_type="unknown")).line_type is None
+    assert parse_call(call(line_type="voip")).line_type == "voip"
+
+
+def test_a_call_cannot_be_changed_once_built():
+    parsed = parse_call(full_call())
+    for name in ("purpose", "lists", "at_ts", "anything"):
+        with pytest.raises(AttributeError, match="cannot be changed"):
+            setattr(parsed, name, None)
+        with pytest.raises(AttributeError, match="cannot be changed"):
+            delattr(parsed, name)
 
 
 def test_technology_defaults_to_manual():

@@ -1,5 +1,8 @@
 /* The compiled call reader: checks a call request against the rules of
- * schemas/call.schema.json and converts it to a ringfence.contract.request.Call, in one pass over the dict.
+ * schemas/call.schema.json and converts it to a ringfence.contract.request.Call, in one pass over
+ * the dict. What it knows of the schema (names, kinds of values, vocabularies, required keys, the
+ * Call's slots) comes from _callreader_tables.h, generated from the schema when the wheel is
+ * built; what it knows by hand is how to check each kind of value and how to convert the arrays.
  *
  * It only ever accepts calls the schema accepts. Anything it is not sure of (a field it does not
  * know, a value of an unexpected Python type, a date that is not in the calendar, text outside
@@ -22,33 +25,6 @@
 #define OK 1
 #define UNSURE 0
 #define FAILED (-1)
-
-/* The Python classes the reader builds, given once by request.py through configure(). */
-static PyTypeObject *call_type, *consent_type, *opt_out_type;
-/* Fixed-offset zones by offset in minutes (+-23:59), made on first use and kept. */
-static PyObject *zone_by_minute[2 * 24 * 60];
-static PyObject *million; /* 10**6, for timestamps too large to divide exactly as doubles */
-
-/* The slots of a Call, written directly (at offsets read from the class by configure()). */
-enum Slot {
-    S_RAW, S_TO, S_AT, S_AT_TS, S_CONSENT, S_OPT_OUTS, S_HISTORY_AT, S_HISTORY_ITEMS,
-    S_LAST_TRANSACTION_AT, S_LAST_INQUIRY_AT, S_CONTRACT_ACTIVE, S_LISTS, S_LISTS_CHECKED_AT,
-    SLOT_COUNT
-};
-static const char *const SLOT_NAMES[SLOT_COUNT] = {
-    "raw", "to", "at", "at_ts", "consent", "opt_outs", "history_at", "history_items",
-    "last_transaction_at", "last_inquiry_at", "contract_active", "lists", "lists_checked_at"};
-static Py_ssize_t slot_offset[SLOT_COUNT];
-/* What a slot holds when the call does not give the field (as Call.__init__ sets it). */
-static PyObject *slot_default[SLOT_COUNT];
-
-/* Stores a new reference (stolen) in one of the call's slots. */
-static void set_slot(PyObject *call, int slot, PyObject *value)
-{
-    PyObject **place = (PyObject **)((char *)call + slot_offset[slot]);
-    Py_XSETREF(*place, value);
-}
-
 /* ---- text ------------------------------------------------------------------------------- */
 
 /* The characters of an exact ASCII str, or NULL. Patterns in the schema are ASCII; other text
@@ -84,6 +60,10 @@ typedef struct {
 
 static int index_names(Names *table)
 {
+    if (table->count > MAX_NAMES) {
+        PyErr_SetString(PyExc_RuntimeError, "a table of the call reader has too many names");
+        return -1;
+    }
     memset(table->index, -1, sizeof(table->index));
     for (int i = 0; i < table->count; i++) {
         PyObject *text = PyUnicode_FromStringAndSize(table->names[i].text, table->names[i].size);
@@ -183,63 +163,70 @@ static int is_one_of(PyObject *value, const Names *table)
     return name_index(value, table) >= 0;
 }
 
-static int is_text(PyObject *value) { return PyUnicode_CheckExact(value); }
-
-/* An array of words (consent and opt-out purposes), as a tuple; UNSURE otherwise. */
-static int word_tuple(PyObject *value, PyObject **out)
+/* ^(\+[1-9][0-9]{6,14}|withheld)$ */
+static int is_caller(PyObject *value)
 {
-    if (!PyList_CheckExact(value))
-        return UNSURE;
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++)
-        if (!is_word(PyList_GET_ITEM(value, i)))
-            return UNSURE;
-    *out = PyList_AsTuple(value);
-    return *out == NULL ? FAILED : OK;
+    Py_ssize_t n;
+    const char *s = ascii(value, &n);
+    return is_e164(value) || (s != NULL && n == 8 && same_text(s, "withheld", 8));
 }
 
-/* ---- names the schema allows ------------------------------------------------------------ */
+/* An array of words (consent and opt-out purposes). */
+static int is_word_list(PyObject *value)
+{
+    if (!PyList_CheckExact(value))
+        return 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++)
+        if (!is_word(PyList_GET_ITEM(value, i)))
+            return 0;
+    return 1;
+}
 
-static const Name history_keys[] = {NAME("at"), NAME("outcome"), NAME("subject"), NAME("campaign"),
-                                    NAME("purpose")};
-static Names HISTORY_KEYS = NAMES(history_keys);
-static const Name consent_keys[] = {NAME("type"), NAME("purposes"), NAME("at"), NAME("expires_at"),
-                                    NAME("revoked_at")};
-static Names CONSENT_KEYS = NAMES(consent_keys);
-static const Name consent_types[] = {NAME("express"), NAME("express_written")};
-static Names CONSENT_TYPES = NAMES(consent_types);
-static const Name opt_out_keys[] = {NAME("at"), NAME("purposes")};
-static Names OPT_OUT_KEYS = NAMES(opt_out_keys);
-static const Name list_keys[] = {NAME("name"), NAME("listed_at")};
-static Names LIST_KEYS = NAMES(list_keys);
-static const Name relationship_keys[] = {NAME("last_transaction_at"), NAME("last_inquiry_at"),
-                                         NAME("contract_active")};
-static Names RELATIONSHIP_KEYS = NAMES(relationship_keys);
-static const Name outcomes[] = {NAME("conversation"), NAME("voicemail"), NAME("no_answer"),
-                                NAME("busy"), NAME("abandoned"), NAME("answering_machine"),
-                                NAME("refused")};
-static Names OUTCOMES = NAMES(outcomes);
-static const Name line_types[] = {NAME("mobile"), NAME("landline"), NAME("voip"), NAME("unknown")};
-static Names LINE_TYPES = NAMES(line_types);
-static const Name technologies[] = {NAME("manual"), NAME("autodialer"), NAME("prerecorded"),
-                                    NAME("artificial_voice")};
-static Names TECHNOLOGIES = NAMES(technologies);
-/* The top-level fields, in the order of enum Field. */
-enum Field {
-    F_ID, F_TO, F_AT, F_FROM, F_TO_TIMEZONE, F_TO_REGION, F_LINE_TYPE, F_PURPOSE, F_SECTOR,
-    F_TECHNOLOGY, F_SUBJECT, F_CAMPAIGN, F_CONSENT, F_RELATIONSHIP, F_LISTS, F_LISTS_CHECKED_AT,
-    F_OPT_OUTS, F_HISTORY, F_META, FIELD_COUNT
-};
-static const Name fields[] = {NAME("id"), NAME("to"), NAME("at"), NAME("from"), NAME("to_timezone"),
-                              NAME("to_region"), NAME("line_type"), NAME("purpose"), NAME("sector"),
-                              NAME("technology"), NAME("subject"), NAME("campaign"),
-                              NAME("consent"), NAME("relationship"), NAME("lists"),
-                              NAME("lists_checked_at"), NAME("opt_outs"), NAME("history"),
-                              NAME("meta")};
-static Names FIELDS = NAMES(fields);
-_Static_assert(sizeof(fields) / sizeof(fields[0]) == FIELD_COUNT, "one name per field");
-static Names *const ALL_NAMES[] = {&HISTORY_KEYS, &CONSENT_KEYS, &CONSENT_TYPES, &OPT_OUT_KEYS,
-                                   &LIST_KEYS, &RELATIONSHIP_KEYS, &OUTCOMES, &LINE_TYPES,
-                                   &TECHNOLOGIES, &FIELDS};
+
+/* ---- the tables of the schema ------------------------------------------------------------ */
+
+/* How to read one object of the request: its keys (in the schema's order), each key's kind of
+ * value (enum Kind), vocabulary (enums), the Call slot that holds it (flat fields, else -1), the
+ * position in its vocabulary of the value that means "not known" (else -1), the table of what a
+ * structured value holds (an object, an array's items), the kind of a map's values, and the
+ * mask of required keys. The tables themselves are generated from schemas/call.schema.json
+ * (ringfence/contract/schema.py, run by hatch_build.py). */
+typedef struct Spec {
+    Names names;
+    const unsigned char *kinds;
+    Names *const *vocabularies;
+    const signed char *slots;
+    const signed char *not_known;
+    struct Spec *const *children;
+    const unsigned char *values;
+    unsigned required;
+} Spec;
+
+#include "_callreader_tables.h"
+
+#define MAX_KEYS 32
+_Static_assert(sizeof(((Spec *)0)->required) * 8 >= MAX_KEYS - 1, "a bit per key");
+
+/* The Call class the reader builds, and the record class of each array of records (by position
+ * among the call's keys; NULL: not an array of records), given once by request.py through
+ * configure(). */
+static PyTypeObject *call_type, *record_type[MAX_KEYS];
+/* Fixed-offset zones by offset in minutes (+-23:59), made on first use and kept. */
+static PyObject *zone_by_minute[2 * 24 * 60];
+static PyObject *million; /* 10**6, for timestamps too large to divide exactly as doubles */
+
+/* The slots of a Call (enum Slot, from the tables) are written directly, at offsets read from
+ * the class by configure(). */
+static Py_ssize_t slot_offset[SLOT_COUNT];
+/* What a slot holds when the call does not give the field (as request.py's conversion sets it). */
+static PyObject *slot_default[SLOT_COUNT];
+
+/* Stores a new reference (stolen) in one of the call's slots. */
+static void set_slot(PyObject *call, int slot, PyObject *value)
+{
+    PyObject **place = (PyObject **)((char *)call + slot_offset[slot]);
+    Py_XSETREF(*place, value);
+}
 
 /* ---- instants ----------------------------------------------------------------------------- */
 
@@ -349,16 +336,6 @@ static PyObject *date_or_timestamp(const Instant *t)
     return timestamp(t);
 }
 
-/* The timestamp of an instant field, in *out; UNSURE if the value is not one. */
-static int instant_field(PyObject *value, PyObject **out)
-{
-    Instant t;
-    if (!read_instant(value, 0, &t))
-        return UNSURE;
-    *out = timestamp(&t);
-    return *out == NULL ? FAILED : OK;
-}
-
 static PyObject *fixed_zone(int offset)
 {
     if (offset == 0)
@@ -392,25 +369,133 @@ static PyObject *aware_datetime(const Instant *t)
     return result;
 }
 
-/* ---- the arrays and objects of a call --------------------------------------------------- */
 
-/* A namedtuple instance of `type` holding `count` new references (stolen, even on failure). */
-static PyObject *record(PyTypeObject *type, PyObject **items, Py_ssize_t count)
+/* ---- reading an object by its table ----------------------------------------------------- */
+
+/* Whether a value is of the kind the table gives its key; an instant is read into *t. A
+ * structured value (array of objects, object, map) is left to its reader when `structured` is
+ * set (the call's own keys), else not sure (the tables have no deeper level). */
+static int value_ok(const Spec *spec, int key, PyObject *value, int structured, Instant *t)
 {
-    PyObject *result = type->tp_alloc(type, count);
-    for (Py_ssize_t i = 0; i < count; i++) {
-        if (result == NULL)
-            Py_XDECREF(items[i]);
-        else
-            PyTuple_SET_ITEM(result, i, items[i]);
+    switch (spec->kinds[key]) {
+    case K_ID: return PyUnicode_CheckExact(value) || PyLong_CheckExact(value);
+    case K_TEXT: return PyUnicode_CheckExact(value);
+    case K_NONEMPTY: return PyUnicode_CheckExact(value) && PyUnicode_GET_LENGTH(value) >= 1;
+    case K_E164: return is_e164(value);
+    case K_CALLER: return is_caller(value);
+    case K_REGION: return is_region(value);
+    case K_WORD: return is_word(value);
+    case K_ENUM: return is_one_of(value, spec->vocabularies[key]);
+    case K_BOOL: return value == Py_True || value == Py_False;
+    case K_DICT: return PyDict_CheckExact(value);
+    case K_WORDS: return is_word_list(value);
+    case K_INSTANT: return read_instant(value, 0, t);
+    case K_DATE_OR_INSTANT: return read_instant(value, 1, t);
+    case K_ITEMS: case K_OBJECT: case K_MAP: return structured;
+    default: return 0; /* K_OTHER: a pattern this reader has no code for */
     }
-    return result;
 }
 
-/* Iterates an array of objects: each item must be an exact dict; fn reads one item. */
-typedef int (*ItemReader)(PyObject *item, PyObject **out);
+/* Checks an object against its table: given[key] is each value given (borrowed; NULL when not
+ * given) and instants[key] each instant read. */
+static int scan(PyObject *object, const Spec *spec, int structured, PyObject **given,
+                Instant *instants)
+{
+    if (!PyDict_CheckExact(object))
+        return UNSURE;
+    memset(given, 0, (size_t)spec->names.count * sizeof(*given));
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    unsigned seen = 0;
+    while (PyDict_Next(object, &pos, &key, &value)) {
+        int which = name_index(key, &spec->names);
+        if (which < 0 || !value_ok(spec, which, value, structured, &instants[which]))
+            return UNSURE;
+        given[which] = value;
+        seen |= 1u << which;
+    }
+    return (seen & spec->required) == spec->required ? OK : UNSURE;
+}
 
-static int each_item(PyObject *value, ItemReader fn, PyObject **out)
+/* A checked value as the Call holds it (a new reference, or NULL with an exception): an instant
+ * as POSIX seconds, a bare date as a datetime.date (the engine places it in the callee's zone,
+ * which only it knows), words as a tuple, the value meaning "not known" as None, else as given;
+ * None when not given. */
+static PyObject *converted(const Spec *spec, int key, PyObject *value, const Instant *t)
+{
+    if (value == NULL)
+        return Py_NewRef(Py_None);
+    switch (spec->kinds[key]) {
+    case K_INSTANT: return timestamp(t);
+    case K_DATE_OR_INSTANT: return date_or_timestamp(t);
+    case K_WORDS: return PyList_AsTuple(value);
+    case K_ENUM:
+        if (spec->not_known[key] >= 0
+            && name_index(value, spec->vocabularies[key]) == spec->not_known[key])
+            return Py_NewRef(Py_None);
+        return Py_NewRef(value);
+    default: return Py_NewRef(value);
+    }
+}
+
+/* ---- the arrays and objects of a call --------------------------------------------------- */
+
+/* An object's values, each into its slot of the call (the members of relationship). */
+static int read_members(PyObject *value, const Spec *spec, PyObject *call)
+{
+    PyObject *given[MAX_KEYS];
+    Instant instants[MAX_KEYS];
+    int status = scan(value, spec, 0, given, instants);
+    for (int key = 0; status == OK && key < spec->names.count; key++) {
+        if (given[key] == NULL || spec->slots[key] < 0)
+            continue;
+        PyObject *out = converted(spec, key, given[key], &instants[key]);
+        if (out == NULL)
+            return FAILED;
+        set_slot(call, spec->slots[key], out);
+    }
+    return status;
+}
+
+/* An array of objects as a tuple of records of `type`, one field per key of the table in its
+ * order (configure() checks the record classes' fields). */
+static int read_records(PyObject *value, const Spec *spec, PyTypeObject *type, PyObject **out)
+{
+    if (!PyList_CheckExact(value))
+        return UNSURE;
+    Py_ssize_t n = PyList_GET_SIZE(value);
+    PyObject *result = PyTuple_New(n);
+    if (result == NULL)
+        return FAILED;
+    int count = spec->names.count;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *given[MAX_KEYS];
+        Instant instants[MAX_KEYS];
+        int status = scan(PyList_GET_ITEM(value, i), spec, 0, given, instants);
+        PyObject *record = status == OK ? type->tp_alloc(type, count) : NULL;
+        if (status == OK && record == NULL)
+            status = FAILED;
+        for (int key = 0; status == OK && key < count; key++) {
+            PyObject *field = converted(spec, key, given[key], &instants[key]);
+            if (field == NULL)
+                status = FAILED;
+            else
+                PyTuple_SET_ITEM(record, key, field);
+        }
+        if (status != OK) {
+            Py_XDECREF(record);
+            Py_DECREF(result);
+            return status;
+        }
+        PyTuple_SET_ITEM(result, i, record);
+    }
+    *out = result;
+    return OK;
+}
+
+/* Prior attempts: the instant of each (the rest is read from the items as given, when a rule
+ * asks: see Call.history). */
+static int read_history(PyObject *value, const Spec *spec, PyObject **out)
 {
     if (!PyList_CheckExact(value))
         return UNSURE;
@@ -419,111 +504,25 @@ static int each_item(PyObject *value, ItemReader fn, PyObject **out)
     if (result == NULL)
         return FAILED;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *item = PyList_GET_ITEM(value, i), *read = NULL;
-        int status = PyDict_CheckExact(item) ? fn(item, &read) : UNSURE;
+        PyObject *given[MAX_KEYS];
+        Instant instants[MAX_KEYS];
+        int status = scan(PyList_GET_ITEM(value, i), spec, 0, given, instants);
+        PyObject *at = status == OK ? timestamp(&instants[HISTORY_AT]) : NULL;
+        if (status == OK && at == NULL)
+            status = FAILED;
         if (status != OK) {
             Py_DECREF(result);
             return status;
         }
-        PyTuple_SET_ITEM(result, i, read);
+        PyTuple_SET_ITEM(result, i, at);
     }
     *out = result;
     return OK;
 }
 
-
-/* A prior attempt {at, outcome, subject, campaign, purpose}: its timestamp. */
-static int history_item(PyObject *item, PyObject **out)
-{
-    PyObject *key, *value, *at = NULL;
-    Py_ssize_t pos = 0;
-    while (PyDict_Next(item, &pos, &key, &value)) {
-        int ok;
-        switch (name_index(key, &HISTORY_KEYS)) {
-        case 0: at = value; ok = 1; break;
-        case 1: ok = is_one_of(value, &OUTCOMES); break;
-        case 2: case 3: ok = is_text(value); break;
-        case 4: ok = is_word(value); break;
-        default: ok = 0;
-        }
-        if (!ok)
-            return UNSURE;
-    }
-    return at == NULL ? UNSURE : instant_field(at, out);
-}
-
-/* A consent record {type, purposes, at, expires_at, revoked_at} as a ConsentRecord. */
-static int consent_item(PyObject *item, PyObject **out)
-{
-    PyObject *key, *value, *given[5] = {NULL};
-    Py_ssize_t pos = 0;
-    while (PyDict_Next(item, &pos, &key, &value)) {
-        int which = name_index(key, &CONSENT_KEYS);
-        if (which < 0 || (which == 0 && !is_one_of(value, &CONSENT_TYPES)))
-            return UNSURE;
-        given[which] = value;
-    }
-    if (given[0] == NULL || given[1] == NULL || given[2] == NULL)
-        return UNSURE;
-    PyObject *fields[5] = {Py_NewRef(given[0]), NULL, NULL, Py_NewRef(Py_None), Py_NewRef(Py_None)};
-    int status = word_tuple(given[1], &fields[1]);
-    for (int i = 2; i < 5 && status == OK; i++)
-        if (given[i] != NULL) {
-            Py_XDECREF(fields[i]);
-            fields[i] = NULL;
-            status = instant_field(given[i], &fields[i]);
-        }
-    if (status != OK) {
-        for (int i = 0; i < 5; i++)
-            Py_XDECREF(fields[i]);
-        return status;
-    }
-    *out = record(consent_type, fields, 5);
-    return *out == NULL ? FAILED : OK;
-}
-
-/* An opt-out {at, purposes} as an OptOut (purposes None: every purpose). */
-static int opt_out_item(PyObject *item, PyObject **out)
-{
-    PyObject *key, *value, *given[2] = {NULL};
-    Py_ssize_t pos = 0;
-    while (PyDict_Next(item, &pos, &key, &value)) {
-        int which = name_index(key, &OPT_OUT_KEYS);
-        if (which < 0)
-            return UNSURE;
-        given[which] = value;
-    }
-    if (given[0] == NULL)
-        return UNSURE;
-    PyObject *fields[2] = {NULL, Py_NewRef(Py_None)};
-    int status = instant_field(given[0], &fields[0]);
-    if (status == OK && given[1] != NULL) {
-        Py_DECREF(fields[1]);
-        fields[1] = NULL;
-        status = word_tuple(given[1], &fields[1]);
-    }
-    if (status != OK) {
-        Py_XDECREF(fields[0]);
-        Py_XDECREF(fields[1]);
-        return status;
-    }
-    *out = record(opt_out_type, fields, 2);
-    return *out == NULL ? FAILED : OK;
-}
-
-/* A date-or-instant field (a list's listing or washing date). */
-static int listing_field(PyObject *value, PyObject **out)
-{
-    Instant t;
-    if (!read_instant(value, 1, &t))
-        return UNSURE;
-    *out = date_or_timestamp(&t);
-    return *out == NULL ? FAILED : OK;
-}
-
 /* The lists a call says the number is on: {name: listing time or date, or None}. The same list
  * twice: an unknown listing date wins (it reads as "listed long ago"), else the first given. */
-static int read_lists(PyObject *value, PyObject **out)
+static int read_lists(PyObject *value, const Spec *spec, PyObject **out)
 {
     if (!PyList_CheckExact(value))
         return UNSURE;
@@ -531,28 +530,20 @@ static int read_lists(PyObject *value, PyObject **out)
     if (result == NULL)
         return FAILED;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++) {
-        PyObject *item = PyList_GET_ITEM(value, i), *key, *field, *given[2] = {NULL};
-        Py_ssize_t pos = 0;
-        int status = PyDict_CheckExact(item) ? OK : UNSURE;
-        while (status == OK && PyDict_Next(item, &pos, &key, &field)) {
-            int which = name_index(key, &LIST_KEYS);
-            if (which < 0 || (which == 0 && !is_word(field)))
-                status = UNSURE;
-            else
-                given[which] = field;
-        }
-        if (status == OK && given[0] == NULL)
-            status = UNSURE;
-        PyObject *listed = Py_NewRef(Py_None);
-        if (status == OK && given[1] != NULL) {
-            Py_DECREF(listed);
-            listed = NULL;
-            status = listing_field(given[1], &listed);
+        PyObject *given[MAX_KEYS];
+        Instant instants[MAX_KEYS];
+        int status = scan(PyList_GET_ITEM(value, i), spec, 0, given, instants);
+        PyObject *listed = NULL;
+        if (status == OK) {
+            listed = converted(spec, LISTS_LISTED_AT, given[LISTS_LISTED_AT],
+                               &instants[LISTS_LISTED_AT]);
+            if (listed == NULL)
+                status = FAILED;
         }
         if (status == OK) {
-            int known = PyDict_Contains(result, given[0]);
+            int known = PyDict_Contains(result, given[LISTS_NAME]);
             if (known < 0 || ((!known || listed == Py_None)
-                              && PyDict_SetItem(result, given[0], listed) < 0))
+                              && PyDict_SetItem(result, given[LISTS_NAME], listed) < 0))
                 status = FAILED;
         }
         Py_XDECREF(listed);
@@ -565,19 +556,21 @@ static int read_lists(PyObject *value, PyObject **out)
     return OK;
 }
 
-/* When each list was washed: {name: date or instant}. */
-static int read_lists_checked(PyObject *value, PyObject **out)
+/* A map from words to values of one kind (when each list was washed: {name: date or instant}). */
+static int read_map(PyObject *value, int kind, PyObject **out)
 {
-    if (!PyDict_CheckExact(value))
+    if (!PyDict_CheckExact(value) || (kind != K_INSTANT && kind != K_DATE_OR_INSTANT))
         return UNSURE;
     PyObject *result = PyDict_New(), *key, *field;
     if (result == NULL)
         return FAILED;
     Py_ssize_t pos = 0;
     while (PyDict_Next(value, &pos, &key, &field)) {
-        PyObject *when = NULL;
-        int status = is_word(key) ? listing_field(field, &when) : UNSURE;
-        if (status == OK && PyDict_SetItem(result, key, when) < 0)
+        Instant t;
+        int status = is_word(key) && read_instant(field, kind == K_DATE_OR_INSTANT, &t)
+                     ? OK : UNSURE;
+        PyObject *when = status == OK ? date_or_timestamp(&t) : NULL;
+        if (status == OK && (when == NULL || PyDict_SetItem(result, key, when) < 0))
             status = FAILED;
         Py_XDECREF(when);
         if (status != OK) {
@@ -589,79 +582,29 @@ static int read_lists_checked(PyObject *value, PyObject **out)
     return OK;
 }
 
-/* The relationship {last_transaction_at, last_inquiry_at, contract_active}, set on the call. */
-static int read_relationship(PyObject *value, PyObject *call)
-{
-    if (!PyDict_CheckExact(value))
-        return UNSURE;
-    PyObject *key, *field, *given[3] = {NULL};
-    Py_ssize_t pos = 0;
-    while (PyDict_Next(value, &pos, &key, &field)) {
-        int which = name_index(key, &RELATIONSHIP_KEYS);
-        if (which < 0 || (which == 2 && field != Py_True && field != Py_False))
-            return UNSURE;
-        given[which] = field;
-    }
-    if (given[2] != NULL)
-        set_slot(call, S_CONTRACT_ACTIVE, Py_NewRef(given[2]));
-    for (int i = 0; i < 2; i++) {
-        PyObject *converted;
-        int status = given[i] == NULL ? OK : instant_field(given[i], &converted);
-        if (status != OK)
-            return status;
-        if (given[i] != NULL)
-            set_slot(call, i == 0 ? S_LAST_TRANSACTION_AT : S_LAST_INQUIRY_AT, converted);
-    }
-    return OK;
-}
-
 /* ---- the call ------------------------------------------------------------------------------ */
 
-
-
-
-/* Whether a top-level field's value is one the schema accepts, for the fields that are checked
- * but not converted here (the converted ones are checked as they are converted). */
-static int plain_field_ok(int which, PyObject *value)
+/* Converts one of the call's structured fields and sets it on the call. */
+static int structured_field(int key, PyObject *value, PyObject *call)
 {
-    switch (which) {
-    case F_ID: return PyUnicode_CheckExact(value) || PyLong_CheckExact(value);
-    case F_TO: return is_e164(value);
-    case F_FROM: {
-        Py_ssize_t n;
-        const char *s = ascii(value, &n);
-        return is_e164(value) || (s != NULL && n == 8 && same_text(s, "withheld", 8));
-    }
-    case F_TO_TIMEZONE: return PyUnicode_CheckExact(value) && PyUnicode_GET_LENGTH(value) >= 1;
-    case F_TO_REGION: return is_region(value);
-    case F_LINE_TYPE: return is_one_of(value, &LINE_TYPES);
-    case F_PURPOSE: case F_SECTOR: return is_word(value);
-    case F_TECHNOLOGY: return is_one_of(value, &TECHNOLOGIES);
-    case F_SUBJECT: case F_CAMPAIGN: return is_text(value);
-    case F_META: return PyDict_CheckExact(value);
-    default: return 1; /* at and the converted fields */
-    }
-}
-
-/* Converts one of the array/object fields and sets it on the call. */
-static int converted_field(int which, PyObject *value, PyObject *call)
-{
+    const Spec *inner = CALL_SPEC.children[key];
     PyObject *out = NULL;
-    int status, slot;
-    switch (which) {
-    case F_HISTORY:
-        status = each_item(value, history_item, &out);
+    if (CALL_SPEC.kinds[key] == K_OBJECT)
+        return read_members(value, inner, call);
+    int slot = CALL_SPEC.slots[key], status;
+    if (record_type[key] != NULL) {
+        status = read_records(value, inner, record_type[key], &out);
+    } else if (key == CALL_HISTORY) {
+        status = read_history(value, inner, &out);
         if (status == OK)
             set_slot(call, S_HISTORY_ITEMS, Py_NewRef(value));
         slot = S_HISTORY_AT;
-        break;
-    case F_CONSENT: status = each_item(value, consent_item, &out); slot = S_CONSENT; break;
-    case F_OPT_OUTS: status = each_item(value, opt_out_item, &out); slot = S_OPT_OUTS; break;
-    case F_LISTS: status = read_lists(value, &out); slot = S_LISTS; break;
-    case F_LISTS_CHECKED_AT: status = read_lists_checked(value, &out); slot = S_LISTS_CHECKED_AT;
-        break;
-    case F_RELATIONSHIP: return read_relationship(value, call);
-    default: return OK;
+    } else if (key == CALL_LISTS && slot >= 0) {
+        status = read_lists(value, inner, &out);
+    } else if (CALL_SPEC.kinds[key] == K_MAP && slot >= 0) {
+        status = read_map(value, CALL_SPEC.values[key], &out);
+    } else {
+        return UNSURE; /* a field this reader has no code for */
     }
     if (status == OK)
         set_slot(call, slot, out);
@@ -672,35 +615,42 @@ static int converted_field(int which, PyObject *value, PyObject *call)
  * no Python code runs, which read_call (below) ensures. */
 static PyObject *read_unguarded(PyObject *raw)
 {
-    if (!PyDict_CheckExact(raw))
-        Py_RETURN_NONE;
-    PyObject *given[FIELD_COUNT] = {NULL}, *key, *value;
-    Py_ssize_t pos = 0;
-    while (PyDict_Next(raw, &pos, &key, &value)) {
-        int which = name_index(key, &FIELDS);
-        if (which < 0 || !plain_field_ok(which, value))
-            Py_RETURN_NONE;
-        given[which] = value;
-    }
-    Instant at;
-    if (given[F_TO] == NULL || given[F_AT] == NULL || !read_instant(given[F_AT], 0, &at))
+    PyObject *given[MAX_KEYS];
+    Instant instants[MAX_KEYS];
+    if (scan(raw, &CALL_SPEC, 1, given, instants) != OK)
         Py_RETURN_NONE;
     PyObject *call = call_type->tp_alloc(call_type, 0);
     if (call == NULL)
         return NULL;
-    for (int slot = S_CONSENT; slot < SLOT_COUNT; slot++)
-        set_slot(call, slot, Py_NewRef(slot_default[slot]));
     set_slot(call, S_RAW, Py_NewRef(raw));
-    set_slot(call, S_TO, Py_NewRef(given[F_TO]));
-    PyObject *when = aware_datetime(&at), *seconds = when == NULL ? NULL : timestamp(&at);
+    PyObject *when = aware_datetime(&instants[CALL_AT]);
+    PyObject *seconds = when == NULL ? NULL : timestamp(&instants[CALL_AT]);
     int status = when != NULL && seconds != NULL ? OK : FAILED;
     set_slot(call, S_AT, when);
     set_slot(call, S_AT_TS, seconds);
-    for (int which = F_CONSENT; which <= F_HISTORY && status == OK; which++)
-        if (given[which] != NULL)
-            status = converted_field(which, given[which], call);
-    if (status == OK)
+    for (int key = 0; key < CALL_KEY_COUNT && status == OK; key++) {
+        PyObject *value = given[key];
+        if (value == NULL)
+            continue;
+        if (CALL_SPEC.children[key] != NULL || CALL_SPEC.kinds[key] == K_MAP) {
+            status = structured_field(key, value, call);
+        } else if (CALL_SPEC.slots[key] >= 0) {
+            PyObject *out = converted(&CALL_SPEC, key, value, &instants[key]);
+            if (out == NULL)
+                status = FAILED;
+            else
+                set_slot(call, CALL_SPEC.slots[key], out);
+        }
+    }
+    if (status == OK) {
+        /* what the call does not give (a new call's slots start NULL) */
+        for (int slot = 0; slot < SLOT_COUNT; slot++) {
+            PyObject **place = (PyObject **)((char *)call + slot_offset[slot]);
+            if (*place == NULL)
+                *place = Py_NewRef(slot_default[slot]);
+        }
         return call;
+    }
     Py_DECREF(call);
     if (status == FAILED)
         return NULL;
@@ -728,6 +678,30 @@ static int find_slots(PyTypeObject *type, Py_ssize_t *found)
     return 0;
 }
 
+/* Whether a record class is a tuple whose fields are the keys of `spec`, in order. */
+static int fits(PyObject *type, const Spec *spec, const char *field)
+{
+    if (!PyType_Check(type) || !PyType_IsSubtype((PyTypeObject *)type, &PyTuple_Type)) {
+        PyErr_Format(PyExc_TypeError, "the records of %s must be tuples", field);
+        return -1;
+    }
+    PyObject *names = PyObject_GetAttrString(type, "_fields");
+    if (names == NULL)
+        return -1;
+    int ok = PyTuple_Check(names) && PyTuple_GET_SIZE(names) == spec->names.count;
+    for (int i = 0; ok && i < spec->names.count; i++) {
+        Py_ssize_t size;
+        const char *text = ascii(PyTuple_GET_ITEM(names, i), &size);
+        ok = text != NULL && size == spec->names.names[i].size
+             && same_text(text, spec->names.names[i].text, size);
+    }
+    Py_DECREF(names);
+    if (!ok)
+        PyErr_Format(PyExc_TypeError, "the fields of the records of %s are not the schema's",
+                     field);
+    return ok ? 0 : -1;
+}
+
 static PyObject *read_call(PyObject *module, PyObject *raw)
 {
     (void)module;
@@ -749,33 +723,37 @@ static PyObject *read_call(PyObject *module, PyObject *raw)
 static PyObject *configure(PyObject *module, PyObject *args)
 {
     (void)module;
-    PyObject *call, *consent, *opt_out, *no_entries;
-    if (!PyArg_ParseTuple(args, "O!O!O!O:configure", &PyType_Type, &call, &PyType_Type, &consent,
-                          &PyType_Type, &opt_out, &no_entries))
+    PyObject *call, *records, *defaults;
+    if (!PyArg_ParseTuple(args, "O!O!O!:configure", &PyType_Type, &call, &PyDict_Type, &records,
+                          &PyDict_Type, &defaults))
         return NULL;
-    if (!PyType_IsSubtype((PyTypeObject *)consent, &PyTuple_Type)
-        || !PyType_IsSubtype((PyTypeObject *)opt_out, &PyTuple_Type)) {
-        PyErr_SetString(PyExc_TypeError, "consent and opt-out records must be tuples");
-        return NULL;
-    }
     Py_ssize_t offsets[SLOT_COUNT];
     if (find_slots((PyTypeObject *)call, offsets) < 0)
         return NULL;
-    PyObject *empty = PyTuple_New(0);
-    if (empty == NULL)
-        return NULL;
-    PyObject *defaults[SLOT_COUNT] = {
-        [S_CONSENT] = empty, [S_OPT_OUTS] = empty, [S_HISTORY_AT] = empty,
-        [S_HISTORY_ITEMS] = empty, [S_LAST_TRANSACTION_AT] = Py_None,
-        [S_LAST_INQUIRY_AT] = Py_None, [S_CONTRACT_ACTIVE] = Py_None, [S_LISTS] = no_entries,
-        [S_LISTS_CHECKED_AT] = no_entries};
-    for (int slot = S_CONSENT; slot < SLOT_COUNT; slot++)
-        Py_XSETREF(slot_default[slot], Py_NewRef(defaults[slot]));
-    Py_DECREF(empty);
+    PyObject *values[SLOT_COUNT], *types[MAX_KEYS] = {NULL};
+    for (int slot = 0; slot < SLOT_COUNT; slot++) {
+        values[slot] = PyDict_GetItemString(defaults, SLOT_NAMES[slot]);
+        if (values[slot] == NULL) {
+            PyErr_Format(PyExc_TypeError, "no default for Call.%s", SLOT_NAMES[slot]);
+            return NULL;
+        }
+    }
+    for (int key = 0; key < CALL_KEY_COUNT; key++) {
+        const char *field = CALL_SPEC.names.names[key].text;
+        types[key] = PyDict_GetItemString(records, field);
+        if (types[key] != NULL && CALL_SPEC.slots[key] < 0) {
+            PyErr_Format(PyExc_TypeError, "a Call has no slot for the records of %s", field);
+            return NULL;
+        }
+        if (types[key] != NULL && fits(types[key], CALL_SPEC.children[key], field) < 0)
+            return NULL;
+    }
+    for (int slot = 0; slot < SLOT_COUNT; slot++)
+        Py_XSETREF(slot_default[slot], Py_NewRef(values[slot]));
+    for (int key = 0; key < CALL_KEY_COUNT; key++)
+        Py_XSETREF(record_type[key], (PyTypeObject *)Py_XNewRef(types[key]));
     memcpy(slot_offset, offsets, sizeof(slot_offset));
     Py_XSETREF(call_type, (PyTypeObject *)Py_NewRef(call));
-    Py_XSETREF(consent_type, (PyTypeObject *)Py_NewRef(consent));
-    Py_XSETREF(opt_out_type, (PyTypeObject *)Py_NewRef(opt_out));
     Py_RETURN_NONE;
 }
 
@@ -783,7 +761,8 @@ static PyMethodDef methods[] = {
     {"read", read_call, METH_O,
      "read(raw) -> Call | None: the call converted, or None when the reference path must judge."},
     {"configure", configure, METH_VARARGS,
-     "configure(Call, ConsentRecord, OptOut, empty_mapping): the classes the reader builds."},
+     "configure(Call, records, defaults): the class the reader builds, the record class of each "
+     "array of records by field, and the default of each slot by name."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module_def = {
@@ -801,5 +780,8 @@ PyMODINIT_FUNC PyInit__callreader(void)
             return NULL;
     if ((million = PyLong_FromLong(1000000)) == NULL)
         return NULL;
-    return PyModule_Create(&module_def);
+    PyObject *module = PyModule_Create(&module_def);
+    if (module != NULL && PyModule_AddStringConstant(module, "TABLES_DIGEST", TABLES_DIGEST) < 0)
+        Py_CLEAR(module);
+    return module;
 }

@@ -1,6 +1,5 @@
 """Types of the compiled call reader (``_callreader.c``); see ``request.py``."""
 
-from collections.abc import Mapping
 from typing import Any
 
 from .request import Call
@@ -8,6 +7,10 @@ from .request import Call
 def read(raw: object) -> Call | None:
     """The call converted, or None when the reference path must judge it."""
 
-def configure(call: type[Call], consent: type[tuple[Any, ...]], opt_out: type[tuple[Any, ...]],
-              empty: Mapping[str, Any]) -> None:
-    """The classes the reader builds, and the empty mapping of a call without lists."""
+#: A digest of the tables the reader was built with (see contract/schema.py, c_header).
+TABLES_DIGEST: str
+
+def configure(call: type[Call], records: dict[str, type[tuple[Any, ...]]],
+              defaults: dict[str, Any]) -> None:
+    """The class the reader builds, the record class of each array of records by field, and
+    the default of each slot by name."""

@@ -13,7 +13,12 @@ Validation runs on every call, so it must be cheap. There are two roads to the s
 
 Tests check on generated and mutated calls that jsonschema_rs and jsonschema accept and reject the
 same calls, and that the compiled reader gives exactly the reference path's Call and accepts
-nothing the schema rejects. The schema is the only statement of the contract.
+nothing the schema rejects.
+
+The schema is the only statement of the contract: what this module knows of a call's shape (the
+Call's slots, the text fields and their defaults, where instants stand) comes from
+:data:`CONTRACT`, derived from it by ``contract/schema.py``, as do the compiled reader's tables.
+A :class:`Call` is immutable once built.
 """
 
 from __future__ import annotations
@@ -21,26 +26,36 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import functools
-import json
+import operator
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 import jsonschema
 import jsonschema_rs
 
+from ringfence.contract import schema as _derive
+from ringfence.contract.schema import RECORD_SLOTS
 from ringfence.errors import CallError
 from ringfence.resources import schema_path
 
-LINE_TYPES = frozenset({"mobile", "landline", "voip", "unknown"})
-TECHNOLOGIES = frozenset({"manual", "autodialer", "prerecorded", "artificial_voice"})
-CONSENT_TYPES = frozenset({"express", "express_written"})
-OUTCOMES = frozenset({"conversation", "voicemail", "no_answer", "busy", "abandoned",
-                      "answering_machine", "refused"})
+
+@functools.cache
+def call_schema() -> dict[str, Any]:
+    """The call-request JSON Schema shipped in the package."""
+    return _derive.load(schema_path("call.schema.json"))
+
+
+#: What the call schema says, in the forms the rest of Ringfence reads (see contract/schema.py).
+CONTRACT = _derive.Contract(call_schema())
+#: The text fields of a call: Call attribute -> field of the request ("from" is a keyword).
+TEXT_FIELDS: Mapping[str, str] = CONTRACT.text_fields
 
 
 class ConsentRecord(NamedTuple):
+    """A consent record; its fields are the keys of ``consent[]`` in the schema, in order."""
+
     type: str
     purposes: tuple[str, ...]
     at: float
@@ -49,11 +64,15 @@ class ConsentRecord(NamedTuple):
 
 
 class OptOut(NamedTuple):
+    """An opt-out; its fields are the keys of ``opt_outs[]`` in the schema, in order."""
+
     at: float
     purposes: tuple[str, ...] | None  # None: every purpose
 
 
 class Attempt(NamedTuple):
+    """A prior attempt; its fields are the keys of ``history[]`` in the schema, in order."""
+
     at: float
     outcome: str | None
     subject: str | None
@@ -61,47 +80,36 @@ class Attempt(NamedTuple):
     purpose: str | None
 
 
+#: The record class of each array of records (the compiled reader builds them too).
+RECORDS: Mapping[str, type[tuple[Any, ...]]] = {"consent": ConsentRecord, "opt_outs": OptOut}
 # NamedTuple's own constructor is a Python function; building from a tuple skips that frame.
 _attempt = functools.partial(tuple.__new__, Attempt)
-# The text fields of a call: attribute -> field of the request ("from" is a Python keyword).
-TEXT_FIELDS = {"from_": "from", "to_timezone": "to_timezone", "to_region": "to_region",
-               "line_type": "line_type", "purpose": "purpose", "sector": "sector",
-               "technology": "technology", "subject": "subject", "campaign": "campaign"}
 _NO_ENTRIES: Mapping[str, Any] = MappingProxyType({})
+#: What each slot of a Call holds when the request does not give its field.
+DEFAULTS: Mapping[str, Any] = {
+    "raw": None, "at": None, "at_ts": None, "consent": (), "opt_outs": (), "history_at": (),
+    "history_items": (), "lists": _NO_ENTRIES, "lists_checked_at": _NO_ENTRIES,
+    **{p.attribute: p.default for p in CONTRACT.flat_fields}}
 
 
-def _text_field(field: str, default: str | None = None) -> Any:
-    """A text field of the request, read when asked (the schema has already checked it).
+class _CallSlots:
+    """The slots of a :class:`Call`, one per entry of ``CONTRACT.slots``, writable: the
+    conversion fills one, then makes it a Call (see :func:`_frozen`)."""
 
-    A property rather than ``__getattr__``: a class without ``__getattr__`` keeps Python's fast
-    lookups for its slots, which the rules read on every call."""
-    return property(lambda call: call.raw.get(field, default), doc=f"the request's {field!r}")
-
-
-class Call:
-    """A validated call. Timestamps are POSIX seconds (floats) for fast comparison.
-
-    Text fields (``purpose``, ``technology``, ``from_``...) are read from the request when asked,
-    since the schema has already checked them; the converted fields are slots, and a field the
-    request does not give holds the empty value set in ``__init__`` (the compiled reader builds
-    calls without ``__init__`` and sets the same values).
-    """
-
-    __slots__ = ("__dict__", "at", "at_ts", "consent", "contract_active", "history_at",
-                 "history_items", "last_inquiry_at", "last_transaction_at", "lists",
-                 "lists_checked_at", "opt_outs", "raw", "to")
-
-    from_ = _text_field("from")
-    to_timezone = _text_field("to_timezone")
-    to_region = _text_field("to_region")
-    # "unknown" says the dialer does not know the line type: for conditions, not given
-    line_type = property(lambda call: None if (kind := call.raw.get("line_type")) == "unknown"
-                         else kind, doc="the request's 'line_type' (None when not known)")
-    purpose = _text_field("purpose")
-    sector = _text_field("sector")
-    technology = _text_field("technology", "manual")
-    subject = _text_field("subject")
-    campaign = _text_field("campaign")
+    __slots__ = ("__dict__", *CONTRACT.slots)
+    raw: dict[str, Any]
+    to: str
+    at: dt.datetime
+    at_ts: float
+    from_: str | None
+    to_timezone: str | None
+    to_region: str | None
+    line_type: str | None
+    purpose: str | None
+    sector: str | None
+    technology: str
+    subject: str | None
+    campaign: str | None
     consent: tuple[ConsentRecord, ...]
     last_transaction_at: float | None
     last_inquiry_at: float | None
@@ -114,21 +122,107 @@ class Call:
     history_at: tuple[float, ...]
     history_items: Sequence[dict[str, Any]]
 
-    def __init__(self, raw: dict[str, Any], to: str, at: dt.datetime):
-        self.raw = raw
-        self.to = to
-        self.at = at
-        self.at_ts = at.timestamp()
-        self.consent = self.opt_outs = self.history_at = self.history_items = ()
-        self.last_transaction_at = self.last_inquiry_at = self.contract_active = None
-        self.lists = self.lists_checked_at = _NO_ENTRIES
+
+class Call(_CallSlots):
+    """A validated call, immutable once built. Timestamps are POSIX seconds (floats) for fast
+    comparison.
+
+    Every field of the request a policy condition may name is an attribute (``CONTRACT.slots``;
+    the table ``contract/fields.py`` names them): the top-level text fields as given (``from`` is
+    ``from_``; a ``line_type`` of ``unknown`` reads as None, a missing ``technology`` as
+    ``manual``), the members of ``relationship`` (instants as seconds), None when not given.
+    The arrays are converted: ``consent`` and ``opt_outs`` to tuples of records, ``history_at``
+    the attempts' instants (``history`` the attempts, built when first read), ``lists`` (name ->
+    listing instant, date or None) and ``lists_checked_at`` (name -> instant or date).
+
+    A bare date (in ``lists`` and ``lists_checked_at``) is kept as a :class:`datetime.date`: it
+    means midnight at the start of that day in the callee's zone, which only the engine knows;
+    :meth:`in_zone` gives the call with those dates placed, :func:`instant_in` one value.
+
+    Both the compiled reader and the Python conversion build a Call in one go, without
+    ``__init__``; assigning an attribute afterwards raises AttributeError.
+    """
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"a Call cannot be changed (setting {name!r})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"a Call cannot be changed (deleting {name!r})")
 
     @functools.cached_property
     def history(self) -> tuple[Attempt, ...]:
         """Prior attempts as records, built the first time a rule reads them."""
-        return tuple(_attempt((ts, item.get("outcome"), item.get("subject"), item.get("campaign"),
-                               item.get("purpose")))
+        return tuple(_attempt((ts, *[item.get(key) for key in _ATTEMPT_KEYS]))
                      for ts, item in zip(self.history_at, self.history_items, strict=True))
+
+    def in_zone(self, zone: dt.tzinfo) -> Call:
+        """This call with every bare date of ``lists`` and ``lists_checked_at`` placed at
+        midnight at the start of its day in ``zone`` (POSIX seconds); the call itself when it has
+        none. The call is not changed: the answer is a new Call."""
+        if not any(type(v) is dt.date
+                   for v in (*self.lists.values(), *self.lists_checked_at.values())):
+            return self
+        draft = object.__new__(_CallSlots)
+        for name in CONTRACT.slots:
+            setattr(draft, name, getattr(self, name))
+        draft.lists = {k: instant_in(v, zone) for k, v in self.lists.items()}
+        draft.lists_checked_at = {k: instant_in(v, zone) for k, v in self.lists_checked_at.items()}
+        return _frozen(draft)
+
+    def instants(self) -> Iterator[float | dt.date]:
+        """Every instant the call gives besides its own ``at``, in no particular order (the
+        instants an event may start a period at); bare dates as dates, unless the call is
+        :meth:`in_zone`."""
+        for read in _INSTANT_READERS:
+            for value in read(self):
+                if value is not None:
+                    yield value
+
+
+@overload
+def instant_in(value: float | dt.date, zone: dt.tzinfo) -> float: ...
+@overload
+def instant_in(value: None, zone: dt.tzinfo) -> None: ...
+@overload
+def instant_in(value: float | dt.date | None, zone: dt.tzinfo) -> float | None: ...
+def instant_in(value: float | dt.date | None, zone: dt.tzinfo) -> float | None:
+    """A value of ``lists``/``lists_checked_at`` as POSIX seconds (None stays None): a bare date
+    is midnight at the start of that day in ``zone`` (the callee's)."""
+    if type(value) is dt.date:
+        return dt.datetime.combine(value, dt.time(), zone).timestamp()
+    return value  # type: ignore[return-value]
+
+
+def _frozen(draft: _CallSlots) -> Call:
+    # Assigning __class__ is allowed between classes of the same layout (Call adds no slots);
+    # the draft's plain slot assignments cost a fraction of object.__setattr__ on a Call.
+    draft.__class__ = Call
+    return draft  # type: ignore[return-value]
+
+
+_ATTEMPT_KEYS = Attempt._fields[1:]
+
+
+def _instant_reader(path: tuple[str, ...]) -> Callable[[Call], Iterable[Any]] | None:
+    """How to read the converted values of one instant path from a Call."""
+    head, *rest = path
+    if not rest:
+        return None  # the call's own instant
+    if head == "history":
+        return operator.attrgetter("history_at")
+    if head in ("lists", "lists_checked_at"):
+        return lambda call: getattr(call, head).values()
+    if rest[0] == "*":  # a field of each record
+        key = rest[1]
+        return lambda call: [getattr(record, key) for record in getattr(call, head)]
+    attribute = CONTRACT.place(*path).attribute
+    return lambda call: (getattr(call, attribute),)
+
+
+_INSTANT_READERS = tuple(r for r in (_instant_reader(p.path) for p in CONTRACT.instant_paths)
+                         if r is not None)
 
 
 class _Reject(Exception):
@@ -144,21 +238,62 @@ _parse_instant = dt.datetime.fromisoformat
 _consent_record = functools.partial(tuple.__new__, ConsentRecord)
 _opt_out = functools.partial(tuple.__new__, OptOut)
 # The fields converted at all; a call without them (most calls have few) skips their code.
-_CONVERTED = frozenset({"consent", "relationship", "lists", "lists_checked_at", "opt_outs",
-                        "history"})
+_CONVERTED = frozenset(p.key for p in CONTRACT.children() if p.kind in _derive.STRUCTURED)
+# The members of objects, each in a slot: object -> ((attribute, key, is an instant), ...).
+_MEMBERS = {parent.key: tuple((p.attribute, p.key, p.kind in _derive.INSTANTS)
+                              for p in CONTRACT.children(*parent.path))
+            for parent in CONTRACT.children() if parent.kind == "object"}
 
 
-def _seconds(value: str | None) -> float | None:
-    return None if value is None else _parse_instant(value).timestamp()
+def _start_source() -> str:
+    """The source of ``_start(raw, given, at)``: a Call draft with every slot set, the flat
+    fields from the request (a missing one takes its default; the value meaning "not known" reads
+    as None) and the rest empty.
+
+    Written out from the contract once, at import: a loop of ``setattr`` over the fields costs
+    several times more, and this runs for every call the reference path reads."""
+    lines = ["def _start(raw, given, at):",
+             "    call = new(_CallSlots)",
+             "    call.raw = given",
+             "    call.at = at",
+             "    call.at_ts = at.timestamp()",
+             "    get = raw.get"]
+    for place in CONTRACT.flat_fields:
+        if len(place.path) > 1:  # a member of an object: see _MEMBERS
+            lines.append(f"    call.{place.attribute} = {place.default!r}")
+            continue
+        read = f"get({place.key!r}, {place.default!r})"
+        if place.not_known is None:
+            lines.append(f"    call.{place.attribute} = {read}")
+        else:
+            lines += [f"    value = {read}",
+                      f"    call.{place.attribute} = None if value == {place.not_known!r} "
+                      "else value"]
+    lines += [f"    call.{name} = {'()' if DEFAULTS[name] == () else 'NO_ENTRIES'}"
+              for name in RECORD_SLOTS if name not in ("raw", "at", "at_ts")]
+    lines.append("    return call")
+    return "\n".join(lines) + "\n"
+
+
+def _compile_start() -> Callable[[dict[str, Any], dict[str, Any], dt.datetime], _CallSlots]:
+    namespace: dict[str, Any] = {"new": object.__new__, "_CallSlots": _CallSlots,
+                                 "NO_ENTRIES": _NO_ENTRIES}
+    exec(compile(_start_source(), "<ringfence call contract>", "exec"), namespace)
+    start: Callable[[dict[str, Any], dict[str, Any], dt.datetime], _CallSlots] = (
+        namespace["_start"])
+    return start
+
+
+_start = _compile_start()
 
 
 def _date_or_seconds(value: str) -> float | dt.date:
-    """An instant (POSIX seconds), or a bare date: the evaluator reads a date as the start of
-    that day in the callee's own zone, which only it knows."""
+    """An instant (POSIX seconds), or a bare date: the engine reads a date as the start of
+    that day in the callee's own zone, which only it knows (see Call.in_zone)."""
     return dt.date.fromisoformat(value) if len(value) == 10 else _parse_instant(value).timestamp()
 
 
-def _lists(items: list[dict]) -> dict[str, float | dt.date | None]:
+def _lists(items: list[dict[str, Any]]) -> dict[str, float | dt.date | None]:
     out: dict[str, float | dt.date | None] = {}
     for item in items:
         name = item["name"]
@@ -181,9 +316,9 @@ def _convert(raw: dict[str, Any], given: dict[str, Any]) -> Call:
     rewrites or names it.
     """
     parse = _parse_instant
-    call = Call(given, raw["to"], parse(raw["at"]))
+    call = _start(raw, given, parse(raw["at"]))
     if _CONVERTED.isdisjoint(raw):
-        return call
+        return _frozen(call)
     items = raw.get("history")
     if items is not None:
         # The hot loop (dialers send long histories): only the instants are converted now, the
@@ -206,41 +341,49 @@ def _convert(raw: dict[str, Any], given: dict[str, Any]) -> Call:
             _opt_out((parse(item["at"]).timestamp(),
                       tuple(item["purposes"]) if "purposes" in item else None))
             for item in items])
-    value = raw.get("relationship")
-    if value is not None:
-        call.contract_active = value.get("contract_active")
-        call.last_transaction_at = _seconds(value.get("last_transaction_at"))
-        call.last_inquiry_at = _seconds(value.get("last_inquiry_at"))
+    for name, members in _MEMBERS.items():
+        value = raw.get(name)
+        if value is not None:
+            for attribute, key, instant in members:
+                member = value.get(key)
+                if instant and member is not None:
+                    member = parse(member).timestamp()
+                setattr(call, attribute, member)
     items = raw.get("lists")
     if items is not None:
         call.lists = _lists(items)
     value = raw.get("lists_checked_at")
     if value is not None:
         call.lists_checked_at = {name: _date_or_seconds(when) for name, when in value.items()}
-    return call
+    return _frozen(call)
 
 
 # The place of a value in the call, as path parts ("consent", 0, "at").
 Where = str | int
 
 
-def _instant_places(raw: dict[str, Any]) -> Iterator[tuple[tuple[Where, ...], dict, str, bool]]:
-    """Every instant of a call: (its path, the object holding it, its key, whether a bare date
-    is allowed there)."""
-    yield ("at",), raw, "at", False
-    for field, keys in (("consent", ("at", "expires_at", "revoked_at")), ("opt_outs", ("at",)),
-                        ("history", ("at",)), ("lists", ("listed_at",))):
-        for i, item in enumerate(raw.get(field, ())):
-            for key in keys:
-                if key in item:
-                    yield (field, i, key), item, key, field == "lists"
-    relationship = raw.get("relationship", {})
-    for key in ("last_transaction_at", "last_inquiry_at"):
-        if key in relationship:
-            yield ("relationship", key), relationship, key, False
-    checked = raw.get("lists_checked_at", {})
-    for name in checked:
-        yield ("lists_checked_at", name), checked, name, True
+def _instant_places(holder: dict[str, Any], inside: tuple[str, ...] = (),
+                    where: tuple[Where, ...] = ()
+                    ) -> Iterator[tuple[tuple[Where, ...], dict[str, Any], str, bool]]:
+    """Every instant of a schema-valid call, in the schema's order (an array item by item):
+    (its path, the object holding it, its key, whether a bare date is allowed there).
+    ``inside`` is the schema path of ``holder``, ``where`` its place in the call."""
+    for place in CONTRACT.children(*inside):
+        key = place.key
+        if key not in holder:
+            continue
+        value = holder[key]
+        if place.kind in _derive.INSTANTS:
+            yield (*where, key), holder, key, place.kind == "date_or_instant"
+        elif place.kind == "items":
+            for i, item in enumerate(value):
+                yield from _instant_places(item, (*place.path, "*"), (*where, key, i))
+        elif place.kind == "object":
+            yield from _instant_places(value, place.path, (*where, key))
+        elif place.kind == "map" and CONTRACT.place(*place.path, "*").kind in _derive.INSTANTS:
+            dates = CONTRACT.place(*place.path, "*").kind == "date_or_instant"
+            for name in value:
+                yield (*where, key, name), value, name, dates
 
 
 def _canonical(raw: dict[str, Any]) -> dict[str, Any]:
@@ -262,12 +405,6 @@ def _canonical(raw: dict[str, Any]) -> dict[str, Any]:
         except ValueError:
             raise _Reject(_path(where), f"{value!r} is not a real date and time") from None
     return copied
-
-
-@functools.cache
-def call_schema() -> dict[str, Any]:
-    """The call-request JSON Schema shipped in the package."""
-    return json.loads(schema_path("call.schema.json").read_text(encoding="utf-8"))
 
 
 @functools.cache
@@ -340,7 +477,7 @@ def _compiled_reader() -> Any:
         from ringfence.contract import _callreader
     except ImportError:  # built without a C compiler: the reference path reads every call
         return None
-    _callreader.configure(Call, ConsentRecord, OptOut, _NO_ENTRIES)
+    _callreader.configure(Call, dict(RECORDS), dict(DEFAULTS))
     return None if os.environ.get("RINGFENCE_PURE_PYTHON") else _callreader.read
 
 
@@ -349,16 +486,3 @@ def _compiled_reader() -> Any:
 read_compiled = _compiled_reader()
 #: Which road reads calls in this process: "compiled" or "python".
 READER = "python" if read_compiled is None else "compiled"
-
-
-def resolve_dates(call: Call, zone: dt.tzinfo) -> None:
-    """Turn bare dates in list fields into the start of that day in the callee's zone."""
-    def start(value: float | dt.date | None) -> float | None:
-        if type(value) is dt.date:
-            return dt.datetime.combine(value, dt.time(), zone).timestamp()
-        return value  # type: ignore[return-value]
-
-    if any(type(v) is dt.date for v in call.lists.values()):
-        call.lists = {k: start(v) for k, v in call.lists.items()}
-    if any(type(v) is dt.date for v in call.lists_checked_at.values()):
-        call.lists_checked_at = {k: start(v) for k, v in call.lists_checked_at.items()}  # type: ignore[misc]

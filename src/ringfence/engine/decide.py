@@ -8,7 +8,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from ringfence.contract.decision import Decision, Finding, PolicyRef, RuleTrace
-from ringfence.contract.request import parse_call, resolve_dates
+from ringfence.contract.request import parse_call
 from ringfence.engine import ir, pygen
 from ringfence.engine.explain import explain_rule
 from ringfence.engine.interp import Interpreter
@@ -52,8 +52,8 @@ class Evaluator:
             zones = self._zone_sets.get(number.zones)
             if zones is None:
                 zones = self._zone_sets[number.zones] = tuple(facts.zone(z) for z in number.zones)
-        if call.lists or call.lists_checked_at:
-            resolve_dates(call, zones[0] if zones else call.at.tzinfo)  # type: ignore[arg-type]
+        if call.lists or call.lists_checked_at:  # bare dates are midnight in the callee's zone
+            call = call.in_zone(zones[0] if zones else call.at.tzinfo)  # type: ignore[arg-type]
         if place is None:
             region, country = number.region, number.country
         elif not region_exists(place):

@@ -52,7 +52,8 @@ class Schedule:
         return None
 
     def _candidates(self, ctx: Ctx, start: dt.datetime) -> Iterator[dt.datetime]:
-        events = list(event_instants(ctx))
+        # floats only: the evaluator placed the call's bare dates (Call.in_zone)
+        events: list[float] = list(ctx.call.instants())  # type: ignore[arg-type]
         home = ctx.home
         one = dt.timedelta(seconds=1)
 
@@ -100,24 +101,6 @@ def _after(event: float, duration: nodes.Duration, home: dt.tzinfo,
         moved = plus(dt.datetime.fromtimestamp(event, zone), duration, business)
         if moved is not None:
             yield moved.astimezone(_UTC)
-
-
-def event_instants(ctx: Ctx) -> Iterator[float]:
-    """Every instant the call carries (attempts, opt-outs, consent, relationship, lists)."""
-    call = ctx.call
-    yield from call.history_at
-    for opt in call.opt_outs:
-        yield opt.at
-    for record in call.consent:
-        yield record.at
-        if record.expires_at is not None:
-            yield record.expires_at
-        if record.revoked_at is not None:
-            yield record.revoked_at
-    for ts in (call.last_transaction_at, call.last_inquiry_at, *call.lists.values(),
-               *call.lists_checked_at.values()):
-        if ts is not None:
-            yield ts  # type: ignore[misc]
 
 
 def opening_times(ctx: Ctx, window: WindowSpec, start: dt.datetime, days: int

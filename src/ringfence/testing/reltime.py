@@ -12,25 +12,16 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from ringfence.contract.request import CONTRACT
 from ringfence.errors import excerpt
 
 _TERM = re.compile(r"\s*([+-])\s*(\d+)\s*([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 # Where a timestamp goes in a call (paths of keys; "*" is every item of a list or every value of
-# a mapping). Only these are rewritten, so a subject or campaign named "now" is left alone.
-TIMESTAMP_PATHS: tuple[tuple[str, ...], ...] = (
-    ("at",),
-    ("consent", "*", "at"),
-    ("consent", "*", "expires_at"),
-    ("consent", "*", "revoked_at"),
-    ("history", "*", "at"),
-    ("opt_outs", "*", "at"),
-    ("relationship", "last_transaction_at"),
-    ("relationship", "last_inquiry_at"),
-    ("lists", "*", "listed_at"),
-    ("lists_checked_at", "*"),
-)
+# a mapping), from the call schema. Only these are rewritten, so a subject or campaign named
+# "now" is left alone.
+TIMESTAMP_PATHS: tuple[tuple[str, ...], ...] = tuple(p.path for p in CONTRACT.instant_paths)
 
 
 class RelativeTimeError(ValueError):
