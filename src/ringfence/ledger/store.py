@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from ringfence.contract.fields import VOCABULARIES
 from ringfence.errors import CallError, InputError
 from ringfence.ledger import db, hotpath
 from ringfence.ledger.merge import LedgerFacts, merge_call
@@ -30,10 +31,9 @@ if TYPE_CHECKING:
 
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}\Z")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
-CONSENT_TYPES = ("express", "express_written")
-# The call contract's outcome vocabulary (schemas/call.schema.json, history[].outcome).
-OUTCOMES = ("conversation", "voicemail", "no_answer", "busy", "abandoned", "answering_machine",
-            "refused")
+# The call contract's vocabularies (schemas/call.schema.json), in a stable order for messages.
+CONSENT_TYPES = tuple(sorted(VOCABULARIES["consent.type"]))
+OUTCOMES = tuple(sorted(VOCABULARIES["history.outcome"]))
 # Words dialers use for the same outcomes.
 OUTCOME_ALIASES = {"connected": "conversation", "answered": "conversation",
                    "no-answer": "no_answer", "noanswer": "no_answer"}
