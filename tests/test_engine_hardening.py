@@ -153,3 +153,26 @@ def test_business_days_with_unknown_holidays_give_no_candidate_not_a_crash(tmp_p
                            "opt_outs": [{"at": "2026-06-10T00:00:00Z"}]})
     assert got.decision == "deny"
     assert got.next_allowed_at is None
+
+
+# ---- item 11: meta nested 500 deep on the reference path -------------------------------------
+
+
+@pytest.mark.parametrize("pure", ["0", "1"])
+def test_meta_nested_deep_is_decided_on_both_roads(pure: str) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    meta: object = "x"
+    for _ in range(500):
+        meta = {"a": meta}
+    # a lowercase "z" sends the call through the canonical rewrite, which copied the whole call
+    call = {"to": NEW_YORK, "at": "2026-06-16T15:00:00z", "meta": meta}
+    ran = subprocess.run([sys.executable, "-c", "from ringfence.tools.cli import main; main()",
+                          "decide", "-p", "us-fl", "-"],
+                         input=json.dumps(call), capture_output=True, text=True,
+                         env={**os.environ, "RINGFENCE_PURE_PYTHON": pure}, check=False)
+    assert ran.returncode == 0, ran.stderr[-500:]
+    assert json.loads(ran.stdout)["decision"] == "allow"

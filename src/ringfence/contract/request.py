@@ -23,7 +23,6 @@ A :class:`Call` is immutable once built.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import functools
 import operator
@@ -386,11 +385,27 @@ def _instant_places(holder: dict[str, Any], inside: tuple[str, ...] = (),
                 yield (*where, key, name), value, name, dates
 
 
+def _copy_described(holder: dict[str, Any], inside: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A copy of the containers of a schema-valid call that the schema describes (where instants
+    stand); anything else, such as ``meta``, is shared and never walked, however deep it is."""
+    copied = dict(holder)
+    for place in CONTRACT.children(*inside):
+        value = copied.get(place.key)
+        if place.kind == "items" and isinstance(value, list):
+            copied[place.key] = [_copy_described(item, (*place.path, "*"))
+                                 if isinstance(item, dict) else item for item in value]
+        elif place.kind == "object" and isinstance(value, dict):
+            copied[place.key] = _copy_described(value, place.path)
+        elif place.kind == "map" and isinstance(value, dict):
+            copied[place.key] = dict(value)
+    return copied
+
+
 def _canonical(raw: dict[str, Any]) -> dict[str, Any]:
     """A copy of a schema-valid call with every instant written as Python 3.11 reads it
     (RFC 3339 also allows a lowercase "t" and "z"); :class:`_Reject` naming the first value
     that is not a real date or time."""
-    copied = copy.deepcopy(raw)
+    copied = _copy_described(raw)
     for where, holder, key, date_allowed in _instant_places(copied):
         value = holder[key]
         if date_allowed and len(value) == 10:

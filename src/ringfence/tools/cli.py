@@ -182,6 +182,9 @@ def decide_command(policies: tuple[str, ...], jurisdiction: str | None, lists: t
                 record = policy_set.decide(raw, trace=trace).to_dict()
             except CallError as err:
                 record = _error_record(number, raw, err.message, path=err.path)
+            except Exception as err:  # a defect must cost this line, never the rest of the batch
+                record = _error_record(number, raw, f"internal error while deciding this call: "
+                                       f"{type(err).__name__}: {err}")
         line, is_error = _encode(number, raw, record)
         bad += is_error
         out.write(line)
