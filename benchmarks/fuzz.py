@@ -438,7 +438,13 @@ class Runner:
             shutil.copy(source, workdir / source.name)
         self.policyset = ringfence.load(*DECIDE_WITH)
         self.cache = PolicyCache()
-        self.sample_calls = self.corpus.calls[:3]
+        # Example calls by the place they reach ("US", "US-FL", "GB"): a policy is decided on
+        # calls in its own jurisdictions, or its rules would never run.
+        self.calls_to: dict[str, list[dict[str, Any]]] = {}
+        for call in self.corpus.calls:
+            decision = self.policyset.decide(call)
+            for place in {decision.country, decision.region} - {None}:
+                self.calls_to.setdefault(str(place), []).append(call)
         signal.signal(signal.SIGALRM, _on_alarm)
 
     def stage(self, outcome: Outcome, name: str, fn: Callable[[], Any]) -> tuple[bool, Any]:
@@ -471,16 +477,25 @@ class Runner:
         return outcome
 
     # -- policy --------------------------------------------------------------------------------
-    def _run_policy(self, outcome: Outcome, data: bytes, _index: int) -> None:
+    def _run_policy(self, outcome: Outcome, data: bytes, index: int) -> None:
         text = data.decode("utf-8", "surrogateescape")
         self.stage(outcome, "parse", lambda: parse_text(text, "fuzz.rf"))
         path = self.workdir / "fuzz-policy.rf"
         path.write_bytes(data)
         ok, policyset = self.stage(outcome, "load", lambda: ringfence.load(path))
         if ok:
+            calls = self._calls_for(policyset, random.Random(index))
             self.stage(outcome, "decide", lambda: [
                 _read_decision(policyset.decide(call, trace=True), search=n == 0)
-                for n, call in enumerate(self.sample_calls)])
+                for n, call in enumerate(calls)])
+
+    def _calls_for(self, policyset: ringfence.PolicySet, rng: random.Random
+                   ) -> list[dict[str, Any]]:
+        """A few example calls into the policy's jurisdictions, as given and for marketing."""
+        places = [j for info in policyset.policies for j in info.jurisdictions]
+        picked = [rng.choice(self.calls_to.get(place) or self.corpus.calls)
+                  for place in places[:3]] or [rng.choice(self.corpus.calls)]
+        return picked + [{**call, "purpose": "marketing"} for call in picked]
 
     # -- call ----------------------------------------------------------------------------------
     def _run_call(self, outcome: Outcome, raw: Any, index: int) -> None:
