@@ -536,12 +536,13 @@ def _checked_run(suite: Any, cache: PolicyCache) -> Any:
     """Run a suite; a crash the runner reported as a case error or a SuiteError is a crash."""
     from ringfence.testing.problems import SuiteError
     try:
-        result = run([suite], cache)
+        cache.get(suite)  # run() gathers these errors without their causes: load first
     except SuiteError as err:
         cause = err.__cause__
         if cause is not None and not isinstance(cause, RingfenceError):
             raise HiddenCrash(f"policy load crashed inside SuiteError: {cause!r}") from cause
         raise
+    result = run([suite], cache)
     for case in result.results:
         if case.status == "error" and (case.error or "").startswith("internal error"):
             raise HiddenCrash(f"{case.case.nodeid}: {case.error}")

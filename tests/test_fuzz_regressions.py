@@ -10,9 +10,13 @@ from pathlib import Path
 
 import pytest
 
+import ringfence
 from ringfence.contract.request import parse_call, parse_call_reference
-from ringfence.errors import CallError
+from ringfence.errors import CallError, PolicyError
 from ringfence.facts.numberlist import NumberList
+from ringfence.testing.problems import SuiteError
+from ringfence.testing.runner import PolicyCache
+from ringfence.testing.suite import load_suite
 
 
 def _nested(depth: int) -> object:
@@ -42,3 +46,37 @@ def test_looking_up_text_that_is_not_a_number_finds_nothing(tmp_path: Path, quer
     assert numbers.lookup(query) == (False, None)
     assert numbers.listing(query) == (False, None)
     assert "+13055550001" in numbers
+
+
+# Found as suite:8359 (seed 2026): a suite naming a policy 'not not not ...' (a name longer than
+# the system allows) raised OSError (ENAMETOOLONG) from Path.is_file(); ringfence.load did too.
+LONG = "x" * 300
+
+
+def test_loading_a_policy_whose_name_is_too_long_for_the_system_is_not_found():
+    with pytest.raises(PolicyError) as err:
+        ringfence.load(LONG + ".rf")
+    assert err.value.diagnostics[0].code == "RF601"
+    with pytest.raises(PolicyError):
+        ringfence.load(LONG)  # looks like a shipped id
+
+
+@pytest.mark.parametrize("body, problem", [
+    (f"policies: [{LONG}.rf]\n", "policy file not found"),
+    (f"policies: [us-fl.rf]\nlists: {{national_dnc: {LONG}.csv}}\n", "list file not found"),
+])
+def test_a_suite_naming_a_file_too_long_for_the_system_is_a_suite_error(tmp_path, body, problem):
+    path = tmp_path / "long.test.yaml"
+    path.write_text(body + "cases:\n  - name: one\n    call: {to: '+13055550123', "
+                    "at: '2026-06-15T12:00:00-04:00'}\n    expect: {decision: allow}\n", "utf-8")
+    with pytest.raises(SuiteError, match=problem):
+        load_suite(path)
+
+
+def test_a_suite_naming_a_policy_id_too_long_for_the_system_cannot_load_it(tmp_path):
+    path = tmp_path / "long.test.yaml"
+    path.write_text(f"policies: [{LONG}]\ncases:\n  - name: one\n    call: {{to: '+13055550123', "
+                    "at: '2026-06-15T12:00:00-04:00'}\n    expect: {decision: allow}\n", "utf-8")
+    with pytest.raises(SuiteError, match="no policy file, folder or shipped policy id") as err:
+        PolicyCache().get(load_suite(path))
+    assert isinstance(err.value.__cause__, PolicyError)  # not an OSError rendered as a problem
