@@ -779,11 +779,15 @@ def _run_pool(state: Campaign, tasks: Iterator[tuple[str, int, int, int]], jobs:
 def replay(spec: str, seed: int, limit: float) -> int:
     """Print one input and run it in this process, tracebacks shown."""
     kind, _, index = spec.partition(":")
-    _init_worker(limit, _scratch())
-    assert _RUNNER is not None
-    data = GENERATORS[kind](input_rng(seed, kind, int(index)), _RUNNER.corpus)
-    print(_as_bytes(data)[:20000].decode("utf-8", "backslashreplace"))
-    outcome = _RUNNER.run(kind, data, int(index))
+    scratch = _scratch()
+    try:
+        _init_worker(limit, scratch)
+        assert _RUNNER is not None
+        data = GENERATORS[kind](input_rng(seed, kind, int(index)), _RUNNER.corpus)
+        print(_as_bytes(data)[:20000].decode("utf-8", "backslashreplace"))
+        outcome = _RUNNER.run(kind, data, int(index))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     print(outcome.stages)
     for stage, status, text in outcome.failures:
         print(f"--- {stage}: {status}\n{text}")
