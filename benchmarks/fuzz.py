@@ -574,11 +574,14 @@ def compare_readers(raw: Any) -> Any:
     except RingfenceError as err:
         reference = err
     reader = request.read_compiled
-    fast = reader(raw) if reader is not None else None
+    try:
+        fast = reader(raw) if reader is not None else None
+    except RingfenceError as err:  # it answers a Call or None; rejecting is the reference's job
+        raise Mismatch(f"the compiled reader raised {err!r}") from err
     if fast is not None:
         if isinstance(reference, RingfenceError):
             raise Mismatch(f"the compiled reader accepted what the reference rejects "
-                           f"({reference}): {raw!r}"[:2000])
+                           f"({reference}): {_as_bytes(raw)[:2000]!r}")
         if not _same(call_values(fast), call_values(reference)):
             raise Mismatch(f"the two roads read different calls:\n  compiled  "
                            f"{call_values(fast)!r}\n  reference {call_values(reference)!r}")
