@@ -6,6 +6,7 @@ accepted or cleanly rejected.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,29 @@ def test_a_suite_naming_a_policy_id_too_long_for_the_system_cannot_load_it(tmp_p
     with pytest.raises(SuiteError, match="no policy file, folder or shipped policy id") as err:
         PolicyCache().get(load_suite(path))
     assert isinstance(err.value.__cause__, PolicyError)  # not an OSError rendered as a problem
+
+
+@pytest.mark.parametrize("read", [parse_call, parse_call_reference])
+def test_a_call_with_deep_meta_and_a_lowercase_instant_is_read(read):
+    # Found as call:56098 (seed 2026): the reference path rewrites lowercase instants on a deep
+    # copy of the call, and copying a "meta" 500 objects deep (json.loads makes one) raised
+    # RecursionError; the compiled reader accepted the same call.
+    meta = json.loads('{"a":' * 600 + "1" + "}" * 600)
+    call = read({"to": "+13055550123", "at": "2026-06-15t12:00:00z", "meta": meta})
+    assert call.raw["meta"] is meta
+    assert call.at_ts == parse_call_reference(
+        {"to": "+13055550123", "at": "2026-06-15T12:00:00Z"}).at_ts
+
+
+@pytest.mark.parametrize("listed_at", ["2126-10-04", "2226-10-04"])
+def test_next_allowed_at_past_the_holiday_calendars_is_found_or_none(listed_at):
+    # Found as call:44560 (seed 2026, a hang over 10 s): counting business days from a listing
+    # dated after the last year the holiday calendars know (2100) never counted one, so the
+    # search walked day by day to year 9999 (building a calendar per year) and then raised
+    # OverflowError. Candidates are only proposals the rules judge: unknown stops the count.
+    policies = ringfence.load("us-federal", "us-ok")
+    decision = policies.decide({"to": "+14054050629", "at": "2026-12-09T18:59:00-06:00",
+                                "purpose": "marketing",
+                                "lists": [{"name": "national_dnc", "listed_at": listed_at}]})
+    assert decision.decision == "deny"
+    assert decision.next_allowed_at is None  # no instant within the horizon clears every rule

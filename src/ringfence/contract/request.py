@@ -247,7 +247,9 @@ def _canonical(raw: dict[str, Any]) -> dict[str, Any]:
     """A copy of a schema-valid call with every instant written as Python 3.11 reads it
     (RFC 3339 also allows a lowercase "t" and "z"); :class:`_Reject` naming the first value
     that is not a real date or time."""
-    copied = copy.deepcopy(raw)
+    # "meta" (the caller's own, of any depth) holds no instant and the Call keeps the request
+    # as given: copying it could only run out of recursion (found by fuzzing, issue #12).
+    copied = copy.deepcopy({key: value for key, value in raw.items() if key != "meta"})
     for where, holder, key, date_allowed in _instant_places(copied):
         value = holder[key]
         if date_allowed and len(value) == 10:

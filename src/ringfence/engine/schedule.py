@@ -59,8 +59,10 @@ class Schedule:
         def business(day: dt.date, n: int) -> dt.date:
             while n > 0:
                 day += dt.timedelta(days=1)
-                if business_days_between(ctx, day - dt.timedelta(days=1), day) == 1:
-                    n -= 1
+                counted = business_days_between(ctx, day - dt.timedelta(days=1), day)
+                if counted is None:  # holidays unknown from here: a candidate the rules judge
+                    return day
+                n -= counted
             return day
 
         for rule in self.rules:
