@@ -22,7 +22,7 @@ from ringfence.facts.numberlist import NumberList
 from ringfence.language import nodes
 from ringfence.language.checker import check
 from ringfence.language.parser import parse_file
-from ringfence.resources import policies_dir
+from ringfence.resources import path_kind, policies_dir
 
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 
@@ -45,11 +45,12 @@ def resolve(refs: Iterable[str | Path]) -> list[Path]:
     seen: set[Path] = set()
     for ref in refs:
         path = Path(ref)
-        if path.is_dir():
+        kind = path_kind(path)
+        if kind == "folder":
             found = sorted(path.rglob("*.rf"))
-        elif path.is_file():
+        elif kind == "file":
             found = [path]
-        elif _ID.match(str(ref)) and (policies_dir() / f"{ref}.rf").is_file():
+        elif _ID.match(str(ref)) and path_kind(policies_dir() / f"{ref}.rf") == "file":
             found = [policies_dir() / f"{ref}.rf"]
         else:
             raise _not_found(str(ref))

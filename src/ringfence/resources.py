@@ -27,6 +27,19 @@ def policies_dir() -> Path:
     return _shipped("policies")
 
 
+def path_kind(path: Path) -> str | None:
+    """What ``path`` names: "file", "folder" or "other"; None when nothing is there, or when the
+    system cannot look the name up at all (longer than it allows): that names no file either."""
+    try:
+        if path.is_file():
+            return "file"
+        if path.is_dir():
+            return "folder"
+        return "other" if path.exists() else None
+    except OSError:  # ENAMETOOLONG: pathlib ignores "not found", not this
+        return None
+
+
 def data_path(name: str) -> Path:
     """A data file shipped in the package (``ringfence/data``)."""
     return _PACKAGE / "data" / name

@@ -465,7 +465,10 @@ def parse_call_reference(raw: object) -> Call:
     except (ValueError, TypeError, OverflowError):
         valid = False  # a Python value JSON has no form for: the reference validator judges
     if not valid:
-        found = schema_error(raw)
+        try:
+            found = schema_error(raw)
+        except RecursionError:  # a Python value nested deeper than repr (and JSON) can go
+            raise CallError("", "the call is nested too deeply to read") from None
         if found is not None:
             raise found from None
         # The reference is laxer in one place: Python's "$" also matches before a final newline.

@@ -89,7 +89,10 @@ class NumberList:
 
     def _stored(self, e164: str) -> int | None:
         """The stored listing (``_NO_DATE`` when unknown), or None when the number is absent."""
-        key = int(e164[1:])
+        try:
+            key = int(e164[1:])
+        except ValueError:  # not a number at all: never on a list
+            return None
         slot = ((key * _MULT) & _MASK64) >> (64 - self._bits)
         keys = self._keys
         while True:

@@ -18,6 +18,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from ringfence.resources import path_kind
 from ringfence.testing.merge import count_values, merge_all
 from ringfence.testing.problems import Problem, SuiteError, field_path, schema_problems
 from ringfence.testing.reltime import (
@@ -197,10 +198,11 @@ class _Loader:
         for index, text in enumerate(items):
             line = items.item_lines[index]
             candidate = self.path.parent / text
-            if candidate.is_file() and candidate.suffix != ".rf":
+            kind = path_kind(candidate)
+            if kind == "file" and candidate.suffix != ".rf":
                 # Never parse (and quote in an error) a file that is not a policy.
                 self.problem(line, f"a policy file ends in .rf: {text}", f"policies[{index}]")
-            elif candidate.exists():
+            elif kind is not None:
                 refs.append(PolicyRef(text, str(candidate.resolve()), line, True))
             elif _looks_like_path(text):
                 self.problem(
@@ -216,7 +218,7 @@ class _Loader:
         lists = {}
         for name, text in items.items():
             candidate = self.path.parent / text
-            if candidate.is_file():
+            if path_kind(candidate) == "file":
                 lists[name] = str(candidate.resolve())
             else:
                 self.problem(items.key_lines[name], f"list file not found: {text}", f"lists.{name}")
