@@ -3,8 +3,10 @@
 The generated function (:mod:`.pygen`) runs for every call; a Python call per condition is a
 large share of its cost. A runtime function marked hot (:data:`.runtime.HOT`) is therefore
 copied in: its parameters bound to the argument expressions, its locals renamed apart, and each
-``return X`` turned into ``TARGET = X`` and a jump out of a ``while True`` block run once. The
-semantics stays written once, in the runtime; this only changes how it is reached.
+``return X`` turned into ``TARGET = X`` and a jump out of a ``while True`` block run once. What
+the constant arguments decide (``purpose is None`` for a purpose the policy names, an
+``inclusive`` flag) is folded away (:class:`_Fold`). The semantics stays written once, in the
+runtime; this only changes how it is reached.
 
 The functions it takes are plain: statements, loops and conditionals, no nested functions,
 ``try``, ``with``, ``yield``, ``global`` or ``nonlocal`` (:func:`body` refuses the rest).
@@ -82,6 +84,89 @@ class _Rewrite(ast.NodeTransformer):
         return self._loop(node)
 
 
+# What is known, at generation time, of a parameter bound to a constant: None, a boolean, or
+# "some value other than None".
+Known = tuple[str, object]
+NONE: Known = ("none", None)
+SOME: Known = ("some", None)
+
+
+def known(value: object) -> Known:
+    """What the folding may rely on for a constant argument."""
+    if value is None:
+        return NONE
+    if isinstance(value, bool):
+        return ("bool", value)
+    return SOME
+
+
+class _Fold(ast.NodeTransformer):
+    """Folds what the constant arguments decide: ``p is None``, a boolean ``p``, and the
+    ``and``/``or``/``not``/``if`` they leave constant, dropping branches never taken."""
+
+    def __init__(self, facts: dict[str, Known]):
+        self.facts = facts
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        fact = self.facts.get(node.id)
+        if fact is not None and isinstance(node.ctx, ast.Load) and fact[0] in ("none", "bool"):
+            value: Any = fact[1]  # None or a boolean
+            return ast.Constant(value)
+        return node
+
+    def visit_Compare(self, node: ast.Compare) -> ast.expr:
+        self.generic_visit(node)
+        if len(node.ops) == 1 and isinstance(node.ops[0], ast.Is | ast.IsNot) \
+                and isinstance(node.comparators[0], ast.Constant) \
+                and node.comparators[0].value is None:
+            left = node.left
+            if isinstance(left, ast.Constant):
+                is_none = left.value is None
+            elif isinstance(left, ast.Name) and self.facts.get(left.id) == SOME:
+                is_none = False
+            else:
+                return node
+            return ast.Constant(is_none if isinstance(node.ops[0], ast.Is) else not is_none)
+        return node
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> ast.expr:
+        self.generic_visit(node)
+        decisive = isinstance(node.op, ast.Or)  # a truthy operand decides "or", a falsy "and"
+        values: list[ast.expr] = []
+        for value in node.values:
+            if isinstance(value, ast.Constant):
+                if bool(value.value) is decisive:
+                    if not values:
+                        return value  # decided before any operand that could run
+                    values.append(value)
+                    break
+                if value is not node.values[-1]:
+                    continue  # passed over: the next operand's value is the result
+            values.append(value)
+        if len(values) == 1:
+            return values[0]
+        node.values = values
+        return node
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.expr:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Not) and isinstance(node.operand, ast.Constant):
+            return ast.Constant(not node.operand.value)
+        return node
+
+    def visit_IfExp(self, node: ast.IfExp) -> ast.expr:
+        self.generic_visit(node)
+        if isinstance(node.test, ast.Constant):
+            return node.body if node.test.value else node.orelse
+        return node
+
+    def visit_If(self, node: ast.If) -> Any:
+        self.generic_visit(node)
+        if isinstance(node.test, ast.Constant):
+            return (node.body if node.test.value else node.orelse) or [ast.Pass()]
+        return node
+
+
 @dataclass(frozen=True)
 class _Template:
     """A function's body as source, written once: parameters, locals, the target and the done
@@ -96,8 +181,17 @@ class _Template:
 
 
 @functools.cache
-def _template(fn: Callable[..., Any]) -> _Template:
-    params, statements = body(fn)
+def _template(fn: Callable[..., Any], facts: tuple[Known | None, ...]) -> _Template:
+    params, original = body(fn)
+    assigned = {n.id for s in original for n in ast.walk(s)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    # a parameter the body assigns to is not constant: nothing is folded on it
+    folding = _Fold({p: f for p, f in zip(params, facts, strict=True)
+                     if f is not None and p not in assigned})
+    statements: list[ast.stmt] = []
+    for statement in copy.deepcopy(original):
+        folded = folding.visit(statement)
+        statements.extend(folded if isinstance(folded, list) else [folded])
     stored = {n.id for s in statements for n in ast.walk(s)
               if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     local_names = tuple(sorted(stored - set(params)))
@@ -106,12 +200,12 @@ def _template(fn: Callable[..., Any]) -> _Template:
     used = {n.id for s in statements for n in ast.walk(s) if isinstance(n, ast.Name)}
     global_names = tuple(sorted(n for n in used - names.keys() if not hasattr(builtins, n)))
     if len(statements) == 1 and isinstance(statements[0], ast.Return) and statements[0].value:
-        value = _Rewrite(names, "__target__", "").visit(copy.deepcopy(statements[0].value))
+        value = _Rewrite(names, "__target__", "").visit(statements[0].value)
         text, flagged = f"__target__ = {ast.unparse(value)}", False
     else:
         rewrite = _Rewrite(names, "__target__", "__done__")
         block: list[ast.stmt] = []
-        for statement in copy.deepcopy(statements):
+        for statement in statements:
             result = rewrite.visit(statement)
             block.extend(result if isinstance(result, list) else [result])
         # falling off the end returns None
@@ -126,14 +220,17 @@ def _template(fn: Callable[..., Any]) -> _Template:
 _PLACEHOLDER = re.compile(r"__(?:p\d+|l\d+|target|done)__")
 
 
-def copy_in(fn: Callable[..., Any], args: list[str], target: str, fresh: Callable[[str], str],
+def copy_in(fn: Callable[..., Any], args: list[str], facts: tuple[Known | None, ...],
+            target: str, fresh: Callable[[str], str],
             bind: Callable[[str, object], str]) -> list[str]:
     """Lines that set ``target`` to ``fn(*args)``, with ``fn``'s body copied in.
 
-    ``args`` are expressions; ``fresh(name)`` gives an unused local name; ``bind(name, value)``
-    makes a global of ``fn`` (another runtime function, a module) visible to the code.
+    ``args`` are expressions; ``facts`` what is known of each (:func:`known` for a constant,
+    None for a value read per judgement), which folds the branches it decides; ``fresh(name)``
+    gives an unused local name; ``bind(name, value)`` makes a global of ``fn`` (another runtime
+    function, a module) visible to the code.
     """
-    template = _template(fn)
+    template = _template(fn, facts)
     names = {"__target__": target}
     lines: list[str] = []
     for i, (param, arg) in enumerate(zip(template.params, args, strict=True)):

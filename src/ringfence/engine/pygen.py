@@ -25,7 +25,7 @@ from typing import Any
 
 from ringfence.contract.decision import Finding, PolicyRef
 from ringfence.engine import ir
-from ringfence.engine.inliner import copy_in
+from ringfence.engine.inliner import copy_in, known
 from ringfence.engine.runtime import HOT, Apply, Attr, Const, Ctx, Env, ListLookup, list_lookup
 from ringfence.errors import Span
 from ringfence.facts.callee import FactSource
@@ -101,7 +101,8 @@ def _apply(src: _Source, applied: Apply, target: str, depth: int) -> None:
     if fn not in HOT:
         src.emit(depth, f"{target} = {src.bind_global(fn.__name__, fn)}({', '.join(args)})")
         return
-    src.emit(depth, *copy_in(fn, args, target, lambda name: src.name(f"{name}_"),
+    facts = tuple(known(a.value) if isinstance(a, Const) else None for a in applied.args)
+    src.emit(depth, *copy_in(fn, args, facts, target, lambda name: src.name(f"{name}_"),
                              src.bind_global))
 
 

@@ -40,7 +40,7 @@ class Ctx:
     later instants with the same facts.
     """
 
-    __slots__ = ("_cache", "_day", "_local", "call", "country", "facts", "missing", "region", "t",
+    __slots__ = ("_cache", "_day", "call", "country", "facts", "missing", "region", "t",
                  "t_dt", "zones")
 
     def __init__(self, call: Call, t_dt: dt.datetime, zones: tuple[ZoneInfo, ...],
@@ -53,8 +53,9 @@ class Ctx:
         self.region = region
         self.facts = facts
         self.missing: set[str] = set()
-        self._cache: dict[object, float] = {}
-        self._local: dict[ZoneInfo, dt.datetime] = {}
+        # Values computed once per judgement: the judged instant on a zone's clock (by zone),
+        # instants a month or year before it (by duration). One dict: one allocation per call.
+        self._cache: dict[object, Any] = {}
         self._day: dt.date | None = None
 
     def at(self, t_dt: dt.datetime) -> Ctx:
@@ -63,9 +64,9 @@ class Ctx:
 
     def local(self, zone: ZoneInfo) -> dt.datetime:
         """The judged instant on the clock of ``zone`` (kept: several windows ask)."""
-        found = self._local.get(zone)
+        found: dt.datetime | None = self._cache.get(zone)
         if found is None:
-            found = self._local[zone] = self.t_dt.astimezone(zone)
+            found = self._cache[zone] = self.t_dt.astimezone(zone)
         return found
 
     @property
@@ -344,7 +345,9 @@ def is_in(value: object, wanted: frozenset[object], negated: bool, missing: set[
           name: str) -> Tri:
     """``FIELD is V`` / ``is one of``, negated for ``is not``: unknown when the field is not
     given."""
-    return unknown(missing, name) if value is None else (value in wanted) is not negated
+    if value is None:
+        return unknown(missing, name)
+    return value not in wanted if negated else value in wanted
 
 
 @lowers(nodes.Is)
@@ -733,19 +736,19 @@ def count_recent(history_at: tuple[float, ...], t: float, seconds: int,
 
 
 @hot
-def count_recent_same(ctx: Ctx, spec: Count, field: str, value: object) -> Tri:
-    """:func:`count_attempts` for one ``with same FIELD`` filter over a window of fixed length:
-    an attempt's own field is read from the request only when its instant is in the window."""
-    if value is None or spec.seconds is None:
+def count_recent_same(ctx: Ctx, call: Call, t: float, spec: Count, field: str, value: object,
+                      seconds: int, op: Callable[[Any, Any], bool], number: int) -> Tri:
+    """:func:`count_attempts` for one ``with same FIELD`` filter over a window of fixed length
+    (``seconds``, ``op`` and ``number`` are the spec's own): an attempt's own field is read from
+    the request only when its instant is in the window."""
+    if value is None:
         return count_attempts(ctx, spec)
-    call = ctx.call
-    t = ctx.t
-    start = t - spec.seconds
+    start = t - seconds
     total = 0
     for ts, item in zip(call.history_at, call.history_items, strict=True):
         if start <= ts < t and item.get(field) == value:
             total += 1
-    return spec.op(total, spec.number)
+    return op(total, number)
 
 
 def count_spec(node: nodes.CountAttempts) -> Count:
@@ -766,7 +769,8 @@ def _lower_count(node: nodes.CountAttempts) -> Apply:
                                     Const(spec.op), Const(node.number)), durations, timed=True)
     if spec.seconds is not None and spec.filters.outcomes is None and len(spec.filters.same) == 1:
         (field,) = spec.filters.same
-        return Apply(count_recent_same, (CTX, Const(spec), Const(field), Attr("call", field)),
+        return Apply(count_recent_same, (CTX, CALL, T, Const(spec), Const(field), Attr("call", field),
+                                         Const(spec.seconds), Const(spec.op), Const(spec.number)),
                      durations, timed=True)
     return Apply(count_attempts, (CTX, Const(spec)), durations, timed=True)
 
@@ -862,7 +866,7 @@ def window_open(ctx: Ctx, window: WindowSpec, missing: set[str]) -> Tri:
     if not zones:
         return unknown(missing, "to_timezone")
     hours = window.hours
-    seen = ctx._local
+    seen = ctx._cache
     for zone in zones:
         local = seen.get(zone)
         if local is None:  # Ctx.local, written out
@@ -892,7 +896,7 @@ def window_open_daily(ctx: Ctx, start: dt.time, end: dt.time | None, inclusive: 
     zones = ctx.zones
     if not zones:
         return unknown(missing, "to_timezone")
-    seen = ctx._local
+    seen = ctx._cache
     for zone in zones:
         local = seen.get(zone)
         if local is None:  # Ctx.local, written out
