@@ -176,3 +176,29 @@ def test_meta_nested_deep_is_decided_on_both_roads(pure: str) -> None:
                          env={**os.environ, "RINGFENCE_PURE_PYTHON": pure}, check=False)
     assert ran.returncode == 0, ran.stderr[-500:]
     assert json.loads(ran.stdout)["decision"] == "allow"
+
+
+# ---- issue #12: a list loaded under a name no policy uses -------------------------------------
+
+
+def test_a_list_under_a_name_no_policy_uses_is_an_input_error(tmp_path: Path) -> None:
+    dnc = tmp_path / "dnc.txt"
+    dnc.write_text(f"{NEW_YORK}\n", encoding="utf-8")
+    with pytest.raises(ringfence.InputError) as raised:
+        ringfence.load("us-federal", lists={"national_dcn": dnc})
+    assert "did you mean 'national_dnc'" in str(raised.value)
+    assert ringfence.load("us-federal", lists={"national_dnc": dnc})  # the right name loads
+
+
+def test_the_cli_says_so_with_exit_2(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ringfence.tools.cli import cli
+
+    dnc = tmp_path / "dnc.txt"
+    dnc.write_text(f"{NEW_YORK}\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["decide", "-p", "us-federal", "--list",
+                                      f"national_dcn={dnc}", '{"to": "+12122345678", '
+                                      '"at": "2026-06-16T15:00:00Z"}'])
+    assert result.exit_code == 2
+    assert "national_dnc" in result.output

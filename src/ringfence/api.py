@@ -15,8 +15,8 @@ from typing import Any
 
 from ringfence.contract.decision import Decision
 from ringfence.engine.decide import Evaluator
-from ringfence.engine.ir import Policy, PolicyInfo, RuleInfo, lower_policy
-from ringfence.errors import CODES, Diagnostic, PolicyError, Span, did_you_mean
+from ringfence.engine.ir import Policy, PolicyInfo, RuleInfo, lower_policy, policy_atoms
+from ringfence.errors import CODES, Diagnostic, InputError, PolicyError, Span, did_you_mean
 from ringfence.facts.callee import FactSource, StandardFacts, load_list_files
 from ringfence.facts.numberlist import NumberList
 from ringfence.language import nodes
@@ -159,7 +159,8 @@ def _compile_policy(parsed: _Parsed, cache: dict[Path, _Parsed]) -> Policy:
     )
     info = PolicyInfo(policy.id, policy.title, policy.version, f"sha256:{digest}",
                       str(parsed.path), policy.jurisdictions, start, end, policy.sources,
-                      policy.disclaimer, policy.notes, rule_infos, policy.span)
+                      policy.disclaimer, policy.notes, rule_infos, policy.span,
+                      tuple(str(name) for name in policy.lists))
     return lower_policy(info, policy.when, rules)
 
 
@@ -217,12 +218,33 @@ def load(*paths_or_ids: str | Path, lists: Mapping[str, str | Path] | None = Non
     """Load policies from files, folders or shipped ids, with optional named list files.
 
     Raises :class:`ringfence.errors.PolicyError` (every problem found) when a policy is
-    invalid, and :class:`ringfence.errors.InputError` when a list file is unreadable.
+    invalid, and :class:`ringfence.errors.InputError` when a list file is unreadable or is
+    loaded under a name no loaded policy uses.
     """
     if not paths_or_ids:
         raise _not_found("(nothing given)")
     compiled = compile_files(resolve(paths_or_ids))
+    if lists:
+        _check_list_names(lists, compiled)
     return PolicySet(compiled, facts or _facts(lists))
+
+
+def _check_list_names(lists: Mapping[str, object], policies: Iterable[Policy]) -> None:
+    """A list loaded under a name no loaded policy reads would be silently unused (a misspelt
+    ``--list internal_dcn=…`` leaves ``internal_dnc`` unloaded): an input error, with the names
+    the policies do read."""
+    policies = list(policies)
+    # declared by a policy (uses list …), or read by a rule it includes from another
+    used = {name for policy in policies for name in policy.info.lists} | {
+        str(atom.node.name) for atom in policy_atoms(policies)
+        if isinstance(atom.node, nodes.OnList | nodes.ListChecked | nodes.OnListAtWash)}
+    for name in lists:
+        if name not in used:
+            hint = did_you_mean(name, sorted(used))
+            raise InputError(f"list {name!r} is not used by any loaded policy"
+                             + (f"; did you mean {hint!r}?" if hint else "")
+                             + (f" (they use: {', '.join(sorted(used))})" if used else
+                                " (they use no list)"))
 
 
 def load_library(lists: Mapping[str, str | Path] | None = None,

@@ -110,6 +110,7 @@ class PolicyInfo:
     notes: tuple[str, ...]
     rules: tuple[RuleInfo, ...]
     span: Span
+    lists: tuple[str, ...] = ()  # the number lists the policy declares (uses list …)
 
 
 @dataclass(frozen=True)
