@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from ringfence.engine import ir
 from ringfence.engine.interp import Interpreter
-from ringfence.engine.runtime import OBSERVERS, Ctx, closed_reason, window_open, window_zones
+from ringfence.engine.runtime import OBSERVERS, Ctx, closed_reason, window_check, window_zones
 from ringfence.language import nodes, unparse
 
 
@@ -34,7 +34,7 @@ def _window(rule: ir.Rule, ctx: Ctx) -> str:
     window = rule.window
     assert window is not None
     inside = {True: "inside", False: "outside", None: "cannot be placed in"}[
-        window_open(ctx, window, ctx.missing)]
+        window_check(ctx, window, ctx.missing)]
     lines = "; ".join(unparse.window_lines(window.node))
     zones = window_zones(ctx, window)
     if not zones:

@@ -167,6 +167,24 @@ class _Fold(ast.NodeTransformer):
         return node
 
 
+_JUMPS = (ast.Return, ast.Break, ast.Continue, ast.Raise)
+
+
+def _reachable(statements: list[ast.stmt]) -> list[ast.stmt]:
+    """The statements up to the first jump (what folding a branch away can leave behind it),
+    with the blocks inside them pruned the same way."""
+    kept: list[ast.stmt] = []
+    for statement in statements:
+        for name in ("body", "orelse"):
+            block = getattr(statement, name, None)
+            if isinstance(block, list) and block:
+                setattr(statement, name, _reachable(block) or [ast.Pass()])
+        kept.append(statement)
+        if isinstance(statement, _JUMPS):
+            break
+    return kept
+
+
 @dataclass(frozen=True)
 class _Template:
     """A function's body as source, written once: parameters, locals, the target and the done
@@ -192,6 +210,7 @@ def _template(fn: Callable[..., Any], facts: tuple[Known | None, ...]) -> _Templ
     for statement in copy.deepcopy(original):
         folded = folding.visit(statement)
         statements.extend(folded if isinstance(folded, list) else [folded])
+    statements = _reachable(statements)
     stored = {n.id for s in statements for n in ast.walk(s)
               if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     local_names = tuple(sorted(stored - set(params)))
@@ -208,9 +227,9 @@ def _template(fn: Callable[..., Any], facts: tuple[Known | None, ...]) -> _Templ
         for statement in statements:
             result = rewrite.visit(statement)
             block.extend(result if isinstance(result, list) else [result])
-        # falling off the end returns None
-        block += [ast.Assign([ast.Name("__target__", ast.Store())], ast.Constant(None)),
-                  ast.Break()]
+        if not isinstance(statements[-1], _JUMPS):  # falling off the end returns None
+            block += [ast.Assign([ast.Name("__target__", ast.Store())], ast.Constant(None)),
+                      ast.Break()]
         wrapper = ast.fix_missing_locations(ast.While(ast.Constant(True), block, []))
         text, flagged = "__done__ = False\n" + ast.unparse(wrapper), True
     return _Template(params, frozenset(stored & set(params)), local_names, global_names, text,

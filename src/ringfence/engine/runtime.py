@@ -860,12 +860,17 @@ def closed_reason(ctx: Ctx, window: WindowSpec, local: dt.datetime) -> str | boo
 
 
 @hot
-def window_open(ctx: Ctx, window: WindowSpec, missing: set[str]) -> Tri:
-    """``allow only …``: open on the clock of every zone the callee may be in."""
-    zones = window.zones or ctx.zones
+def window_open(ctx: Ctx, fixed: tuple[ZoneInfo, ...] | None,
+                hours: tuple[tuple[Interval, ...], ...], start: dt.time | None,
+                end: dt.time | None, inclusive: bool, window: WindowSpec,
+                missing: set[str]) -> Tri:
+    """``allow only …``: open on the clock of every zone the callee may be in (``fixed``: the
+    window's own zone instead). ``start`` given: the window is that one interval every day
+    (``end`` None: the end of the day) with no closures, the commonest window, checked without
+    the weekday table; the generated function keeps only the branch its arguments take."""
+    zones = fixed or ctx.zones
     if not zones:
         return unknown(missing, "to_timezone")
-    hours = window.hours
     seen = ctx._cache
     for zone in zones:
         local = seen.get(zone)
@@ -873,8 +878,12 @@ def window_open(ctx: Ctx, window: WindowSpec, missing: set[str]) -> Tri:
             local = seen[zone] = ctx.t_dt.astimezone(zone)
         tm = local.time()
         # times of day compare exactly, to the microsecond
-        for start, end, inclusive in hours[local.weekday()]:
-            if start <= tm and (end is None or (tm <= end if inclusive else tm < end)):
+        if start is not None:
+            if not (start <= tm and (end is None or (tm <= end if inclusive else tm < end))):
+                return False
+            continue
+        for begin, until, included in hours[local.weekday()]:
+            if begin <= tm and (until is None or (tm <= until if included else tm < until)):
                 break
         else:
             return False
@@ -887,33 +896,22 @@ def window_open(ctx: Ctx, window: WindowSpec, missing: set[str]) -> Tri:
     return True
 
 
-@hot
-def window_open_daily(ctx: Ctx, start: dt.time, end: dt.time | None, inclusive: bool,
-                      missing: set[str]) -> Tri:
-    """:func:`window_open` for the commonest window, one interval every day in the callee's
-    zones with no closures (``allow only between 08:00 and 21:00 inclusive``): the weekday table
-    and the closures left out."""
-    zones = ctx.zones
-    if not zones:
-        return unknown(missing, "to_timezone")
-    seen = ctx._cache
-    for zone in zones:
-        local = seen.get(zone)
-        if local is None:  # Ctx.local, written out
-            local = seen[zone] = ctx.t_dt.astimezone(zone)
-        tm = local.time()
-        if not (start <= tm and (end is None or (tm <= end if inclusive else tm < end))):
-            return False
-    return True
+def window_check(ctx: Ctx, window: WindowSpec, missing: set[str]) -> Tri:
+    """:func:`window_open` on a prepared window, by its weekday table (explain, tests)."""
+    return window_open(ctx, window.zones, window.hours, None, None, False, window, missing)
 
 
 def lower_window(window: nodes.Window) -> tuple[WindowSpec, Apply]:
     """The effect of ``allow only WINDOW``, and the window prepared."""
     spec = window_spec(window)
     first = spec.hours[0]
+    daily: Interval = (dt.time(), None, False)
     if spec.zone is None and not spec.closes and len(first) == 1 \
             and all(day == first for day in spec.hours):
-        ((start, end, inclusive),) = first
-        return spec, Apply(window_open_daily,
-                           (CTX, Const(start), Const(end), Const(inclusive), MISSING), timed=True)
-    return spec, Apply(window_open, (CTX, Const(spec), MISSING), timed=True)
+        (daily,) = first
+        start: dt.time | None = daily[0]
+    else:
+        start = None
+    return spec, Apply(window_open, (CTX, Const(spec.zones), Const(spec.hours), Const(start),
+                                     Const(daily[1]), Const(daily[2]), Const(spec), MISSING),
+                       timed=True)
