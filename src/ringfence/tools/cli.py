@@ -19,6 +19,7 @@ import click
 from ringfence.api import PolicySet, compile_files, load, load_library, resolve, shipped_ids
 from ringfence.errors import CallError, InputError, PolicyError, RingfenceError, excerpt
 from ringfence.tools.jsonlines import NotJson, not_a_call, parse_json, read_calls, read_source
+from ringfence.tools.listoption import parse_lists
 
 EXIT_INVALID = 1
 EXIT_BAD_INPUT = 2
@@ -52,19 +53,9 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-def _parse_lists(values: tuple[str, ...]) -> dict[str, str]:
-    lists = {}
-    for value in values:
-        name, sep, path = value.partition("=")
-        if not sep or not name or not path:
-            raise InputError(f"--list takes NAME=FILE, not {value!r}")
-        lists[name] = path
-    return lists
-
-
 def _policy_set(policies: tuple[str, ...], jurisdiction: str | None,
                 lists: tuple[str, ...]) -> PolicySet:
-    named = _parse_lists(lists)
+    named = parse_lists(lists)
     if jurisdiction is not None:
         if jurisdiction != "auto":
             raise InputError("--jurisdiction takes 'auto' (every library policy that matches)")

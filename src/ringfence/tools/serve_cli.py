@@ -9,18 +9,8 @@ from typing import Any
 
 import click
 
-from ringfence.errors import InputError
 from ringfence.tools.ledger_cli import cli_guard
-
-
-def _lists(values: tuple[str, ...]) -> dict[str, str]:
-    out = {}
-    for value in values:
-        name, sep, path = value.partition("=")
-        if not sep or not name or not path:
-            raise InputError(f"--list takes NAME=FILE, not {value!r}")
-        out[name] = path
-    return out
+from ringfence.tools.listoption import parse_lists
 
 
 @click.command("serve")
@@ -68,7 +58,7 @@ def serve_command(policies: tuple[str, ...], lists: tuple[str, ...], ledger: str
     if tokens is None and not insecure_local:
         tokens = _first_tokens(Path(DEFAULT_TOKENS))
 
-    config = ServiceConfig(policies, _lists(lists), ledger, key_file, seller, tokens,
+    config = ServiceConfig(policies, parse_lists(lists), ledger, key_file, seller, tokens,
                            insecure_local, host, max_body=max_body, log=log_path,
                            log_max_bytes=log_max_bytes, log_fsync=log_fsync,
                            retention_days=retention_days)
