@@ -27,24 +27,23 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
+from ringfence.contract.fields import VOCABULARIES
+from ringfence.contract.request import CONTRACT
+from ringfence.contract.schema import STRUCTURED
 from ringfence.errors import InputError
-from ringfence.resources import schema_path
 
 __all__ = ["FORMATS", "LogError", "LogRow", "read_log", "replay"]
 
 FORMATS = ("csv", "jsonl", "parquet")
 _SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
              ".parquet": "parquet", ".pq": "parquet"}  # fmt: skip
-_NESTED = ("consent", "lists", "lists_checked_at", "opt_outs", "history", "relationship", "meta")
+# The call's fields that hold JSON structures (a CSV cell gives them as JSON text): from the
+# call contract.
+_NESTED = frozenset(p.key for p in CONTRACT.children() if p.kind in (*STRUCTURED, "dict"))
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 
 
-def _outcomes() -> frozenset[str]:
-    schema = json.loads(schema_path("call.schema.json").read_text(encoding="utf-8"))
-    return frozenset(schema["properties"]["history"]["items"]["properties"]["outcome"]["enum"])
-
-
-_OUTCOMES = _outcomes()
+_OUTCOMES = VOCABULARIES["history.outcome"]
 
 
 @dataclass(frozen=True, slots=True)
