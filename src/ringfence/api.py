@@ -200,6 +200,12 @@ class PolicySet:
         return tuple(p.info for p in self._compiled)
 
     @property
+    def fields(self) -> frozenset[str]:
+        """Names of the call fields the policies' conditions name (``purpose``, ``to``...)."""
+        return frozenset(atom.node.field.name for atom in policy_atoms(self._compiled)
+                         if isinstance(getattr(atom.node, "field", None), nodes.FieldRef))
+
+    @property
     def source(self) -> str:
         """The Python source of the function ``decide`` runs, generated at load (for review)."""
         return self._evaluator.source

@@ -18,6 +18,8 @@ import re._parser as _parser  # type: ignore[import-not-found]
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import phonenumbers
 from phonenumbers import PhoneMetadata
 from phonenumbers.tzdata import TIMEZONE_DATA  # the table phonenumbers.timezone looks zones up in
@@ -252,3 +254,20 @@ def block_key_length(e164: str) -> int:
             depth = block_length(code, len(national), national[:PREFIX_DIGITS])
             return 1 + size + depth
     return 4  # no country has this calling code: the first three digits already say so
+
+
+def block_keys(numbers: npt.NDArray[np.int64], digits: npt.NDArray[np.int64]
+               ) -> npt.NDArray[np.int64]:
+    """For each number (its digits as an integer, and how many there are), a key equal for two
+    numbers exactly when :func:`block_key_length` gives them the same block: the leading
+    characters that decide their facts, and their length.
+
+    :func:`block_key_length` is asked once per distinct (first six digits, length), as the
+    standard fact source caches it.
+    """
+    scale = 10 ** np.arange(16, dtype=np.int64)  # 10**n for every n a 15-digit number needs
+    heads = numbers // scale[digits - 6] * 16 + digits
+    distinct, first, where = np.unique(heads, return_index=True, return_inverse=True)
+    lengths = np.array([block_key_length(f"+{numbers[i]}") - 1 for i in first], dtype=np.int64)
+    kept = lengths[where]  # national and country digits that decide each number's facts
+    return numbers // scale[digits - kept] * 16 + digits

@@ -12,6 +12,10 @@ import re
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from ringfence.errors import InputError, excerpt
 
@@ -116,6 +120,27 @@ class NumberList:
         if stored is None:
             return False, None
         return True, None if stored == _NO_DATE else _utc(stored)
+
+    def _order(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+        """The stored keys and the slots that hold them, in ascending order of key."""
+        table = np.frombuffer(self._keys, np.int64)
+        slots = np.flatnonzero(table)
+        return table, slots[np.argsort(table[slots], kind="stable")]
+
+    @property
+    def keys(self) -> npt.NDArray[np.int64]:
+        """The numbers' digits, sorted and unique (for vectorised lookups: ``searchsorted``)."""
+        table, order = self._order()
+        return table[order]
+
+    @property
+    def dates(self) -> npt.NDArray[np.int64] | None:
+        """The stored listing of each of :attr:`keys` (an opaque code: equal codes are equal
+        listings), or None when the list has no dates."""
+        if self._dates is None:
+            return None
+        _, order = self._order()
+        return np.frombuffer(self._dates, np.int64)[order]
 
     def __contains__(self, e164: str) -> bool:
         return self.lookup(e164)[0]

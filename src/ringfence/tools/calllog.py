@@ -32,14 +32,15 @@ from ringfence.contract.request import CONTRACT
 from ringfence.contract.schema import STRUCTURED
 from ringfence.errors import InputError
 
-__all__ = ["FORMATS", "LogError", "LogRow", "read_log", "replay"]
+__all__ = ["FORMATS", "NESTED", "LogError", "LogRow", "csv_record", "jsonl_records", "log_format", "plain", "read_log",
+           "replay"]
 
 FORMATS = ("csv", "jsonl", "parquet")
 _SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
              ".parquet": "parquet", ".pq": "parquet"}  # fmt: skip
 # The call's fields that hold JSON structures (a CSV cell gives them as JSON text): from the
 # call contract.
-_NESTED = frozenset(p.key for p in CONTRACT.children() if p.kind in (*STRUCTURED, "dict"))
+NESTED = frozenset(p.key for p in CONTRACT.children() if p.kind in (*STRUCTURED, "dict"))
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 
 
@@ -103,7 +104,7 @@ def read_log(path: Path, fmt: str | None = None) -> tuple[list[LogRow], list[Log
     errors: list[LogError] = []
     try:
         with bulk():
-            records = {"csv": _csv_records, "jsonl": _jsonl_records, "parquet": _parquet_records}[fmt]
+            records = {"csv": _csv_records, "jsonl": jsonl_records, "parquet": _parquet_records}[fmt]
             for line, record in records(path):
                 item = record if isinstance(record, LogError) else _row(line, record)
                 if isinstance(item, LogError):
@@ -142,7 +143,8 @@ def _row(line: int, record: Any) -> LogRow | LogError:
     return LogRow(line, when, when.timestamp(), call, outcome)
 
 
-def _jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
+def jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, JSON value or :class:`LogError`) of each non-blank line of a JSON Lines file."""
     with path.open(encoding="utf-8") as fh:
         for number, text in enumerate(fh, start=1):
             if not text.strip():
@@ -156,23 +158,25 @@ def _jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
 def _csv_records(path: Path) -> Iterator[tuple[int, Any]]:
     with path.open(encoding="utf-8", newline="") as fh:
         for number, raw in enumerate(csv.DictReader(fh), start=1):
-            record: dict[str, Any] = {}
-            bad = None
-            for key, value in raw.items():
-                if key is None:
-                    bad = LogError(number, "(row)", "more cells than columns")
-                    break
-                if value is None or value == "":
-                    continue
-                if key in _NESTED:
-                    try:
-                        record[key] = json.loads(value)
-                    except json.JSONDecodeError as err:
-                        bad = LogError(number, key, f"not JSON: {err.msg}")
-                        break
-                else:
-                    record[key] = value
-            yield number, bad or record
+            yield number, csv_record(number, raw.items())
+
+
+def csv_record(number: int, cells: Iterable[tuple[str | None, str | None]]) -> Any:
+    """One CSV row as a call: an empty cell is an absent field, nested fields are JSON text."""
+    record: dict[str, Any] = {}
+    for key, value in cells:
+        if key is None:
+            return LogError(number, "(row)", "more cells than columns")
+        if value is None or value == "":
+            continue
+        if key in NESTED:
+            try:
+                record[key] = json.loads(value)
+            except json.JSONDecodeError as err:
+                return LogError(number, key, f"not JSON: {err.msg}")
+        else:
+            record[key] = value
+    return record
 
 
 def _parquet_records(path: Path) -> Iterator[tuple[int, Any]]:
@@ -186,17 +190,17 @@ def _parquet_records(path: Path) -> Iterator[tuple[int, Any]]:
         for batch in pq.ParquetFile(path).iter_batches():
             for record in batch.to_pylist():
                 number += 1
-                yield number, _plain(record)
+                yield number, plain(record)
     except ArrowException as err:
         raise InputError(f"{path}: not a Parquet call log ({err})") from None
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """Parquet values as JSON values: nulls dropped, instants and dates as RFC 3339 text."""
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if v is not None}
+        return {k: plain(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, dt.datetime):
         return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
     if isinstance(value, dt.date):

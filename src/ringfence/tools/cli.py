@@ -256,12 +256,14 @@ def _register_optional() -> None:
     from ringfence.tools.calendar_view import calendar_command
     from ringfence.tools.compliance_cli import add_commands
     from ringfence.tools.ledger_cli import ledger_command
+    from ringfence.tools.scrub_cli import add_scrub
     from ringfence.tools.serve_cli import log_command, serve_command, token_command
 
     cli.add_command(test_command, name="test")
     cli.add_command(fmt_command, name="fmt")
     cli.add_command(calendar_command, name="calendar")
     add_commands(cli, policy_options, _policy_set, _guard)
+    add_scrub(cli, policy_options, _policy_set, _guard)
     cli.add_command(ledger_command, name="ledger")
     cli.add_command(serve_command, name="serve")
     cli.add_command(token_command, name="token")

@@ -1,0 +1,178 @@
+"""Which calls of a batch get the same decision: rows grouped by every fact ``decide`` looks at.
+
+A batch of calls (a campaign list: columns of ``to``, ``purpose``, ``technology``...) mostly
+repeats a few thousand distinct situations. :func:`group_calls` computes, with whole-column
+operations, a key per row from everything the decision can depend on:
+
+* every column's value, except the number itself and the fields only copied to the decision
+  (``id``, ``meta``);
+* what the number tells (country, region, zones), found once per numbering block (the blocks
+  :class:`~ringfence.facts.callee.StandardFacts` caches by, :func:`~ringfence.facts.numberblocks.
+  block_keys`), and
+* whether the number is on each loaded list, and its listing there (``searchsorted`` over the
+  list's sorted numbers).
+
+Rows with equal keys are the same call but for the number, which nothing else reads, so one row
+of each group is decided and its decision holds for all. When that cannot be shown the key is
+made safe, never guessed: a policy naming the field ``to``, or a fact source other than the
+standard one, puts the number itself into the key; a row whose number is malformed or invalid,
+whose ``meta``/``id`` needs checking, or with a value no key can hold (a list-typed Parquet
+column) is judged on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ringfence.api import PolicySet
+from ringfence.errors import CallError
+from ringfence.facts.callee import StandardFacts
+from ringfence.facts.numberblocks import block_keys
+
+__all__ = ["Groups", "group_calls"]
+
+# The call schema's pattern for `to`, anchored as RE2 reads it (no newline before the end).
+_E164 = r"^\+[1-9][0-9]{6,14}$"
+# Fields the decision copies but never reads; they are checked (so judged alone when present
+# in a form the key cannot vouch for).
+_COPIED = ("id", "meta")
+
+Codes = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Groups:
+    """``group[i]``: the group of row ``i``, or -1 when row ``i`` is judged on its own;
+    ``first[g]``: one row of group ``g``, whose decision is every row's of that group."""
+
+    group: npt.NDArray[np.int64]
+    first: npt.NDArray[np.int64]
+
+    @property
+    def alone(self) -> npt.NDArray[np.int64]:
+        """The rows judged on their own."""
+        return np.flatnonzero(self.group < 0)
+
+
+def group_calls(policies: PolicySet, columns: Mapping[str, pa.Array], rows: int,
+                alone: npt.NDArray[np.bool_] | None = None) -> Groups:
+    """Group ``rows`` calls given as columns (named as the call's fields; nested fields as
+    JSON text or Arrow structs) by the facts their decisions depend on.
+
+    ``alone`` marks rows the caller already knows must be judged on their own.
+    """
+    by_row = np.zeros(rows, dtype=bool) if alone is None else alone.copy()
+    parts: list[Codes] = []
+    for name, column in columns.items():
+        if name == "to":
+            continue
+        if name in _COPIED:
+            # An id of text or integers is valid whatever its value; anything else is checked.
+            if not (name == "id" and (pa.types.is_string(column.type)
+                                      or pa.types.is_integer(column.type))):
+                by_row |= column.is_valid().to_numpy(zero_copy_only=False)
+            continue
+        parts.extend(_column_codes(column, by_row))
+    parts.extend(_number_codes(policies, columns.get("to"), rows, by_row))
+    key = _combine(parts, rows)
+    keyed = np.flatnonzero(~by_row)
+    _, first, inverse = np.unique(key[keyed], return_index=True, return_inverse=True)
+    group = np.full(rows, -1, dtype=np.int64)
+    group[keyed] = inverse.reshape(-1)
+    return Groups(group, keyed[first])
+
+
+def _column_codes(column: pa.Array, by_row: npt.NDArray[np.bool_]) -> list[Codes]:
+    """Small integers equal exactly where the column's values are (nulls included)."""
+    kind = column.type
+    if pa.types.is_struct(kind):
+        codes = [column.is_valid().to_numpy(zero_copy_only=False).astype(np.int64)]
+        for index in range(kind.num_fields):
+            codes.extend(_column_codes(column.field(index), by_row))
+        return codes
+    if pa.types.is_nested(kind) or pa.types.is_dictionary(kind):
+        by_row |= column.is_valid().to_numpy(zero_copy_only=False)
+        return []
+    indices = pc.dictionary_encode(column).indices
+    return [pc.fill_null(indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)]
+
+
+def _number_codes(policies: PolicySet, to: pa.Array | None, rows: int,
+                  by_row: npt.NDArray[np.bool_]) -> list[Codes]:
+    if to is None:  # no number at all: every row is malformed, each says so itself
+        by_row[:] = True
+        return []
+    if not pa.types.is_string(to.type):
+        by_row[:] = True
+        return []
+    valid = pc.fill_null(pc.match_substring_regex(to, _E164), False)
+    good = valid.to_numpy(zero_copy_only=False)
+    by_row |= ~good
+    digits_text = pc.utf8_slice_codeunits(pc.if_else(valid, to, "+0000000"), 1)
+    numbers = pc.cast(digits_text, pa.int64()).to_numpy(zero_copy_only=False)
+    digits = pc.utf8_length(digits_text).to_numpy(zero_copy_only=False).astype(np.int64)
+    facts = policies.facts
+    standard = (isinstance(facts, StandardFacts) and type(facts).number is StandardFacts.number
+                and type(facts).listed is StandardFacts.listed)
+    if "to" in policies.fields or not standard:
+        return [numbers]  # the number itself: each distinct number decided once
+    assert isinstance(facts, StandardFacts)
+    blocks = block_keys(numbers, digits)
+    distinct, first, where = np.unique(blocks, return_index=True, return_inverse=True)
+    places: dict[tuple[object, ...], int] = {}
+    found = np.empty(len(distinct), dtype=np.int64)
+    for index, row in enumerate(first):
+        if not good[row]:
+            found[index] = -1
+            continue
+        try:
+            number = facts.number(f"+{numbers[row]}")
+        except CallError:  # an invalid number: its own row says so, with the number
+            found[index] = -1
+            continue
+        found[index] = places.setdefault((number.country, number.region, number.zones),
+                                         len(places))
+    place = found[where.reshape(-1)]
+    by_row |= place < 0
+    codes = [place]
+    for name in sorted(facts.lists):
+        codes.append(_listing_codes(facts.lists[name].keys, facts.lists[name].dates, numbers))
+    return codes
+
+
+def _listing_codes(keys: npt.NDArray[np.int64], dates: npt.NDArray[np.int64] | None,
+                   numbers: npt.NDArray[np.int64]) -> Codes:
+    """-1 for a number not on the list, else a code equal for equal listings."""
+    if len(keys) == 0:
+        return np.full(len(numbers), -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(keys, numbers), len(keys) - 1)
+    hit = keys[at] == numbers
+    if dates is None:
+        return np.where(hit, 0, -1).astype(np.int64)
+    _, listing = np.unique(dates[at], return_inverse=True)
+    return np.where(hit, listing.reshape(-1), -1).astype(np.int64)
+
+
+def _combine(parts: list[Codes], rows: int) -> Codes:
+    """One int64 per row, equal exactly where every part is."""
+    key = np.zeros(rows, dtype=np.int64)
+    if not parts:
+        return key
+    span = 1
+    for part in parts:
+        shifted = part + 1  # -1 (null, not listed) becomes 0
+        size = int(shifted.max(initial=0)) + 1
+        if span * size >= 1 << 62:  # the mixed-radix number would overflow: renumber first
+            _, renumbered = np.unique(key, return_inverse=True)
+            key = renumbered.reshape(-1).astype(np.int64)
+            # now span <= rows, so span * size < 2**62 for any batch that fits in memory
+            span = int(key.max(initial=0)) + 1
+        key = key * size + shifted
+        span *= size
+    return key

@@ -1,0 +1,158 @@
+"""A call file (CSV, JSON Lines, Parquet) read by columns, for judging millions of rows at once.
+
+The formats and their column mapping are those of call logs (:mod:`ringfence.tools.calllog`):
+the same suffixes, an empty CSV cell is an absent field, nested fields are JSON text in CSV, and
+any row can be read back as the call request :func:`~ringfence.tools.calllog.read_log` would
+make of it (:meth:`CallTable.record`). Columns are Arrow arrays: Parquet as stored, CSV as text.
+A JSON Lines file is read line by line into text columns (nested values as their JSON text); a
+line whose value has a type its column cannot hold (a number as ``purpose``) is marked
+:attr:`CallTable.by_row` and judged from its original record.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from ringfence.errors import InputError
+from ringfence.tools.calllog import NESTED, LogError, csv_record, jsonl_records, log_format, plain
+
+__all__ = ["CallTable", "read_table"]
+
+
+@dataclass
+class CallTable:
+    """The readable rows of a call file as columns, and the rows that could not be read.
+
+    ``lines[i]`` is the row number of table row ``i`` (1 = the first data row or line);
+    ``errors`` are the rows that are not in the table at all (a CSV row with too many cells, a
+    line that is not JSON), with their row numbers.
+    """
+
+    table: pa.Table
+    fmt: str
+    lines: npt.NDArray[np.int64]
+    errors: list[LogError] = field(default_factory=list)
+    by_row: npt.NDArray[np.bool_] | None = None
+    originals: list[dict[str, Any]] | None = None
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    def record(self, index: int) -> dict[str, Any] | LogError:
+        """Row ``index`` as the call request the call-log readers make of it."""
+        if self.originals is not None:
+            return self.originals[index]
+        row = self.table.slice(index, 1).to_pylist()[0]
+        if self.fmt == "csv":
+            found: dict[str, Any] | LogError = csv_record(int(self.lines[index]), row.items())
+            return found
+        value: dict[str, Any] = plain(row)
+        return value
+
+
+def read_table(path: Path, fmt: str | None = None) -> CallTable:
+    """Read a call file by columns. Raises :class:`~ringfence.errors.InputError` when the file
+    cannot be read at all (missing, not of its format)."""
+    fmt = log_format(path, fmt)
+    reader = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}[fmt]
+    try:
+        return reader(path)
+    except OSError as err:
+        raise InputError(f"cannot read {path}: {err.strerror or err}") from None
+    except (pa.ArrowException, csv.Error, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: not a {fmt} file ({err})") from None
+
+
+def _read_parquet(path: Path) -> CallTable:
+    table = pq.read_table(path)
+    return CallTable(table, "parquet", np.arange(1, table.num_rows + 1, dtype=np.int64))
+
+
+def _read_csv(path: Path) -> CallTable:
+    with path.open(encoding="utf-8", newline="") as fh:
+        header = next(csv.reader(fh), None)
+    if not header:
+        raise InputError(f"{path}: no header row (the first row names the columns)")
+    bad: list[LogError] = []
+
+    def wrong_width(row: Any) -> str:
+        # row.number counts the header as row 1 (None when read in parallel); data rows count
+        # from 1.
+        bad.append(LogError((row.number or 0) - 1, "(row)", "more cells than columns"
+                            if row.actual_columns > row.expected_columns else
+                            "fewer cells than columns"))
+        return "skip"
+
+    def read(threads: bool) -> pa.Table:
+        bad.clear()
+        return pacsv.read_csv(
+            path, read_options=pacsv.ReadOptions(use_threads=threads),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=wrong_width),
+            # every cell is text (as the row reader sees it); only an empty cell is absent
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header}, null_values=[""],
+                strings_can_be_null=True, quoted_strings_can_be_null=True))
+
+    table = read(True)
+    if any(error.line < 1 for error in bad):  # only a serial read knows the rows' numbers
+        table = read(False)
+    lines = np.arange(1, table.num_rows + len(bad) + 1, dtype=np.int64)
+    if bad:
+        lines = np.delete(lines, [e.line - 1 for e in bad])
+    return CallTable(table, "csv", lines, bad)
+
+
+def _read_jsonl(path: Path) -> CallTable:
+    originals: list[dict[str, Any]] = []
+    lines: list[int] = []
+    errors: list[LogError] = []
+    for line, value in jsonl_records(path):
+        if isinstance(value, LogError):
+            errors.append(value)
+        elif not isinstance(value, dict):
+            errors.append(LogError(line, "(call)", "a call must be a JSON object"))
+        else:
+            originals.append(value)
+            lines.append(line)
+    names = list(dict.fromkeys(key for record in originals for key in record))
+    columns: dict[str, list[Any]] = {name: [None] * len(originals) for name in names}
+    by_row = np.zeros(len(originals), dtype=bool)
+    for index, record in enumerate(originals):
+        for key, value in record.items():
+            if key in NESTED:
+                columns[key][index] = json.dumps(value, sort_keys=True)
+            elif isinstance(value, str):
+                columns[key][index] = value
+            elif key == "id" and isinstance(value, int) and not isinstance(value, bool):
+                columns[key][index] = value
+            else:  # not text where text is meant: only this record's own reading says why
+                columns[key][index] = json.dumps(value)
+                by_row[index] = True
+    types = {name: pa.string() for name in names}
+    if "id" in columns:
+        ids = [v for v in columns["id"] if v is not None]
+        if ids and all(isinstance(v, int) for v in ids):
+            types["id"] = pa.int64()
+        else:  # text ids, or a mix: each as its text
+            columns["id"] = [v if v is None or isinstance(v, str) else str(v) for v in columns["id"]]
+    table = pa.table({name: pa.array(values, types[name]) for name, values in columns.items()})
+    if not names:
+        table = pa.table({"to": pa.array([None] * len(originals), pa.string())})
+    return CallTable(table, "jsonl", np.array(lines, dtype=np.int64), errors, by_row, originals)
+
+
+def iter_records(table: CallTable) -> Iterator[tuple[int, dict[str, Any] | LogError]]:
+    """(row number, call or error) of every table row, in order (the reference path's reading)."""
+    for index in range(len(table)):
+        yield int(table.lines[index]), table.record(index)

@@ -1,0 +1,202 @@
+"""Scrubbing a campaign list: every row judged for a planned calling time or day.
+
+:func:`judge_row` is the reference: one row's call (as the call-log readers make it) with the
+planned instant put in, decided by :meth:`PolicySet.decide`. :func:`scrub` gives every row of a
+:class:`~ringfence.tools.calltable.CallTable` the same answer, faster: rows are grouped by the
+facts their decision depends on (:mod:`ringfence.engine.batch`), one row of each group goes
+through :func:`judge_row`, and the answers are spread back over the rows with Arrow ``take``.
+
+The planned time is one of (:class:`Plan`):
+
+* the file's own ``at`` column (an instant per row);
+* one instant for every row (``--at 2026-12-01T10:00:00-05:00``: an offset is required);
+* a wall-clock time on a date in each callee's own zone (``--at-local 10:00 --date
+  2026-12-01``): the zone named by ``to_timezone``, else the first zone of the number (the one a
+  bare date of the call is read in). A time the clocks skip that day is read as zoneinfo does
+  (fold 0: the offset before the change);
+* a whole day in the callee's zone (``--day 2026-12-01``): allowed when some instant of that day
+  is, with the first such instant as ``next_allowed_at``; a row denied all day names the rules
+  that deny it at the start of the day and the first allowed instant after it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+
+from ringfence.api import PolicySet
+from ringfence.contract.decision import rfc3339
+from ringfence.contract.request import parse_call
+from ringfence.engine.batch import group_calls
+from ringfence.errors import CallError
+from ringfence.tools.calllog import LogError
+from ringfence.tools.calltable import CallTable
+
+__all__ = ["Plan", "ScrubResult", "Verdict", "judge_row", "scrub"]
+
+_NOON = dt.time(12)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """When the rows are judged: ``kind`` ``row`` (their own ``at``), ``instant`` (``at`` for
+    all), ``local`` (``time`` on ``day`` on each callee's clock) or ``day`` (any time of ``day``)."""
+
+    kind: Literal["row", "instant", "local", "day"] = "row"
+    at: dt.datetime | None = None
+    day: dt.date | None = None
+    time: dt.time | None = None
+
+    def start(self, zone: ZoneInfo) -> dt.datetime:
+        """The planned instant on ``zone``'s clock (``local`` and ``day`` plans)."""
+        assert self.day is not None
+        return dt.datetime.combine(self.day, self.time or dt.time(), zone)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One row's answer: ``allow``, ``deny`` or ``error`` (then ``error`` and ``field`` say why)."""
+
+    decision: Literal["allow", "deny", "error"]
+    at: str | None = None
+    violations: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    next_allowed_at: str | None = None
+    jurisdiction: str | None = None
+    error: str | None = None
+    field: str | None = None
+
+
+def _zone(policies: PolicySet, call: dict[str, Any]) -> ZoneInfo:
+    """The callee's zone a local plan is read in: ``to_timezone``, else the number's first."""
+    name = call.get("to_timezone")
+    if name is None:
+        zones = policies.facts.number(call["to"]).zones
+        if not zones:
+            raise CallError("to_timezone", f"no time zone is known for {call['to']}; give "
+                            "to_timezone to plan a local time")
+        name = zones[0]
+    return policies.facts.zone(name)
+
+
+def judge_row(policies: PolicySet, call: dict[str, Any] | LogError, plan: Plan) -> Verdict:
+    """The verdict on one row (the reference path)."""
+    if isinstance(call, LogError):
+        return Verdict("error", error=call.message, field=call.field)
+    try:
+        return _judge(policies, call, plan)
+    except CallError as err:
+        return Verdict("error", error=err.message, field=err.path or "(call)")
+    except Exception as err:  # a defect must cost this row, never the rest of the list
+        return Verdict("error", error=f"internal error while deciding this row: "
+                       f"{type(err).__name__}: {err}", field="(call)")
+
+
+def _judge(policies: PolicySet, call: dict[str, Any], plan: Plan) -> Verdict:
+    end = None
+    if plan.kind == "instant":
+        assert plan.at is not None
+        call = {**call, "at": rfc3339(plan.at)}
+    elif plan.kind in ("local", "day"):
+        assert plan.day is not None
+        # The call is checked first (at noon UTC), so a malformed one is reported as decide
+        # would report it rather than as a failure to find its zone.
+        parse_call({**call, "at": rfc3339(dt.datetime.combine(plan.day, _NOON, dt.UTC))})
+        zone = _zone(policies, call)
+        call = {**call, "at": rfc3339(plan.start(zone))}
+        if plan.kind == "day":
+            end = dt.datetime.combine(plan.day + dt.timedelta(days=1), dt.time(), zone)
+    decision = policies.decide(call)
+    nxt = decision.next_allowed_at
+    at = rfc3339(decision.at)
+    where = decision.region or decision.country
+    warnings = tuple(f"{f.policy}/{f.rule}" for f in decision.warnings)
+    if end is not None and nxt is not None and nxt < end and not decision.allowed:
+        return Verdict("allow", at, (), warnings, rfc3339(nxt), where)
+    return Verdict(decision.decision, at, tuple(f"{f.policy}/{f.rule}" for f in decision.violations),
+                   warnings, rfc3339(nxt), where)
+
+
+@dataclass
+class ScrubResult:
+    """The answer of every row, as columns, and its counts."""
+
+    table: pa.Table
+    rows: int = 0
+    decisions: Counter[str] = field(default_factory=Counter)
+    by_rule: Counter[str] = field(default_factory=Counter)
+    by_jurisdiction: dict[str, Counter[str]] = field(default_factory=dict)
+    groups: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        """The counts as JSON-able data (``--summary-json``)."""
+        return {"rows": self.rows, "allowed": self.decisions["allow"],
+                "denied": self.decisions["deny"], "errors": self.decisions["error"],
+                "groups": self.groups,
+                "denied_by_rule": dict(self.by_rule.most_common()),
+                "by_jurisdiction": {k: dict(v) for k, v in sorted(self.by_jurisdiction.items())}}
+
+
+def scrub(policies: PolicySet, calls: CallTable, plan: Plan, *, batch: bool = True) -> ScrubResult:
+    """Judge every row; with ``batch=False`` every row goes through :func:`judge_row` (the
+    reference the batch path is tested against)."""
+    rows = len(calls)
+    if batch:
+        columns = {name: calls.table.column(name).combine_chunks()
+                   for name in calls.table.column_names}
+        groups = group_calls(policies, columns, rows, calls.by_row)
+        alone = groups.alone
+        representatives = np.concatenate([groups.first, alone])
+        index = groups.group.copy()
+        index[alone] = len(groups.first) + np.arange(len(alone))
+    else:
+        representatives = index = np.arange(rows)
+    verdicts = [judge_row(policies, calls.record(int(row)), plan) for row in representatives]
+    lines = calls.lines
+    if calls.errors:  # rows the reader could not read: error rows of their own
+        verdicts.extend(Verdict("error", error=e.message, field=e.field) for e in calls.errors)
+        index = np.concatenate([index, len(representatives) + np.arange(len(calls.errors))])
+        lines = np.concatenate([lines, [e.line for e in calls.errors]])
+    order = np.argsort(lines, kind="stable")
+    index, lines = index[order], lines[order]
+    return _result(calls, verdicts, index, lines, order, len(representatives))
+
+
+def _result(calls: CallTable, verdicts: Sequence[Verdict], index: np.ndarray, lines: np.ndarray,
+            order: np.ndarray, judged: int) -> ScrubResult:
+    take = pa.array(index)
+    columns: dict[str, pa.Array] = {"row": pa.array(lines, pa.int64())}
+    table = calls.table
+    readable = len(calls)
+    for name in ("id", "to"):
+        if name in table.column_names:
+            # rows the reader could not read have no values: nulls after the table's rows
+            source = pa.concat_arrays([table.column(name).combine_chunks(),
+                                       pa.nulls(len(order) - readable, table.column(name).type)])
+            columns[name] = source.take(pa.array(order))
+    strings = pa.string()
+    for key, kind in (("decision", strings), ("at", strings), ("violations", pa.list_(strings)),
+                      ("warnings", pa.list_(strings)), ("next_allowed_at", strings),
+                      ("jurisdiction", strings), ("error", strings), ("field", strings)):
+        values = [getattr(v, key) for v in verdicts]
+        if kind is not strings:
+            values = [list(v) for v in values]
+        columns["error_field" if key == "field" else key] = pa.array(values, kind).take(take)
+    weights = np.bincount(index, minlength=len(verdicts))
+    result = ScrubResult(pa.table(columns), rows=len(index), groups=judged)
+    for verdict, weight in zip(verdicts, weights.tolist(), strict=True):
+        if not weight:
+            continue
+        result.decisions[verdict.decision] += weight
+        place = result.by_jurisdiction.setdefault(verdict.jurisdiction or "unknown", Counter())
+        place[verdict.decision] += weight
+        for rule in verdict.violations:
+            result.by_rule[rule] += weight
+    return result
