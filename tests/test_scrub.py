@@ -1,0 +1,223 @@
+"""``ringfence scrub``: the batch path against ``decide`` row by row, bad rows, plans, the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ringfence
+from ringfence.contract.decision import rfc3339
+from ringfence.tools.calltable import read_table
+from ringfence.tools.cli import cli
+from ringfence.tools.scrub import Plan, judge_row, scrub
+
+LISTED = ("+12125550102", "+13055550177", "+447911123456")
+# Numbers of every kind a campaign holds: one area code of one zone, area codes reaching two zones
+# (850, 928), abroad, on a list, malformed, invalid in its plan.
+NUMBERS = ("+12125550101", "+12125550102", "+12125559999", "+13055550177", "+13055550178",
+           "+18505550101", "+19285550101", "+447911123456", "+447911123457", "+61412345678",
+           "+12120000000", "+1212555", "12125550101", "+1 212 555 0101")
+FIELDS = {
+    "purpose": ("marketing", "informational", "debt_collection", "market ing"),
+    "technology": ("manual", "autodialer", "prerecorded", "telepathy"),
+    "line_type": ("mobile", "landline", "unknown"),
+    "from": ("+12025550143", "withheld"),
+    "to_timezone": ("America/Chicago", "Mars/Olympus"),
+    "to_region": ("US-FL", "GB"),
+    "lists_checked_at": ('{"national_dnc": "2026-11-20"}', '{"national_dnc": "2026-09-01"}',
+                         "{not json"),
+}
+PLANS = (Plan("local", day=dt.date(2026, 12, 1), time=dt.time(8, 30)),
+         Plan("day", day=dt.date(2026, 12, 5)),
+         Plan("instant", at=dt.datetime(2026, 12, 1, 14, 0, tzinfo=dt.UTC)))
+
+
+@pytest.fixture(scope="module")
+def policies(tmp_path_factory: pytest.TempPathFactory) -> ringfence.PolicySet:
+    folder = tmp_path_factory.mktemp("lists")
+    (folder / "dnc.txt").write_text("\n".join(LISTED[:2]) + "\n", encoding="utf-8")
+    (folder / "tps.txt").write_text(f"{LISTED[2]},2026-01-05\n", encoding="utf-8")
+    return ringfence.load("us-federal", "us-fl", "us-ny", "gb", lists={
+        "national_dnc": folder / "dnc.txt", "tps": folder / "tps.txt"})
+
+
+def _write(path: Path, rows: list[dict[str, str]], fmt: str) -> Path:
+    names = list(dict.fromkeys(k for row in rows for k in row)) or ["to"]
+    if fmt == "csv":
+        lines = [",".join(names)]
+        lines += [",".join(json.dumps(row[n]) if n in row else "" for n in names) for row in rows]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    elif fmt == "jsonl":
+        path.write_text("".join(json.dumps(_nested(row)) + "\n" for row in rows), encoding="utf-8")
+    else:
+        pq.write_table(pa.table({n: pa.array([row.get(n) for row in rows], pa.string())
+                                 for n in names}), path)
+    return path
+
+
+def _nested(row: dict[str, str]) -> dict[str, object]:
+    out: dict[str, object] = dict(row)
+    if "lists_checked_at" in row:
+        try:
+            out["lists_checked_at"] = json.loads(row["lists_checked_at"])
+        except json.JSONDecodeError:
+            pass  # stays text: not an object, which decide rejects
+    return out
+
+
+row_strategy = st.fixed_dictionaries(
+    {"to": st.sampled_from(NUMBERS)},
+    optional={name: st.sampled_from(values) for name, values in FIELDS.items()})
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(row_strategy, min_size=1, max_size=40), fmt=st.sampled_from(["csv", "jsonl",
+       "parquet"]), plan=st.sampled_from(PLANS))  # fmt: skip
+def test_batch_path_agrees_with_decide_on_every_row(policies, tmp_path, rows, fmt, plan):
+    calls = read_table(_write(tmp_path / f"c.{fmt}", rows, fmt))
+    batch = scrub(policies, calls, plan)
+    reference = scrub(policies, calls, plan, batch=False)
+    assert batch.table.equals(reference.table)
+    assert batch.summary()["rows"] == len(rows)
+    assert batch.summary() | {"groups": 0} == reference.summary() | {"groups": 0}
+
+
+def test_a_generated_campaign_shares_decisions_and_agrees(policies, tmp_path):
+    rows = [{"to": NUMBERS[i % 10], "purpose": FIELDS["purpose"][i % 3],
+             "technology": FIELDS["technology"][i % 2], "line_type": "mobile"}
+            for i in range(600)]
+    calls = read_table(_write(tmp_path / "c.parquet", rows, "parquet"))
+    plan = PLANS[0]
+    batch = scrub(policies, calls, plan)
+    assert batch.groups < 60  # far fewer decisions than rows
+    assert batch.table.equals(scrub(policies, calls, plan, batch=False).table)
+
+
+def test_judge_row_is_decide_at_the_planned_local_time(policies):
+    call = {"to": "+13055550178", "purpose": "marketing", "line_type": "mobile"}
+    verdict = judge_row(policies, call, PLANS[0])
+    decision = policies.decide({**call, "at": "2026-12-01T08:30:00-05:00"})
+    assert verdict.at == "2026-12-01T08:30:00-05:00"  # 08:30 on the Miami callee's clock
+    assert verdict.decision == decision.decision
+    assert verdict.violations == tuple(f"{v.policy}/{v.rule}" for v in decision.violations)
+    assert verdict.next_allowed_at == rfc3339(decision.next_allowed_at)
+    assert verdict.jurisdiction == "US-FL"
+
+
+def test_a_listed_number_is_denied_by_its_list_rule(policies):
+    verdict = judge_row(policies, {"to": "+12125550102", "purpose": "marketing"}, PLANS[0])
+    assert "us-federal/national-dnc" in verdict.violations
+    assert verdict.next_allowed_at is None  # waiting never takes a number off a list
+
+
+def test_a_day_plan_finds_the_first_allowed_time(policies):
+    # 00:00 is outside the calling hours; the day still has allowed hours, from 08:00
+    call = {"to": "+13055550178", "purpose": "marketing", "line_type": "landline",
+            "from": "+12025550143", "lists_checked_at": {"national_dnc": "2026-11-20"}}
+    verdict = judge_row(policies, call, PLANS[1])
+    assert (verdict.decision, verdict.violations) == ("allow", ())
+    assert verdict.at == "2026-12-05T00:00:00-05:00"
+    assert verdict.next_allowed_at == "2026-12-05T08:00:00-05:00"
+    assert policies.decide({**call, "at": verdict.next_allowed_at}).allowed
+    # at midnight itself the calling-hours rules deny it
+    assert not policies.decide({**call, "at": verdict.at}).allowed
+
+
+def test_a_day_with_no_allowed_time_is_denied_with_the_rules(policies):
+    call = {"to": "+12125550102", "purpose": "marketing", "line_type": "landline",
+            "from": "+12025550143", "lists_checked_at": {"national_dnc": "2026-11-20"}}
+    verdict = judge_row(policies, call, PLANS[1])
+    assert verdict.decision == "deny" and "us-federal/national-dnc" in verdict.violations
+    assert verdict.next_allowed_at is None
+
+
+def test_bad_rows_are_error_rows_naming_row_and_field(policies, tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("to,purpose\n+12125550101,marketing\n+12125550101,marketing,extra\n"
+                    "+1212555,marketing\n+12125550101,market ing\n", encoding="utf-8")
+    table = scrub(policies, read_table(path), PLANS[0]).table.to_pylist()
+    assert [r["row"] for r in table] == [1, 2, 3, 4]
+    assert [r["decision"] for r in table][1:] == ["error"] * 3
+    assert [(r["error_field"], r["error"]) for r in table][1:] == [
+        ("(row)", "more cells than columns"),
+        ("to", "+1212555 is not a valid number in its numbering plan"),
+        ("purpose", "'market ing' is not in the form required here: marketing, informational, "
+                    "debt_collection, research, political, charity, claims_management, or "
+                    "another word")]
+
+
+def test_jsonl_lines_that_are_not_calls_are_error_rows(policies, tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"to": "+12125550101"}\nnot json\n[1]\n{"to": "+12125550101", '
+                    '"purpose": 7}\n', encoding="utf-8")
+    table = scrub(policies, read_table(path), PLANS[0]).table.to_pylist()
+    assert [(r["row"], r["decision"], r["error_field"]) for r in table] == [
+        (1, table[0]["decision"], None), (2, "error", "(line)"), (3, "error", "(call)"),
+        (4, "error", "purpose")]
+    assert table[0]["decision"] in ("allow", "deny")
+
+
+def test_a_policy_reading_to_keys_rows_by_number(tmp_path):
+    policy = tmp_path / "house.rf"
+    policy.write_text('policy house "House rules"\n  version 1\n  applies to any\n\n'
+                      'rule no-test-line "Not the test line"\n  cite "house rule 1"\n'
+                      '  deny if to is "+12125550101"\n', encoding="utf-8")
+    house = ringfence.load(policy)
+    assert "to" in house.fields
+    rows = [{"to": "+12125550101"}, {"to": "+12125550109"}]
+    result = scrub(house, read_table(_write(tmp_path / "c.csv", rows, "csv")), PLANS[2])
+    assert [r["decision"] for r in result.table.to_pylist()] == ["deny", "allow"]
+
+
+def _cli(*args: str):
+    return CliRunner().invoke(cli, ["scrub", "-p", "us-federal", *args])
+
+
+def test_cli_writes_every_format_and_a_summary(tmp_path):
+    source = _write(tmp_path / "c.csv", [{"to": "+13055550178", "purpose": "marketing"},
+                                         {"to": "+1212555", "purpose": "marketing"}], "csv")
+    for fmt in ("csv", "jsonl", "parquet"):
+        out = tmp_path / f"out.{fmt}"
+        result = _cli("--at-local", "10:00", "--date", "2026-12-01", str(source), "-o", str(out),
+                      "--summary-json", str(tmp_path / "s.json"))
+        assert result.exit_code == 2  # one row could not be judged
+        assert "1 row could not be judged" in result.output
+        back = read_table(out, fmt).table.to_pylist()
+        assert [r["decision"] for r in back] == ["deny", "error"]  # no consent, no caller id
+        summary = json.loads((tmp_path / "s.json").read_text())
+        assert (summary["rows"], summary["denied"], summary["errors"]) == (2, 1, 1)
+        assert summary["by_jurisdiction"]["US-FL"] == {"deny": 1}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--at", "2026-12-01T10:00"], "give an offset or Z"),
+    (["--at-local", "10:00"], "go together"),
+    (["--day", "2026-13-01"], "is not a date"),
+    (["--at", "2026-12-01T10:00:00Z", "--day", "2026-12-01"], "give one of"),
+    ([], "no 'at' column"),
+])
+def test_cli_rejects_bad_plans_with_exit_2(tmp_path, args, message):
+    source = _write(tmp_path / "c.csv", [{"to": "+13055550178"}], "csv")
+    result = _cli(*args, str(source))
+    assert result.exit_code == 2 and message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_rejects_bad_files_with_exit_2(tmp_path):
+    unknown = _write(tmp_path / "c.csv", [{"to": "+13055550178", "name": "Ann"}], "csv")
+    result = _cli("--day", "2026-12-01", str(unknown))
+    assert result.exit_code == 2 and "column 'name' is not a call field" in result.output
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 not really")
+    result = _cli("--day", "2026-12-01", str(broken))
+    assert result.exit_code == 2 and "not a parquet file" in result.output
+    result = _cli("--day", "2026-12-01", str(tmp_path / "missing.csv"))
+    assert result.exit_code == 2 and "cannot read" in result.output
