@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from pathlib import Path
@@ -66,10 +67,9 @@ def _write(path: Path, rows: list[dict[str, str]], fmt: str) -> Path:
 def _nested(row: dict[str, str]) -> dict[str, object]:
     out: dict[str, object] = dict(row)
     if "lists_checked_at" in row:
-        try:
+        # text that is not JSON stays text: not an object, which decide rejects
+        with contextlib.suppress(json.JSONDecodeError):
             out["lists_checked_at"] = json.loads(row["lists_checked_at"])
-        except json.JSONDecodeError:
-            pass  # stays text: not an object, which decide rejects
     return out
 
 

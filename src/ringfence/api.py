@@ -202,8 +202,8 @@ class PolicySet:
     @property
     def fields(self) -> frozenset[str]:
         """Names of the call fields the policies' conditions name (``purpose``, ``to``...)."""
-        return frozenset(atom.node.field.name for atom in policy_atoms(self._compiled)
-                         if isinstance(getattr(atom.node, "field", None), nodes.FieldRef))
+        refs = (getattr(atom.node, "field", None) for atom in policy_atoms(self._compiled))
+        return frozenset(ref.name for ref in refs if isinstance(ref, nodes.FieldRef))
 
     @property
     def source(self) -> str:

@@ -267,7 +267,8 @@ def block_keys(numbers: npt.NDArray[np.int64], digits: npt.NDArray[np.int64]
     """
     scale = 10 ** np.arange(16, dtype=np.int64)  # 10**n for every n a 15-digit number needs
     heads = numbers // scale[digits - 6] * 16 + digits
-    distinct, first, where = np.unique(heads, return_index=True, return_inverse=True)
+    _, first, where = np.unique(heads, return_index=True, return_inverse=True)
     lengths = np.array([block_key_length(f"+{numbers[i]}") - 1 for i in first], dtype=np.int64)
     kept = lengths[where]  # national and country digits that decide each number's facts
-    return numbers // scale[digits - kept] * 16 + digits
+    keys: npt.NDArray[np.int64] = numbers // scale[digits - kept] * 16 + digits
+    return keys

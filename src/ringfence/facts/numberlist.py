@@ -131,7 +131,8 @@ class NumberList:
     def keys(self) -> npt.NDArray[np.int64]:
         """The numbers' digits, sorted and unique (for vectorised lookups: ``searchsorted``)."""
         table, order = self._order()
-        return table[order]
+        keys: npt.NDArray[np.int64] = table[order]
+        return keys
 
     @property
     def dates(self) -> npt.NDArray[np.int64] | None:
@@ -140,7 +141,8 @@ class NumberList:
         if self._dates is None:
             return None
         _, order = self._order()
-        return np.frombuffer(self._dates, np.int64)[order]
+        dates: npt.NDArray[np.int64] = np.frombuffer(self._dates, np.int64)[order]
+        return dates
 
     def __contains__(self, e164: str) -> bool:
         return self.lookup(e164)[0]

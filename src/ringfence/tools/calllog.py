@@ -32,8 +32,8 @@ from ringfence.contract.request import CONTRACT
 from ringfence.contract.schema import STRUCTURED
 from ringfence.errors import InputError
 
-__all__ = ["FORMATS", "NESTED", "LogError", "LogRow", "csv_record", "jsonl_records", "log_format", "plain", "read_log",
-           "replay"]
+__all__ = ["FORMATS", "NESTED", "LogError", "LogRow", "csv_record", "jsonl_records", "log_format",
+           "plain", "read_log", "replay"]
 
 FORMATS = ("csv", "jsonl", "parquet")
 _SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,7 +46,7 @@ class CallTable:
     originals: list[dict[str, Any]] | None = None
 
     def __len__(self) -> int:
-        return self.table.num_rows
+        return int(self.table.num_rows)
 
     def record(self, index: int) -> dict[str, Any] | LogError:
         """Row ``index`` as the call request the call-log readers make of it."""
@@ -132,9 +131,8 @@ def _read_jsonl(path: Path) -> CallTable:
         for key, value in record.items():
             if key in NESTED:
                 columns[key][index] = json.dumps(value, sort_keys=True)
-            elif isinstance(value, str):
-                columns[key][index] = value
-            elif key == "id" and isinstance(value, int) and not isinstance(value, bool):
+            elif isinstance(value, str) or (key == "id" and isinstance(value, int)
+                                            and not isinstance(value, bool)):
                 columns[key][index] = value
             else:  # not text where text is meant: only this record's own reading says why
                 columns[key][index] = json.dumps(value)
@@ -151,8 +149,3 @@ def _read_jsonl(path: Path) -> CallTable:
         table = pa.table({"to": pa.array([None] * len(originals), pa.string())})
     return CallTable(table, "jsonl", np.array(lines, dtype=np.int64), errors, by_row, originals)
 
-
-def iter_records(table: CallTable) -> Iterator[tuple[int, dict[str, Any] | LogError]]:
-    """(row number, call or error) of every table row, in order (the reference path's reading)."""
-    for index in range(len(table)):
-        yield int(table.lines[index]), table.record(index)
