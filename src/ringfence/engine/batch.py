@@ -141,8 +141,9 @@ def _number_codes(policies: PolicySet, to: pa.Array | None, rows: int,
     place = found[where.reshape(-1)]
     by_row |= place < 0
     codes = [place]
-    for name in sorted(facts.lists):
-        codes.append(_listing_codes(facts.lists[name].keys, facts.lists[name].dates, numbers))
+    lists = facts.lists  # one snapshot: a list swapped meanwhile is not half used
+    for name in sorted(lists):
+        codes.append(_listing_codes(lists[name].keys, lists[name].dates, numbers))
     return codes
 
 
