@@ -15,7 +15,14 @@ from typing import Any
 
 from ringfence.contract.decision import Decision
 from ringfence.engine.decide import Evaluator
-from ringfence.engine.ir import Policy, PolicyInfo, RuleInfo, lower_policy, policy_atoms
+from ringfence.engine.ir import (
+    Policy,
+    PolicyInfo,
+    RuleInfo,
+    lower_policy,
+    pending_message,
+    policy_atoms,
+)
 from ringfence.errors import CODES, Diagnostic, InputError, PolicyError, Span, did_you_mean
 from ringfence.facts.callee import FactSource, StandardFacts, load_list_files
 from ringfence.facts.numberlist import NumberList
@@ -153,8 +160,9 @@ def _compile_policy(parsed: _Parsed, cache: dict[Path, _Parsed]) -> Policy:
     digest = hashlib.sha256("\0".join(texts).encode("utf-8")).hexdigest()
     start, end = policy.effective
     rule_infos = tuple(
-        RuleInfo(r.id, r.title, r.level, r.citations, *r.effective, r.message or r.title,
-                 r.span, origin)
+        RuleInfo(r.id, r.title, "warn" if r.pending else r.level, r.citations, *r.effective,
+                 pending_message(r) if r.pending else r.message or r.title, r.span, origin,
+                 r.url, r.verification, r.reviewed, r.pending)
         for origin, r in rules
     )
     info = PolicyInfo(policy.id, policy.title, policy.version, f"sha256:{digest}",
@@ -198,6 +206,12 @@ class PolicySet:
     def policies(self) -> tuple[PolicyInfo, ...]:
         """Header and rules of every policy in the set."""
         return tuple(p.info for p in self._compiled)
+
+    @property
+    def compiled(self) -> tuple[Policy, ...]:
+        """The policies as lowered (their rules' windows and atoms), for tools that read what a
+        policy covers or closes on (``ringfence holidays``, ``ringfence policies --coverage``)."""
+        return self._compiled
 
     @property
     def source(self) -> str:

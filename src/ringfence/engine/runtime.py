@@ -786,6 +786,60 @@ def _observe_count(node: nodes.CountAttempts, ctx: Ctx) -> str:
 Interval = tuple[dt.time, dt.time | None, bool]  # start, end (None: end of day), end inclusive
 
 
+class CalendarDays:
+    """The days a policy's holiday calendar closes, worked out per year on first use (a
+    judgement asks for one day; the calendar's rules give whole years)."""
+
+    __slots__ = ("_years", "calendar")
+
+    def __init__(self, calendar: nodes.HolidayCalendar):
+        self.calendar = calendar
+        self._years: dict[int, dict[dt.date, str]] = {}
+
+    @property
+    def name(self) -> str:
+        return self.calendar.name
+
+    def on(self, day: dt.date) -> str | None:
+        """The holiday's name on ``day`` (``… (observed)`` for a moved one), or None."""
+        year = self._years.get(day.year)
+        if year is None:
+            year = self._years[day.year] = dict(self.calendar.closures(day.year))
+        return year.get(day)
+
+
+@functools.cache
+def calendar_days(calendar: nodes.HolidayCalendar) -> CalendarDays:
+    """One :class:`CalendarDays` per calendar, shared by every rule and load that names it."""
+    return CalendarDays(calendar)
+
+
+def holiday_today(ctx: Ctx, days: CalendarDays, missing: set[str]) -> Tri:
+    """``today is a holiday in NAME``: the callee's date, in any zone it may be in, is a day
+    the calendar closes (unknown without the callee's zones)."""
+    if not ctx.zones:
+        return unknown(missing, "to_timezone")
+    return any(days.on(ctx.local(zone).date()) is not None for zone in ctx.zones)
+
+
+@lowers(nodes.HolidayToday)
+def _lower_holiday_today(node: nodes.HolidayToday) -> Apply:
+    assert node.definition is not None  # the checker reports a name no calendar has
+    return Apply(holiday_today, (CTX, Const(calendar_days(node.definition)), MISSING),
+                 timed=True)
+
+
+@observes(nodes.HolidayToday)
+def _observe_holiday_today(node: nodes.HolidayToday, ctx: Ctx) -> str:
+    assert node.definition is not None
+    days = calendar_days(node.definition)
+    seen = []
+    for zone in ctx.zones:
+        day = ctx.local(zone).date()
+        seen.append(f"{day} in {zone}: {days.on(day) or 'no holiday'}")
+    return f"{node.name}: " + ("; ".join(seen) if seen else "the callee's zone is not known")
+
+
 @dataclass(frozen=True)
 class WindowSpec:
     """A calling window: per weekday (0 = Monday) the open intervals, and the closures."""
@@ -797,12 +851,13 @@ class WindowSpec:
     national_holidays: bool
     zone: ZoneInfo | None  # a fixed zone; None: the callee's own zones
     node: nodes.Window
+    calendars: tuple[CalendarDays, ...] = ()  # the policy's own holiday calendars it closes on
 
     @functools.cached_property
     def closes(self) -> bool:
         """Whether some days are closed beyond the hours."""
         return bool(self.closed_days or self.closed_dates or self.public_holidays
-                    or self.national_holidays)
+                    or self.national_holidays or self.calendars)
 
     @functools.cached_property
     def zones(self) -> tuple[ZoneInfo, ...] | None:
@@ -835,6 +890,8 @@ def window_spec(window: nodes.Window) -> WindowSpec:
         any(c.kind == "national_holidays" for c in closed),
         ZoneInfo(zone_name) if zone_name else None,
         window,
+        tuple(calendar_days(c.definition) for c in closed
+              if c.kind == "calendar" and c.definition is not None),
     )
 
 
@@ -850,6 +907,10 @@ def closed_reason(ctx: Ctx, window: WindowSpec, local: dt.datetime) -> str | boo
         return f"closed on {nodes.WEEKDAYS[local.weekday()]}s"
     if day in window.closed_dates:
         return f"closed on {day}"
+    for calendar in window.calendars:
+        name = calendar.on(day)
+        if name is not None:
+            return f"closed on {name} ({calendar.name})"
     if window.public_holidays or window.national_holidays:
         found = ctx.holiday(day, not window.public_holidays)
         if found is None:

@@ -23,6 +23,12 @@ from ringfence.engine.runtime import literal
 from ringfence.errors import CODES, Diagnostic, Span, did_you_mean, excerpt, source_lines
 from ringfence.facts.zones import load_zone
 from ringfence.language import nodes
+from ringfence.language.calendar_check import (
+    check_calendar_uses,
+    check_calendars,
+    check_changelog,
+    check_rule_metadata,
+)
 from ringfence.language.nodes.values import LARGEST_NUMBER
 
 # Field -> kind. Kinds: text (free text), name (a word), enum:<set>, bool, time, region.
@@ -67,6 +73,8 @@ class _Checker:
                     self.dates(clause, "the policy")
                 case nodes.When():
                     self.condition(clause.condition)
+        check_calendars(self.policy, self.error)
+        check_changelog(self.policy, self.error)
         if not self.policy.all(nodes.AppliesTo):
             self.error("RF207", f"policy '{self.policy.id}' has no 'applies to' line, so it "
                        "applies to no call", self.policy.id_span)
@@ -129,6 +137,7 @@ class _Checker:
             what = "no effect" if not effects else f"{len(effects)} effects"
             span = rule.id_span if not effects else effects[1].span
             self.error("RF204", f"rule '{rule.id}' has {what}", span)
+        check_rule_metadata(rule, self.error)
         for kind in (nodes.Message, nodes.Level, nodes.Effective):
             for extra in rule.all(kind)[1:]:
                 self.error("RF205", f"rule '{rule.id}' has more than one '{kind.keyword}' line",
@@ -198,6 +207,8 @@ class _Checker:
         for part in window.parts:
             if isinstance(part, nodes.ZoneSpec) and part.zone:
                 self.zone(part)
+            elif isinstance(part, nodes.Closed) and part.kind == "calendar":
+                check_calendar_uses(self.policy, part, self.error)
         closed_days = {c.day for c in window.closed if c.kind == "day"}
         if not window.day_hours:
             self.error("RF501", "the window gives no hours, so no call is ever allowed",
@@ -261,6 +272,8 @@ class _Checker:
                         self.error("RF305", f"'{node.event}' is not an event Ringfence knows",
                                    node.event_span, did_you_mean(node.event, EVENTS))
                     self.filters(node.filters)
+                case nodes.HolidayToday():
+                    check_calendar_uses(self.policy, node, self.error)
                 case nodes.CountAttempts():
                     self.filters(node.filters)
                     self.duration(node.window)
@@ -434,7 +447,8 @@ def _meaning(rule: nodes.Rule) -> tuple[object, ...] | None:
         case nodes.AllowOnly():
             does = "allow only " + "; ".join(effect.window.lines())
     return (does, rule.level, tuple(sorted(c.unparse() for c in rule.when)),
-            tuple(sorted(c.unparse() for c in rule.unless)), rule.citations, rule.effective)
+            tuple(sorted(c.unparse() for c in rule.unless)), rule.citations, rule.effective,
+            rule.pending)
 
 
 def _too_deep(condition: nodes.Condition) -> nodes.Condition | None:

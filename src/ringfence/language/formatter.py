@@ -37,7 +37,7 @@ MAX_WIDTH = 100
 _INDENT = "  "
 _CONDITION_CLAUSES = {"when", "unless", "deny_if", "warn_if", "require"}
 _ZONE_PARTS = {"callee_time", "fixed_zone"}
-_NO_SPACE_BEFORE = {",", ")", "."}
+_NO_SPACE_BEFORE = {",", ")", ".", ":"}
 _NO_SPACE_AFTER = {"(", "."}
 
 
@@ -75,7 +75,7 @@ def shape(node: object) -> object:
         values = (getattr(node, f.name) for f in dataclasses.fields(node) if f.name != "comments")
         return (type(node).__name__, *(shape(v) for v in values if not isinstance(v, Span)))
     if isinstance(node, list | tuple):
-        return tuple(shape(x) for x in node)
+        return tuple(shape(x) for x in node if not isinstance(x, Span))
     return node
 
 
@@ -151,6 +151,8 @@ class _Formatter:
     def clause(self, tree: Tree[Token], indent: int) -> list[_Segment]:
         if tree.data == "allow_only":
             return self.window(tree, indent)
+        if tree.data == "calendar":
+            return self.calendar(tree, indent)
         if tree.data == "uses_lists":
             return [_Segment(indent, _canonical_list_keyword(_tokens(tree)))]
         one_line = _Segment(indent, _tokens(tree))
@@ -178,6 +180,28 @@ class _Formatter:
             _Segment(indent + 1, _without_leading_comma(_tokens(p))) for p in parts
         ]
         return segments
+
+    def calendar(self, tree: Tree[Token], indent: int) -> list[_Segment]:
+        """``holidays NAME: …`` on one line when it fits; else one holiday a line (its comma
+        after it), then the ``observed:`` line."""
+        single = _Segment(indent, _tokens(tree))
+        if _width(single) <= MAX_WIDTH:
+            return [single]
+        head: list[Token] = []
+        lines: list[list[Token]] = []
+        for child in tree.children:
+            if isinstance(child, Token) and not lines:
+                head.append(child)
+                if str(child) == ":":
+                    lines.append([])
+            elif isinstance(child, Token):  # the comma after a holiday
+                lines[-1].append(child)
+                lines.append([])
+            elif child.data == "observance":
+                lines.append(_tokens(child))
+            else:
+                lines[-1] += _tokens(child)
+        return [_Segment(indent, head)] + [_Segment(indent + 1, line) for line in lines if line]
 
     def long_condition(self, tree: Tree[Token], indent: int) -> list[_Segment]:
         """Break before the top-level ``or``s, or (when there are none) the ``and``s."""

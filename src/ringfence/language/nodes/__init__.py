@@ -6,11 +6,12 @@ Each node class names the grammar rules it is built from and builds itself from 
 rules and policies (:mod:`.clauses`).
 """
 
-from ringfence.language.nodes import conditions
+from ringfence.language.nodes import calendars, conditions
 from ringfence.language.nodes.base import Builder, Condition, Node, builder_for, syntax
 from ringfence.language.nodes.clauses import (
     AllowOnly,
     AppliesTo,
+    Changelog,
     Cite,
     Clause,
     DenyIf,
@@ -25,14 +26,19 @@ from ringfence.language.nodes.clauses import (
     Note,
     Policy,
     Require,
+    Reviewed,
     Rule,
     RuleClause,
     Source,
+    Status,
     Unless,
+    Url,
     UsesLists,
+    Verification,
     Version,
     When,
 )
+from ringfence.language.nodes.calendars import *  # noqa: F403  (calendars.__all__)
 from ringfence.language.nodes.conditions import *  # noqa: F403  (conditions.__all__)
 from ringfence.language.nodes.values import Age, Duration, FieldRef, Value, quoted
 from ringfence.language.nodes.windows import (
@@ -52,5 +58,6 @@ __all__ = [
     "HeaderClause", "Include", "Interval", "Level", "Message", "Node", "Note", "Policy", "Require",
     "Rule", "RuleClause", "Source", "TimeOfDay", "Unless", "UsesLists", "Value", "Version", "When",
     "Window", "WindowPart", "ZoneSpec", "builder_for", "quoted", "syntax",
+    "Changelog", "Reviewed", "Status", "Url", "Verification",
 ]
-__all__ += conditions.__all__
+__all__ += conditions.__all__ + calendars.__all__
