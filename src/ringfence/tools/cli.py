@@ -7,6 +7,7 @@ and never a traceback.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import os
@@ -247,6 +248,28 @@ def policies_command(fmt: str) -> None:
                    f"{len(p.rules):>3} rules  {p.title}")
         if p.sources:
             click.echo(f"{'':<24} sources: {'; '.join(p.sources)}")
+
+
+@cli.command("holidays")
+@click.argument("policies", nargs=-1, required=True, metavar="POLICY...")
+@click.option("--year", type=click.IntRange(1, 9999), default=None,
+              help="The year (default: this year).")
+@click.option("--region", default=None, metavar="CODE",
+              help="Only policies that apply there (US-PA, FR), with its public holidays.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array of closures.")
+@_guard
+def holidays_command(policies: tuple[str, ...], year: int | None, region: str | None,
+                     as_json: bool) -> None:
+    """Print the holidays POLICY closes on in a year: date, name, and the policy, rule and
+    source that close it (a holiday calendar the policy defines, the region's public holidays,
+    or a date the rule lists).
+
+    POLICY is a file, folder or shipped id (repeatable). Exits 2 for an unknown policy, a
+    malformed region or a year with no holiday data.
+    """
+    from ringfence.tools.holidays_cli import print_holidays
+
+    print_holidays(policies, year or dt.date.today().year, region, as_json)
 
 
 def _register_optional() -> None:
