@@ -5,6 +5,9 @@
   here to load cleanly).
 - ``library/index.md`` and ``library/<id>.md``: the shipped policies, read through
   ``ringfence.load_library().policies`` (rules, titles, citations, effective dates, the text).
+- ``coverage.md``: what each shipped policy covers, by jurisdiction, read from the lowered rules
+  (:mod:`ringfence.tools.coverage_map`, as ``ringfence policies --coverage`` prints it), with a
+  tile map of the US states covered and what the policies leave out.
 - ``<!-- run: ringfence ... -->`` lines in any page are replaced by the command and its real
   output, run in the page's example folder (``docs/<page name>/``); ``| python -m json.tool``
   may follow, to show JSON indented.
@@ -35,6 +38,7 @@ import ringfence
 from ringfence.errors import CODES, ErrorCode
 from ringfence.tools.calendar_view import render_svg, week_grid
 from ringfence.tools.cli import cli
+from ringfence.tools.coverage_map import ASPECTS, coverage, render_markdown, us_tile_map
 
 LIBRARY_SECTION = "Policy library"
 # `<!-- run: CMD -->` expects exit status 0; `<!-- run (exit 1): CMD -->` expects 1.
@@ -65,6 +69,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     pages = {
         "errors.md": error_catalog(),
         "library/index.md": library_index(policies),
+        "coverage.md": coverage_page(),
         **{f"library/{p.id}.md": policy_page(p) for p in policies},
     }
     for uri, content in pages.items():
@@ -230,6 +235,34 @@ def library_index(policies: list[Any]) -> str:
     )
 
 
+def coverage_page() -> str:
+    """Every jurisdiction, what each policy there covers, the US map, and what is left out."""
+    found = coverage(ringfence.load_library())
+    return "\n".join([
+        "# Coverage map",
+        "",
+        "What each shipped policy covers, by jurisdiction, and what it leaves out and why. "
+        "Generated from the policies' rules as the engine lowers them (which windows and "
+        "conditions they hold), never from a table kept by hand: `ringfence policies "
+        "--coverage` prints the same. ✓: a rule in force covers it; *pending*: only a pending "
+        "rule (`status pending`, which only warns) does.",
+        "",
+        "| aspect | what puts a rule in it |",
+        "|---|---|",
+        *(f"| {name} | {_cell(what)} |" for name, what in ASPECTS.items()),
+        "",
+        "## United States",
+        "",
+        '<div class="coverage-map" markdown="0">',
+        us_tile_map(found),
+        "</div>",
+        "",
+        "## By jurisdiction",
+        "",
+        render_markdown(found),
+    ])
+
+
 def policy_page(policy: Any) -> str:
     """The page of one shipped policy: header facts, one section per rule, the source text."""
     facts = [
@@ -252,7 +285,7 @@ def policy_page(policy: Any) -> str:
     out += [
         f"| [`{r.id}`](#{_anchor(r.id)}) | {_cell(r.title)} | {r.level} | "
         f"{'<br>'.join(_cell(c) for c in r.citations)} | "
-        f"{_in_force(r.effective_from, r.effective_until)} |"
+        f"{_rule_in_force(r)} |"
         for r in policy.rules
     ]
     out.append("")
@@ -274,8 +307,15 @@ def _rule_section(rule: Any) -> list[str]:
         "",
         f"- Level: {rule.level}",
         f"- Citations: {'; '.join(_text(c) for c in rule.citations)}",
-        f"- In force: {_in_force(rule.effective_from, rule.effective_until)}",
+        f"- In force: {_rule_in_force(rule)}",
     ]
+    if rule.pending:
+        lines.append("- Status: **pending**: not law in force; it only warns")
+    if rule.verification or rule.reviewed:
+        lines.append(f"- Verification: {rule.verification or 'not stated'}; last reviewed: "
+                     f"{rule.reviewed or 'not stated'}")
+    if rule.url:
+        lines.append(f"- Text: <{rule.url}>")
     if rule.message:
         lines.append(f"- Message: {_text(rule.message)}")
     lines += [f"- Defined at: `{_display_path(span.file)}:{span.line}`", ""]
@@ -312,6 +352,14 @@ def calendar_section(policy: Any) -> list[str]:
 
 
 # ---- small helpers -------------------------------------------------------------------------------
+
+
+def _rule_in_force(rule: Any) -> str:
+    """A rule's dates; a pending rule is in force at no date (its start is only expected)."""
+    if rule.pending:
+        expected = f"expected from {rule.effective_from}" if rule.effective_from else "no start known"
+        return f"pending ({expected})"
+    return _in_force(rule.effective_from, rule.effective_until)
 
 
 def _in_force(start: Any, end: Any) -> str:

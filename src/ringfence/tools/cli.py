@@ -232,10 +232,28 @@ def explain_command(policies: tuple[str, ...], jurisdiction: str | None, lists: 
 
 @cli.command("policies")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--coverage", is_flag=True,
+              help="What each policy covers (hours, days, holidays, lists, caps, consent, caller "
+                   "ID, recording), by jurisdiction, and what it leaves out and why.")
 @_guard
-def policies_command(fmt: str) -> None:
-    """List the shipped policy library: id, title, version, jurisdiction, rules, sources."""
-    infos = load_library().policies
+def policies_command(fmt: str, coverage: bool) -> None:
+    """List the shipped policy library: id, title, version, jurisdiction, rules, sources.
+
+    With --coverage: every jurisdiction with what each policy there covers, read from the
+    policies' rules (not a table kept by hand), and what is left out and why (their notes).
+    """
+    library = load_library()
+    if coverage:
+        from ringfence.tools.coverage_map import coverage as covered
+        from ringfence.tools.coverage_map import render_text
+
+        found = covered(library)
+        if fmt == "json":
+            click.echo(json.dumps([p.to_dict() for p in found], ensure_ascii=False, indent=2))
+        else:
+            click.echo(render_text(found), nl=False)
+        return
+    infos = library.policies
     if fmt == "json":
         click.echo(json.dumps([{
             "id": p.id, "title": p.title, "version": p.version,
