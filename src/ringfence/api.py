@@ -168,7 +168,8 @@ def _compile_policy(parsed: _Parsed, cache: dict[Path, _Parsed]) -> Policy:
     info = PolicyInfo(policy.id, policy.title, policy.version, f"sha256:{digest}",
                       str(parsed.path), policy.jurisdictions, start, end, policy.sources,
                       policy.disclaimer, policy.notes, rule_infos, policy.span,
-                      tuple(str(name) for name in policy.lists))
+                      tuple(str(name) for name in policy.lists),
+                      tuple((c.date, c.text) for c in policy.all(nodes.Changelog)))
     return lower_policy(info, policy.when, rules)
 
 

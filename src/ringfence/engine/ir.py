@@ -117,6 +117,7 @@ class PolicyInfo:
     rules: tuple[RuleInfo, ...]
     span: Span
     lists: tuple[str, ...] = ()  # the number lists the policy declares (uses list …)
+    changelog: tuple[tuple[dt.date | None, str], ...] = ()  # (date, text), oldest first
 
 
 @dataclass(frozen=True)
