@@ -76,8 +76,8 @@ def coverage(policies: PolicySet) -> list[PolicyCoverage]:
     for policy in policies.compiled:
         covers: dict[str, list[str]] = {}
         pending: dict[str, list[str]] = {}
-        for rule, info in zip(policy.rules, policy.info.rules, strict=True):
-            into = pending if info.pending else covers
+        for rule, rule_info in zip(policy.rules, policy.info.rules, strict=True):
+            into = pending if rule_info.pending else covers
             for aspect in rule_aspects(rule):
                 into.setdefault(aspect, []).append(rule.id)
         info = policy.info

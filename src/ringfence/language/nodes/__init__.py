@@ -8,6 +8,7 @@ rules and policies (:mod:`.clauses`).
 
 from ringfence.language.nodes import calendars, conditions
 from ringfence.language.nodes.base import Builder, Condition, Node, builder_for, syntax
+from ringfence.language.nodes.calendars import *  # noqa: F403  (calendars.__all__)
 from ringfence.language.nodes.clauses import (
     AllowOnly,
     AppliesTo,
@@ -38,7 +39,6 @@ from ringfence.language.nodes.clauses import (
     Version,
     When,
 )
-from ringfence.language.nodes.calendars import *  # noqa: F403  (calendars.__all__)
 from ringfence.language.nodes.conditions import *  # noqa: F403  (conditions.__all__)
 from ringfence.language.nodes.values import Age, Duration, FieldRef, Value, quoted
 from ringfence.language.nodes.windows import (
@@ -53,11 +53,11 @@ from ringfence.language.nodes.windows import (
 )
 
 __all__ = [
-    "WEEKDAYS", "Age", "AllowOnly", "AppliesTo", "Builder", "Cite", "Clause", "Closed", "Condition",
-    "DayHours", "DenyIf", "Disclaimer", "Duration", "Effect", "Effective", "Exclude", "FieldRef",
-    "HeaderClause", "Include", "Interval", "Level", "Message", "Node", "Note", "Policy", "Require",
-    "Rule", "RuleClause", "Source", "TimeOfDay", "Unless", "UsesLists", "Value", "Version", "When",
-    "Window", "WindowPart", "ZoneSpec", "builder_for", "quoted", "syntax",
-    "Changelog", "Reviewed", "Status", "Url", "Verification",
+    "WEEKDAYS", "Age", "AllowOnly", "AppliesTo", "Builder", "Changelog", "Cite", "Clause", "Closed",
+    "Condition", "DayHours", "DenyIf", "Disclaimer", "Duration", "Effect", "Effective", "Exclude",
+    "FieldRef", "HeaderClause", "Include", "Interval", "Level", "Message", "Node", "Note", "Policy",
+    "Require", "Reviewed", "Rule", "RuleClause", "Source", "Status", "TimeOfDay", "Unless", "Url",
+    "UsesLists", "Value", "Verification", "Version", "When", "Window", "WindowPart", "ZoneSpec",
+    "builder_for", "quoted", "syntax",
 ]
 __all__ += conditions.__all__ + calendars.__all__
