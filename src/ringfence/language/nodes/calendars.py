@@ -237,6 +237,8 @@ def bind(policy: Policy) -> Policy:
     calendars: dict[str, HolidayCalendar] = {}
     for clause in policy.all(HolidayCalendar):
         calendars.setdefault(clause.name, clause)
+    if not calendars:  # every use stays unbound (the checker reports it): nothing to rebuild
+        return policy
     bound = _bind(policy, calendars)
     assert isinstance(bound, Policy)
     return bound

@@ -259,16 +259,10 @@ VerificationLevel = Literal["verified", "secondary", "unverified"]
 
 @syntax("url")
 @dataclass(frozen=True, slots=True)
-class Url(Clause):
+class Url(TextClause):
     """``url "https://…"``: where the rule's legal text can be read."""
 
-    text: str
-    span: Span
     keyword: ClassVar[str] = "url"
-
-    @classmethod
-    def build(cls, rule: str, items: Sequence[Any], span: Span, b: Builder) -> Url:
-        return cls(b.string(items[0]), span)
 
 
 @syntax("verification")
