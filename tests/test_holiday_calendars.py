@@ -292,3 +292,41 @@ def test_closures_read_listed_dates_too(tmp_path: Path):
     assert [(c.date, c.source) for c in closures(policyset, 2026)] == [
         (dt.date(2026, 12, 24), "date")]
     assert closures(policyset, 2028) == []
+
+
+# ---- business days around a policy calendar -------------------------------------------------------
+
+BUSINESS = "deny if opted out at least 3 business days excluding fed ago"
+
+
+def test_business_days_excluding_a_calendar_skip_its_observed_days(tmp_path: Path):
+    policyset = load_text(tmp_path, policy_text(rule(BUSINESS), extra=OBSERVED))
+    # Opt-out on Thursday 2026-07-02; Friday 07-03 is Independence Day observed (July 4 is a
+    # Saturday), so the third business day after it is Wednesday 07-08.
+    opted = {"opt_outs": [{"at": "2026-07-02T12:00:00-04:00"}]}
+    tuesday = _agree(policyset, call("2026-07-07T23:59:59-04:00", **opted))
+    assert violated(tuesday) == set()
+    assert violated(_agree(policyset, call("2026-07-08T00:00:00-04:00", **opted))) == {"r"}
+    [step] = [t for t in policyset.decide(call("2026-07-07T12:00:00-04:00", **opted),
+                                          trace=True).trace if t.rule == "r"]
+    assert "3 business days excluding fed" in step.detail
+
+
+def test_business_days_excluding_a_calendar_need_no_holiday_package_data(tmp_path: Path):
+    # Past the holidays package's years, public holidays are unknown (the rule denies, naming
+    # the fact); a policy calendar is known in every year.
+    plain = load_text(tmp_path, policy_text(rule(BUSINESS.replace(" excluding fed", ""))),
+                      name="plain.rf")
+    ours = load_text(tmp_path, policy_text(rule(BUSINESS), extra=OBSERVED), name="ours.rf")
+    late = call("2200-03-10T12:00:00-05:00", opt_outs=[{"at": "2200-03-01T12:00:00-05:00"}])
+    assert plain.decide(late).violations[0].missing_facts == ("holidays",)
+    assert violated(_agree(ours, late)) == {"r"} and not ours.decide(late).violations[0].missing_facts
+
+
+def test_business_days_excluding_an_unknown_calendar_and_formatting():
+    text = policy_text(rule(BUSINESS.replace("fed", "fd")), extra=OBSERVED)
+    [diag] = _diagnostics(text)
+    assert diag.code == "RF308" and diag.suggestion == "fed"
+    good = policy_text(rule(BUSINESS), extra=OBSERVED).replace("3 business days excluding fed",
+                                                                "3  business days  excluding  fed")
+    assert "at least 3 business days excluding fed ago" in format_text(good)

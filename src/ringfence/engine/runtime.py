@@ -232,15 +232,17 @@ def _months_or_years(duration: nodes.Duration) -> relativedelta:
     return relativedelta(years=duration.amount)
 
 
-def plus(when: dt.datetime, duration: nodes.Duration,
-         business: Callable[[dt.date, int], dt.date | None]) -> dt.datetime | None:
+Business = Callable[[dt.date, int, "CalendarDays | None"], dt.date | None]
+
+
+def plus(when: dt.datetime, duration: nodes.Duration, business: Business) -> dt.datetime | None:
     """The instant ``duration`` after ``when`` (for calendar and business days: a local
     midnight); None when ``business`` cannot count the business days."""
     if duration.kind == "calendar":
         day = when.date() + dt.timedelta(days=duration.amount)
         return dt.datetime.combine(day, dt.time(), when.tzinfo)
     if duration.kind == "business":
-        found = business(when.date(), duration.amount)
+        found = business(when.date(), duration.amount, excluded(duration))
         return None if found is None else dt.datetime.combine(found, dt.time(), when.tzinfo)
     seconds = FIXED_SECONDS.get(duration.unit)
     if seconds is not None:
@@ -248,13 +250,15 @@ def plus(when: dt.datetime, duration: nodes.Duration,
     return when + _months_or_years(duration)
 
 
-def business_days_between(ctx: Ctx, start: dt.date, end: dt.date) -> int | None:
-    """Business days d with start < d <= end (Monday to Friday, not a public holiday)."""
+def business_days_between(ctx: Ctx, start: dt.date, end: dt.date,
+                          calendar: CalendarDays | None = None) -> int | None:
+    """Business days d with start < d <= end: Monday to Friday, not a public holiday of the
+    callee (``calendar`` given: not one of its days instead)."""
     count = 0
     day = start + dt.timedelta(days=1)
     while day <= end:
         if day.weekday() < 5:
-            found = ctx.holiday(day, False)
+            found = ctx.holiday(day, False) if calendar is None else calendar.on(day) is not None
             if found is None:
                 return None
             count += not found
@@ -262,12 +266,17 @@ def business_days_between(ctx: Ctx, start: dt.date, end: dt.date) -> int | None:
     return count
 
 
+def excluded(duration: nodes.Duration) -> CalendarDays | None:
+    """The holiday calendar ``N business days excluding NAME`` counts around, if any."""
+    return None if duration.definition is None else calendar_days(duration.definition)
+
+
 def _day_diff(ctx: Ctx, duration: nodes.Duration, event: float) -> int | None:
     """Calendar or business days between the event's local date and the judged instant's."""
     start, end = ctx.date_of(event), ctx.local_date()
     if duration.kind == "calendar":
         return (end - start).days
-    return business_days_between(ctx, start, end) if start <= end else -1
+    return business_days_between(ctx, start, end, excluded(duration)) if start <= end else -1
 
 
 def age_holds(ctx: Ctx, age: nodes.Age, event: float) -> Tri:
@@ -808,10 +817,17 @@ class CalendarDays:
         return year.get(day)
 
 
-@functools.cache
+# id(calendar) -> (the calendar, its days): looked up by identity, so a judgement never hashes
+# the calendar's syntax tree; the calendar is kept so that its id is never reused.
+_CALENDAR_DAYS: dict[int, tuple[nodes.HolidayCalendar, CalendarDays]] = {}
+
+
 def calendar_days(calendar: nodes.HolidayCalendar) -> CalendarDays:
-    """One :class:`CalendarDays` per calendar, shared by every rule and load that names it."""
-    return CalendarDays(calendar)
+    """One :class:`CalendarDays` per calendar, shared by every rule and judgement that names it."""
+    found = _CALENDAR_DAYS.get(id(calendar))
+    if found is None or found[0] is not calendar:
+        found = _CALENDAR_DAYS[id(calendar)] = (calendar, CalendarDays(calendar))
+    return found[1]
 
 
 def holiday_today(ctx: Ctx, days: CalendarDays, missing: set[str]) -> Tri:

@@ -82,10 +82,11 @@ def _observance(observance: nodes.Observance, error: Report) -> None:
         moved.setdefault(source, span)
 
 
-def check_calendar_uses(policy: nodes.Policy, node: nodes.Closed | nodes.HolidayToday,
+def check_calendar_uses(policy: nodes.Policy,
+                        node: nodes.Closed | nodes.HolidayToday | nodes.Duration,
                         error: Report) -> None:
     """A calendar a rule names must be defined in the policy's header."""
-    name = node.calendar if isinstance(node, nodes.Closed) else node.name
+    name = node.name if isinstance(node, nodes.HolidayToday) else node.calendar
     if node.definition is None and name is not None:
         known = [c.name for c in policy.all(nodes.HolidayCalendar)]
         where = (f"; this policy defines {', '.join(known)}" if known else

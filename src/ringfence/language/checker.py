@@ -302,6 +302,7 @@ class _Checker:
                                    did_you_mean(value.raw, OUTCOMES))
 
     def duration(self, duration: nodes.Duration) -> None:
+        check_calendar_uses(self.policy, duration, self.error)
         if duration.amount < 0:
             self.error("RF306", f"'{duration.written}' is not a whole number from 1 to "
                        f"{LARGEST_NUMBER:,} written with the digits 0-9", duration.span)

@@ -22,7 +22,7 @@ from lark import Token
 from ringfence.errors import Span
 from ringfence.language.nodes.base import Builder, Condition, Node, syntax
 from ringfence.language.nodes.clauses import Clause, Policy
-from ringfence.language.nodes.values import quoted
+from ringfence.language.nodes.values import Duration, quoted
 from ringfence.language.nodes.windows import WEEKDAYS, Closed
 
 __all__ = ["MONTHS", "ORDINALS", "Holiday", "HolidayCalendar", "HolidayToday", "Observance",
@@ -232,8 +232,8 @@ class HolidayToday(Condition):
 
 def bind(policy: Policy) -> Policy:
     """The policy with every use of a calendar name (``closed on NAME``, ``today is a holiday in
-    NAME``) holding the calendar the header defines under that name (the first, when the
-    checker finds two)."""
+    NAME``, ``N business days excluding NAME``) holding the calendar the header defines under
+    that name (the first, when the checker finds two)."""
     calendars: dict[str, HolidayCalendar] = {}
     for clause in policy.all(HolidayCalendar):
         calendars.setdefault(clause.name, clause)
@@ -250,6 +250,8 @@ def _bind(node: object, calendars: dict[str, HolidayCalendar]) -> object:
         return dataclasses.replace(node, definition=calendars.get(node.calendar or ""))
     if isinstance(node, HolidayToday):
         return dataclasses.replace(node, definition=calendars.get(node.name))
+    if isinstance(node, Duration) and node.calendar is not None:
+        return dataclasses.replace(node, definition=calendars.get(node.calendar))
     if isinstance(node, tuple):
         items = tuple(_bind(x, calendars) for x in node)
         return node if all(a is b for a, b in zip(items, node, strict=True)) else items
