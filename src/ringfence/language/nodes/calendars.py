@@ -22,7 +22,7 @@ from lark import Token
 from ringfence.errors import Span
 from ringfence.language.nodes.base import Builder, Condition, Node, syntax
 from ringfence.language.nodes.clauses import Clause, Policy
-from ringfence.language.nodes.values import Duration, quoted
+from ringfence.language.nodes.values import Duration, quoted, whole_number
 from ringfence.language.nodes.windows import WEEKDAYS, Closed
 
 __all__ = ["MONTHS", "ORDINALS", "Holiday", "HolidayCalendar", "HolidayToday", "Observance",
@@ -59,8 +59,8 @@ class RecurringDate(Node):
         match rule:
             case "month_day":
                 month, day = items
-                return cls("month_day", MONTHS.index(str(month)) + 1, int(str(day)), 0, 0, 0,
-                           None, "", span)
+                return cls("month_day", MONTHS.index(str(month)) + 1, _whole(day, span, b), 0, 0,
+                           0, None, "", span)
             case "nth_weekday":
                 ordinal, weekday, month = items
                 index = ORDINALS.index(str(ordinal))
@@ -75,7 +75,7 @@ class RecurringDate(Node):
                 return cls("easter", 0, 0, 0, 0, 0, None, "", span)
         amount, unit = items
         sign = -1 if rule == "before_easter" else 1
-        return cls("easter", 0, 0, 0, 0, sign * int(float(str(amount))), None, str(unit), span)
+        return cls("easter", 0, 0, 0, 0, sign * _whole(amount, span, b), None, str(unit), span)
 
     def on(self, year: int) -> dt.date | None:
         """The date in ``year``; None when it does not occur that year (a fifth weekday)."""
@@ -109,6 +109,16 @@ class RecurringDate(Node):
             return "easter"
         days = abs(self.offset)
         return f"{days} {self.unit} {'before' if self.offset < 0 else 'after'} easter"
+
+
+def _whole(token: Token, span: Span, b: Builder) -> int:
+    """A day number or a count of days as written; 0 (with RF408 recorded) when it is not a
+    whole number."""
+    number = whole_number(str(token))
+    if number < 0:
+        b.error("RF408", f"'{token}' is not a whole number of days", span)
+        return 0
+    return number
 
 
 def _nth_weekday(year: int, month: int, weekday: int, ordinal: int) -> dt.date | None:
