@@ -291,6 +291,10 @@ def policy_page(policy: Any) -> str:
     out.append("")
     for rule in policy.rules:
         out += _rule_section(rule)
+    if policy.changelog:
+        out += ["## Changelog", "", "| date | change |", "|---|---|"]
+        out += [f"| {day} | {_cell(text)} |" for day, text in policy.changelog]
+        out.append("")
     out += calendar_section(policy)
     text = Path(policy.path).read_text(encoding="utf-8")
     title = f'title="{Path(policy.path).name}"'
