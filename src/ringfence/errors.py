@@ -183,7 +183,8 @@ CODES: dict[str, ErrorCode] = {
         ),
         ErrorCode(
             "RF302", "Unknown value",
-            "This field only takes the values listed in the call-request format.",
+            "This field only takes the values of its vocabulary in the call-request format; a "
+            "policy that needs another purpose declares it in its header: uses purpose NAME.",
             _policy(_RULE_HEAD + "  when technology is autodailer\n"
                     "  allow only between 08:00 and 21:00 inclusive\n"),
             _policy(_RULE_HEAD + "  when technology is autodialer\n"
@@ -224,6 +225,17 @@ CODES: dict[str, ErrorCode] = {
             _policy(_RULE_HEAD + "  deny if " + "not (" * 17 + "purpose is marketing"
                     + ")" * 17 + "\n"),
             _policy(_RULE_HEAD + "  deny if not (purpose is marketing)\n"),
+        ),
+        ErrorCode(
+            "RF308", "Bad declared purpose",
+            "A policy declares only purposes the call contract lacks, each once, in lowercase "
+            "(calls are read in lowercase): uses purposes fundraising, membership.",
+            _policy("  uses purpose Fundraising\n\n" + _RULE_HEAD
+                    + "  when purpose is Fundraising\n"
+                    "  allow only between 08:00 and 21:00 inclusive\n"),
+            _policy("  uses purpose fundraising\n\n" + _RULE_HEAD
+                    + "  when purpose is fundraising\n"
+                    "  allow only between 08:00 and 21:00 inclusive\n"),
         ),
         ErrorCode(
             "RF401", "Calling window ends before it starts",

@@ -1,8 +1,10 @@
 """Check a parsed policy: names, types, windows, duplicates, rules that can never apply.
 
 Every problem is collected; nothing stops at the first one. The checker knows the call-request
-fields (:data:`ringfence.contract.fields.FIELDS`) and the fixed words of the language (events,
-consent types, outcomes).
+fields (:data:`ringfence.contract.fields.FIELDS`), their vocabularies (closed ones, and the
+purposes, which a policy may extend with ``uses purposes …``) and the fixed words of the language
+(events). A value outside its vocabulary would never match a call: it is an error, never a rule
+that silently does not apply.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import holidays
 import phonenumbers
 
 from ringfence.contract.fields import FIELDS, VOCABULARIES
+from ringfence.contract.request import CONTRACT
 from ringfence.engine.runtime import literal
 from ringfence.errors import CODES, Diagnostic, Span, did_you_mean, excerpt, source_lines
 from ringfence.facts.zones import load_zone
@@ -28,6 +31,7 @@ from ringfence.language.nodes.values import LARGEST_NUMBER
 # Field -> kind. Kinds: text (free text), name (a word), enum:<set>, bool, time, region.
 CONSENT_TYPES = VOCABULARIES["consent.type"]
 OUTCOMES = VOCABULARIES["history.outcome"]
+PURPOSES = CONTRACT.word_vocabularies["purpose"]
 EVENTS = ("purchase", "inquiry", "attempt", "conversation", "refusal", "opt_out")
 SAME = ("subject", "campaign", "purpose")
 _DAY_UNITS = ("day",)
@@ -47,6 +51,7 @@ class _Checker:
         self.lines = lines
         self.out: list[Diagnostic] = []
         self.lists = set(policy.lists)
+        self.purposes = frozenset(policy.purposes)
 
     def error(self, code: str, message: str, span: Span, suggestion: str | None = None) -> None:
         line = self.lines[span.line - 1] if 0 < span.line <= len(self.lines) else ""
@@ -67,10 +72,34 @@ class _Checker:
                     self.dates(clause, "the policy")
                 case nodes.When():
                     self.condition(clause.condition)
+                case nodes.UsesPurposes():
+                    self.declared(clause.names, PURPOSES.words, "purpose")
         if not self.policy.all(nodes.AppliesTo):
             self.error("RF207", f"policy '{self.policy.id}' has no 'applies to' line, so it "
                        "applies to no call", self.policy.id_span)
         self.contradictions(f"policy '{self.policy.id}'", _required(self.policy.when), [])
+
+    def declared(self, names: tuple[nodes.Value, ...], known: frozenset[str], what: str) -> None:
+        """Words a policy adds to a vocabulary: new, and written as calls are read (lowercase)."""
+        seen: set[str] = set()
+        for value in names:
+            word = value.raw
+            if word != word.lower():
+                self.error("RF308", f"the {what} '{word}' is not in lowercase: calls are read "
+                           "in lowercase, so it would never match", value.span, word.lower())
+            elif word in known:
+                self.error("RF308", f"'{word}' is already a {what} of the call contract",
+                           value.span)
+            elif word in seen:
+                self.error("RF308", f"the {what} '{word}' is declared twice", value.span)
+            seen.add(word)
+
+    def purpose(self, word: str, place: str, span: Span) -> None:
+        """A purpose a condition names: a word of the vocabulary at ``place``, or declared."""
+        allowed = PURPOSES.at(place, self.purposes)
+        if word not in allowed:
+            self.error("RF302", f"'{word}' is not a purpose of the call contract nor one the "
+                       f"policy declares (uses purpose {word})", span, did_you_mean(word, allowed))
 
     def jurisdiction(self, value: nodes.Value) -> None:
         code = value.raw
@@ -252,10 +281,14 @@ class _Checker:
                 case nodes.OnList(name=name, span=span) | nodes.ListChecked(name=name, span=span) \
                         | nodes.OnListAtWash(name=name, span=span):
                     self.list_name(name, span)
-                case nodes.Consent(kind=kind, span=span) if kind is not None:
-                    if kind not in CONSENT_TYPES:
+                case nodes.Consent(kind=kind, purpose=purpose, span=span):
+                    if kind is not None and kind not in CONSENT_TYPES:
                         self.error("RF305", f"'{kind}' is not a kind of consent", span,
                                    did_you_mean(kind, CONSENT_TYPES))
+                    if purpose is not None:
+                        self.purpose(purpose, "consent.purposes", span)
+                case nodes.OptedOut(purpose=purpose, span=span) if purpose is not None:
+                    self.purpose(purpose, "opt_outs.purposes", span)
                 case nodes.LastEvent():
                     if node.event not in EVENTS:
                         self.error("RF305", f"'{node.event}' is not an event Ringfence knows",
@@ -332,6 +365,8 @@ class _Checker:
         elif kind == "time":
             self.error("RF303", f"{name} is a timestamp: compare it with a date (<, >=) or "
                        "give its age (within …)", value.span)
+        elif kind == "name" and FIELDS[name].words == PURPOSES.name:
+            self.purpose(value.raw, name, value.span)
         elif kind == "region" and not _REGION.match(value.raw):
             self.error("RF303", f"{name} holds codes like US or US-FL, not '{value.raw}'",
                        value.span)

@@ -30,6 +30,7 @@ from ringfence.language.nodes.clauses import (
     Source,
     Unless,
     UsesLists,
+    UsesPurposes,
     Version,
     When,
 )
@@ -50,7 +51,7 @@ __all__ = [
     "WEEKDAYS", "Age", "AllowOnly", "AppliesTo", "Builder", "Cite", "Clause", "Closed", "Condition",
     "DayHours", "DenyIf", "Disclaimer", "Duration", "Effect", "Effective", "Exclude", "FieldRef",
     "HeaderClause", "Include", "Interval", "Level", "Message", "Node", "Note", "Policy", "Require",
-    "Rule", "RuleClause", "Source", "TimeOfDay", "Unless", "UsesLists", "Value", "Version", "When",
-    "Window", "WindowPart", "ZoneSpec", "builder_for", "quoted", "syntax",
+    "Rule", "RuleClause", "Source", "TimeOfDay", "Unless", "UsesLists", "UsesPurposes", "Value",
+    "Version", "When", "Window", "WindowPart", "ZoneSpec", "builder_for", "quoted", "syntax",
 ]
 __all__ += conditions.__all__

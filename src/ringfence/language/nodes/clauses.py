@@ -220,6 +220,22 @@ class UsesLists(Clause):
         return cls(tuple(Value("word", str(t), b.span(t)) for t in names), span)
 
 
+@syntax("uses_purposes")
+@dataclass(frozen=True, slots=True)
+class UsesPurposes(Clause):
+    """``uses purpose a`` / ``uses purposes a, b``: purposes the policy names besides those of
+    the call contract's vocabulary; calls to a policy set may then give them too."""
+
+    names: tuple[Value, ...]
+    span: Span
+    keyword: ClassVar[str] = "uses"
+
+    @classmethod
+    def build(cls, rule: str, items: Sequence[Any], span: Span, b: Builder) -> UsesPurposes:
+        _purpose_keyword, *names = items
+        return cls(tuple(Value("word", str(t), b.span(t)) for t in names), span)
+
+
 @syntax("include")
 @dataclass(frozen=True, slots=True)
 class Include(Clause):
@@ -254,8 +270,8 @@ class Exclude(Clause):
 
 RuleClause = Cite | Level | Effective | When | Unless | Message | DenyIf | Require | AllowOnly
 HeaderClause = (
-    Version | AppliesTo | Effective | Source | Disclaimer | Note | UsesLists | Include | Exclude
-    | When
+    Version | AppliesTo | Effective | Source | Disclaimer | Note | UsesLists | UsesPurposes
+    | Include | Exclude | When
 )
 
 C = TypeVar("C", bound=Node)
@@ -376,6 +392,11 @@ class Policy(Node):
     @property
     def lists(self) -> tuple[str, ...]:
         return tuple(v.raw for c in self.all(UsesLists) for v in c.names)
+
+    @property
+    def purposes(self) -> tuple[str, ...]:
+        """The purposes the policy declares (``uses purposes …``)."""
+        return tuple(v.raw for c in self.all(UsesPurposes) for v in c.names)
 
     @property
     def includes(self) -> tuple[Include, ...]:
