@@ -35,6 +35,7 @@ WHERE = {
     "RF306": ("within 0 months", "0 months"),
     # the caret sits under the first condition past the 16th level
     "RF307": ("purpose is marketing)", "purpose"),
+    "RF308": ("Fundraising", "Fundraising"),
     "RF401": ("between 21:00 and 08:00", "08:00"),
     "RF402": ("25:00", "25:00"),
     "RF403": ("friday 14:00", "14:00"),

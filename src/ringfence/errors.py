@@ -231,7 +231,7 @@ CODES: dict[str, ErrorCode] = {
             "A policy declares only purposes the call contract lacks, each once, in lowercase "
             "(calls are read in lowercase): uses purposes fundraising, membership.",
             _policy("  uses purpose Fundraising\n\n" + _RULE_HEAD
-                    + "  when purpose is Fundraising\n"
+                    + "  when purpose is fundraising\n"
                     "  allow only between 08:00 and 21:00 inclusive\n"),
             _policy("  uses purpose fundraising\n\n" + _RULE_HEAD
                     + "  when purpose is fundraising\n"

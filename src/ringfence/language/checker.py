@@ -51,7 +51,8 @@ class _Checker:
         self.lines = lines
         self.out: list[Diagnostic] = []
         self.lists = set(policy.lists)
-        self.purposes = frozenset(policy.purposes)
+        # in lowercase: a declaration in another case is reported once, not at every use
+        self.purposes = frozenset(word.lower() for word in policy.purposes)
 
     def error(self, code: str, message: str, span: Span, suggestion: str | None = None) -> None:
         line = self.lines[span.line - 1] if 0 < span.line <= len(self.lines) else ""
