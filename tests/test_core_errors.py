@@ -26,6 +26,7 @@ WHERE = {
     "RF207": ("policy example", "example"),
     "RF208": ('cite " "', "cite"),
     "RF209": ('rule calling-hours-2', "calling-hours-2"),
+    "RF210": ('rule calling-hours-2', "calling-hours-2"),
     "RF301": ("purpse", "purpse"),
     "RF302": ("autodailer", "autodailer"),
     "RF303": ("is marketing", "marketing"),

@@ -154,13 +154,36 @@ def test_exact_duplicate_rule_is_rejected(tmp_path):
 @pytest.mark.parametrize("change", [
     lambda r: r.replace("Test citation", "Fla. Stat. 501.059"),  # two laws say the same
     lambda r: r.replace(WINDOW, "level warn\n  " + WINDOW),
-    lambda r: r.replace(WINDOW, "effective from 2027-01-01\n  " + WINDOW),
-    lambda r: r.replace(WINDOW, "unless purpose is research\n  " + WINDOW),
+    lambda r: r.replace(WINDOW, "when purpose is research\n  " + WINDOW),  # unknown: violated
     lambda r: r.replace("21:00", "20:00"),
 ])
 def test_rules_that_differ_in_meaning_or_citation_are_accepted(tmp_path, change):
     text = policy_text(rule(WINDOW, rid="a") + change(rule(WINDOW, rid="b")))
     assert _codes(tmp_path, text) == []
+
+
+# ---- a rule shadowed by another -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("narrower", [
+    lambda r: r.replace(WINDOW, "effective from 2027-01-01\n  " + WINDOW),
+    lambda r: r.replace(WINDOW, "unless purpose is research\n  " + WINDOW),
+    lambda r: r.replace(WINDOW, "unless purpose is research\n  effective until 2030-01-01\n  "
+                        + WINDOW).replace("Test citation", "Test citation\", \"Test citation"),
+])
+@pytest.mark.parametrize("narrower_first", [False, True])
+def test_rule_shadowed_by_another_is_rejected(tmp_path, narrower, narrower_first):
+    broad, narrow = rule(WINDOW, rid="a"), narrower(rule(WINDOW, rid="b"))
+    text = policy_text(narrow + broad if narrower_first else broad + narrow)
+    ((code, line, message),) = _codes(tmp_path, text)
+    assert code == "RF210"
+    assert message.startswith("rule 'b' is shadowed by rule 'a' (line ")
+    assert line == (6 if narrower_first else 9)
+
+
+def test_a_rule_with_more_exemptions_but_another_citation_is_not_shadowed(tmp_path):
+    narrow = rule(WINDOW, "unless purpose is research", rid="b").replace("Test citation", "Other")
+    assert _codes(tmp_path, policy_text(rule(WINDOW, rid="a") + narrow)) == []
 
 
 # ---- case 1: a value outside its vocabulary ----------------------------------------------

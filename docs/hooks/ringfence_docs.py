@@ -97,20 +97,18 @@ VOCABULARIES = "<!-- vocabularies -->"
 
 def vocabulary_table() -> str:
     """A Markdown table of every vocabulary of the call schema: its places and its words."""
-    rows = ["| field | words | in another case | outside them |", "|---|---|---|---|"]
+    rows = ["| field | words |", "|---|---|"]
     for place in CONTRACT.places:
         if place.vocabulary is not None:
             words = ", ".join(f"`{w}`" for w in place.vocabulary)
             unknown = f"; `{place.not_known}` reads as not known" if place.not_known else ""
-            rows.append(f"| `{place.name}` | {words}{unknown} | read in lowercase | "
-                        "the call is rejected |")
+            rows.append(f"| `{place.name}` | {words}{unknown} |")
     for vocabulary in CONTRACT.word_vocabularies.values():
         for name, also in vocabulary.places.items():
             words = ", ".join(f"`{w}`" for w in sorted(vocabulary.words))
             more = f", and {', '.join(f'`{w}`' for w in sorted(also))}" if also else ""
             rows.append(f"| `{name}` | the {vocabulary.name}s: {words}{more}; and those the "
-                        f"loaded policies declare (`uses {vocabulary.name} NAME`) | read in "
-                        "lowercase | the call is rejected |")
+                        f"loaded policies declare (`uses {vocabulary.name} NAME`) |")
     return "\n".join(rows)
 
 

@@ -173,6 +173,18 @@ CODES: dict[str, ErrorCode] = {
                     + "  allow only between 09:00 and 21:00 inclusive\n"),
         ),
         ErrorCode(
+            "RF210", "Rule shadowed by another",
+            "Another rule has the same effect, conditions, level and citations, and this one only "
+            "adds 'unless' exemptions or narrower dates: wherever it is violated the other one is "
+            "too, so it never changes a decision. Delete it, or change what it was meant to say.",
+            _policy(_RULE_HEAD + "  allow only between 08:00 and 21:00 inclusive\n\n"
+                    + _RULE_HEAD.replace("calling-hours", "calling-hours-2")
+                    + "  unless purpose is research\n"
+                    "  allow only between 08:00 and 21:00 inclusive\n"),
+            _policy(_RULE_HEAD + "  unless purpose is research\n"
+                    "  allow only between 08:00 and 21:00 inclusive\n"),
+        ),
+        ErrorCode(
             "RF301", "Unknown field",
             "Conditions can only use the fields of a call request; see the list in the language "
             "reference.",

@@ -143,7 +143,25 @@ class _Checker:
                            f"{earlier.id_span.line}): the same effect, conditions, level, dates "
                            "and citations, so it never changes a decision", rule.id_span)
             elif meaning is not None:
+                self.shadowed(rule, meaning, meanings)
                 meanings[meaning] = rule
+
+    def shadowed(self, rule: nodes.Rule, meaning: tuple[object, ...],
+                 earlier: dict[tuple[object, ...], nodes.Rule]) -> None:
+        """A rule that another, earlier one covers (RF210): wherever the narrower is violated,
+        the broader is too, with the same citations, so the narrower never changes a decision."""
+        for other_meaning, other in earlier.items():
+            if _covers(other_meaning, meaning):
+                narrow, broad = rule, other
+            elif _covers(meaning, other_meaning):
+                narrow, broad = other, rule
+            else:
+                continue
+            self.error("RF210", f"rule '{narrow.id}' is shadowed by rule '{broad.id}' (line "
+                       f"{broad.id_span.line}): the same effect, conditions, level and "
+                       f"citations, and it only adds exemptions or narrows the dates, so wherever "
+                       f"'{narrow.id}' is violated '{broad.id}' is too", narrow.id_span)
+            return
 
     def rule(self, rule: nodes.Rule, policy_from: dt.date | None,
              policy_until: dt.date | None) -> None:
@@ -471,6 +489,20 @@ def _meaning(rule: nodes.Rule) -> tuple[object, ...] | None:
             does = "allow only " + "; ".join(effect.window.lines())
     return (does, rule.level, tuple(sorted(c.unparse() for c in rule.when)),
             tuple(sorted(c.unparse() for c in rule.unless)), rule.citations, rule.effective)
+
+
+def _covers(broad: tuple[object, ...], narrow: tuple[object, ...]) -> bool:
+    """Whether the rule of meaning ``broad`` is violated wherever that of ``narrow`` is: the
+    same effect, level, ``when`` lines and citations; ``narrow`` has every ``unless`` of
+    ``broad`` (and maybe more) and is in force only within ``broad``'s dates. (A rule with more
+    ``when`` lines is not covered: a ``when`` that is unknown violates it on its own.)"""
+    does, level, when, unless, citations, (start, end) = broad
+    n_does, n_level, n_when, n_unless, n_citations, (n_start, n_end) = narrow
+    return (does == n_does and level == n_level and when == n_when
+            and set(unless) <= set(n_unless)  # type: ignore[call-overload]
+            and set(citations) == set(n_citations)  # type: ignore[call-overload]
+            and (start is None or (n_start is not None and n_start >= start))
+            and (end is None or (n_end is not None and n_end <= end)))
 
 
 def _too_deep(condition: nodes.Condition) -> nodes.Condition | None:
