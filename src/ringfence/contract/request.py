@@ -501,10 +501,11 @@ def schema_error(raw: object) -> CallError | None:
 
 def _wording(error: jsonschema.ValidationError) -> str:
     """The error in words: a pattern is named by the field's description, not its regex."""
-    described = error.schema.get("description") if isinstance(error.schema, dict) else None
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    described = schema.get("description")
     if error.validator == "enum" and isinstance(error.instance, str):
         name = ".".join(p for p in error.absolute_path if isinstance(p, str))
-        words = [str(w) for w in error.validator_value]
+        words = [str(w) for w in schema.get("enum", ())]
         hint = did_you_mean(error.instance.lower(), words)
         return (f"{excerpt(error.instance)} is not a value of {name} ({', '.join(words)})"
                 + (f"; did you mean {hint!r}?" if hint else ""))
@@ -528,7 +529,7 @@ def parse_call_reference(raw: object) -> Call:
     if not valid:
         folded = _folded(raw)
         if folded is not None and _fast_validator().is_valid(folded):
-            return _converted(folded, raw)
+            return _converted(folded, raw)  # type: ignore[arg-type]
         try:
             found = schema_error(raw)
         except RecursionError:  # a Python value nested deeper than repr (and JSON) can go

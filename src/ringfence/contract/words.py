@@ -35,7 +35,7 @@ def _loop(number: int, place: Place) -> list[str]:
                 f"        return {number}"]
     key = rest[-1]
     if head == "history":  # the attempts are read from the request (see Call.history)
-        return [f"    for item in call.history_items:",
+        return ["    for item in call.history_items:",
                 f"        word = item.get({key!r})",
                 f"        if word is not None and word not in known[{number}]:",
                 f"            return {number}"]

@@ -15,6 +15,7 @@ import functools
 import itertools
 import re
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 from zoneinfo import ZoneInfoNotFoundError, available_timezones
 
 import holidays
@@ -127,7 +128,7 @@ class _Checker:
     # -- rules --
     def rules(self) -> None:
         seen: dict[str, nodes.Rule] = {}
-        meanings: dict[tuple[object, ...], nodes.Rule] = {}
+        meanings: dict[_Meaning, nodes.Rule] = {}
         policy_from, policy_until = self.policy.effective
         for rule in self.policy.rules:
             if rule.id in seen:
@@ -146,8 +147,8 @@ class _Checker:
                 self.shadowed(rule, meaning, meanings)
                 meanings[meaning] = rule
 
-    def shadowed(self, rule: nodes.Rule, meaning: tuple[object, ...],
-                 earlier: dict[tuple[object, ...], nodes.Rule]) -> None:
+    def shadowed(self, rule: nodes.Rule, meaning: _Meaning,
+                 earlier: dict[_Meaning, nodes.Rule]) -> None:
         """A rule that another, earlier one covers (RF210): wherever the narrower is violated,
         the broader is too, with the same citations, so the narrower never changes a decision."""
         for other_meaning, other in earlier.items():
@@ -474,7 +475,18 @@ def _culprits(earlier: list[_Test], last: _Test) -> list[_Test]:
     return kept
 
 
-def _meaning(rule: nodes.Rule) -> tuple[object, ...] | None:
+class _Meaning(NamedTuple):
+    """What a rule does to a decision, as text (see :func:`_meaning`)."""
+
+    does: str
+    level: str
+    when: tuple[str, ...]
+    unless: tuple[str, ...]
+    citations: tuple[str, ...]
+    effective: tuple[dt.date | None, dt.date | None]
+
+
+def _meaning(rule: nodes.Rule) -> _Meaning | None:
     """What a rule does to a decision, as text: two rules with the same meaning are one rule
     written twice. None for a rule without exactly one effect (reported on its own)."""
     if len(rule.effects) != 1:
@@ -487,20 +499,19 @@ def _meaning(rule: nodes.Rule) -> tuple[object, ...] | None:
             does = f"require {effect.condition.unparse()}"
         case nodes.AllowOnly():
             does = "allow only " + "; ".join(effect.window.lines())
-    return (does, rule.level, tuple(sorted(c.unparse() for c in rule.when)),
-            tuple(sorted(c.unparse() for c in rule.unless)), rule.citations, rule.effective)
+    return _Meaning(does, rule.level, tuple(sorted(c.unparse() for c in rule.when)),
+                    tuple(sorted(c.unparse() for c in rule.unless)), rule.citations,
+                    rule.effective)
 
 
-def _covers(broad: tuple[object, ...], narrow: tuple[object, ...]) -> bool:
+def _covers(broad: _Meaning, narrow: _Meaning) -> bool:
     """Whether the rule of meaning ``broad`` is violated wherever that of ``narrow`` is: the
     same effect, level, ``when`` lines and citations; ``narrow`` has every ``unless`` of
     ``broad`` (and maybe more) and is in force only within ``broad``'s dates. (A rule with more
     ``when`` lines is not covered: a ``when`` that is unknown violates it on its own.)"""
-    does, level, when, unless, citations, (start, end) = broad
-    n_does, n_level, n_when, n_unless, n_citations, (n_start, n_end) = narrow
-    return (does == n_does and level == n_level and when == n_when
-            and set(unless) <= set(n_unless)  # type: ignore[call-overload]
-            and set(citations) == set(n_citations)  # type: ignore[call-overload]
+    (start, end), (n_start, n_end) = broad.effective, narrow.effective
+    return (broad[:3] == narrow[:3] and set(broad.unless) <= set(narrow.unless)
+            and set(broad.citations) == set(narrow.citations)
             and (start is None or (n_start is not None and n_start >= start))
             and (end is None or (n_end is not None and n_end <= end)))
 

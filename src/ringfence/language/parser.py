@@ -36,7 +36,8 @@ _TOKEN_WORDS = {
     "TIME": "a time (HH:MM)", "NUMBER": "a number", "UNIT": "a unit (days, hours, months, …)",
     "DAY": "a weekday (monday … sunday)", "END_MARK": "'inclusive' or 'exclusive'",
     "OP": "a comparison (>=, <=, =, !=, <, >)", "LEVEL": "'deny' or 'warn'",
-    "VERSION": "a version", "LIST_KW": "'list'", "PURPOSE_KW": "'purpose'", "LPAR": "'('", "RPAR": "')'", "COMMA": "','",
+    "VERSION": "a version", "LIST_KW": "'list'", "PURPOSE_KW": "'purpose'", "LPAR": "'('",
+    "RPAR": "')'", "COMMA": "','",
     "DOT": "'.'", "$END": "the end of the file",
 }
 
