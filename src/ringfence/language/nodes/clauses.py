@@ -205,35 +205,31 @@ class Note(TextClause):
     keyword: ClassVar[str] = "note"
 
 
-@syntax("uses_lists")
 @dataclass(frozen=True, slots=True)
-class UsesLists(Clause):
-    """``uses list a`` / ``uses lists a, b``: the number lists the policy's conditions name."""
+class Declaration(Clause):
+    """``uses KIND a, b``: names the policy declares (``KIND`` agrees with their number)."""
 
     names: tuple[Value, ...]
     span: Span
     keyword: ClassVar[str] = "uses"
 
     @classmethod
-    def build(cls, rule: str, items: Sequence[Any], span: Span, b: Builder) -> UsesLists:
-        _list_keyword, *names = items
+    def build(cls, rule: str, items: Sequence[Any], span: Span, b: Builder) -> Declaration:
+        _kind_keyword, *names = items
         return cls(tuple(Value("word", str(t), b.span(t)) for t in names), span)
+
+
+@syntax("uses_lists")
+@dataclass(frozen=True, slots=True)
+class UsesLists(Declaration):
+    """``uses list a`` / ``uses lists a, b``: the number lists the policy's conditions name."""
 
 
 @syntax("uses_purposes")
 @dataclass(frozen=True, slots=True)
-class UsesPurposes(Clause):
+class UsesPurposes(Declaration):
     """``uses purpose a`` / ``uses purposes a, b``: purposes the policy names besides those of
-    the call contract's vocabulary; calls to a policy set may then give them too."""
-
-    names: tuple[Value, ...]
-    span: Span
-    keyword: ClassVar[str] = "uses"
-
-    @classmethod
-    def build(cls, rule: str, items: Sequence[Any], span: Span, b: Builder) -> UsesPurposes:
-        _purpose_keyword, *names = items
-        return cls(tuple(Value("word", str(t), b.span(t)) for t in names), span)
+    the call contract's vocabulary; calls to a policy set that loads it may then give them."""
 
 
 @syntax("include")
