@@ -47,7 +47,7 @@ def values(call) -> tuple:
             type(call.at_ts), call.consent, call.opt_outs, call.contract_active,
             call.last_transaction_at, call.last_inquiry_at, lists, checked, call.history_at,
             call.history, call.from_, call.technology, call.purpose, call.subject,
-            call.line_type, call.sector,
+            call.line_type, call.sector, call.new_words,
             # the words of the attempts, which `with same purpose` reads from the items
             tuple((item.get("outcome"), item.get("purpose")) for item in call.history_items))
 

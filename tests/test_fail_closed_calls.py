@@ -95,6 +95,20 @@ def test_a_purpose_no_vocabulary_knows_is_rejected_never_unmatched(tmp_path, fie
     assert hint is None or caught.value.message.endswith(f"did you mean {hint!r}?")
 
 
+@pytest.mark.parametrize(("fields", "new"), [
+    ({}, False), ({"purpose": "Research"}, False), ({"purpose": "fundraising"}, True),
+    ({"consent": [{"type": "express", "purposes": ["OUTSIDE_HOURS"], "at": "2026-01-01T00:00:00Z"}]},
+     False),
+    ({"opt_outs": [{"at": "2026-01-01T00:00:00Z", "purposes": ["outside_hours"]}]}, True),
+    ({"history": [{"at": "2026-06-01T00:00:00Z", "purpose": "alumni"}]}, True),
+    ({"history": [{"at": "2026-06-01T00:00:00Z", "purpose": "Alumni"}]}, True),
+])
+def test_a_call_with_a_word_outside_the_contract_is_marked_by_both_readers(fields, new):
+    raw = call(**fields)
+    assert parse_call(raw).new_words is new
+    assert reference(raw).new_words is new
+
+
 def test_declared_purposes_are_those_of_the_loaded_policies(tmp_path):
     declares = policy_text(rule("deny if purpose is fundraising"), pid="a",
                            extra="  uses purpose fundraising")

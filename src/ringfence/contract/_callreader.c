@@ -466,13 +466,29 @@ static int scan(PyObject *object, const Spec *spec, int structured, PyObject **g
     return (seen & spec->required) == spec->required ? OK : UNSURE;
 }
 
-/* Checked words (a list) in lowercase, as a tuple. */
-static PyObject *lowercase_tuple(PyObject *words)
+/* Whether the call being read gives a word of a vocabulary that is not among the contract's
+ * own (a purpose a policy may have declared): the Call's new_words. Set while one call is read
+ * (the reader holds the GIL and runs no Python code meanwhile), reset for each. */
+static int new_words;
+
+/* A checked word of a vocabulary (a purpose) in lowercase: the table's own text when it is one
+ * of the contract's words, in any case; else the word lowered, and the call has a new word. */
+static PyObject *term(PyObject *value, const Names *table)
+{
+    int which = word_index(value, table);
+    if (which >= 0)
+        return Py_NewRef(table->texts[which]);
+    new_words = 1;
+    return lowercase(value);
+}
+
+/* Checked words of a vocabulary (a list), as a tuple (see term). */
+static PyObject *term_tuple(PyObject *words, const Names *table)
 {
     Py_ssize_t n = PyList_GET_SIZE(words);
     PyObject *out = PyTuple_New(n);
     for (Py_ssize_t i = 0; out != NULL && i < n; i++) {
-        PyObject *word = lowercase(PyList_GET_ITEM(words, i));
+        PyObject *word = term(PyList_GET_ITEM(words, i), table);
         if (word == NULL)
             Py_CLEAR(out);
         else
@@ -493,8 +509,8 @@ static PyObject *converted(const Spec *spec, int key, PyObject *value, const Ins
     case K_INSTANT: return timestamp(t);
     case K_DATE_OR_INSTANT: return date_or_timestamp(t);
     case K_WORDS: return PyList_AsTuple(value);
-    case K_TERMS: return lowercase_tuple(value);
-    case K_TERM: return lowercase(value);
+    case K_TERMS: return term_tuple(value, spec->vocabularies[key]);
+    case K_TERM: return term(value, spec->vocabularies[key]);
     case K_ENUM: {
         const Names *table = spec->vocabularies[key];
         int which = word_index(value, table);
@@ -506,18 +522,20 @@ static PyObject *converted(const Spec *spec, int key, PyObject *value, const Ins
     }
 }
 
-/* Whether the words of a prior attempt (its outcome, its purpose) are written as the
- * vocabulary writes them: the rules read attempts from the request as given, so the reference
- * path lowers them in a copy of the request (request.py's _lowered). */
+/* Whether the words of a prior attempt (its outcome, its purpose) are in lowercase: the rules
+ * read attempts from the request as given, so the reference path lowers them in a copy of the
+ * request (request.py's _lowered). A purpose that is not the contract's makes a new word. */
 static int attempt_in_lowercase(const Spec *spec, PyObject *const *given)
 {
     for (int key = 0; key < spec->names.count; key++) {
-        if (given[key] == NULL)
+        PyObject *value = given[key];
+        if (value == NULL || (spec->kinds[key] != K_ENUM && spec->kinds[key] != K_TERM)
+            || name_index(value, spec->vocabularies[key]) >= 0)
             continue;
-        if (spec->kinds[key] == K_ENUM && name_index(given[key], spec->vocabularies[key]) < 0)
+        if (spec->kinds[key] == K_ENUM || word_index(value, spec->vocabularies[key]) >= 0
+            || !is_lowercase(value))
             return 0;
-        if (spec->kinds[key] == K_TERM && !is_lowercase(given[key]))
-            return 0;
+        new_words = 1;
     }
     return 1;
 }
@@ -705,6 +723,7 @@ static PyObject *read_unguarded(PyObject *raw)
     Instant instants[MAX_KEYS];
     if (scan(raw, &CALL_SPEC, 1, given, instants) != OK)
         Py_RETURN_NONE;
+    new_words = 0;
     PyObject *call = call_type->tp_alloc(call_type, 0);
     if (call == NULL)
         return NULL;
@@ -729,6 +748,7 @@ static PyObject *read_unguarded(PyObject *raw)
         }
     }
     if (status == OK) {
+        set_slot(call, S_NEW_WORDS, Py_NewRef(new_words ? Py_True : Py_False));
         /* what the call does not give (a new call's slots start NULL) */
         for (int slot = 0; slot < SLOT_COUNT; slot++) {
             PyObject **place = (PyObject **)((char *)call + slot_offset[slot]);

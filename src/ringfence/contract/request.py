@@ -35,6 +35,7 @@ import jsonschema
 import jsonschema_rs
 
 from ringfence.contract import schema as _derive
+from ringfence.contract import wordscan
 from ringfence.contract.schema import RECORD_SLOTS
 from ringfence.errors import CallError, did_you_mean, excerpt
 from ringfence.resources import schema_path
@@ -88,7 +89,16 @@ _NO_ENTRIES: Mapping[str, Any] = MappingProxyType({})
 DEFAULTS: Mapping[str, Any] = {
     "raw": None, "at": None, "at_ts": None, "consent": (), "opt_outs": (), "history_at": (),
     "history_items": (), "lists": _NO_ENTRIES, "lists_checked_at": _NO_ENTRIES,
-    **{p.attribute: p.default for p in CONTRACT.flat_fields}}
+    "new_words": False, **{p.attribute: p.default for p in CONTRACT.flat_fields}}
+#: The words of the contract's vocabulary each place of words takes (``purpose``: the purposes;
+#: ``consent.purposes``: also ``outside_hours``), by the place's dotted name.
+CONTRACT_WORDS: Mapping[str, frozenset[str]] = {
+    place: vocabulary.at(place) for vocabulary in CONTRACT.word_vocabularies.values()
+    for place in vocabulary.places}
+#: The places of words, in the schema's order, and the scan for words outside known ones.
+WORD_PLACES = tuple(p for p in CONTRACT.places if p.name in CONTRACT_WORDS)
+first_unknown_word = wordscan.compile_scan(WORD_PLACES, RECORDS)
+_CONTRACT_KNOWN = tuple(CONTRACT_WORDS[p.name] for p in WORD_PLACES)
 
 
 class _CallSlots:
@@ -120,6 +130,9 @@ class _CallSlots:
     # rest is read from the items as given, when a rule asks (see `history`).
     history_at: tuple[float, ...]
     history_items: Sequence[dict[str, Any]]
+    # Whether a word of a vocabulary (a purpose) is not the contract's own: a policy may have
+    # declared it, which the policy set checks (contract/words.py); most calls have none.
+    new_words: bool
 
 
 class Call(_CallSlots):
@@ -256,6 +269,7 @@ def _start_source() -> str:
              "    call.raw = given",
              "    call.at = at",
              "    call.at_ts = at.timestamp()",
+             "    call.new_words = False",
              "    get = raw.get"]
     for place in CONTRACT.flat_fields:
         if len(place.path) > 1:  # a member of an object: see _MEMBERS
@@ -264,7 +278,11 @@ def _start_source() -> str:
         read = f"get({place.key!r}, {place.default!r})"
         if place.kind == "term":  # a word of a vocabulary: read in lowercase
             lines += [f"    value = {read}",
-                      f"    call.{place.attribute} = None if value is None else value.lower()"]
+                      "    if value is not None:",
+                      "        value = value.lower()",
+                      f"        if value not in WORDS[{place.name!r}]:",
+                      "            call.new_words = True",
+                      f"    call.{place.attribute} = value"]
         elif place.not_known is None:
             lines.append(f"    call.{place.attribute} = {read}")
         else:
@@ -272,14 +290,14 @@ def _start_source() -> str:
                       f"    call.{place.attribute} = None if value == {place.not_known!r} "
                       "else value"]
     lines += [f"    call.{name} = {'()' if DEFAULTS[name] == () else 'NO_ENTRIES'}"
-              for name in RECORD_SLOTS if name not in ("raw", "at", "at_ts")]
+              for name in RECORD_SLOTS if name not in ("raw", "at", "at_ts", "new_words")]
     lines.append("    return call")
     return "\n".join(lines) + "\n"
 
 
 def _compile_start() -> Callable[[dict[str, Any], dict[str, Any], dt.datetime], _CallSlots]:
     namespace: dict[str, Any] = {"new": object.__new__, "_CallSlots": _CallSlots,
-                                 "NO_ENTRIES": _NO_ENTRIES}
+                                 "NO_ENTRIES": _NO_ENTRIES, "WORDS": CONTRACT_WORDS}
     exec(compile(_start_source(), "<ringfence call contract>", "exec"), namespace)
     start: Callable[[dict[str, Any], dict[str, Any], dt.datetime], _CallSlots] = (
         namespace["_start"])
@@ -376,6 +394,7 @@ def _convert(raw: dict[str, Any], given: dict[str, Any]) -> Call:
     value = raw.get("lists_checked_at")
     if value is not None:
         call.lists_checked_at = {name: _date_or_seconds(when) for name, when in value.items()}
+    call.new_words = first_unknown_word(call, _CONTRACT_KNOWN) >= 0
     return _frozen(call)
 
 

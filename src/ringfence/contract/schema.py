@@ -84,7 +84,7 @@ _CONDITION_KINDS: Mapping[str, frozenset[str]] = {
 #: The slots of a Call that hold converted records and collections (request.py fills them;
 #: their order is the compiled reader's too). The flat fields' slots follow them.
 RECORD_SLOTS = ("raw", "at", "at_ts", "consent", "opt_outs", "history_at", "history_items",
-                "lists", "lists_checked_at")
+                "lists", "lists_checked_at", "new_words")
 
 
 class SchemaError(ValueError):
@@ -353,11 +353,20 @@ def _slot(place: Place, flat: Mapping[tuple[str, ...], Place], slots: tuple[str,
     return place.key if place.kind in STRUCTURED and place.key in slots else ""
 
 
+def _c_words(contract: Contract, place: Place) -> tuple[str, ...] | None:
+    """The words the reader's table of a place holds: its enum, or the contract's words of its
+    vocabulary (a word outside them is a policy's own, which the reader reports)."""
+    if place.vocabulary is not None:
+        return place.vocabulary
+    vocabulary = contract.vocabulary_of(place.name)
+    return None if vocabulary is None else tuple(sorted(vocabulary.at(place.name)))
+
+
 def c_header(contract: Contract) -> str:
     """The C tables of the compiled reader (``_callreader_tables.h``), derived from the schema.
 
     For each object (:func:`c_objects`): an enum of its keys (``CONSENT_AT``...), their names,
-    kinds, vocabularies, the slot of the Call that holds each (flat fields), the position of the
+    kinds, vocabularies (an enum's, or the contract's words of a vocabulary of words), the slot of the Call that holds each (flat fields), the position of the
     value meaning "not known" in its vocabulary, and the mask of required keys. Also the slots
     of a Call in order, and a digest of the whole, which the module exposes (``TABLES_DIGEST``)
     so a test can tell a reader built from an older schema.
@@ -371,14 +380,16 @@ def c_header(contract: Contract) -> str:
     out.append("static const char *const SLOT_NAMES[SLOT_COUNT] = {"
                + ", ".join(_c_text(s) for s in slots) + "};")
     vocabularies = []
+    tables = {p.path: _c_words(contract, p) for p in contract.places}
     for place in contract.places:
-        if place.vocabulary is not None:
+        words = tables[place.path]
+        if words is not None:
             name = f"VOCAB_{_c_name(place.name)}"
             vocabularies.append(name)
-            if len(place.vocabulary) > 32:
+            if len(words) > 32:
                 raise SchemaError(f"{place.name}: the compiled reader reads up to 32 values")
             out.append(f"static const Name {name.lower()}[] = {{"
-                       + ", ".join(f"NAME({_c_text(v)})" for v in place.vocabulary) + "};")
+                       + ", ".join(f"NAME({_c_text(v)})" for v in words) + "};")
             out.append(f"static Names {name} = NAMES({name.lower()});")
     specs = []
     objects = c_objects(contract)
@@ -396,8 +407,8 @@ def c_header(contract: Contract) -> str:
         out.append(f"static const unsigned char {low}_kinds[] = {{"
                    + ", ".join(f"K_{k.kind.upper()}" for k in keys) + "};")
         out.append(f"static Names *const {low}_vocabularies[] = {{"
-                   + ", ".join(f"&VOCAB_{_c_name(k.name)}" if k.vocabulary is not None else "NULL"
-                               for k in keys) + "};")
+                   + ", ".join(f"&VOCAB_{_c_name(k.name)}" if tables[k.path] is not None
+                               else "NULL" for k in keys) + "};")
         out.append(f"static const signed char {low}_slots[] = {{"
                    + ", ".join(f"S_{_c_name(_slot(k, flat, slots))}" if _slot(k, flat, slots)
                                else "-1" for k in keys) + "};")
