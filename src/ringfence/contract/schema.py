@@ -366,8 +366,9 @@ def c_header(contract: Contract) -> str:
     """The C tables of the compiled reader (``_callreader_tables.h``), derived from the schema.
 
     For each object (:func:`c_objects`): an enum of its keys (``CONSENT_AT``...), their names,
-    kinds, vocabularies (an enum's, or the contract's words of a vocabulary of words), the slot of the Call that holds each (flat fields), the position of the
-    value meaning "not known" in its vocabulary, and the mask of required keys. Also the slots
+    kinds, vocabularies (an enum's, or the contract's words of a vocabulary of words), the
+    slot of the Call that holds each (flat fields), the position of the value meaning "not
+    known" in its vocabulary, and the mask of required keys. Also the slots
     of a Call in order, and a digest of the whole, which the module exposes (``TABLES_DIGEST``)
     so a test can tell a reader built from an older schema.
     """
