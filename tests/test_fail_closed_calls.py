@@ -168,3 +168,20 @@ def test_recased_calls_read_the_same_by_both_roads_and_as_in_lowercase():
             compiled += 1
             assert values(fast) == values(ref), recased
     assert compiled > 100  # the compiled reader reads most of them itself
+
+
+@pytest.mark.parametrize(("fields", "path", "start", "hint"), [
+    ({"relationship": {"last_inquiry": "2026-06-01T00:00:00Z"}}, "relationship",
+     "'last_inquiry' is not a field here (the fields are last_transaction_at, last_inquiry_at, "
+     "contract_active)", "last_inquiry_at"),
+    ({"purpse": "marketing"}, "", "'purpse' is not a field here", "purpose"),
+    ({"history": [{"at": "2026-06-01T00:00:00Z", "result": "busy"}]}, "history[0]",
+     "'result' is not a field here (the fields are at, outcome, subject, campaign, purpose)", None),
+])
+def test_an_unknown_key_is_named_with_the_closest_key(fields, path, start, hint):
+    with pytest.raises(CallError) as caught:
+        parse_call(call(**fields))
+    assert caught.value.path == path
+    assert caught.value.message.startswith(start)
+    assert ("did you mean" in caught.value.message) == (hint is not None)
+    assert hint is None or caught.value.message.endswith(f"did you mean {hint!r}?")

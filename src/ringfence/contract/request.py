@@ -528,6 +528,14 @@ def _wording(error: jsonschema.ValidationError) -> str:
         hint = did_you_mean(error.instance.lower(), words)
         return (f"{excerpt(error.instance)} is not a value of {name} ({', '.join(words)})"
                 + (f"; did you mean {hint!r}?" if hint else ""))
+    if (error.validator == "additionalProperties" and isinstance(error.instance, dict)
+            and "properties" in schema):
+        # the keys of an object are a closed set too: name the unknown one and the closest key
+        keys = list(schema["properties"])
+        unknown = next(k for k in error.instance if k not in schema["properties"])
+        hint = did_you_mean(str(unknown), keys)
+        return (f"{excerpt(str(unknown))} is not a field here (the fields are {', '.join(keys)})"
+                + (f"; did you mean {hint!r}?" if hint else ""))
     if error.validator == "pattern" and described:
         return f"{error.instance!r} is not in the form required here: {described}"
     return error.message
