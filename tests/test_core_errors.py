@@ -26,7 +26,7 @@ WHERE = {
     "RF207": ("policy example", "example"),
     "RF208": ('cite " "', "cite"),
     "RF209": ('rule calling-hours-2', "calling-hours-2"),
-    "RF210": ('rule calling-hours-2', "calling-hours-2"),
+    "RF212": ('rule calling-hours-2', "calling-hours-2"),
     "RF301": ("purpse", "purpse"),
     "RF302": ("autodailer", "autodailer"),
     "RF303": ("is marketing", "marketing"),
@@ -36,7 +36,7 @@ WHERE = {
     "RF306": ("within 0 months", "0 months"),
     # the caret sits under the first condition past the 16th level
     "RF307": ("purpose is marketing)", "purpose"),
-    "RF308": ("Fundraising", "Fundraising"),
+    "RF309": ("Fundraising", "Fundraising"),
     "RF401": ("between 21:00 and 08:00", "08:00"),
     "RF402": ("25:00", "25:00"),
     "RF403": ("friday 14:00", "14:00"),

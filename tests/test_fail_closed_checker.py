@@ -176,7 +176,7 @@ def test_rule_shadowed_by_another_is_rejected(tmp_path, narrower, narrower_first
     broad, narrow = rule(WINDOW, rid="a"), narrower(rule(WINDOW, rid="b"))
     text = policy_text(narrow + broad if narrower_first else broad + narrow)
     ((code, line, message),) = _codes(tmp_path, text)
-    assert code == "RF210"
+    assert code == "RF212"
     assert message.startswith("rule 'b' is shadowed by rule 'a' (line ")
     assert line == (6 if narrower_first else 9)
 
@@ -234,7 +234,7 @@ def test_a_declared_purpose_is_accepted_and_a_call_may_give_it(tmp_path):
 ])
 def test_bad_declarations_are_rejected(tmp_path, extra, message):
     text = policy_text(rule(WINDOW, "when purpose is marketing"), extra=extra)
-    assert _codes(tmp_path, text) == [("RF308", 4, message)]
+    assert _codes(tmp_path, text) == [("RF309", 4, message)]
 
 
 def test_a_rule_included_from_another_policy_keeps_its_declared_purposes(tmp_path):

@@ -173,7 +173,7 @@ CODES: dict[str, ErrorCode] = {
                     + "  allow only between 09:00 and 21:00 inclusive\n"),
         ),
         ErrorCode(
-            "RF210", "Rule shadowed by another",
+            "RF212", "Rule shadowed by another",
             "Another rule has the same effect, conditions, level and citations, and this one only "
             "adds 'unless' exemptions or narrower dates: wherever it is violated the other one is "
             "too, so it never changes a decision. Delete it, or change what it was meant to say.",
@@ -239,7 +239,7 @@ CODES: dict[str, ErrorCode] = {
             _policy(_RULE_HEAD + "  deny if not (purpose is marketing)\n"),
         ),
         ErrorCode(
-            "RF308", "Bad declared purpose",
+            "RF309", "Bad declared purpose",
             "A policy declares only purposes the call contract lacks, each once, in lowercase "
             "(calls are read in lowercase): uses purposes fundraising, membership.",
             _policy("  uses purpose Fundraising\n\n" + _RULE_HEAD

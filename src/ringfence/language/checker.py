@@ -87,13 +87,13 @@ class _Checker:
         for value in names:
             word = value.raw
             if word != word.lower():
-                self.error("RF308", f"the {what} '{word}' is not in lowercase: calls are read "
+                self.error("RF309", f"the {what} '{word}' is not in lowercase: calls are read "
                            "in lowercase, so it would never match", value.span, word.lower())
             elif word in known:
-                self.error("RF308", f"'{word}' is already a {what} of the call contract",
+                self.error("RF309", f"'{word}' is already a {what} of the call contract",
                            value.span)
             elif word in seen:
-                self.error("RF308", f"the {what} '{word}' is declared twice", value.span)
+                self.error("RF309", f"the {what} '{word}' is declared twice", value.span)
             seen.add(word)
 
     def purpose(self, word: str, place: str, span: Span) -> None:
@@ -149,7 +149,7 @@ class _Checker:
 
     def shadowed(self, rule: nodes.Rule, meaning: _Meaning,
                  earlier: dict[_Meaning, nodes.Rule]) -> None:
-        """A rule that another, earlier one covers (RF210): wherever the narrower is violated,
+        """A rule that another, earlier one covers (RF212): wherever the narrower is violated,
         the broader is too, with the same citations, so the narrower never changes a decision."""
         for other_meaning, other in earlier.items():
             if _covers(other_meaning, meaning):
@@ -158,7 +158,7 @@ class _Checker:
                 narrow, broad = other, rule
             else:
                 continue
-            self.error("RF210", f"rule '{narrow.id}' is shadowed by rule '{broad.id}' (line "
+            self.error("RF212", f"rule '{narrow.id}' is shadowed by rule '{broad.id}' (line "
                        f"{broad.id_span.line}): the same effect, conditions, level and "
                        f"citations, and it only adds exemptions or narrows the dates, so wherever "
                        f"'{narrow.id}' is violated '{broad.id}' is too", narrow.id_span)
