@@ -28,6 +28,7 @@ WHERE = {
     "RF209": ('rule calling-hours-2', "calling-hours-2"),
     "RF210": ("holidays legal: december", "legal"),
     "RF211": ('changelog 2025-01-01 "First"', "changelog"),
+    "RF212": ('rule calling-hours-2', "calling-hours-2"),
     "RF301": ("purpse", "purpse"),
     "RF302": ("autodailer", "autodailer"),
     "RF303": ("is marketing", "marketing"),
@@ -38,6 +39,7 @@ WHERE = {
     # the caret sits under the first condition past the 16th level
     "RF307": ("purpose is marketing)", "purpose"),
     "RF308": ("closed on legl", "legl"),
+    "RF309": ("Fundraising", "Fundraising"),
     "RF401": ("between 21:00 and 08:00", "08:00"),
     "RF402": ("25:00", "25:00"),
     "RF403": ("friday 14:00", "14:00"),

@@ -8,6 +8,8 @@
 - ``coverage.md``: what each shipped policy covers, by jurisdiction, read from the lowered rules
   (:mod:`ringfence.tools.coverage_map`, as ``ringfence policies --coverage`` prints it), with a
   tile map of the US states covered and what the policies leave out.
+- a ``<!-- vocabularies -->`` line: the table of the call contract's vocabularies, read from
+  ``call.schema.json`` (the closed ones and the purposes, with the places that take them).
 - ``<!-- run: ringfence ... -->`` lines in any page are replaced by the command and its real
   output, run in the page's example folder (``docs/<page name>/``); ``| python -m json.tool``
   may follow, to show JSON indented.
@@ -35,6 +37,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 import ringfence
+from ringfence.contract.request import CONTRACT
 from ringfence.errors import CODES, ErrorCode
 from ringfence.tools.calendar_view import render_svg, week_grid
 from ringfence.tools.cli import cli
@@ -78,7 +81,9 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    """Replace ``<!-- run: ... -->`` lines with the command and its output."""
+    """Replace ``<!-- vocabularies -->`` with the table of vocabularies and ``<!-- run: ... -->``
+    lines with the command and its output."""
+    markdown = markdown.replace(VOCABULARIES, vocabulary_table())
     if not _RUN.search(markdown):
         return markdown
     folder = Path(config["docs_dir"]) / Path(page.file.src_uri).with_suffix("")
@@ -88,6 +93,28 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
         return run_block(m.group("command"), folder, page.file.src_uri, expected)
 
     return _RUN.sub(replace, markdown)
+
+
+# ---- the call contract's vocabularies ----------------------------------------------------------
+
+VOCABULARIES = "<!-- vocabularies -->"
+
+
+def vocabulary_table() -> str:
+    """A Markdown table of every vocabulary of the call schema: its places and its words."""
+    rows = ["| field | words |", "|---|---|"]
+    for place in CONTRACT.places:
+        if place.vocabulary is not None:
+            words = ", ".join(f"`{w}`" for w in place.vocabulary)
+            unknown = f"; `{place.not_known}` reads as not known" if place.not_known else ""
+            rows.append(f"| `{place.name}` | {words}{unknown} |")
+    for vocabulary in CONTRACT.word_vocabularies.values():
+        for name, also in vocabulary.places.items():
+            words = ", ".join(f"`{w}`" for w in sorted(vocabulary.words))
+            more = f", and {', '.join(f'`{w}`' for w in sorted(also))}" if also else ""
+            rows.append(f"| `{name}` | the {vocabulary.name}s: {words}{more}; and those the "
+                        f"loaded policies declare (`uses {vocabulary.name} NAME`) |")
+    return "\n".join(rows)
 
 
 # ---- running the CLI ---------------------------------------------------------------------------

@@ -124,20 +124,23 @@ def _include_path(clause: nodes.Include, owner: Path) -> Path:
 
 
 def _gather_rules(parsed: _Parsed, cache: dict[Path, _Parsed], chain: tuple[Path, ...]
-                  ) -> tuple[list[tuple[str, nodes.Rule]], list[str]]:
-    """(origin policy id, rule) for the policy's own and included rules; texts for the hash."""
+                  ) -> tuple[list[tuple[str, nodes.Rule]], list[str], dict[str, None]]:
+    """(origin policy id, rule) for the policy's own and included rules; texts for the hash;
+    the purposes it and the policies it includes declare (their rules may name them)."""
     policy = parsed.policy
     rules: list[tuple[str, nodes.Rule]] = []
     texts = [parsed.text]
+    purposes = dict.fromkeys(policy.purposes)
     for clause in policy.includes:
         path = _include_path(clause, parsed.path)
         if path.resolve() in chain:
             raise PolicyError([Diagnostic("RF602", f"'{policy.id}' includes itself through "
                                           f"{path.name}", clause.span, "", CODES["RF602"].hint)])
         included = _parse_checked(path, cache)
-        more, more_texts = _gather_rules(included, cache, (*chain, path.resolve()))
+        more, more_texts, more_purposes = _gather_rules(included, cache, (*chain, path.resolve()))
         rules.extend(more)
         texts.extend(more_texts)
+        purposes.update(more_purposes)
     excluded = {c.rule_id: c for c in policy.excludes}
     for name, exclude in excluded.items():
         if name not in {r.id for _, r in rules}:
@@ -151,12 +154,12 @@ def _gather_rules(parsed: _Parsed, cache: dict[Path, _Parsed], chain: tuple[Path
                                       "included policy; exclude it or rename one",
                                       clash[0].id_span, "", CODES["RF201"].hint)])
     rules.extend((policy.id, r) for r in policy.rules)
-    return rules, texts
+    return rules, texts, purposes
 
 
 def _compile_policy(parsed: _Parsed, cache: dict[Path, _Parsed]) -> Policy:
     policy = parsed.policy
-    rules, texts = _gather_rules(parsed, cache, (parsed.path.resolve(),))
+    rules, texts, purposes = _gather_rules(parsed, cache, (parsed.path.resolve(),))
     digest = hashlib.sha256("\0".join(texts).encode("utf-8")).hexdigest()
     start, end = policy.effective
     rule_infos = tuple(
@@ -168,7 +171,7 @@ def _compile_policy(parsed: _Parsed, cache: dict[Path, _Parsed]) -> Policy:
     info = PolicyInfo(policy.id, policy.title, policy.version, f"sha256:{digest}",
                       str(parsed.path), policy.jurisdictions, start, end, policy.sources,
                       policy.disclaimer, policy.notes, rule_infos, policy.span,
-                      tuple(str(name) for name in policy.lists),
+                      tuple(str(name) for name in policy.lists), tuple(purposes),
                       tuple((c.date, c.text) for c in policy.all(nodes.Changelog)))
     return lower_policy(info, policy.when, rules)
 

@@ -191,6 +191,18 @@ CODES: dict[str, ErrorCode] = {
             '  changelog 2025-01-01 "First"\n  changelog 2026-11-30 "Holidays as a calendar"\n',
         ),
         ErrorCode(
+            "RF212", "Rule shadowed by another",
+            "Another rule has the same effect, conditions, level and citations, and this one only "
+            "adds 'unless' exemptions or narrower dates: wherever it is violated the other one is "
+            "too, so it never changes a decision. Delete it, or change what it was meant to say.",
+            _policy(_RULE_HEAD + "  allow only between 08:00 and 21:00 inclusive\n\n"
+                    + _RULE_HEAD.replace("calling-hours", "calling-hours-2")
+                    + "  unless purpose is research\n"
+                    "  allow only between 08:00 and 21:00 inclusive\n"),
+            _policy(_RULE_HEAD + "  unless purpose is research\n"
+                    "  allow only between 08:00 and 21:00 inclusive\n"),
+        ),
+        ErrorCode(
             "RF301", "Unknown field",
             "Conditions can only use the fields of a call request; see the list in the language "
             "reference.",
@@ -201,7 +213,8 @@ CODES: dict[str, ErrorCode] = {
         ),
         ErrorCode(
             "RF302", "Unknown value",
-            "This field only takes the values listed in the call-request format.",
+            "This field only takes the values of its vocabulary in the call-request format; a "
+            "policy that needs another purpose declares it in its header: uses purpose NAME.",
             _policy(_RULE_HEAD + "  when technology is autodailer\n"
                     "  allow only between 08:00 and 21:00 inclusive\n"),
             _policy(_RULE_HEAD + "  when technology is autodialer\n"
@@ -255,6 +268,17 @@ CODES: dict[str, ErrorCode] = {
             '  holidays legal: january 1, july 4\n\n'
             + _RULE_HEAD + "  allow only\n    every day 08:00 to 21:00 inclusive\n"
             "    closed on legal\n",
+        ),
+        ErrorCode(
+            "RF309", "Bad declared purpose",
+            "A policy declares only purposes the call contract lacks, each once, in lowercase "
+            "(calls are read in lowercase): uses purposes fundraising, membership.",
+            _policy("  uses purpose Fundraising\n\n" + _RULE_HEAD
+                    + "  when purpose is fundraising\n"
+                    "  allow only between 08:00 and 21:00 inclusive\n"),
+            _policy("  uses purpose fundraising\n\n" + _RULE_HEAD
+                    + "  when purpose is fundraising\n"
+                    "  allow only between 08:00 and 21:00 inclusive\n"),
         ),
         ErrorCode(
             "RF401", "Calling window ends before it starts",

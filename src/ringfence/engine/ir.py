@@ -117,6 +117,8 @@ class PolicyInfo:
     rules: tuple[RuleInfo, ...]
     span: Span
     lists: tuple[str, ...] = ()  # the number lists the policy declares (uses list …)
+    # the purposes it declares (uses purposes …), with those of the policies it includes
+    purposes: tuple[str, ...] = ()
     changelog: tuple[tuple[dt.date | None, str], ...] = ()  # (date, text), oldest first
 
 

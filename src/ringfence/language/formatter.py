@@ -153,8 +153,8 @@ class _Formatter:
             return self.window(tree, indent)
         if tree.data == "calendar":
             return self.calendar(tree, indent)
-        if tree.data == "uses_lists":
-            return [_Segment(indent, _canonical_list_keyword(_tokens(tree)))]
+        if tree.data in _DECLARATIONS:
+            return [_Segment(indent, _canonical_declaration(_tokens(tree), tree.data))]
         one_line = _Segment(indent, _tokens(tree))
         if tree.data not in _CONDITION_CLAUSES or _width(one_line) <= MAX_WIDTH:
             return [one_line]
@@ -346,10 +346,14 @@ def _comma_before(token: Token) -> Token:
                  end_column=token.column)  # fmt: skip
 
 
-def _canonical_list_keyword(tokens: list[Token]) -> list[Token]:
+# `uses list a` / `uses purposes a, b`: the declarations and their keyword for one name.
+_DECLARATIONS = {"uses_lists": "list", "uses_purposes": "purpose"}
+
+
+def _canonical_declaration(tokens: list[Token], rule: str) -> list[Token]:
     """``uses list a`` / ``uses lists a, b``: the keyword agrees with the number of names."""
     names = [t for t in tokens[2:] if str(t) != ","]
-    word = "list" if len(names) == 1 else "lists"
+    word = _DECLARATIONS[rule] + ("" if len(names) == 1 else "s")
     return [tokens[0], tokens[1].update(value=word), *tokens[2:]]
 
 

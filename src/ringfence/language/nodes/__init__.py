@@ -35,6 +35,7 @@ from ringfence.language.nodes.clauses import (
     Unless,
     Url,
     UsesLists,
+    UsesPurposes,
     Verification,
     Version,
     When,
@@ -57,7 +58,7 @@ __all__ = [
     "Condition", "DayHours", "DenyIf", "Disclaimer", "Duration", "Effect", "Effective", "Exclude",
     "FieldRef", "HeaderClause", "Include", "Interval", "Level", "Message", "Node", "Note", "Policy",
     "Require", "Reviewed", "Rule", "RuleClause", "Source", "Status", "TimeOfDay", "Unless", "Url",
-    "UsesLists", "Value", "Verification", "Version", "When", "Window", "WindowPart", "ZoneSpec",
-    "builder_for", "quoted", "syntax",
+    "UsesLists", "UsesPurposes", "Value", "Verification", "Version", "When", "Window", "WindowPart",
+    "ZoneSpec", "builder_for", "quoted", "syntax",
 ]
 __all__ += conditions.__all__ + calendars.__all__

@@ -205,19 +205,31 @@ class Note(TextClause):
     keyword: ClassVar[str] = "note"
 
 
-@syntax("uses_lists")
 @dataclass(frozen=True, slots=True)
-class UsesLists(Clause):
-    """``uses list a`` / ``uses lists a, b``: the number lists the policy's conditions name."""
+class Declaration(Clause):
+    """``uses KIND a, b``: names the policy declares (``KIND`` agrees with their number)."""
 
     names: tuple[Value, ...]
     span: Span
     keyword: ClassVar[str] = "uses"
 
     @classmethod
-    def build(cls, rule: str, items: Sequence[Any], span: Span, b: Builder) -> UsesLists:
-        _list_keyword, *names = items
+    def build(cls, rule: str, items: Sequence[Any], span: Span, b: Builder) -> Declaration:
+        _kind_keyword, *names = items
         return cls(tuple(Value("word", str(t), b.span(t)) for t in names), span)
+
+
+@syntax("uses_lists")
+@dataclass(frozen=True, slots=True)
+class UsesLists(Declaration):
+    """``uses list a`` / ``uses lists a, b``: the number lists the policy's conditions name."""
+
+
+@syntax("uses_purposes")
+@dataclass(frozen=True, slots=True)
+class UsesPurposes(Declaration):
+    """``uses purpose a`` / ``uses purposes a, b``: purposes the policy names besides those of
+    the call contract's vocabulary; calls to a policy set that loads it may then give them."""
 
 
 @syntax("include")
@@ -331,8 +343,8 @@ RuleClause = (
 # (A policy's header also holds holiday calendars: nodes.calendars.HolidayCalendar, which
 # derives from Clause and is kept out of this union only because it is defined after it.)
 HeaderClause = (
-    Version | AppliesTo | Effective | Source | Disclaimer | Note | UsesLists | Include | Exclude
-    | When | Changelog
+    Version | AppliesTo | Effective | Source | Disclaimer | Note | UsesLists | UsesPurposes
+    | Include | Exclude | When | Changelog
 )
 
 C = TypeVar("C", bound=Node)
@@ -473,6 +485,11 @@ class Policy(Node):
     @property
     def lists(self) -> tuple[str, ...]:
         return tuple(v.raw for c in self.all(UsesLists) for v in c.names)
+
+    @property
+    def purposes(self) -> tuple[str, ...]:
+        """The purposes the policy declares (``uses purposes …``)."""
+        return tuple(v.raw for c in self.all(UsesPurposes) for v in c.names)
 
     @property
     def includes(self) -> tuple[Include, ...]:
