@@ -84,10 +84,10 @@ def read_text_list(path: Path) -> tuple[Keys, Keys | None, str]:
 
 
 def finish(keys: Keys, stored: Keys | None) -> tuple[Keys, Keys | None]:
-    """Keys sorted and unique; a number listed twice keeps its earliest listing (the one that
+    """Keys (a fresh array: sorted in place) sorted and unique; a number listed twice keeps its earliest listing (the one that
     makes the listing oldest), a known date before an unknown one, the first line on a tie."""
     if stored is None:
-        keys = np.sort(keys)
+        keys.sort()  # in place: the caller's array is a fresh one
         return keys[_firsts(keys)], None
     order = np.lexsort((utc_seconds(stored), keys))  # stable: ties keep the file's order
     keys = keys[order]
@@ -162,8 +162,18 @@ def _fast_block(block: bytes, state: _State) -> bool:
     state.stored.append(stored)
     state.seen_header = state.seen_header or bool(len(header))
     state.has_entry = state.has_entry or bool(len(keys))
-    state.line += _line_count(block)
+    state.line += _line_count(block, len(lines))
     return True
+
+
+def _line_count(block: bytes, pieces: int) -> int:
+    """How many lines the reference reader counts in a block (which ends at a line feed or at
+    the end of the file) that split into ``pieces`` at CR and LF."""
+    if b"\r" not in block:
+        return pieces - block.endswith(b"\n")
+    if block.count(b"\r") == block.count(b"\r\n"):  # CR only before LF: Windows line ends
+        return block.count(b"\n") + (not block.endswith(b"\n"))
+    return sum(1 for _ in _lines(io.BytesIO(block)))
 
 
 def _integers(digits: pa.Array) -> Keys:
@@ -197,15 +207,6 @@ def parse_when(text: str) -> float | dt.date:
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     return when.timestamp()
-
-
-def _line_count(block: bytes) -> int:
-    """How many lines the reference reader counts in a block (which ends at a line feed or at
-    the end of the file)."""
-    feeds = block.count(b"\n")
-    if block.count(b"\r") == block.count(b"\r\n"):
-        return feeds + (not block.endswith(b"\n"))
-    return sum(1 for _ in _lines(io.BytesIO(block)))
 
 
 def reference_block(block: bytes, path: Path, state: _State) -> None:
