@@ -18,7 +18,7 @@ from test_core_support import MIAMI, NYC, PHILLY, call, load_text, policy_text, 
 
 import ringfence
 from ringfence import InputError, NumberList
-from ringfence.facts import listfile, listtext
+from ringfence.facts import listtext
 from ringfence.facts.callee import StandardFacts
 from ringfence.tools.cli import cli
 

@@ -29,7 +29,7 @@ MAGIC = b"\x89RFL\r\n\x1a\n"
 VERSION = 1
 _PREFIX = struct.Struct("<8sII")
 _ALIGN = 64
-_DTYPES = {"int64": np.dtype("<i8"), "uint32": np.dtype("<u4")}
+_DTYPES: dict[str, np.dtype[Any]] = {"int64": np.dtype("<i8"), "uint32": np.dtype("<u4")}
 
 
 @dataclass(frozen=True)
@@ -124,4 +124,5 @@ def _array(mapped: mmap.mmap | bytes, spec: dict[str, Any]) -> npt.NDArray[Any]:
     offset, length = int(spec["offset"]), int(spec["length"])
     if offset < 0 or length < 0 or offset + length * dtype.itemsize > len(mapped):
         raise ValueError("an array runs past the end of the file (truncated?)")
-    return np.frombuffer(mapped, dtype, length, offset)
+    array: npt.NDArray[Any] = np.frombuffer(mapped, dtype, length, offset)
+    return array

@@ -75,6 +75,8 @@ def read_text_list(path: Path) -> tuple[Keys, Keys | None, str]:
         for block in _blocks(fh, digest):
             if not _fast_block(block, state):
                 reference_block(block, path, state)
+    # the kernels' buffers are free now: give them back rather than keep them in arrow's pool
+    pa.default_memory_pool().release_unused()
     keys = np.concatenate(state.keys) if state.keys else np.empty(0, np.int64)
     stored = None
     if any(s is not None for s in state.stored):
@@ -84,8 +86,9 @@ def read_text_list(path: Path) -> tuple[Keys, Keys | None, str]:
 
 
 def finish(keys: Keys, stored: Keys | None) -> tuple[Keys, Keys | None]:
-    """Keys (a fresh array: sorted in place) sorted and unique; a number listed twice keeps its earliest listing (the one that
-    makes the listing oldest), a known date before an unknown one, the first line on a tie."""
+    """Keys sorted (in place: give a fresh array) and unique; a number listed twice keeps its
+    earliest listing (the one that makes the listing oldest), a known date before an unknown
+    one, the first line on a tie."""
     if stored is None:
         keys.sort()  # in place: the caller's array is a fresh one
         return keys[_firsts(keys)], None
@@ -178,7 +181,8 @@ def _line_count(block: bytes, pieces: int) -> int:
 
 def _integers(digits: pa.Array) -> Keys:
     """ASCII digit strings (already matched) as int64, without a second UTF-8 check."""
-    return pc.cast(digits.view(pa.string()), pa.int64()).to_numpy(zero_copy_only=False)
+    keys: Keys = pc.cast(digits.view(pa.string()), pa.int64()).to_numpy(zero_copy_only=False)
+    return keys
 
 
 def _read_dates(dates: pa.Array) -> Keys | None:
@@ -196,7 +200,8 @@ def _read_dates(dates: pa.Array) -> Keys | None:
         except ValueError:
             return None
     table = np.array(values, np.int64)
-    return table[encoded.indices.to_numpy(zero_copy_only=False)]
+    stored: Keys = table[encoded.indices.to_numpy(zero_copy_only=False)]
+    return stored
 
 
 def parse_when(text: str) -> float | dt.date:
