@@ -55,25 +55,23 @@ def finders(keys: memoryview, directory: Directory,
     # A number outside the keys' range needs no test of its own: past the end, the bounds'
     # index raises IndexError; below the start, a negative bucket reads the bounds from the end
     # (Python indexing), a range of bigger keys where bisect cannot find it.
-    def find(e164: str) -> int:
-        try:
-            key = int(e164)
-            bucket = (key - base) >> shift
-            end = bounds[bucket + 1]
-            at = bisect_left(keys, key, bounds[bucket], end)
-        except (ValueError, IndexError):  # not a number, or out of range: never on the list
-            return -1
-        return at if at < end and keys[at] == key else -1
-
-    # the membership test the evaluator calls per call: one Python frame, not two
     def contains(e164: str) -> bool:
         try:
             key = int(e164)
             bucket = (key - base) >> shift
             end = bounds[bucket + 1]
             at = bisect_left(keys, key, bounds[bucket], end)
-        except (ValueError, IndexError):
+        except (ValueError, IndexError):  # not a number, or out of range: never on the list
             return False
         return at < end and keys[at] == key
+
+    # contains is the test the evaluator makes per call (one Python frame); a listing date,
+    # needed more rarely, costs a second search
+    def find(e164: str) -> int:
+        if not contains(e164):
+            return -1
+        key = int(e164)
+        bucket = (key - base) >> shift
+        return bisect_left(keys, key, bounds[bucket], bounds[bucket + 1])
 
     return find, contains

@@ -37,12 +37,13 @@ _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}\Z")
 _HEADER_WORDS = ("number", "e164", "phone")
-# The kernels' patterns (RE2). Only space and tab count as blanks around fields here; a line with
-# any other white space goes to the reference reader, which strips as str.strip does.
-_PLAIN = r"^\+[1-9][0-9]{6,14}$"
-_ROW = r"^[ \t]*\+(?P<number>[1-9][0-9]{6,14})[ \t]*(?:,[ \t]*(?P<date>[^,]*?)[ \t]*)?$"
-_SKIP = r"^[ \t]*(?:#.*)?$"
-_HEADER = r"(?i)^[ \t]*(?:number|e164|phone)[ \t]*(?:,.*)?$"
+# The kernels' patterns (RE2), for lines that keep their line feed. Only space and tab count as
+# blanks around fields here; a line with any other white space goes to the reference reader,
+# which strips as str.strip does.
+_PLAIN = r"^\+[1-9][0-9]{6,14}\n$"
+_ROW = r"^[ \t]*\+(?P<number>[1-9][0-9]{6,14})[ \t]*(?:,[ \t]*(?P<date>[^,\n]*?)[ \t]*)?\n$"
+_SKIP = r"^[ \t]*(?:#[^\n]*)?\n$"
+_HEADER = r"(?i)^[ \t]*(?:number|e164|phone)[ \t]*(?:,[^\n]*)?\n$"
 
 
 @dataclass
@@ -130,10 +131,9 @@ def _blocks(fh: BinaryIO, digest: hashlib._Hash) -> Iterator[bytes]:
 
 def _fast_block(block: bytes, state: _State) -> bool:
     """Read a block with the kernels into ``state``; False (state untouched) if they cannot."""
-    if not block.isascii():
+    if not block.isascii() or len(block) >= 1 << 31:  # (binary arrays take 32-bit offsets)
         return False
-    # a lone CR ends a line too; CR LF becomes an extra blank line, which is skipped
-    lines = pc.split_pattern(pa.array([block.replace(b"\r", b"\n")], pa.binary()), "\n").values
+    lines = _line_array(block)
     plain = pc.match_substring_regex(lines, _PLAIN).to_numpy(zero_copy_only=False)
     others = np.flatnonzero(~plain)
     rest = lines.take(pa.array(others))
@@ -159,7 +159,7 @@ def _fast_block(block: bytes, state: _State) -> bool:
         if found is None:
             return False
         stored = np.concatenate([np.full(int(plain.sum()), NO_DATE, np.int64), found])
-    numbers = pc.binary_slice(lines.filter(pa.array(plain)), 1, 32)
+    numbers = pc.binary_slice(lines.filter(pa.array(plain)), 1, -1)
     keys = np.concatenate([_integers(numbers), _integers(row_fields.field("number"))])
     state.keys.append(keys)
     state.stored.append(stored)
@@ -173,10 +173,23 @@ def _line_count(block: bytes, pieces: int) -> int:
     """How many lines the reference reader counts in a block (which ends at a line feed or at
     the end of the file) that split into ``pieces`` at CR and LF."""
     if b"\r" not in block:
-        return pieces - block.endswith(b"\n")
+        return pieces
     if block.count(b"\r") == block.count(b"\r\n"):  # CR only before LF: Windows line ends
         return block.count(b"\n") + (not block.endswith(b"\n"))
     return sum(1 for _ in _lines(io.BytesIO(block)))
+
+
+def _line_array(block: bytes) -> pa.BinaryArray:
+    """The block's lines, each with its line feed, as a binary array over the block's bytes."""
+    # a lone CR ends a line too; CR LF becomes an extra blank line, which is skipped
+    if b"\r" in block:
+        block = block.replace(b"\r", b"\n")
+    if not block.endswith(b"\n"):
+        block += b"\n"
+    offsets = np.zeros(block.count(b"\n") + 1, np.int32)
+    offsets[1:] = np.flatnonzero(np.frombuffer(block, np.uint8) == ord("\n")) + 1
+    return pa.BinaryArray.from_buffers(pa.binary(), len(offsets) - 1,
+                                       [None, pa.py_buffer(offsets), pa.py_buffer(block)])
 
 
 def _integers(digits: pa.Array) -> Keys:
