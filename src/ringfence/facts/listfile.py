@@ -95,6 +95,10 @@ def read(path: Path) -> Compiled:
         with path.open("rb") as fh:
             size = os.fstat(fh.fileno()).st_size
             mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        if isinstance(mapped, mmap.mmap) and hasattr(mmap, "MADV_RANDOM"):
+            # lookups jump about: no read-ahead, no mapping of the pages around the one read,
+            # so that only the pages lookups touch become resident
+            mapped.madvise(mmap.MADV_RANDOM)
     except OSError as err:
         raise InputError(f"cannot read list file {path}: {err.strerror}") from None
     if len(mapped) < _PREFIX.size:
