@@ -222,6 +222,20 @@ class PolicySet:
         """The Python source of the function ``decide`` runs, generated at load (for review)."""
         return self._evaluator.source
 
+    def replace_list(self, name: str, table: str | Path | NumberList) -> None:
+        """Put another list (a file, text or compiled, or a NumberList) in place of list
+        ``name`` while the set is in use, without loading the policies again.
+
+        The swap is atomic: a decision being made reads the old list or the new one, never a
+        mix of both. Raises :class:`ringfence.errors.InputError` when no loaded policy reads
+        ``name`` or the file cannot be read (the old list then stays).
+        """
+        if not isinstance(self.facts, StandardFacts):
+            raise InputError("replace_list needs the standard fact source; a custom "
+                             f"{type(self.facts).__name__} keeps its own lists")
+        _check_list_names({name: table}, self._compiled)
+        self.facts.replace_list(name, _tables({name: table})[name])
+
     def decide(self, call: dict[str, Any], *, trace: bool = False) -> Decision:
         """Judge one call (a dict following the call-request schema).
 
@@ -272,9 +286,12 @@ def load_library(lists: Mapping[str, str | Path] | None = None,
 
 
 def _facts(lists: Mapping[str, str | Path | NumberList] | None) -> StandardFacts:
-    if not lists:
-        return StandardFacts()
+    return StandardFacts(_tables(lists) if lists else None)
+
+
+def _tables(lists: Mapping[str, str | Path | NumberList]) -> dict[str, NumberList]:
+    """Each named list: given ready, or read from its file."""
     ready = {k: v for k, v in lists.items() if isinstance(v, NumberList)}
     ready.update(load_list_files({k: v for k, v in lists.items()
                                   if not isinstance(v, NumberList)}))
-    return StandardFacts(ready)
+    return ready

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 
 from ringfence.contract.request import Call
-from ringfence.facts.callee import FactSource, HolidaysUnknown, StandardFacts
+from ringfence.facts.callee import FactSource, HolidaysUnknown, ListSlot, StandardFacts
 from ringfence.language import nodes
 
 Tri = bool | None
@@ -148,7 +148,7 @@ class Const:
 
 @dataclass(frozen=True, slots=True)
 class ListLookup:
-    """An argument fixed at load from the fact source: ``number -> on the named list``."""
+    """An argument fixed at load from the fact source: the named list's :class:`ListSlot`."""
 
     name: str
 
@@ -203,12 +203,12 @@ def when(ts: object) -> str:
     return dt.datetime.fromtimestamp(ts, _UTC).isoformat().replace("+00:00", "Z")  # type: ignore[arg-type]
 
 
-def list_lookup(facts: FactSource, name: str) -> Callable[[str], bool]:
-    """``number -> is it on the loaded list NAME`` (a standard source's list answers directly)."""
-    table = facts.lists.get(name) if isinstance(facts, StandardFacts) else None
-    if table is not None:
-        return table.contains
-    return lambda number: facts.listed(name, number)[0]
+def list_lookup(facts: FactSource, name: str) -> ListSlot:
+    """The slot whose ``contains`` answers ``number -> is it on the loaded list NAME`` (a
+    standard source's slot follows :meth:`StandardFacts.replace_list`)."""
+    if isinstance(facts, StandardFacts):
+        return facts.slot(name)
+    return ListSlot(contains=lambda number: facts.listed(name, number)[0])
 
 
 # ---- durations and ages ---------------------------------------------------------------------
@@ -426,9 +426,9 @@ def _observe_field_age(node: nodes.FieldAge, ctx: Ctx) -> str:
 
 
 @hot
-def on_list(lists: Any, name: str, contains: Callable[[str], bool], number: str) -> bool:
+def on_list(lists: Any, name: str, slot: ListSlot, number: str) -> bool:
     """``callee on list NAME``: named in the call's ``lists``, or on the loaded list."""
-    return name in lists or contains(number)
+    return name in lists or slot.contains(number)
 
 
 def listing(ctx: Ctx, name: str) -> tuple[bool, float | None]:

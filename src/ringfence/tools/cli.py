@@ -74,7 +74,8 @@ _policy_options = [
     click.option("--jurisdiction", type=click.Choice(["auto"]), default=None,
                  help="auto: every library policy whose jurisdiction and scope match the call."),
     click.option("--list", "lists", multiple=True, metavar="NAME=FILE",
-                 help="A number list file (one E.164 per line, or CSV number,listed_at)."),
+                 help="A number list file: one E.164 per line, CSV number,listed_at, or a "
+                      "compiled list (ringfence lists compile)."),
 ]
 
 
@@ -297,6 +298,7 @@ def _register_optional() -> None:
     from ringfence.tools.calendar_view import calendar_command
     from ringfence.tools.compliance_cli import add_commands
     from ringfence.tools.ledger_cli import ledger_command
+    from ringfence.tools.lists_cli import add_lists_command
     from ringfence.tools.serve_cli import log_command, serve_command, token_command
 
     cli.add_command(test_command, name="test")
@@ -307,6 +309,7 @@ def _register_optional() -> None:
     cli.add_command(serve_command, name="serve")
     cli.add_command(token_command, name="token")
     cli.add_command(log_command, name="log")
+    add_lists_command(cli, _guard)
 
 
 _register_optional()
