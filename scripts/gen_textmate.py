@@ -118,6 +118,7 @@ def textmate_grammar(words: Vocabulary) -> dict[str, Any]:
             "keyword": {
                 "patterns": [
                     _scope("keyword.operator.comparison", ">=|<=|!=|=|<|>"),
+                    _scope("keyword.operator.observance", "->", "a weekday moved: saturday -> friday"),
                     _scope("keyword.operator.word", _whole(_words(words.operator_words))),
                     _scope(
                         "storage.type", _whole(_words(DECLARATIONS)),
@@ -135,6 +136,7 @@ def textmate_grammar(words: Vocabulary) -> dict[str, Any]:
             "punctuation": {
                 "patterns": [
                     _scope("punctuation.separator.comma", ","),
+                    _scope("punctuation.separator.colon", ":", "holidays NAME: and observed:"),
                     _scope("punctuation.section.parens", "[()]"),
                 ]
             },

@@ -46,7 +46,10 @@ def values(call) -> tuple:
     return (call.to, call.at, call.at.utcoffset(), call.at.tzinfo == dt.UTC, call.at_ts,
             type(call.at_ts), call.consent, call.opt_outs, call.contract_active,
             call.last_transaction_at, call.last_inquiry_at, lists, checked, call.history_at,
-            call.history, call.from_, call.technology, call.purpose, call.subject)
+            call.history, call.from_, call.technology, call.purpose, call.subject,
+            call.line_type, call.sector, call.new_words,
+            # the words of the attempts, which `with same purpose` reads from the items
+            tuple((item.get("outcome"), item.get("purpose")) for item in call.history_items))
 
 
 def reference(raw: object):
@@ -99,6 +102,9 @@ def test_generated_and_mutated_calls_read_the_same_or_are_handed_over():
     {"history": ({"at": GOOD_AT},)},                     # a tuple, not a list
     {"history": [{"at": GOOD_AT, "outcome": "hung_up"}]},
     {"history": [{"outcome": "busy"}]},
+    # the rules read attempts as given: words in another case are lowered in a copy
+    {"history": [{"at": GOOD_AT, "outcome": "Busy"}]},
+    {"history": [{"at": GOOD_AT, "purpose": "Marketing"}]},
     {"consent": [{"type": "express", "purposes": ["has space"], "at": GOOD_AT}]},
     {"consent": [{"type": "express", "at": GOOD_AT}]},
     {"relationship": {"contract_active": 1}},

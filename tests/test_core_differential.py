@@ -91,13 +91,21 @@ ATOMS = [
     "count of attempts with outcome no_answer, busy in last 3 days >= 2",
     "count of attempts in last 2 business days >= 1", "last inquiry within 3 months",
     "opted out within 10 business days", "last attempt between 1 hours and 3 days ago",
+    "today is a holiday in test-days", "opted out within 3 business days excluding test-days",
+    "last attempt between 2 business days excluding test-days and 9 days ago",
 ]
+# A holiday calendar every random policy defines: in the calls' fortnight (2026-06-15 to 06-29)
+# it closes 06-15, 06-19 (and, observed, 06-22 and 06-26 for 06-21 and 06-27).
+CALENDAR = ("  holidays test-days: june 19, third monday of june, june 27,\n"
+            "    sunday after third monday of june observed: saturday -> friday, sunday -> monday")
 WINDOWS = [
     "allow only between 08:00 and 21:00 inclusive, callee local time",
     "allow only\n    weekdays 09:00 to 20:00 inclusive\n    saturday 10:00 to 13:00 exclusive\n"
     "    closed on sunday, public holidays",
     "allow only between 00:00 and 08:00:30 exclusive, callee local time",
     "allow only\n    monday to friday 08:00:30 to 24:00 inclusive\n    saturday 00:00 to 24:00 exclusive",
+    "allow only\n    every day 09:00 to 21:00 exclusive\n    closed on test-days, saturday\n"
+    "    callee local time",
 ]
 NUMBERS = ["+13057654321", "+18504320123", "+12122345678", "+14165550123", "+33612345678"]
 
@@ -116,7 +124,7 @@ def policies(draw: st.DrawFn) -> str:
     """A policy text over every kind of condition, window, effect and date."""
     place = draw(st.sampled_from(["US", "US, CA", "US-FL", "US-FL, US-NY, FR", "FR", "any"]))
     lines = ['policy random "Random policy"', "  version 1", f"  applies to {place}",
-             "  uses list dnc", ""]
+             "  uses list dnc", CALENDAR, ""]
     if draw(st.booleans()) and draw(st.booleans()):
         lines.insert(3, "  effective from 2026-03-01")
     if draw(st.integers(0, 4)) == 0:

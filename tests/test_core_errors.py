@@ -26,6 +26,9 @@ WHERE = {
     "RF207": ("policy example", "example"),
     "RF208": ('cite " "', "cite"),
     "RF209": ('rule calling-hours-2', "calling-hours-2"),
+    "RF210": ("holidays legal: december", "legal"),
+    "RF211": ('changelog 2025-01-01 "First"', "changelog"),
+    "RF212": ('rule calling-hours-2', "calling-hours-2"),
     "RF301": ("purpse", "purpse"),
     "RF302": ("autodailer", "autodailer"),
     "RF303": ("is marketing", "marketing"),
@@ -35,6 +38,8 @@ WHERE = {
     "RF306": ("within 0 months", "0 months"),
     # the caret sits under the first condition past the 16th level
     "RF307": ("purpose is marketing)", "purpose"),
+    "RF308": ("closed on legl", "legl"),
+    "RF309": ("Fundraising", "Fundraising"),
     "RF401": ("between 21:00 and 08:00", "08:00"),
     "RF402": ("25:00", "25:00"),
     "RF403": ("friday 14:00", "14:00"),
@@ -42,6 +47,9 @@ WHERE = {
     "RF405": ("America/Chicgo", '"America/Chicgo"'),
     "RF406": ("2025-02-30", "2025-02-30"),
     "RF407": ("US-FLA", "US-FLA"),
+    "RF408": ("february 30", "february"),
+    "RF409": ("sunday -> tuesday", "sunday -> tuesday"),
+    "RF410": ('url "ecfr', "url"),
     "RF501": ("until 2025-01-01", "effective"),
 }
 WITH_EXAMPLE = sorted(c for c, e in CODES.items() if e.example_wrong)

@@ -163,5 +163,5 @@ def test_fast_membership_agrees_with_the_table(monkeypatch, limit):
     probes = [f"+1212555{n:04d}" for n in range(2000)] + ["+12125550000", "+4930123456"]
     for probe in probes:
         assert numbers.contains(probe) is (probe in numbers) is (probe in stored)
-    uses_set = isinstance(numbers.contains.__self__, frozenset)
+    uses_set = isinstance(getattr(numbers.contains, "__self__", None), frozenset)
     assert uses_set is (limit > 0)

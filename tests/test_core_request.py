@@ -172,7 +172,7 @@ def test_decide_rejects_a_bad_call_with_call_error(tmp_path):
 
 def test_id_and_meta_pass_through(tmp_path):
     ps = load_rule(tmp_path, "deny if purpose is marketing")
-    out = ps.decide(call(id=17, meta={"crm": "abc"}, purpose="x")).to_dict()
+    out = ps.decide(call(id=17, meta={"crm": "abc"}, purpose="research")).to_dict()
     assert out["id"] == 17 and out["meta"] == {"crm": "abc"}
     assert json.loads(json.dumps(out)) == out
 

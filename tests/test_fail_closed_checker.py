@@ -62,20 +62,20 @@ def test_rule_without_cite_is_still_rf203(tmp_path):
     (("when purpose is marketing", "when purpose is not marketing"), 9,
      "rule 'r' never applies: no value of purpose passes both 'purpose is marketing' (line 8) "
      "and 'purpose is not marketing' (line 9)"),
-    (("when purpose is one of marketing, survey", "when purpose is not one of survey, marketing"),
+    (("when purpose is one of marketing, charity", "when purpose is not one of charity, marketing"),
      9, None),
     (("when purpose is marketing and purpose is research",), 8, None),
-    (("when purpose is one of marketing, survey and not purpose is marketing",
-      "when purpose is not survey"), 9,
+    (("when purpose is one of marketing, charity and not purpose is marketing",
+      "when purpose is not charity"), 9,
      "rule 'r' never applies: no value of purpose passes all of 'purpose is one of marketing, "
-     "survey' (line 8) and 'not purpose is marketing' (line 8) and 'purpose is not survey' "
+     "charity' (line 8) and 'not purpose is marketing' (line 8) and 'purpose is not charity' "
      "(line 9)"),
     (("when relationship.contract_active is true",
       "when (relationship.contract_active is false and purpose is marketing)"), 9, None),
     # an `unless` of one test exempts every call the `when` lets in
-    (("when purpose is one of marketing, survey", "unless purpose is one of survey, marketing"),
+    (("when purpose is one of marketing, charity", "unless purpose is one of charity, marketing"),
      9, "rule 'r' never applies: no value of purpose passes both 'purpose is one of marketing, "
-     "survey' (line 8) and 'unless purpose is one of survey, marketing' (line 9)"),
+     "charity' (line 8) and 'unless purpose is one of charity, marketing' (line 9)"),
     (("unless not purpose is marketing", "when purpose is research"), 9, None),
 ])
 def test_contradicting_when_lines_are_rejected(tmp_path, clauses, line, message):
@@ -108,13 +108,13 @@ def test_policy_when_contradiction_is_reported_once_for_the_policy(tmp_path):
 
 
 @pytest.mark.parametrize("clauses", [
-    # some value passes all of them (purpose is survey; the field is free text)
+    # some value passes all of them (purpose is charity; the field is free text)
     ("when purpose is not marketing", "when purpose is not research"),
-    ("when purpose is one of marketing, survey", "when purpose is not marketing"),
+    ("when purpose is one of marketing, charity", "when purpose is not marketing"),
     # `or`, an `unless` of several tests and nested `not`s are not tests every call must pass
     ("when purpose is marketing or purpose is research", "when purpose is not marketing"),
     ("when purpose is marketing", "unless purpose is marketing and sector is banking"),
-    ("when purpose is marketing", "unless purpose is not one of marketing, survey"),
+    ("when purpose is marketing", "unless purpose is not one of marketing, charity"),
     ("when not (purpose is marketing and sector is banking)", "when purpose is marketing"),
     # different fields, and a quoted word is the same value as the bare word
     ("when purpose is marketing", "when sector is not marketing"),
@@ -154,10 +154,93 @@ def test_exact_duplicate_rule_is_rejected(tmp_path):
 @pytest.mark.parametrize("change", [
     lambda r: r.replace("Test citation", "Fla. Stat. 501.059"),  # two laws say the same
     lambda r: r.replace(WINDOW, "level warn\n  " + WINDOW),
-    lambda r: r.replace(WINDOW, "effective from 2027-01-01\n  " + WINDOW),
-    lambda r: r.replace(WINDOW, "unless purpose is research\n  " + WINDOW),
+    lambda r: r.replace(WINDOW, "when purpose is research\n  " + WINDOW),  # unknown: violated
     lambda r: r.replace("21:00", "20:00"),
 ])
 def test_rules_that_differ_in_meaning_or_citation_are_accepted(tmp_path, change):
     text = policy_text(rule(WINDOW, rid="a") + change(rule(WINDOW, rid="b")))
     assert _codes(tmp_path, text) == []
+
+
+# ---- a rule shadowed by another -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("narrower", [
+    lambda r: r.replace(WINDOW, "effective from 2027-01-01\n  " + WINDOW),
+    lambda r: r.replace(WINDOW, "unless purpose is research\n  " + WINDOW),
+    lambda r: r.replace(WINDOW, "unless purpose is research\n  effective until 2030-01-01\n  "
+                        + WINDOW).replace("Test citation", "Test citation\", \"Test citation"),
+])
+@pytest.mark.parametrize("narrower_first", [False, True])
+def test_rule_shadowed_by_another_is_rejected(tmp_path, narrower, narrower_first):
+    broad, narrow = rule(WINDOW, rid="a"), narrower(rule(WINDOW, rid="b"))
+    text = policy_text(narrow + broad if narrower_first else broad + narrow)
+    ((code, line, message),) = _codes(tmp_path, text)
+    assert code == "RF212"
+    assert message.startswith("rule 'b' is shadowed by rule 'a' (line ")
+    assert line == (6 if narrower_first else 9)
+
+
+def test_a_rule_with_more_exemptions_but_another_citation_is_not_shadowed(tmp_path):
+    narrow = rule(WINDOW, "unless purpose is research", rid="b").replace("Test citation", "Other")
+    assert _codes(tmp_path, policy_text(rule(WINDOW, rid="a") + narrow)) == []
+
+
+# ---- case 1: a value outside its vocabulary ----------------------------------------------
+
+
+@pytest.mark.parametrize(("clause", "column", "message", "suggestion"), [
+    ("when purpose is marketting", 19, "'marketting' is not a purpose of the call contract nor "
+     "one the policy declares (uses purpose marketting)", "marketing"),
+    ("when purpose is Marketing", 19, None, "marketing"),  # calls are read in lowercase
+    ("when purpose is one of marketing, reserch", 37, None, "research"),
+    ("unless consent express for marketting", 10, None, "marketing"),
+    ("unless opted out for reserch", 10, None, "research"),
+    # outside_hours is a word of consent purposes only, not of a call's purpose
+    ("when purpose is outside_hours", 19, None, None),
+    ("when technology is autodailer", 22, "'autodailer' is not a value of technology",
+     "autodialer"),
+    ("when line_type is Mobile", 21, None, "mobile"),
+])
+def test_value_outside_the_vocabulary_is_rejected_with_did_you_mean(tmp_path, clause, column,
+                                                                    message, suggestion):
+    text = policy_text(rule(WINDOW, clause))
+    with pytest.raises(PolicyError) as caught:
+        ringfence.load(write(tmp_path, text))
+    (diag,) = caught.value.diagnostics
+    assert (diag.code, diag.span.line, diag.span.column) == ("RF302", 8, column)
+    assert message is None or diag.message == message
+    assert diag.suggestion == suggestion
+    assert f"{diag.span.file}:8:{column}: error RF302" in caught.value.render()
+
+
+def test_a_declared_purpose_is_accepted_and_a_call_may_give_it(tmp_path):
+    text = policy_text(rule(WINDOW, "when purpose is fundraising",
+                            "unless consent for fundraising", "unless opted out for membership"),
+                       extra="  uses purposes fundraising, membership")
+    ps = load_text(tmp_path, text)
+    assert ps.policies[0].purposes == ("fundraising", "membership")
+    late = "2026-06-15T22:30:00-04:00"
+    assert ps.decide(call(late, purpose="fundraising")).decision == "deny"
+    assert ps.decide(call(late, purpose="Fundraising")).decision == "deny"
+    assert ps.decide(call(late, purpose="marketing")).decision == "allow"
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ("  uses purpose Fundraising", "the purpose 'Fundraising' is not in lowercase: calls are "
+     "read in lowercase, so it would never match"),
+    ("  uses purpose marketing", "'marketing' is already a purpose of the call contract"),
+    ("  uses purposes fundraising, fundraising", "the purpose 'fundraising' is declared twice"),
+])
+def test_bad_declarations_are_rejected(tmp_path, extra, message):
+    text = policy_text(rule(WINDOW, "when purpose is marketing"), extra=extra)
+    assert _codes(tmp_path, text) == [("RF309", 4, message)]
+
+
+def test_a_rule_included_from_another_policy_keeps_its_declared_purposes(tmp_path):
+    base = policy_text(rule(WINDOW, "when purpose is fundraising"), pid="base",
+                       extra="  uses purpose fundraising")
+    write(tmp_path, base, "base.rf")
+    ps = load_text(tmp_path, 'policy top "Top"\n  applies to US\n  include base\n', "top.rf")
+    assert ps.policies[0].purposes == ("fundraising",)
+    assert ps.decide(call("2026-06-15T22:30:00-04:00", purpose="fundraising")).decision == "deny"

@@ -195,6 +195,7 @@ def _policy(rng: random.Random) -> str:
         "version " + rng.choice(["1", "2026.11", "1.2.3", "draft", '"v1"']),
         "applies to US, US-FL", "effective from 2020-01-01 until 2030-01-01",
         'source "a", "b"', 'disclaimer "Not legal advice."', 'note "n"', "uses lists dnc, other",
+        "uses purposes fundraising", "uses purpose alumni, membership",
         "include us-federal", "exclude rule old", f"when {_condition(rng)}",
     ]  # fmt: skip
     out += rng.sample(header, rng.randint(1, len(header)))
@@ -307,3 +308,13 @@ def test_pre_commit_hooks_run_real_commands():
         re.compile(hook["files"])
     assert re.search(hooks["ringfence-fmt"]["files"], "policies/us-fl.rf")
     assert re.search(hooks["ringfence-test"]["files"], "policies/us-fl.test.yaml")
+
+
+def test_uses_purpose_round_trips_and_its_keyword_agrees_with_the_names():
+    messy = ('policy p "P"\n  applies to US\n  uses purposes   fundraising\n'
+             "  uses purpose alumni ,membership\n")
+    tidy = format_text(messy)
+    assert tidy == ('policy p "P"\n  applies to US\n  uses purpose fundraising\n'
+                    "  uses purposes alumni, membership\n")
+    assert format_text(tidy) == tidy
+    assert parse_text(tidy).purposes == ("fundraising", "alumni", "membership")

@@ -46,10 +46,12 @@ def test_shipped_word_sets():
     assert {"policy", "rule", "zone", "calendar", "deny", "warn", "list", "lists"} <= words.keywords
     # day names and end marks have their own sets ("day" is a keyword and a unit)
     assert not words.keywords & (words.days | words.end_marks)
-    assert words.keywords & words.units == {"day"}
+    # ("second" is an ordinal too: second monday of october)
+    assert words.keywords & words.units == {"day", "second"}
     assert words.operator_words == {"and", "or", "not", "is", "one", "of"}
     assert words.condition_openers == {"when", "unless", "if", "require", "and", "or", "not"}
-    assert words.condition_starts == {"not", "callee", "list", "consent", "opted", "last", "any", "count"}
+    assert words.condition_starts == {"not", "callee", "list", "consent", "opted", "last", "any", "count",
+                                      "today"}
     assert words.value_openers == {"is", "not", "of", "outcome"}
     assert words.field_constants == {"missing", "present"}
     assert {"version", "applies", "effective", "from", "until", "cite", "deny", "allow"} <= words.clause_words

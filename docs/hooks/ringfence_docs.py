@@ -5,6 +5,11 @@
   here to load cleanly).
 - ``library/index.md`` and ``library/<id>.md``: the shipped policies, read through
   ``ringfence.load_library().policies`` (rules, titles, citations, effective dates, the text).
+- ``coverage.md``: what each shipped policy covers, by jurisdiction, read from the lowered rules
+  (:mod:`ringfence.tools.coverage_map`, as ``ringfence policies --coverage`` prints it), with a
+  tile map of the US states covered and what the policies leave out.
+- a ``<!-- vocabularies -->`` line: the table of the call contract's vocabularies, read from
+  ``call.schema.json`` (the closed ones and the purposes, with the places that take them).
 - ``<!-- run: ringfence ... -->`` lines in any page are replaced by the command and its real
   output, run in the page's example folder (``docs/<page name>/``); ``| python -m json.tool``
   may follow, to show JSON indented.
@@ -32,9 +37,11 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 import ringfence
+from ringfence.contract.request import CONTRACT
 from ringfence.errors import CODES, ErrorCode
 from ringfence.tools.calendar_view import render_svg, week_grid
 from ringfence.tools.cli import cli
+from ringfence.tools.coverage_map import ASPECTS, coverage, render_markdown, us_tile_map
 
 LIBRARY_SECTION = "Policy library"
 # `<!-- run: CMD -->` expects exit status 0; `<!-- run (exit 1): CMD -->` expects 1.
@@ -65,6 +72,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     pages = {
         "errors.md": error_catalog(),
         "library/index.md": library_index(policies),
+        "coverage.md": coverage_page(),
         **{f"library/{p.id}.md": policy_page(p) for p in policies},
     }
     for uri, content in pages.items():
@@ -73,7 +81,9 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    """Replace ``<!-- run: ... -->`` lines with the command and its output."""
+    """Replace ``<!-- vocabularies -->`` with the table of vocabularies and ``<!-- run: ... -->``
+    lines with the command and its output."""
+    markdown = markdown.replace(VOCABULARIES, vocabulary_table())
     if not _RUN.search(markdown):
         return markdown
     folder = Path(config["docs_dir"]) / Path(page.file.src_uri).with_suffix("")
@@ -83,6 +93,28 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
         return run_block(m.group("command"), folder, page.file.src_uri, expected)
 
     return _RUN.sub(replace, markdown)
+
+
+# ---- the call contract's vocabularies ----------------------------------------------------------
+
+VOCABULARIES = "<!-- vocabularies -->"
+
+
+def vocabulary_table() -> str:
+    """A Markdown table of every vocabulary of the call schema: its places and its words."""
+    rows = ["| field | words |", "|---|---|"]
+    for place in CONTRACT.places:
+        if place.vocabulary is not None:
+            words = ", ".join(f"`{w}`" for w in place.vocabulary)
+            unknown = f"; `{place.not_known}` reads as not known" if place.not_known else ""
+            rows.append(f"| `{place.name}` | {words}{unknown} |")
+    for vocabulary in CONTRACT.word_vocabularies.values():
+        for name, also in vocabulary.places.items():
+            words = ", ".join(f"`{w}`" for w in sorted(vocabulary.words))
+            more = f", and {', '.join(f'`{w}`' for w in sorted(also))}" if also else ""
+            rows.append(f"| `{name}` | the {vocabulary.name}s: {words}{more}; and those the "
+                        f"loaded policies declare (`uses {vocabulary.name} NAME`) |")
+    return "\n".join(rows)
 
 
 # ---- running the CLI ---------------------------------------------------------------------------
@@ -230,6 +262,34 @@ def library_index(policies: list[Any]) -> str:
     )
 
 
+def coverage_page() -> str:
+    """Every jurisdiction, what each policy there covers, the US map, and what is left out."""
+    found = coverage(ringfence.load_library())
+    return "\n".join([
+        "# Coverage map",
+        "",
+        "What each shipped policy covers, by jurisdiction, and what it leaves out and why. "
+        "Generated from the policies' rules as the engine lowers them (which windows and "
+        "conditions they hold), never from a table kept by hand: `ringfence policies "
+        "--coverage` prints the same. ✓: a rule in force covers it; *pending*: only a pending "
+        "rule (`status pending`, which only warns) does.",
+        "",
+        "| aspect | what puts a rule in it |",
+        "|---|---|",
+        *(f"| {name} | {_cell(what)} |" for name, what in ASPECTS.items()),
+        "",
+        "## United States",
+        "",
+        '<div class="coverage-map" markdown="0">',
+        us_tile_map(found),
+        "</div>",
+        "",
+        "## By jurisdiction",
+        "",
+        render_markdown(found),
+    ])
+
+
 def policy_page(policy: Any) -> str:
     """The page of one shipped policy: header facts, one section per rule, the source text."""
     facts = [
@@ -252,12 +312,16 @@ def policy_page(policy: Any) -> str:
     out += [
         f"| [`{r.id}`](#{_anchor(r.id)}) | {_cell(r.title)} | {r.level} | "
         f"{'<br>'.join(_cell(c) for c in r.citations)} | "
-        f"{_in_force(r.effective_from, r.effective_until)} |"
+        f"{_rule_in_force(r)} |"
         for r in policy.rules
     ]
     out.append("")
     for rule in policy.rules:
         out += _rule_section(rule)
+    if policy.changelog:
+        out += ["## Changelog", "", "| date | change |", "|---|---|"]
+        out += [f"| {day} | {_cell(text)} |" for day, text in policy.changelog]
+        out.append("")
     out += calendar_section(policy)
     text = Path(policy.path).read_text(encoding="utf-8")
     title = f'title="{Path(policy.path).name}"'
@@ -274,8 +338,15 @@ def _rule_section(rule: Any) -> list[str]:
         "",
         f"- Level: {rule.level}",
         f"- Citations: {'; '.join(_text(c) for c in rule.citations)}",
-        f"- In force: {_in_force(rule.effective_from, rule.effective_until)}",
+        f"- In force: {_rule_in_force(rule)}",
     ]
+    if rule.pending:
+        lines.append("- Status: **pending**: not law in force; it only warns")
+    if rule.verification or rule.reviewed:
+        lines.append(f"- Verification: {rule.verification or 'not stated'}; last reviewed: "
+                     f"{rule.reviewed or 'not stated'}")
+    if rule.url:
+        lines.append(f"- Text: <{rule.url}>")
     if rule.message:
         lines.append(f"- Message: {_text(rule.message)}")
     lines += [f"- Defined at: `{_display_path(span.file)}:{span.line}`", ""]
@@ -312,6 +383,14 @@ def calendar_section(policy: Any) -> list[str]:
 
 
 # ---- small helpers -------------------------------------------------------------------------------
+
+
+def _rule_in_force(rule: Any) -> str:
+    """A rule's dates; a pending rule is in force at no date (its start is only expected)."""
+    if rule.pending:
+        expected = f"expected from {rule.effective_from}" if rule.effective_from else "no start known"
+        return f"pending ({expected})"
+    return _in_force(rule.effective_from, rule.effective_until)
 
 
 def _in_force(start: Any, end: Any) -> str:

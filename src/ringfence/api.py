@@ -15,7 +15,14 @@ from typing import Any
 
 from ringfence.contract.decision import Decision
 from ringfence.engine.decide import Evaluator
-from ringfence.engine.ir import Policy, PolicyInfo, RuleInfo, lower_policy, policy_atoms
+from ringfence.engine.ir import (
+    Policy,
+    PolicyInfo,
+    RuleInfo,
+    lower_policy,
+    pending_message,
+    policy_atoms,
+)
 from ringfence.errors import CODES, Diagnostic, InputError, PolicyError, Span, did_you_mean
 from ringfence.facts.callee import FactSource, StandardFacts, load_list_files
 from ringfence.facts.numberlist import NumberList
@@ -117,20 +124,23 @@ def _include_path(clause: nodes.Include, owner: Path) -> Path:
 
 
 def _gather_rules(parsed: _Parsed, cache: dict[Path, _Parsed], chain: tuple[Path, ...]
-                  ) -> tuple[list[tuple[str, nodes.Rule]], list[str]]:
-    """(origin policy id, rule) for the policy's own and included rules; texts for the hash."""
+                  ) -> tuple[list[tuple[str, nodes.Rule]], list[str], dict[str, None]]:
+    """(origin policy id, rule) for the policy's own and included rules; texts for the hash;
+    the purposes it and the policies it includes declare (their rules may name them)."""
     policy = parsed.policy
     rules: list[tuple[str, nodes.Rule]] = []
     texts = [parsed.text]
+    purposes = dict.fromkeys(policy.purposes)
     for clause in policy.includes:
         path = _include_path(clause, parsed.path)
         if path.resolve() in chain:
             raise PolicyError([Diagnostic("RF602", f"'{policy.id}' includes itself through "
                                           f"{path.name}", clause.span, "", CODES["RF602"].hint)])
         included = _parse_checked(path, cache)
-        more, more_texts = _gather_rules(included, cache, (*chain, path.resolve()))
+        more, more_texts, more_purposes = _gather_rules(included, cache, (*chain, path.resolve()))
         rules.extend(more)
         texts.extend(more_texts)
+        purposes.update(more_purposes)
     excluded = {c.rule_id: c for c in policy.excludes}
     for name, exclude in excluded.items():
         if name not in {r.id for _, r in rules}:
@@ -144,23 +154,25 @@ def _gather_rules(parsed: _Parsed, cache: dict[Path, _Parsed], chain: tuple[Path
                                       "included policy; exclude it or rename one",
                                       clash[0].id_span, "", CODES["RF201"].hint)])
     rules.extend((policy.id, r) for r in policy.rules)
-    return rules, texts
+    return rules, texts, purposes
 
 
 def _compile_policy(parsed: _Parsed, cache: dict[Path, _Parsed]) -> Policy:
     policy = parsed.policy
-    rules, texts = _gather_rules(parsed, cache, (parsed.path.resolve(),))
+    rules, texts, purposes = _gather_rules(parsed, cache, (parsed.path.resolve(),))
     digest = hashlib.sha256("\0".join(texts).encode("utf-8")).hexdigest()
     start, end = policy.effective
     rule_infos = tuple(
-        RuleInfo(r.id, r.title, r.level, r.citations, *r.effective, r.message or r.title,
-                 r.span, origin)
+        RuleInfo(r.id, r.title, "warn" if r.pending else r.level, r.citations, *r.effective,
+                 pending_message(r) if r.pending else r.message or r.title, r.span, origin,
+                 r.url, r.verification, r.reviewed, r.pending)
         for origin, r in rules
     )
     info = PolicyInfo(policy.id, policy.title, policy.version, f"sha256:{digest}",
                       str(parsed.path), policy.jurisdictions, start, end, policy.sources,
                       policy.disclaimer, policy.notes, rule_infos, policy.span,
-                      tuple(str(name) for name in policy.lists))
+                      tuple(str(name) for name in policy.lists), tuple(purposes),
+                      tuple((c.date, c.text) for c in policy.all(nodes.Changelog)))
     return lower_policy(info, policy.when, rules)
 
 
@@ -200,15 +212,29 @@ class PolicySet:
         return tuple(p.info for p in self._compiled)
 
     @property
-    def fields(self) -> frozenset[str]:
-        """Names of the call fields the policies' conditions name (``purpose``, ``to``...)."""
-        refs = (getattr(atom.node, "field", None) for atom in policy_atoms(self._compiled))
-        return frozenset(ref.name for ref in refs if isinstance(ref, nodes.FieldRef))
+    def compiled(self) -> tuple[Policy, ...]:
+        """The policies as lowered (their rules' windows and atoms), for tools that read what a
+        policy covers or closes on (``ringfence holidays``, ``ringfence policies --coverage``)."""
+        return self._compiled
 
     @property
     def source(self) -> str:
         """The Python source of the function ``decide`` runs, generated at load (for review)."""
         return self._evaluator.source
+
+    def replace_list(self, name: str, table: str | Path | NumberList) -> None:
+        """Put another list (a file, text or compiled, or a NumberList) in place of list
+        ``name`` while the set is in use, without loading the policies again.
+
+        The swap is atomic: a decision being made reads the old list or the new one, never a
+        mix of both. Raises :class:`ringfence.errors.InputError` when no loaded policy reads
+        ``name`` or the file cannot be read (the old list then stays).
+        """
+        if not isinstance(self.facts, StandardFacts):
+            raise InputError("replace_list needs the standard fact source; a custom "
+                             f"{type(self.facts).__name__} keeps its own lists")
+        _check_list_names({name: table}, self._compiled)
+        self.facts.replace_list(name, _tables({name: table})[name])
 
     def decide(self, call: dict[str, Any], *, trace: bool = False) -> Decision:
         """Judge one call (a dict following the call-request schema).
@@ -260,9 +286,12 @@ def load_library(lists: Mapping[str, str | Path] | None = None,
 
 
 def _facts(lists: Mapping[str, str | Path | NumberList] | None) -> StandardFacts:
-    if not lists:
-        return StandardFacts()
+    return StandardFacts(_tables(lists) if lists else None)
+
+
+def _tables(lists: Mapping[str, str | Path | NumberList]) -> dict[str, NumberList]:
+    """Each named list: given ready, or read from its file."""
     ready = {k: v for k, v in lists.items() if isinstance(v, NumberList)}
     ready.update(load_list_files({k: v for k, v in lists.items()
                                   if not isinstance(v, NumberList)}))
-    return StandardFacts(ready)
+    return ready

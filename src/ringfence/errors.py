@@ -173,6 +173,36 @@ CODES: dict[str, ErrorCode] = {
                     + "  allow only between 09:00 and 21:00 inclusive\n"),
         ),
         ErrorCode(
+            "RF210", "Holiday calendar or holiday given twice",
+            "Each holiday calendar of a policy needs its own name, and each holiday appears once "
+            "in its calendar.",
+            'policy example "An example policy"\n  applies to US\n'
+            '  holidays legal: january 1, july 4\n  holidays legal: december 25\n',
+            'policy example "An example policy"\n  applies to US\n'
+            '  holidays legal: january 1, july 4, december 25\n',
+        ),
+        ErrorCode(
+            "RF211", "Changelog out of order",
+            "Changelog entries run oldest first, one line per change: changelog DATE \"what "
+            "changed and why\".",
+            'policy example "An example policy"\n  applies to US\n'
+            '  changelog 2026-11-30 "Holidays as a calendar"\n  changelog 2025-01-01 "First"\n',
+            'policy example "An example policy"\n  applies to US\n'
+            '  changelog 2025-01-01 "First"\n  changelog 2026-11-30 "Holidays as a calendar"\n',
+        ),
+        ErrorCode(
+            "RF212", "Rule shadowed by another",
+            "Another rule has the same effect, conditions, level and citations, and this one only "
+            "adds 'unless' exemptions or narrower dates: wherever it is violated the other one is "
+            "too, so it never changes a decision. Delete it, or change what it was meant to say.",
+            _policy(_RULE_HEAD + "  allow only between 08:00 and 21:00 inclusive\n\n"
+                    + _RULE_HEAD.replace("calling-hours", "calling-hours-2")
+                    + "  unless purpose is research\n"
+                    "  allow only between 08:00 and 21:00 inclusive\n"),
+            _policy(_RULE_HEAD + "  unless purpose is research\n"
+                    "  allow only between 08:00 and 21:00 inclusive\n"),
+        ),
+        ErrorCode(
             "RF301", "Unknown field",
             "Conditions can only use the fields of a call request; see the list in the language "
             "reference.",
@@ -183,7 +213,8 @@ CODES: dict[str, ErrorCode] = {
         ),
         ErrorCode(
             "RF302", "Unknown value",
-            "This field only takes the values listed in the call-request format.",
+            "This field only takes the values of its vocabulary in the call-request format; a "
+            "policy that needs another purpose declares it in its header: uses purpose NAME.",
             _policy(_RULE_HEAD + "  when technology is autodailer\n"
                     "  allow only between 08:00 and 21:00 inclusive\n"),
             _policy(_RULE_HEAD + "  when technology is autodialer\n"
@@ -224,6 +255,30 @@ CODES: dict[str, ErrorCode] = {
             _policy(_RULE_HEAD + "  deny if " + "not (" * 17 + "purpose is marketing"
                     + ")" * 17 + "\n"),
             _policy(_RULE_HEAD + "  deny if not (purpose is marketing)\n"),
+        ),
+        ErrorCode(
+            "RF308", "Unknown holiday calendar",
+            "A rule names a holiday calendar defined in its policy's header: "
+            "holidays NAME: january 1, last monday of may, ….",
+            'policy example "An example policy"\n  applies to US\n'
+            '  holidays legal: january 1, july 4\n\n'
+            + _RULE_HEAD + "  allow only\n    every day 08:00 to 21:00 inclusive\n"
+            "    closed on legl\n",
+            'policy example "An example policy"\n  applies to US\n'
+            '  holidays legal: january 1, july 4\n\n'
+            + _RULE_HEAD + "  allow only\n    every day 08:00 to 21:00 inclusive\n"
+            "    closed on legal\n",
+        ),
+        ErrorCode(
+            "RF309", "Bad declared purpose",
+            "A policy declares only purposes the call contract lacks, each once, in lowercase "
+            "(calls are read in lowercase): uses purposes fundraising, membership.",
+            _policy("  uses purpose Fundraising\n\n" + _RULE_HEAD
+                    + "  when purpose is fundraising\n"
+                    "  allow only between 08:00 and 21:00 inclusive\n"),
+            _policy("  uses purpose fundraising\n\n" + _RULE_HEAD
+                    + "  when purpose is fundraising\n"
+                    "  allow only between 08:00 and 21:00 inclusive\n"),
         ),
         ErrorCode(
             "RF401", "Calling window ends before it starts",
@@ -278,6 +333,34 @@ CODES: dict[str, ErrorCode] = {
             + _RULE_HEAD + "  allow only between 08:00 and 21:00 inclusive\n",
             'policy example "An example policy"\n  applies to US-FL\n\n'
             + _RULE_HEAD + "  allow only between 08:00 and 21:00 inclusive\n",
+        ),
+        ErrorCode(
+            "RF408", "Not a date of every year",
+            "A holiday recurs every year: a month and a day that exist (not february 30 or 29), "
+            "an ordinal weekday of a month (first … fifth, or last), a weekday after one of "
+            "those, or days before or after easter.",
+            'policy example "An example policy"\n  applies to US\n'
+            '  holidays legal: february 30\n',
+            'policy example "An example policy"\n  applies to US\n'
+            '  holidays legal: february 28\n',
+        ),
+        ErrorCode(
+            "RF409", "Bad observance rule",
+            "An observance moves a holiday on one weekday to another, once per weekday: "
+            "observed: saturday -> friday, sunday -> monday.",
+            'policy example "An example policy"\n  applies to US\n'
+            '  holidays legal: july 4\n    observed: sunday -> monday, sunday -> tuesday\n',
+            'policy example "An example policy"\n  applies to US\n'
+            '  holidays legal: july 4\n    observed: saturday -> friday, sunday -> monday\n',
+        ),
+        ErrorCode(
+            "RF410", "Not a web address",
+            "A rule's url is where its legal text can be read: a full http:// or https:// "
+            "address in double quotes.",
+            _policy(_RULE_HEAD + '  url "ecfr.gov/current/title-47"\n'
+                    "  allow only between 08:00 and 21:00 inclusive\n"),
+            _policy(_RULE_HEAD + '  url "https://www.ecfr.gov/current/title-47"\n'
+                    "  allow only between 08:00 and 21:00 inclusive\n"),
         ),
         ErrorCode(
             "RF501", "Rule can never apply",

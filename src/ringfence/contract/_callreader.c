@@ -54,9 +54,10 @@ typedef struct {
     int count;
     Py_hash_t hashes[MAX_NAMES];
     signed char index[INDEX_SIZE]; /* position in names, or -1 */
+    PyObject *texts[MAX_NAMES];    /* each name as a str (a vocabulary's words as it writes them) */
 } Names;
 
-#define NAMES(array) {array, (int)(sizeof(array) / sizeof(array[0])), {0}, {0}}
+#define NAMES(array) {array, (int)(sizeof(array) / sizeof(array[0])), {0}, {0}, {0}}
 
 static int index_names(Names *table)
 {
@@ -70,7 +71,7 @@ static int index_names(Names *table)
         if (text == NULL)
             return -1;
         table->hashes[i] = PyObject_Hash(text);
-        Py_DECREF(text);
+        table->texts[i] = text; /* kept for the life of the process */
         if (table->hashes[i] == -1)
             return -1;
         size_t h = (size_t)table->hashes[i] % INDEX_SIZE;
@@ -113,6 +114,53 @@ static int name_index(PyObject *key, const Names *table)
 
 static inline int is_digit(char c) { return c >= '0' && c <= '9'; }
 static int is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+static inline char lower(char c) { return is_upper(c) ? (char)(c - 'A' + 'a') : c; }
+
+/* The position of a word of a closed vocabulary among its names, in any case ("Mobile" is
+ * "mobile": such values are read case-insensitively), or -1. */
+static int word_index(PyObject *value, const Names *table)
+{
+    int found = name_index(value, table);
+    Py_ssize_t size;
+    const char *text = found >= 0 ? NULL : ascii(value, &size);
+    for (int i = 0; text != NULL && i < table->count; i++) {
+        if (table->names[i].size != size)
+            continue;
+        Py_ssize_t k = 0;
+        while (k < size && lower(text[k]) == table->names[i].text[k])
+            k++;
+        if (k == size)
+            return i;
+    }
+    return found;
+}
+
+/* Whether an ASCII str has no capital letter. */
+static int is_lowercase(PyObject *value)
+{
+    Py_ssize_t n;
+    const char *s = ascii(value, &n);
+    for (Py_ssize_t i = 0; s != NULL && i < n; i++)
+        if (is_upper(s[i]))
+            return 0;
+    return s != NULL;
+}
+
+/* A checked word (ASCII) in lowercase: a new reference, the word itself when it is already. */
+static PyObject *lowercase(PyObject *value)
+{
+    if (is_lowercase(value))
+        return Py_NewRef(value);
+    Py_ssize_t n;
+    const char *s = ascii(value, &n);
+    PyObject *out = PyUnicode_New(n, 127);
+    if (out == NULL)
+        return NULL;
+    char *to = (char *)PyUnicode_DATA(out);
+    for (Py_ssize_t i = 0; i < n; i++)
+        to[i] = lower(s[i]);
+    return out;
+}
 static int is_word_start(char c) { return (c >= 'a' && c <= 'z') || is_upper(c) || c == '_'; }
 
 /* ^\+[1-9][0-9]{6,14}$ */
@@ -160,7 +208,7 @@ static int is_region(PyObject *value)
 
 static int is_one_of(PyObject *value, const Names *table)
 {
-    return name_index(value, table) >= 0;
+    return word_index(value, table) >= 0;
 }
 
 /* ^(\+[1-9][0-9]{6,14}|withheld)$ */
@@ -388,7 +436,8 @@ static int value_ok(const Spec *spec, int key, PyObject *value, int structured, 
     case K_ENUM: return is_one_of(value, spec->vocabularies[key]);
     case K_BOOL: return value == Py_True || value == Py_False;
     case K_DICT: return PyDict_CheckExact(value);
-    case K_WORDS: return is_word_list(value);
+    case K_WORDS: case K_TERMS: return is_word_list(value);
+    case K_TERM: return is_word(value);
     case K_INSTANT: return read_instant(value, 0, t);
     case K_DATE_OR_INSTANT: return read_instant(value, 1, t);
     case K_ITEMS: case K_OBJECT: case K_MAP: return structured;
@@ -417,10 +466,41 @@ static int scan(PyObject *object, const Spec *spec, int structured, PyObject **g
     return (seen & spec->required) == spec->required ? OK : UNSURE;
 }
 
+/* Whether the call being read gives a word of a vocabulary that is not among the contract's
+ * own (a purpose a policy may have declared): the Call's new_words. Set while one call is read
+ * (the reader holds the GIL and runs no Python code meanwhile), reset for each. */
+static int new_words;
+
+/* A checked word of a vocabulary (a purpose) in lowercase: the table's own text when it is one
+ * of the contract's words, in any case; else the word lowered, and the call has a new word. */
+static PyObject *term(PyObject *value, const Names *table)
+{
+    int which = word_index(value, table);
+    if (which >= 0)
+        return Py_NewRef(table->texts[which]);
+    new_words = 1;
+    return lowercase(value);
+}
+
+/* Checked words of a vocabulary (a list), as a tuple (see term). */
+static PyObject *term_tuple(PyObject *words, const Names *table)
+{
+    Py_ssize_t n = PyList_GET_SIZE(words);
+    PyObject *out = PyTuple_New(n);
+    for (Py_ssize_t i = 0; out != NULL && i < n; i++) {
+        PyObject *word = term(PyList_GET_ITEM(words, i), table);
+        if (word == NULL)
+            Py_CLEAR(out);
+        else
+            PyTuple_SET_ITEM(out, i, word);
+    }
+    return out;
+}
+
 /* A checked value as the Call holds it (a new reference, or NULL with an exception): an instant
  * as POSIX seconds, a bare date as a datetime.date (the engine places it in the callee's zone,
- * which only it knows), words as a tuple, the value meaning "not known" as None, else as given;
- * None when not given. */
+ * which only it knows), words as a tuple, a word of a vocabulary in lowercase, the value meaning
+ * "not known" as None, else as given; None when not given. */
 static PyObject *converted(const Spec *spec, int key, PyObject *value, const Instant *t)
 {
     if (value == NULL)
@@ -429,13 +509,35 @@ static PyObject *converted(const Spec *spec, int key, PyObject *value, const Ins
     case K_INSTANT: return timestamp(t);
     case K_DATE_OR_INSTANT: return date_or_timestamp(t);
     case K_WORDS: return PyList_AsTuple(value);
-    case K_ENUM:
-        if (spec->not_known[key] >= 0
-            && name_index(value, spec->vocabularies[key]) == spec->not_known[key])
+    case K_TERMS: return term_tuple(value, spec->vocabularies[key]);
+    case K_TERM: return term(value, spec->vocabularies[key]);
+    case K_ENUM: {
+        const Names *table = spec->vocabularies[key];
+        int which = word_index(value, table);
+        if (which == spec->not_known[key])
             return Py_NewRef(Py_None);
-        return Py_NewRef(value);
+        return Py_NewRef(which >= 0 ? table->texts[which] : value);
+    }
     default: return Py_NewRef(value);
     }
+}
+
+/* Whether the words of a prior attempt (its outcome, its purpose) are in lowercase: the rules
+ * read attempts from the request as given, so the reference path lowers them in a copy of the
+ * request (request.py's _lowered). A purpose that is not the contract's makes a new word. */
+static int attempt_in_lowercase(const Spec *spec, PyObject *const *given)
+{
+    for (int key = 0; key < spec->names.count; key++) {
+        PyObject *value = given[key];
+        if (value == NULL || (spec->kinds[key] != K_ENUM && spec->kinds[key] != K_TERM)
+            || name_index(value, spec->vocabularies[key]) >= 0)
+            continue;
+        if (spec->kinds[key] == K_ENUM || word_index(value, spec->vocabularies[key]) >= 0
+            || !is_lowercase(value))
+            return 0;
+        new_words = 1;
+    }
+    return 1;
 }
 
 /* ---- the arrays and objects of a call --------------------------------------------------- */
@@ -507,6 +609,8 @@ static int read_history(PyObject *value, const Spec *spec, PyObject **out)
         PyObject *given[MAX_KEYS];
         Instant instants[MAX_KEYS];
         int status = scan(PyList_GET_ITEM(value, i), spec, 0, given, instants);
+        if (status == OK && !attempt_in_lowercase(spec, given))
+            status = UNSURE;
         PyObject *at = status == OK ? timestamp(&instants[HISTORY_AT]) : NULL;
         if (status == OK && at == NULL)
             status = FAILED;
@@ -619,6 +723,7 @@ static PyObject *read_unguarded(PyObject *raw)
     Instant instants[MAX_KEYS];
     if (scan(raw, &CALL_SPEC, 1, given, instants) != OK)
         Py_RETURN_NONE;
+    new_words = 0;
     PyObject *call = call_type->tp_alloc(call_type, 0);
     if (call == NULL)
         return NULL;
@@ -643,6 +748,7 @@ static PyObject *read_unguarded(PyObject *raw)
         }
     }
     if (status == OK) {
+        set_slot(call, S_NEW_WORDS, Py_NewRef(new_words ? Py_True : Py_False));
         /* what the call does not give (a new call's slots start NULL) */
         for (int slot = 0; slot < SLOT_COUNT; slot++) {
             PyObject **place = (PyObject **)((char *)call + slot_offset[slot]);

@@ -36,10 +36,13 @@ class Field:
     owner: Literal["call", "context"]
     attribute: str
     vocabulary: frozenset[str] | None = None
+    #: The name of the field's word vocabulary (``purpose``), which a policy may extend.
+    words: str | None = None
 
 
 FIELDS: Mapping[str, Field] = {f.name: f for f in (
-    *(Field(c.name, c.kind, "call", c.attribute, c.vocabulary) for c in CONTRACT.condition_fields),
+    *(Field(c.name, c.kind, "call", c.attribute, c.vocabulary, c.words)
+      for c in CONTRACT.condition_fields),
     Field("at", "time", "context", "t"),
     Field("country", "region", "context", "country"),
     Field("region", "region", "context", "region"),

@@ -35,8 +35,9 @@ import jsonschema
 import jsonschema_rs
 
 from ringfence.contract import schema as _derive
+from ringfence.contract import wordscan
 from ringfence.contract.schema import RECORD_SLOTS
-from ringfence.errors import CallError
+from ringfence.errors import CallError, did_you_mean, excerpt
 from ringfence.resources import schema_path
 
 
@@ -88,7 +89,16 @@ _NO_ENTRIES: Mapping[str, Any] = MappingProxyType({})
 DEFAULTS: Mapping[str, Any] = {
     "raw": None, "at": None, "at_ts": None, "consent": (), "opt_outs": (), "history_at": (),
     "history_items": (), "lists": _NO_ENTRIES, "lists_checked_at": _NO_ENTRIES,
-    **{p.attribute: p.default for p in CONTRACT.flat_fields}}
+    "new_words": False, **{p.attribute: p.default for p in CONTRACT.flat_fields}}
+#: The words of the contract's vocabulary each place of words takes (``purpose``: the purposes;
+#: ``consent.purposes``: also ``outside_hours``), by the place's dotted name.
+CONTRACT_WORDS: Mapping[str, frozenset[str]] = {
+    place: vocabulary.at(place) for vocabulary in CONTRACT.word_vocabularies.values()
+    for place in vocabulary.places}
+#: The places of words, in the schema's order, and the scan for words outside known ones.
+WORD_PLACES = tuple(p for p in CONTRACT.places if p.name in CONTRACT_WORDS)
+first_unknown_word = wordscan.compile_scan(WORD_PLACES, RECORDS)
+_CONTRACT_KNOWN = tuple(CONTRACT_WORDS[p.name] for p in WORD_PLACES)
 
 
 class _CallSlots:
@@ -120,6 +130,9 @@ class _CallSlots:
     # rest is read from the items as given, when a rule asks (see `history`).
     history_at: tuple[float, ...]
     history_items: Sequence[dict[str, Any]]
+    # Whether a word of a vocabulary (a purpose) is not the contract's own: a policy may have
+    # declared it, which the policy set checks (contract/words.py); most calls have none.
+    new_words: bool
 
 
 class Call(_CallSlots):
@@ -256,27 +269,35 @@ def _start_source() -> str:
              "    call.raw = given",
              "    call.at = at",
              "    call.at_ts = at.timestamp()",
+             "    call.new_words = False",
              "    get = raw.get"]
     for place in CONTRACT.flat_fields:
         if len(place.path) > 1:  # a member of an object: see _MEMBERS
             lines.append(f"    call.{place.attribute} = {place.default!r}")
             continue
         read = f"get({place.key!r}, {place.default!r})"
-        if place.not_known is None:
+        if place.kind == "term":  # a word of a vocabulary: read in lowercase
+            lines += [f"    value = {read}",
+                      "    if value is not None:",
+                      "        value = value.lower()",
+                      f"        if value not in WORDS[{place.name!r}]:",
+                      "            call.new_words = True",
+                      f"    call.{place.attribute} = value"]
+        elif place.not_known is None:
             lines.append(f"    call.{place.attribute} = {read}")
         else:
             lines += [f"    value = {read}",
                       f"    call.{place.attribute} = None if value == {place.not_known!r} "
                       "else value"]
     lines += [f"    call.{name} = {'()' if DEFAULTS[name] == () else 'NO_ENTRIES'}"
-              for name in RECORD_SLOTS if name not in ("raw", "at", "at_ts")]
+              for name in RECORD_SLOTS if name not in ("raw", "at", "at_ts", "new_words")]
     lines.append("    return call")
     return "\n".join(lines) + "\n"
 
 
 def _compile_start() -> Callable[[dict[str, Any], dict[str, Any], dt.datetime], _CallSlots]:
     namespace: dict[str, Any] = {"new": object.__new__, "_CallSlots": _CallSlots,
-                                 "NO_ENTRIES": _NO_ENTRIES}
+                                 "NO_ENTRIES": _NO_ENTRIES, "WORDS": CONTRACT_WORDS}
     exec(compile(_start_source(), "<ringfence call contract>", "exec"), namespace)
     start: Callable[[dict[str, Any], dict[str, Any], dt.datetime], _CallSlots] = (
         namespace["_start"])
@@ -306,6 +327,23 @@ def _lists(items: list[dict[str, Any]]) -> dict[str, float | dt.date | None]:
     return out
 
 
+# The words of a prior attempt that are read in lowercase (its outcome, its purpose).
+_HISTORY_WORDS = frozenset(p.key for p in CONTRACT.children("history", "*")
+                           if p.kind in ("enum", "term"))
+
+
+def _lowered(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Prior attempts with their words (outcome, purpose) in lowercase: the items themselves
+    when they are already (the rules read the items as given, see Call.history)."""
+    for item in items:
+        for key in _HISTORY_WORDS:
+            value = item.get(key)
+            if value is not None and value != value.lower():
+                return [{k: v.lower() if k in _HISTORY_WORDS else v for k, v in each.items()}
+                        for each in items]
+    return items
+
+
 def _convert(raw: dict[str, Any], given: dict[str, Any]) -> Call:
     """Turn a schema-valid call into a :class:`Call` (``given`` is the request as the caller
     gave it, which the call keeps).
@@ -323,14 +361,15 @@ def _convert(raw: dict[str, Any], given: dict[str, Any]) -> Call:
         # The hot loop (dialers send long histories): only the instants are converted now, the
         # rest of an attempt is read from its item when a rule asks (see Call.history).
         call.history_at = tuple([parse(item["at"]).timestamp() for item in items])
-        call.history_items = items
+        call.history_items = _lowered(items)
     items = raw.get("consent")
     if items is not None:
         records = []
         for item in items:
             expires, revoked = item.get("expires_at"), item.get("revoked_at")
             records.append(_consent_record((
-                item["type"], tuple(item["purposes"]), parse(item["at"]).timestamp(),
+                item["type"], tuple([p.lower() for p in item["purposes"]]),
+                parse(item["at"]).timestamp(),
                 None if expires is None else parse(expires).timestamp(),
                 None if revoked is None else parse(revoked).timestamp())))
         call.consent = tuple(records)
@@ -338,7 +377,8 @@ def _convert(raw: dict[str, Any], given: dict[str, Any]) -> Call:
     if items is not None:
         call.opt_outs = tuple([
             _opt_out((parse(item["at"]).timestamp(),
-                      tuple(item["purposes"]) if "purposes" in item else None))
+                      tuple([p.lower() for p in item["purposes"]]) if "purposes" in item
+                      else None))
             for item in items])
     for name, members in _MEMBERS.items():
         value = raw.get(name)
@@ -354,6 +394,7 @@ def _convert(raw: dict[str, Any], given: dict[str, Any]) -> Call:
     value = raw.get("lists_checked_at")
     if value is not None:
         call.lists_checked_at = {name: _date_or_seconds(when) for name, when in value.items()}
+    call.new_words = first_unknown_word(call, _CONTRACT_KNOWN) >= 0
     return _frozen(call)
 
 
@@ -401,6 +442,39 @@ def _copy_described(holder: dict[str, Any], inside: tuple[str, ...] = ()) -> dic
     return copied
 
 
+def _enum_values(holder: dict[str, Any], inside: tuple[str, ...] = ()
+                 ) -> Iterator[tuple[dict[str, Any], _derive.Place]]:
+    """Every text value of a closed vocabulary (an ``enum``) in a call that may be malformed:
+    (the object holding it, its place)."""
+    for place in CONTRACT.children(*inside):
+        value = holder.get(place.key)
+        if place.kind == "enum" and isinstance(value, str):
+            yield holder, place
+        elif place.kind == "items" and isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    yield from _enum_values(item, (*place.path, "*"))
+        elif place.kind == "object" and isinstance(value, dict):
+            yield from _enum_values(value, place.path)
+
+
+def _folded(raw: object) -> dict[str, Any] | None:
+    """A copy of a call the schema rejects with each value of a closed vocabulary that it gives
+    in another case (``"Mobile"``) in lowercase, as the vocabulary writes it; None when there is
+    none. Such values are read case-insensitively (the compiled reader does the same)."""
+    if not isinstance(raw, dict):
+        return None
+    copied = _copy_described(raw)
+    changed = False
+    for holder, place in _enum_values(copied):
+        value = holder[place.key]
+        lowered = value.lower()
+        if lowered != value and lowered in (place.vocabulary or ()):
+            holder[place.key] = lowered
+            changed = True
+    return copied if changed else None
+
+
 def _canonical(raw: dict[str, Any]) -> dict[str, Any]:
     """A copy of a schema-valid call with every instant written as Python 3.11 reads it
     (RFC 3339 also allows a lowercase "t" and "z"); :class:`_Reject` naming the first value
@@ -446,7 +520,22 @@ def schema_error(raw: object) -> CallError | None:
 
 def _wording(error: jsonschema.ValidationError) -> str:
     """The error in words: a pattern is named by the field's description, not its regex."""
-    described = error.schema.get("description") if isinstance(error.schema, dict) else None
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    described = schema.get("description")
+    if error.validator == "enum" and isinstance(error.instance, str):
+        name = ".".join(p for p in error.absolute_path if isinstance(p, str))
+        words = [str(w) for w in schema.get("enum", ())]
+        hint = did_you_mean(error.instance.lower(), words)
+        return (f"{excerpt(error.instance)} is not a value of {name} ({', '.join(words)})"
+                + (f"; did you mean {hint!r}?" if hint else ""))
+    if (error.validator == "additionalProperties" and isinstance(error.instance, dict)
+            and "properties" in schema):
+        # the keys of an object are a closed set too: name the unknown one and the closest key
+        keys = list(schema["properties"])
+        unknown = next(k for k in error.instance if k not in schema["properties"])
+        hint = did_you_mean(str(unknown), keys)
+        return (f"{excerpt(str(unknown))} is not a field here (the fields are {', '.join(keys)})"
+                + (f"; did you mean {hint!r}?" if hint else ""))
     if error.validator == "pattern" and described:
         return f"{error.instance!r} is not in the form required here: {described}"
     return error.message
@@ -465,6 +554,9 @@ def parse_call_reference(raw: object) -> Call:
     except (ValueError, TypeError, OverflowError):
         valid = False  # a Python value JSON has no form for: the reference validator judges
     if not valid:
+        folded = _folded(raw)
+        if folded is not None and _fast_validator().is_valid(folded):
+            return _converted(folded, raw)  # type: ignore[arg-type]
         try:
             found = schema_error(raw)
         except RecursionError:  # a Python value nested deeper than repr (and JSON) can go
@@ -478,12 +570,17 @@ def parse_call_reference(raw: object) -> Call:
             first = None
         if first is not None:
             raise CallError(_path(first.instance_path), first.message)
+    return _converted(raw, raw)  # type: ignore[arg-type]
+
+
+def _converted(valid: dict[str, Any], given: dict[str, Any]) -> Call:
+    """The Call of a schema-valid call (``given``: the request as the caller gave it)."""
     try:
-        return _convert(raw, raw)  # type: ignore[arg-type]
+        return _convert(valid, given)
     except ValueError:
         pass
     try:
-        return _convert(_canonical(raw), raw)  # type: ignore[arg-type]
+        return _convert(_canonical(valid), given)
     except _Reject as reject:
         raise CallError(reject.path, reject.message) from None
 

@@ -7,7 +7,12 @@ imported (or, for the compiled reader, when the wheel is built), so the copies c
   for every item of an array or every value of a map) and its *kind* (what checks and converts
   it: an E.164 number, a word, an instant, a date or an instant...). The kind of a string comes
   from its ``pattern``, of which the contract has a few, named in :data:`PATTERNS`;
-- the **vocabularies** (each ``enum``, by path: ``line_type``, ``consent.type``...);
+- the **vocabularies**: the closed ones (each ``enum``, by path: ``line_type``,
+  ``consent.type``...), and the named word vocabularies of the schema's top-level annotation
+  (``"x-ringfence": {"vocabularies": {"purpose": {"words": [...]}}}``), which a place names
+  (``"x-ringfence": {"vocabulary": "purpose"}``, with ``"also"``: words only that place takes)
+  and which a policy may extend (``uses purposes fundraising``). A value of either kind is read
+  in lowercase: an enum's case-insensitively, a vocabulary word (kind ``term``) lowered;
 - the **instant paths**: where an instant may stand, and whether a bare date may stand there
   (the date-or-instant pattern). A bare date means midnight at the start of that day in the
   callee's zone;
@@ -30,6 +35,7 @@ the standard library: the build hook loads it by its file path, without the pack
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import keyword
@@ -58,24 +64,27 @@ PATTERNS: Mapping[str, str] = {
 
 #: What a value is, for checking and converting it.
 Kind = Literal["id", "text", "nonempty", "e164", "caller", "region", "word", "enum", "bool",
-               "dict", "words", "instant", "date_or_instant", "items", "object", "map", "other"]
+               "dict", "words", "instant", "date_or_instant", "items", "object", "map", "other",
+               "term", "terms"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 #: The kinds that hold other values (read by their own code, not checked as one value).
 STRUCTURED = frozenset({"items", "object", "map"})
 INSTANTS = frozenset({"instant", "date_or_instant"})
+#: The kinds read in lowercase: a word of a named vocabulary, an array of them.
+TERMS = frozenset({"term", "terms"})
 #: How a policy condition reads a field's values (see contract/fields.py).
 ConditionKind = Literal["text", "caller", "enum", "name", "region", "time", "bool"]
 _CONDITION_KINDS: Mapping[str, frozenset[str]] = {
     # the value kinds each condition kind fits: the annotation must agree with the schema
     "text": frozenset({"text", "nonempty", "e164"}), "caller": frozenset({"caller"}),
-    "enum": frozenset({"enum"}), "name": frozenset({"word"}), "region": frozenset({"region"}),
+    "enum": frozenset({"enum"}), "name": frozenset({"word", "term"}), "region": frozenset({"region"}),
     "time": frozenset({"instant"}), "bool": frozenset({"bool"}),
 }
 
 #: The slots of a Call that hold converted records and collections (request.py fills them;
 #: their order is the compiled reader's too). The flat fields' slots follow them.
 RECORD_SLOTS = ("raw", "at", "at_ts", "consent", "opt_outs", "history_at", "history_items",
-                "lists", "lists_checked_at")
+                "lists", "lists_checked_at", "new_words")
 
 
 class SchemaError(ValueError):
@@ -117,7 +126,7 @@ class Place:
     @property
     def annotation(self) -> Mapping[str, Any]:
         value: Mapping[str, Any] = self.schema.get(ANNOTATION, {})
-        unknown = set(value) - {"condition", "not_known"}
+        unknown = set(value) - {"condition", "not_known", "vocabulary", "also"}
         if unknown:
             raise SchemaError(f"{self.name}: unknown {ANNOTATION} annotation {sorted(unknown)}")
         return value
@@ -138,6 +147,11 @@ class Place:
 def _kind(schema: Mapping[str, Any]) -> Kind:
     if "enum" in schema:
         return "enum"
+    if "vocabulary" in schema.get(ANNOTATION, {}):
+        plain = _kind({k: v for k, v in schema.items() if k != ANNOTATION})
+        if plain not in ("word", "words"):
+            raise SchemaError(f"a vocabulary's words are words, not a {plain} value")
+        return "term" if plain == "word" else "terms"
     kind = schema.get("type")
     if kind == ["string", "integer"]:
         return "id"
@@ -180,6 +194,22 @@ def _places(schema: Mapping[str, Any], path: tuple[str, ...]) -> Iterator[Place]
 
 
 @dataclass(frozen=True)
+class WordVocabulary:
+    """A named vocabulary of words (``purpose``): its words, and where its words stand.
+
+    ``places`` gives, for each place whose values are words of this vocabulary (by its dotted
+    name), the words that place takes besides (``consent.purposes``: ``outside_hours``)."""
+
+    name: str
+    words: frozenset[str]
+    places: Mapping[str, frozenset[str]]
+
+    def at(self, place: str, declared: frozenset[str] = frozenset()) -> frozenset[str]:
+        """Every word ``place`` takes, with the words a policy set ``declared``."""
+        return self.words | self.places[place] | declared
+
+
+@dataclass(frozen=True)
 class InstantPath:
     """A place where an instant may stand; ``date_allowed``: a bare date may stand there too."""
 
@@ -189,12 +219,13 @@ class InstantPath:
 
 @dataclass(frozen=True)
 class ConditionField:
-    """A call field a policy condition may name."""
+    """A call field a policy condition may name (``words``: the name of its word vocabulary)."""
 
     name: str
     kind: ConditionKind
     attribute: str
     vocabulary: frozenset[str] | None
+    words: str | None = None
 
 
 class Contract:
@@ -218,6 +249,30 @@ class Contract:
         """Every closed vocabulary (``enum``), by the dotted name of its place."""
         return {p.name: frozenset(p.vocabulary) for p in self.places if p.vocabulary is not None}
 
+    @functools.cached_property
+    def word_vocabularies(self) -> Mapping[str, WordVocabulary]:
+        """The named vocabularies of words (``purpose``), with the places that take them."""
+        declared = self.schema.get(ANNOTATION, {}).get("vocabularies", {})
+        found = {}
+        for name, spec in declared.items():
+            places = {p.name: frozenset(p.annotation.get("also", ())) for p in self.places
+                      if p.annotation.get("vocabulary") == name}
+            words = frozenset(spec["words"])
+            if any(w != w.lower() for w in words):
+                raise SchemaError(f"vocabulary {name}: its words are written in lowercase")
+            found[name] = WordVocabulary(name, words, places)
+        named = {p.annotation["vocabulary"] for p in self.places if "vocabulary" in p.annotation}
+        if named - set(found):
+            raise SchemaError(f"no vocabulary {sorted(named - set(found))} is declared")
+        return found
+
+    def vocabulary_of(self, place: str) -> WordVocabulary | None:
+        """The word vocabulary of a place (by dotted name), if it has one."""
+        for vocabulary in self.word_vocabularies.values():
+            if place in vocabulary.places:
+                return vocabulary
+        return None
+
     @property
     def instant_paths(self) -> tuple[InstantPath, ...]:
         """Every place an instant (or a date) may stand, in the schema's order."""
@@ -229,7 +284,8 @@ class Contract:
         """The values a Call holds as given (converted only if an instant), one slot each: the
         top-level strings other than the call's own instant, and the members of objects."""
         top = tuple(p for p in self.children()
-                    if p.kind in ("text", "nonempty", "e164", "caller", "region", "word", "enum"))
+                    if p.kind in ("text", "nonempty", "e164", "caller", "region", "word", "enum",
+                                  "term"))
         nested = tuple(p for parent in self.children() if parent.kind == "object"
                        for p in self.children(*parent.path))
         return top + nested
@@ -256,7 +312,8 @@ class Contract:
                 raise SchemaError(f"{place.name}: a {place.kind} value cannot be read by a "
                                   f"condition as {kind!r}")
             vocabulary = frozenset(place.vocabulary) if place.vocabulary is not None else None
-            found.append(ConditionField(place.name, kind, place.attribute, vocabulary))
+            found.append(ConditionField(place.name, kind, place.attribute, vocabulary,
+                                        place.annotation.get("vocabulary")))
         return tuple(found)
 
 
@@ -296,12 +353,22 @@ def _slot(place: Place, flat: Mapping[tuple[str, ...], Place], slots: tuple[str,
     return place.key if place.kind in STRUCTURED and place.key in slots else ""
 
 
+def _c_words(contract: Contract, place: Place) -> tuple[str, ...] | None:
+    """The words the reader's table of a place holds: its enum, or the contract's words of its
+    vocabulary (a word outside them is a policy's own, which the reader reports)."""
+    if place.vocabulary is not None:
+        return place.vocabulary
+    vocabulary = contract.vocabulary_of(place.name)
+    return None if vocabulary is None else tuple(sorted(vocabulary.at(place.name)))
+
+
 def c_header(contract: Contract) -> str:
     """The C tables of the compiled reader (``_callreader_tables.h``), derived from the schema.
 
     For each object (:func:`c_objects`): an enum of its keys (``CONSENT_AT``...), their names,
-    kinds, vocabularies, the slot of the Call that holds each (flat fields), the position of the
-    value meaning "not known" in its vocabulary, and the mask of required keys. Also the slots
+    kinds, vocabularies (an enum's, or the contract's words of a vocabulary of words), the
+    slot of the Call that holds each (flat fields), the position of the value meaning "not
+    known" in its vocabulary, and the mask of required keys. Also the slots
     of a Call in order, and a digest of the whole, which the module exposes (``TABLES_DIGEST``)
     so a test can tell a reader built from an older schema.
     """
@@ -314,14 +381,16 @@ def c_header(contract: Contract) -> str:
     out.append("static const char *const SLOT_NAMES[SLOT_COUNT] = {"
                + ", ".join(_c_text(s) for s in slots) + "};")
     vocabularies = []
+    tables = {p.path: _c_words(contract, p) for p in contract.places}
     for place in contract.places:
-        if place.vocabulary is not None:
+        words = tables[place.path]
+        if words is not None:
             name = f"VOCAB_{_c_name(place.name)}"
             vocabularies.append(name)
-            if len(place.vocabulary) > 32:
+            if len(words) > 32:
                 raise SchemaError(f"{place.name}: the compiled reader reads up to 32 values")
             out.append(f"static const Name {name.lower()}[] = {{"
-                       + ", ".join(f"NAME({_c_text(v)})" for v in place.vocabulary) + "};")
+                       + ", ".join(f"NAME({_c_text(v)})" for v in words) + "};")
             out.append(f"static Names {name} = NAMES({name.lower()});")
     specs = []
     objects = c_objects(contract)
@@ -339,8 +408,8 @@ def c_header(contract: Contract) -> str:
         out.append(f"static const unsigned char {low}_kinds[] = {{"
                    + ", ".join(f"K_{k.kind.upper()}" for k in keys) + "};")
         out.append(f"static Names *const {low}_vocabularies[] = {{"
-                   + ", ".join(f"&VOCAB_{_c_name(k.name)}" if k.vocabulary is not None else "NULL"
-                               for k in keys) + "};")
+                   + ", ".join(f"&VOCAB_{_c_name(k.name)}" if tables[k.path] is not None
+                               else "NULL" for k in keys) + "};")
         out.append(f"static const signed char {low}_slots[] = {{"
                    + ", ".join(f"S_{_c_name(_slot(k, flat, slots))}" if _slot(k, flat, slots)
                                else "-1" for k in keys) + "};")

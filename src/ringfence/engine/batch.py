@@ -31,9 +31,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ringfence.api import PolicySet
+from ringfence.engine.ir import policy_atoms
 from ringfence.errors import CallError
 from ringfence.facts.callee import StandardFacts
 from ringfence.facts.numberblocks import block_keys
+from ringfence.language import nodes
 
 __all__ = ["Groups", "group_calls"]
 
@@ -120,7 +122,7 @@ def _number_codes(policies: PolicySet, to: pa.Array | None, rows: int,
     facts = policies.facts
     standard = (isinstance(facts, StandardFacts) and type(facts).number is StandardFacts.number
                 and type(facts).listed is StandardFacts.listed)
-    if "to" in policies.fields or not standard:
+    if _reads_number(policies) or not standard:
         return [numbers]  # the number itself: each distinct number decided once
     assert isinstance(facts, StandardFacts)
     blocks = block_keys(numbers, digits)
@@ -145,6 +147,12 @@ def _number_codes(policies: PolicySet, to: pa.Array | None, rows: int,
     for name in sorted(lists):
         codes.append(_listing_codes(lists[name].keys, lists[name].dates, numbers))
     return codes
+
+
+def _reads_number(policies: PolicySet) -> bool:
+    """Whether a condition names the field ``to`` (then the number itself is a fact)."""
+    refs = (getattr(atom.node, "field", None) for atom in policy_atoms(policies.compiled))
+    return any(isinstance(ref, nodes.FieldRef) and ref.name == "to" for ref in refs)
 
 
 def _listing_codes(keys: npt.NDArray[np.int64], dates: npt.NDArray[np.int64] | None,

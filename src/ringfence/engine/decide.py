@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from ringfence.contract.decision import Decision, Finding, PolicyRef, RuleTrace
 from ringfence.contract.request import parse_call
+from ringfence.contract.words import Words
 from ringfence.engine import ir, pygen
 from ringfence.engine.explain import explain_rule
 from ringfence.engine.interp import Interpreter
@@ -27,6 +28,9 @@ class Evaluator:
     def __init__(self, policies: Sequence[ir.Policy], facts: FactSource):
         self.policies = tuple(policies)
         self.facts = facts
+        # The words calls may give: the contract's vocabularies and what the policies declare.
+        self.words = Words({"purpose": frozenset(w for p in self.policies for w in p.info.purposes)})
+        self._check_words = self.words.check
         self.interpreter = Interpreter(self.policies, facts)
         # The same judgement as the interpreter's, written out as one function.
         self._judge_fast, self.source = pygen.generate(self.policies, facts)
@@ -41,6 +45,8 @@ class Evaluator:
     def context(self, raw: dict[str, Any]) -> Ctx:
         """Validate the call and gather the callee's facts."""
         call = parse_call(raw)
+        if call.new_words:  # a word not of the contract: one the policies declare, or an error
+            self._check_words(call)
         facts = self.facts
         number = facts.number(call.to)
         zone_name, place = raw.get("to_timezone"), raw.get("to_region")

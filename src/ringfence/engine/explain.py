@@ -51,7 +51,17 @@ def _window(rule: ir.Rule, ctx: Ctx) -> str:
 
 
 def explain_rule(rule: ir.Rule, ctx: Ctx, outcome: ir.Outcome, interp: Interpreter) -> str:
-    """In words, which clause decided the rule's outcome and the values it saw."""
+    """In words, which clause decided the rule's outcome and the values it saw (a pending rule
+    says first that it is not law in force)."""
+    said = _decided_by(rule, ctx, outcome, interp)
+    if rule.node.pending:
+        start = rule.node.effective[0]
+        return (f"pending, not law in force (expected from {start}): {said}" if start else
+                f"pending, not law in force (no start known): {said}")
+    return said
+
+
+def _decided_by(rule: ir.Rule, ctx: Ctx, outcome: ir.Outcome, interp: Interpreter) -> str:
     if outcome == ir.NOT_IN_FORCE:
         return (f"not in force on {ctx.local_date()} (effective "
                 f"{rule.effective_from or 'always'} to {rule.effective_until or 'no end'})")

@@ -91,6 +91,12 @@ class RuleInfo:
     message: str
     span: Span
     origin: str  # the policy that wrote the rule (differs from the owner for included rules)
+    # Kept like law: where its text is, how sure the encoding is, when it was last checked,
+    # and whether it is only pending (never enforced; it warns with its expected start).
+    url: str | None = None
+    verification: str | None = None
+    reviewed: dt.date | None = None
+    pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,9 @@ class PolicyInfo:
     rules: tuple[RuleInfo, ...]
     span: Span
     lists: tuple[str, ...] = ()  # the number lists the policy declares (uses list …)
+    # the purposes it declares (uses purposes …), with those of the policies it includes
+    purposes: tuple[str, ...] = ()
+    changelog: tuple[tuple[dt.date | None, str], ...] = ()  # (date, text), oldest first
 
 
 @dataclass(frozen=True)
@@ -168,10 +177,22 @@ class Rule:
         return any(a.apply.timed for c in self.conditions() for a in atoms(c))
 
 
+def pending_message(rule: nodes.Rule) -> str:
+    """What a pending rule says when it would fire: not law in force, and its expected start."""
+    start = rule.effective[0]
+    expected = f"expected from {start}" if start else "no start date is known"
+    return f"Pending, not law in force ({expected}): {rule.message or rule.title}"
+
+
 def lower_rule(policy_id: str, rule: nodes.Rule) -> Rule:
-    """A checked rule, lowered."""
+    """A checked rule, lowered. A pending rule (``status pending``) only ever warns, whatever
+    its level, at any date: its ``effective from`` is when it is expected, not when it binds."""
     effect = rule.effects[0]
     start, end = rule.effective
+    level = rule.level
+    message = rule.message or rule.title
+    if rule.pending:
+        level, message, start, end = "warn", pending_message(rule), None, None
     window = None
     if isinstance(effect, nodes.AllowOnly):
         kind: Literal["deny_if", "require", "allow_only"] = "allow_only"
@@ -180,8 +201,8 @@ def lower_rule(policy_id: str, rule: nodes.Rule) -> Rule:
     else:
         kind = "require" if isinstance(effect, nodes.Require) else "deny_if"
         lowered = lower_condition(effect.condition)
-    return Rule(policy_id, rule.id, rule.title, rule.level, rule.citations,
-                rule.message or rule.title, rule.span, start, end,
+    return Rule(policy_id, rule.id, rule.title, level, rule.citations,
+                message, rule.span, start, end,
                 tuple(lower_condition(c) for c in rule.when),
                 tuple(lower_condition(c) for c in rule.unless), kind, lowered,
                 kind != "deny_if", window, rule)

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 
 from ringfence.contract.request import Call
-from ringfence.facts.callee import FactSource, HolidaysUnknown, StandardFacts
+from ringfence.facts.callee import FactSource, HolidaysUnknown, ListSlot, StandardFacts
 from ringfence.language import nodes
 
 Tri = bool | None
@@ -148,7 +148,7 @@ class Const:
 
 @dataclass(frozen=True, slots=True)
 class ListLookup:
-    """An argument fixed at load from the fact source: ``number -> on the named list``."""
+    """An argument fixed at load from the fact source: the named list's :class:`ListSlot`."""
 
     name: str
 
@@ -203,12 +203,12 @@ def when(ts: object) -> str:
     return dt.datetime.fromtimestamp(ts, _UTC).isoformat().replace("+00:00", "Z")  # type: ignore[arg-type]
 
 
-def list_lookup(facts: FactSource, name: str) -> Callable[[str], bool]:
-    """``number -> is it on the loaded list NAME`` (a standard source's list answers directly)."""
-    table = facts.lists.get(name) if isinstance(facts, StandardFacts) else None
-    if table is not None:
-        return table.contains
-    return lambda number: facts.listed(name, number)[0]
+def list_lookup(facts: FactSource, name: str) -> ListSlot:
+    """The slot whose ``contains`` answers ``number -> is it on the loaded list NAME`` (a
+    standard source's slot follows :meth:`StandardFacts.replace_list`)."""
+    if isinstance(facts, StandardFacts):
+        return facts.slot(name)
+    return ListSlot(contains=lambda number: facts.listed(name, number)[0])
 
 
 # ---- durations and ages ---------------------------------------------------------------------
@@ -232,15 +232,17 @@ def _months_or_years(duration: nodes.Duration) -> relativedelta:
     return relativedelta(years=duration.amount)
 
 
-def plus(when: dt.datetime, duration: nodes.Duration,
-         business: Callable[[dt.date, int], dt.date | None]) -> dt.datetime | None:
+Business = Callable[[dt.date, int, "CalendarDays | None"], dt.date | None]
+
+
+def plus(when: dt.datetime, duration: nodes.Duration, business: Business) -> dt.datetime | None:
     """The instant ``duration`` after ``when`` (for calendar and business days: a local
     midnight); None when ``business`` cannot count the business days."""
     if duration.kind == "calendar":
         day = when.date() + dt.timedelta(days=duration.amount)
         return dt.datetime.combine(day, dt.time(), when.tzinfo)
     if duration.kind == "business":
-        found = business(when.date(), duration.amount)
+        found = business(when.date(), duration.amount, excluded(duration))
         return None if found is None else dt.datetime.combine(found, dt.time(), when.tzinfo)
     seconds = FIXED_SECONDS.get(duration.unit)
     if seconds is not None:
@@ -248,13 +250,15 @@ def plus(when: dt.datetime, duration: nodes.Duration,
     return when + _months_or_years(duration)
 
 
-def business_days_between(ctx: Ctx, start: dt.date, end: dt.date) -> int | None:
-    """Business days d with start < d <= end (Monday to Friday, not a public holiday)."""
+def business_days_between(ctx: Ctx, start: dt.date, end: dt.date,
+                          calendar: CalendarDays | None = None) -> int | None:
+    """Business days d with start < d <= end: Monday to Friday, not a public holiday of the
+    callee (``calendar`` given: not one of its days instead)."""
     count = 0
     day = start + dt.timedelta(days=1)
     while day <= end:
         if day.weekday() < 5:
-            found = ctx.holiday(day, False)
+            found = ctx.holiday(day, False) if calendar is None else calendar.on(day) is not None
             if found is None:
                 return None
             count += not found
@@ -262,12 +266,17 @@ def business_days_between(ctx: Ctx, start: dt.date, end: dt.date) -> int | None:
     return count
 
 
+def excluded(duration: nodes.Duration) -> CalendarDays | None:
+    """The holiday calendar ``N business days excluding NAME`` counts around, if any."""
+    return None if duration.definition is None else calendar_days(duration.definition)
+
+
 def _day_diff(ctx: Ctx, duration: nodes.Duration, event: float) -> int | None:
     """Calendar or business days between the event's local date and the judged instant's."""
     start, end = ctx.date_of(event), ctx.local_date()
     if duration.kind == "calendar":
         return (end - start).days
-    return business_days_between(ctx, start, end) if start <= end else -1
+    return business_days_between(ctx, start, end, excluded(duration)) if start <= end else -1
 
 
 def age_holds(ctx: Ctx, age: nodes.Age, event: float) -> Tri:
@@ -417,9 +426,9 @@ def _observe_field_age(node: nodes.FieldAge, ctx: Ctx) -> str:
 
 
 @hot
-def on_list(lists: Any, name: str, contains: Callable[[str], bool], number: str) -> bool:
+def on_list(lists: Any, name: str, slot: ListSlot, number: str) -> bool:
     """``callee on list NAME``: named in the call's ``lists``, or on the loaded list."""
-    return name in lists or contains(number)
+    return name in lists or slot.contains(number)
 
 
 def listing(ctx: Ctx, name: str) -> tuple[bool, float | None]:
@@ -786,6 +795,67 @@ def _observe_count(node: nodes.CountAttempts, ctx: Ctx) -> str:
 Interval = tuple[dt.time, dt.time | None, bool]  # start, end (None: end of day), end inclusive
 
 
+class CalendarDays:
+    """The days a policy's holiday calendar closes, worked out per year on first use (a
+    judgement asks for one day; the calendar's rules give whole years)."""
+
+    __slots__ = ("_years", "calendar")
+
+    def __init__(self, calendar: nodes.HolidayCalendar):
+        self.calendar = calendar
+        self._years: dict[int, dict[dt.date, str]] = {}
+
+    @property
+    def name(self) -> str:
+        return self.calendar.name
+
+    def on(self, day: dt.date) -> str | None:
+        """The holiday's name on ``day`` (``… (observed)`` for a moved one), or None."""
+        year = self._years.get(day.year)
+        if year is None:
+            year = self._years[day.year] = dict(self.calendar.closures(day.year))
+        return year.get(day)
+
+
+# id(calendar) -> (the calendar, its days): looked up by identity, so a judgement never hashes
+# the calendar's syntax tree; the calendar is kept so that its id is never reused.
+_CALENDAR_DAYS: dict[int, tuple[nodes.HolidayCalendar, CalendarDays]] = {}
+
+
+def calendar_days(calendar: nodes.HolidayCalendar) -> CalendarDays:
+    """One :class:`CalendarDays` per calendar, shared by every rule and judgement that names it."""
+    found = _CALENDAR_DAYS.get(id(calendar))
+    if found is None or found[0] is not calendar:
+        found = _CALENDAR_DAYS[id(calendar)] = (calendar, CalendarDays(calendar))
+    return found[1]
+
+
+def holiday_today(ctx: Ctx, days: CalendarDays, missing: set[str]) -> Tri:
+    """``today is a holiday in NAME``: the callee's date, in any zone it may be in, is a day
+    the calendar closes (unknown without the callee's zones)."""
+    if not ctx.zones:
+        return unknown(missing, "to_timezone")
+    return any(days.on(ctx.local(zone).date()) is not None for zone in ctx.zones)
+
+
+@lowers(nodes.HolidayToday)
+def _lower_holiday_today(node: nodes.HolidayToday) -> Apply:
+    assert node.definition is not None  # the checker reports a name no calendar has
+    return Apply(holiday_today, (CTX, Const(calendar_days(node.definition)), MISSING),
+                 timed=True)
+
+
+@observes(nodes.HolidayToday)
+def _observe_holiday_today(node: nodes.HolidayToday, ctx: Ctx) -> str:
+    assert node.definition is not None
+    days = calendar_days(node.definition)
+    seen = []
+    for zone in ctx.zones:
+        day = ctx.local(zone).date()
+        seen.append(f"{day} in {zone}: {days.on(day) or 'no holiday'}")
+    return f"{node.name}: " + ("; ".join(seen) if seen else "the callee's zone is not known")
+
+
 @dataclass(frozen=True)
 class WindowSpec:
     """A calling window: per weekday (0 = Monday) the open intervals, and the closures."""
@@ -797,12 +867,13 @@ class WindowSpec:
     national_holidays: bool
     zone: ZoneInfo | None  # a fixed zone; None: the callee's own zones
     node: nodes.Window
+    calendars: tuple[CalendarDays, ...] = ()  # the policy's own holiday calendars it closes on
 
     @functools.cached_property
     def closes(self) -> bool:
         """Whether some days are closed beyond the hours."""
         return bool(self.closed_days or self.closed_dates or self.public_holidays
-                    or self.national_holidays)
+                    or self.national_holidays or self.calendars)
 
     @functools.cached_property
     def zones(self) -> tuple[ZoneInfo, ...] | None:
@@ -835,6 +906,8 @@ def window_spec(window: nodes.Window) -> WindowSpec:
         any(c.kind == "national_holidays" for c in closed),
         ZoneInfo(zone_name) if zone_name else None,
         window,
+        tuple(calendar_days(c.definition) for c in closed
+              if c.kind == "calendar" and c.definition is not None),
     )
 
 
@@ -850,6 +923,10 @@ def closed_reason(ctx: Ctx, window: WindowSpec, local: dt.datetime) -> str | boo
         return f"closed on {nodes.WEEKDAYS[local.weekday()]}s"
     if day in window.closed_dates:
         return f"closed on {day}"
+    for calendar in window.calendars:
+        name = calendar.on(day)
+        if name is not None:
+            return f"closed on {name} ({calendar.name})"
     if window.public_holidays or window.national_holidays:
         found = ctx.holiday(day, not window.public_holidays)
         if found is None:

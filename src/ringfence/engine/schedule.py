@@ -14,6 +14,8 @@ from ringfence.contract.decision import Finding
 from ringfence.engine import ir
 from ringfence.engine.runtime import (
     FIXED_SECONDS,
+    Business,
+    CalendarDays,
     Ctx,
     WindowSpec,
     business_days_between,
@@ -57,13 +59,14 @@ class Schedule:
         home = ctx.home
         one = dt.timedelta(seconds=1)
 
-        def business(day: dt.date, n: int) -> dt.date | None:
-            """The day ``n`` business days after ``day``; None when a day's holidays are not
-            known (no candidate then) or it lies past the search."""
+        def business(day: dt.date, n: int, calendar: CalendarDays | None) -> dt.date | None:
+            """The day ``n`` business days after ``day`` (around ``calendar``'s days when
+            given); None when a day's holidays are not known (no candidate then) or it lies past
+            the search."""
             last = day + dt.timedelta(days=n + SEARCH_DAYS + 30)
             while n > 0:
                 day += dt.timedelta(days=1)
-                counted = business_days_between(ctx, day - dt.timedelta(days=1), day)
+                counted = business_days_between(ctx, day - dt.timedelta(days=1), day, calendar)
                 if counted is None or day > last:
                     return None
                 n -= counted
@@ -85,7 +88,7 @@ class Schedule:
 
 
 def _after(event: float, duration: nodes.Duration, home: dt.tzinfo,
-           business: Callable[[dt.date, int], dt.date | None]) -> Iterator[dt.datetime]:
+           business: Business) -> Iterator[dt.datetime]:
     """The instants at which a period of ``duration`` from ``event`` ends, as the rules count it.
 
     Rules count hours, minutes and days of a plain duration as absolute seconds (a day is 86,400

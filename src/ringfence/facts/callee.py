@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -85,15 +85,37 @@ def _read_multizone() -> dict[str, tuple[str, ...]]:
         return {code: tuple(zones.split()) for code, zones in rows}
 
 
-class StandardFacts:
-    """The standard fact source. Thread-safe: caches are filled under a lock.
+def _absent(e164: str) -> bool:
+    return False
 
-    ``lists`` is read when a policy set is loaded with this source (its generated function asks
-    each list directly), so give every list file before loading rather than adding one after.
+
+class ListSlot:
+    """A list name as the evaluator holds it, for the life of a policy set: the code generated
+    at load keeps the slot, not the list, so :meth:`replace` swaps lists under running policies.
+
+    Every lookup reads one attribute once (``contains``, or ``table`` for a listing date) and
+    each is bound to a whole list, so a lookup sees the old list or the new one, never a mix.
     """
 
+    __slots__ = ("contains", "table")
+
+    def __init__(self, table: NumberList | None = None,
+                 contains: Callable[[str], bool] = _absent):
+        self.table = table
+        self.contains = contains if table is None else table.contains
+
+    def replace(self, table: NumberList) -> None:
+        """Make ``table`` the list this slot answers from."""
+        self.table = table
+        self.contains = table.contains
+
+
+class StandardFacts:
+    """The standard fact source. Thread-safe: caches are filled under a lock, and
+    :meth:`replace_list` swaps a list atomically while policies read it."""
+
     def __init__(self, lists: Mapping[str, NumberList] | None = None):
-        self.lists = dict(lists or {})
+        self._slots = {name: ListSlot(table) for name, table in (lists or {}).items()}
         self._regions = _read_regions()
         self._multizone = _read_multizone()
         self._numbers: dict[tuple[str, int], NumberFacts | str] = {}
@@ -183,8 +205,27 @@ class StandardFacts:
         # 2100 by default, 2026 for Sri Lanka): outside them it silently lists no holiday at all.
         return _HolidayTable(found.start_year <= year <= found.end_year, dict(found))
 
+    @property
+    def lists(self) -> dict[str, NumberList]:
+        """The lists loaded now, by name."""
+        return {name: slot.table for name, slot in self._slots.items() if slot.table is not None}
+
+    def slot(self, name: str) -> ListSlot:
+        """The slot of list ``name``, made empty (nothing listed) on first use."""
+        found = self._slots.get(name)
+        if found is None:
+            with self._lock:
+                found = self._slots.setdefault(name, ListSlot())
+        return found
+
+    def replace_list(self, name: str, table: NumberList) -> None:
+        """Make ``table`` the list ``name`` from the next lookup on; policies loaded with this
+        source see it without being loaded again."""
+        self.slot(name).replace(table)
+
     def listed(self, name: str, e164: str) -> tuple[bool, float | dt.date | None]:
-        table = self.lists.get(name)
+        slot = self._slots.get(name)
+        table = None if slot is None else slot.table
         if table is None:
             return False, None
         return table.listing(e164)

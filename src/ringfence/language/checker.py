@@ -1,8 +1,10 @@
 """Check a parsed policy: names, types, windows, duplicates, rules that can never apply.
 
 Every problem is collected; nothing stops at the first one. The checker knows the call-request
-fields (:data:`ringfence.contract.fields.FIELDS`) and the fixed words of the language (events,
-consent types, outcomes).
+fields (:data:`ringfence.contract.fields.FIELDS`), their vocabularies (closed ones, and the
+purposes, which a policy may extend with ``uses purposes …``) and the fixed words of the language
+(events). A value outside its vocabulary would never match a call: it is an error, never a rule
+that silently does not apply.
 """
 
 from __future__ import annotations
@@ -13,21 +15,30 @@ import functools
 import itertools
 import re
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 from zoneinfo import ZoneInfoNotFoundError, available_timezones
 
 import holidays
 import phonenumbers
 
 from ringfence.contract.fields import FIELDS, VOCABULARIES
+from ringfence.contract.request import CONTRACT
 from ringfence.engine.runtime import literal
 from ringfence.errors import CODES, Diagnostic, Span, did_you_mean, excerpt, source_lines
 from ringfence.facts.zones import load_zone
 from ringfence.language import nodes
+from ringfence.language.calendar_check import (
+    check_calendar_uses,
+    check_calendars,
+    check_changelog,
+    check_rule_metadata,
+)
 from ringfence.language.nodes.values import LARGEST_NUMBER
 
 # Field -> kind. Kinds: text (free text), name (a word), enum:<set>, bool, time, region.
 CONSENT_TYPES = VOCABULARIES["consent.type"]
 OUTCOMES = VOCABULARIES["history.outcome"]
+PURPOSES = CONTRACT.word_vocabularies["purpose"]
 EVENTS = ("purchase", "inquiry", "attempt", "conversation", "refusal", "opt_out")
 SAME = ("subject", "campaign", "purpose")
 _DAY_UNITS = ("day",)
@@ -47,6 +58,8 @@ class _Checker:
         self.lines = lines
         self.out: list[Diagnostic] = []
         self.lists = set(policy.lists)
+        # in lowercase: a declaration in another case is reported once, not at every use
+        self.purposes = frozenset(word.lower() for word in policy.purposes)
 
     def error(self, code: str, message: str, span: Span, suggestion: str | None = None) -> None:
         line = self.lines[span.line - 1] if 0 < span.line <= len(self.lines) else ""
@@ -67,10 +80,36 @@ class _Checker:
                     self.dates(clause, "the policy")
                 case nodes.When():
                     self.condition(clause.condition)
+                case nodes.UsesPurposes():
+                    self.declared(clause.names, PURPOSES.words, "purpose")
+        check_calendars(self.policy, self.error)
+        check_changelog(self.policy, self.error)
         if not self.policy.all(nodes.AppliesTo):
             self.error("RF207", f"policy '{self.policy.id}' has no 'applies to' line, so it "
                        "applies to no call", self.policy.id_span)
         self.contradictions(f"policy '{self.policy.id}'", _required(self.policy.when), [])
+
+    def declared(self, names: tuple[nodes.Value, ...], known: frozenset[str], what: str) -> None:
+        """Words a policy adds to a vocabulary: new, and written as calls are read (lowercase)."""
+        seen: set[str] = set()
+        for value in names:
+            word = value.raw
+            if word != word.lower():
+                self.error("RF309", f"the {what} '{word}' is not in lowercase: calls are read "
+                           "in lowercase, so it would never match", value.span, word.lower())
+            elif word in known:
+                self.error("RF309", f"'{word}' is already a {what} of the call contract",
+                           value.span)
+            elif word in seen:
+                self.error("RF309", f"the {what} '{word}' is declared twice", value.span)
+            seen.add(word)
+
+    def purpose(self, word: str, place: str, span: Span) -> None:
+        """A purpose a condition names: a word of the vocabulary at ``place``, or declared."""
+        allowed = PURPOSES.at(place, self.purposes)
+        if word not in allowed:
+            self.error("RF302", f"'{word}' is not a purpose of the call contract nor one the "
+                       f"policy declares (uses purpose {word})", span, did_you_mean(word, allowed))
 
     def jurisdiction(self, value: nodes.Value) -> None:
         code = value.raw
@@ -97,7 +136,7 @@ class _Checker:
     # -- rules --
     def rules(self) -> None:
         seen: dict[str, nodes.Rule] = {}
-        meanings: dict[tuple[object, ...], nodes.Rule] = {}
+        meanings: dict[_Meaning, nodes.Rule] = {}
         policy_from, policy_until = self.policy.effective
         for rule in self.policy.rules:
             if rule.id in seen:
@@ -113,7 +152,25 @@ class _Checker:
                            f"{earlier.id_span.line}): the same effect, conditions, level, dates "
                            "and citations, so it never changes a decision", rule.id_span)
             elif meaning is not None:
+                self.shadowed(rule, meaning, meanings)
                 meanings[meaning] = rule
+
+    def shadowed(self, rule: nodes.Rule, meaning: _Meaning,
+                 earlier: dict[_Meaning, nodes.Rule]) -> None:
+        """A rule that another, earlier one covers (RF212): wherever the narrower is violated,
+        the broader is too, with the same citations, so the narrower never changes a decision."""
+        for other_meaning, other in earlier.items():
+            if _covers(other_meaning, meaning):
+                narrow, broad = rule, other
+            elif _covers(meaning, other_meaning):
+                narrow, broad = other, rule
+            else:
+                continue
+            self.error("RF212", f"rule '{narrow.id}' is shadowed by rule '{broad.id}' (line "
+                       f"{broad.id_span.line}): the same effect, conditions, level and "
+                       f"citations, and it only adds exemptions or narrows the dates, so wherever "
+                       f"'{narrow.id}' is violated '{broad.id}' is too", narrow.id_span)
+            return
 
     def rule(self, rule: nodes.Rule, policy_from: dt.date | None,
              policy_until: dt.date | None) -> None:
@@ -129,6 +186,7 @@ class _Checker:
             what = "no effect" if not effects else f"{len(effects)} effects"
             span = rule.id_span if not effects else effects[1].span
             self.error("RF204", f"rule '{rule.id}' has {what}", span)
+        check_rule_metadata(rule, self.error)
         for kind in (nodes.Message, nodes.Level, nodes.Effective):
             for extra in rule.all(kind)[1:]:
                 self.error("RF205", f"rule '{rule.id}' has more than one '{kind.keyword}' line",
@@ -198,6 +256,8 @@ class _Checker:
         for part in window.parts:
             if isinstance(part, nodes.ZoneSpec) and part.zone:
                 self.zone(part)
+            elif isinstance(part, nodes.Closed) and part.kind == "calendar":
+                check_calendar_uses(self.policy, part, self.error)
         closed_days = {c.day for c in window.closed if c.kind == "day"}
         if not window.day_hours:
             self.error("RF501", "the window gives no hours, so no call is ever allowed",
@@ -252,15 +312,21 @@ class _Checker:
                 case nodes.OnList(name=name, span=span) | nodes.ListChecked(name=name, span=span) \
                         | nodes.OnListAtWash(name=name, span=span):
                     self.list_name(name, span)
-                case nodes.Consent(kind=kind, span=span) if kind is not None:
-                    if kind not in CONSENT_TYPES:
+                case nodes.Consent(kind=kind, purpose=purpose, span=span):
+                    if kind is not None and kind not in CONSENT_TYPES:
                         self.error("RF305", f"'{kind}' is not a kind of consent", span,
                                    did_you_mean(kind, CONSENT_TYPES))
+                    if purpose is not None:
+                        self.purpose(purpose, "consent.purposes", span)
+                case nodes.OptedOut(purpose=purpose, span=span) if purpose is not None:
+                    self.purpose(purpose, "opt_outs.purposes", span)
                 case nodes.LastEvent():
                     if node.event not in EVENTS:
                         self.error("RF305", f"'{node.event}' is not an event Ringfence knows",
                                    node.event_span, did_you_mean(node.event, EVENTS))
                     self.filters(node.filters)
+                case nodes.HolidayToday():
+                    check_calendar_uses(self.policy, node, self.error)
                 case nodes.CountAttempts():
                     self.filters(node.filters)
                     self.duration(node.window)
@@ -289,6 +355,7 @@ class _Checker:
                                    did_you_mean(value.raw, OUTCOMES))
 
     def duration(self, duration: nodes.Duration) -> None:
+        check_calendar_uses(self.policy, duration, self.error)
         if duration.amount < 0:
             self.error("RF306", f"'{duration.written}' is not a whole number from 1 to "
                        f"{LARGEST_NUMBER:,} written with the digits 0-9", duration.span)
@@ -332,6 +399,8 @@ class _Checker:
         elif kind == "time":
             self.error("RF303", f"{name} is a timestamp: compare it with a date (<, >=) or "
                        "give its age (within …)", value.span)
+        elif kind == "name" and FIELDS[name].words == PURPOSES.name:
+            self.purpose(value.raw, name, value.span)
         elif kind == "region" and not _REGION.match(value.raw):
             self.error("RF303", f"{name} holds codes like US or US-FL, not '{value.raw}'",
                        value.span)
@@ -420,7 +489,19 @@ def _culprits(earlier: list[_Test], last: _Test) -> list[_Test]:
     return kept
 
 
-def _meaning(rule: nodes.Rule) -> tuple[object, ...] | None:
+class _Meaning(NamedTuple):
+    """What a rule does to a decision, as text (see :func:`_meaning`)."""
+
+    does: str
+    level: str
+    when: tuple[str, ...]
+    unless: tuple[str, ...]
+    citations: tuple[str, ...]
+    effective: tuple[dt.date | None, dt.date | None]
+    pending: bool
+
+
+def _meaning(rule: nodes.Rule) -> _Meaning | None:
     """What a rule does to a decision, as text: two rules with the same meaning are one rule
     written twice. None for a rule without exactly one effect (reported on its own)."""
     if len(rule.effects) != 1:
@@ -433,8 +514,22 @@ def _meaning(rule: nodes.Rule) -> tuple[object, ...] | None:
             does = f"require {effect.condition.unparse()}"
         case nodes.AllowOnly():
             does = "allow only " + "; ".join(effect.window.lines())
-    return (does, rule.level, tuple(sorted(c.unparse() for c in rule.when)),
-            tuple(sorted(c.unparse() for c in rule.unless)), rule.citations, rule.effective)
+    return _Meaning(does, rule.level, tuple(sorted(c.unparse() for c in rule.when)),
+                    tuple(sorted(c.unparse() for c in rule.unless)), rule.citations,
+                    rule.effective, rule.pending)
+
+
+def _covers(broad: _Meaning, narrow: _Meaning) -> bool:
+    """Whether the rule of meaning ``broad`` is violated wherever that of ``narrow`` is: the
+    same effect, level, ``when`` lines, citations and status; ``narrow`` has every ``unless`` of
+    ``broad`` (and maybe more) and is in force only within ``broad``'s dates. (A rule with more
+    ``when`` lines is not covered: a ``when`` that is unknown violates it on its own.)"""
+    (start, end), (n_start, n_end) = broad.effective, narrow.effective
+    return (broad[:3] == narrow[:3] and broad.pending == narrow.pending
+            and set(broad.unless) <= set(narrow.unless)
+            and set(broad.citations) == set(narrow.citations)
+            and (start is None or (n_start is not None and n_start >= start))
+            and (end is None or (n_end is not None and n_end <= end)))
 
 
 def _too_deep(condition: nodes.Condition) -> nodes.Condition | None:

@@ -37,7 +37,7 @@ MAX_WIDTH = 100
 _INDENT = "  "
 _CONDITION_CLAUSES = {"when", "unless", "deny_if", "warn_if", "require"}
 _ZONE_PARTS = {"callee_time", "fixed_zone"}
-_NO_SPACE_BEFORE = {",", ")", "."}
+_NO_SPACE_BEFORE = {",", ")", ".", ":"}
 _NO_SPACE_AFTER = {"(", "."}
 
 
@@ -75,7 +75,7 @@ def shape(node: object) -> object:
         values = (getattr(node, f.name) for f in dataclasses.fields(node) if f.name != "comments")
         return (type(node).__name__, *(shape(v) for v in values if not isinstance(v, Span)))
     if isinstance(node, list | tuple):
-        return tuple(shape(x) for x in node)
+        return tuple(shape(x) for x in node if not isinstance(x, Span))
     return node
 
 
@@ -151,8 +151,10 @@ class _Formatter:
     def clause(self, tree: Tree[Token], indent: int) -> list[_Segment]:
         if tree.data == "allow_only":
             return self.window(tree, indent)
-        if tree.data == "uses_lists":
-            return [_Segment(indent, _canonical_list_keyword(_tokens(tree)))]
+        if tree.data == "calendar":
+            return self.calendar(tree, indent)
+        if tree.data in _DECLARATIONS:
+            return [_Segment(indent, _canonical_declaration(_tokens(tree), tree.data))]
         one_line = _Segment(indent, _tokens(tree))
         if tree.data not in _CONDITION_CLAUSES or _width(one_line) <= MAX_WIDTH:
             return [one_line]
@@ -178,6 +180,28 @@ class _Formatter:
             _Segment(indent + 1, _without_leading_comma(_tokens(p))) for p in parts
         ]
         return segments
+
+    def calendar(self, tree: Tree[Token], indent: int) -> list[_Segment]:
+        """``holidays NAME: …`` on one line when it fits; else one holiday a line (its comma
+        after it), then the ``observed:`` line."""
+        single = _Segment(indent, _tokens(tree))
+        if _width(single) <= MAX_WIDTH:
+            return [single]
+        head: list[Token] = []
+        lines: list[list[Token]] = []
+        for child in tree.children:
+            if isinstance(child, Token) and not lines:
+                head.append(child)
+                if str(child) == ":":
+                    lines.append([])
+            elif isinstance(child, Token):  # the comma after a holiday
+                lines[-1].append(child)
+                lines.append([])
+            elif child.data == "observance":
+                lines.append(_tokens(child))
+            else:
+                lines[-1] += _tokens(child)
+        return [_Segment(indent, head)] + [_Segment(indent + 1, line) for line in lines if line]
 
     def long_condition(self, tree: Tree[Token], indent: int) -> list[_Segment]:
         """Break before the top-level ``or``s, or (when there are none) the ``and``s."""
@@ -322,10 +346,14 @@ def _comma_before(token: Token) -> Token:
                  end_column=token.column)  # fmt: skip
 
 
-def _canonical_list_keyword(tokens: list[Token]) -> list[Token]:
+# `uses list a` / `uses purposes a, b`: the declarations and their keyword for one name.
+_DECLARATIONS = {"uses_lists": "list", "uses_purposes": "purpose"}
+
+
+def _canonical_declaration(tokens: list[Token], rule: str) -> list[Token]:
     """``uses list a`` / ``uses lists a, b``: the keyword agrees with the number of names."""
     names = [t for t in tokens[2:] if str(t) != ","]
-    word = "list" if len(names) == 1 else "lists"
+    word = _DECLARATIONS[rule] + ("" if len(names) == 1 else "s")
     return [tokens[0], tokens[1].update(value=word), *tokens[2:]]
 
 

@@ -29,6 +29,7 @@ from ringfence.resources import grammar_path
 _CLAUSE_KEYWORDS = {
     "rule", "cite", "level", "effective", "when", "unless", "message", "deny", "warn", "require",
     "allow", "version", "applies", "source", "disclaimer", "note", "include", "exclude", "uses",
+    "holidays", "changelog", "url", "verification", "reviewed", "status",
 }
 
 _TOKEN_WORDS = {
@@ -36,8 +37,11 @@ _TOKEN_WORDS = {
     "TIME": "a time (HH:MM)", "NUMBER": "a number", "UNIT": "a unit (days, hours, months, …)",
     "DAY": "a weekday (monday … sunday)", "END_MARK": "'inclusive' or 'exclusive'",
     "OP": "a comparison (>=, <=, =, !=, <, >)", "LEVEL": "'deny' or 'warn'",
-    "VERSION": "a version", "LIST_KW": "'list'", "LPAR": "'('", "RPAR": "')'", "COMMA": "','",
-    "DOT": "'.'", "$END": "the end of the file",
+    "VERSION": "a version", "LIST_KW": "'list'", "PURPOSE_KW": "'purpose'", "LPAR": "'('",
+    "RPAR": "')'", "COMMA": "','",
+    "DOT": "'.'", "$END": "the end of the file", "MONTH": "a month (january … december)",
+    "ORDINAL": "first, second, third, fourth, fifth or last",
+    "VERIFICATION": "'verified', 'secondary' or 'unverified'", "STATUS": "'pending'",
 }
 
 @functools.cache
@@ -172,6 +176,9 @@ class _Builder(Transformer[Token, nodes.Policy]):
 
     def weekends_span(self, _items: list[Token]) -> tuple[str, tuple[int, ...]]:
         return "weekends", (5, 6)
+
+    def shift(self, items: list[Token]) -> tuple[int, int, Span]:
+        return nodes.calendars.shift(items, self.literals)
 
 
 def _syntax_diagnostic(err: UnexpectedInput, file: str, lines: list[str], parser: Lark) -> Diagnostic:
@@ -325,7 +332,7 @@ def parse_text(text: str, file: str = "<text>") -> nodes.Policy:
     for number, line in enumerate(lines, start=1):
         if "#" in line:
             comments.extend(_comment_in(line, number))
-    return dataclasses.replace(policy, comments=tuple(comments))
+    return nodes.calendars.bind(dataclasses.replace(policy, comments=tuple(comments)))
 
 
 # Deeper parse trees than this would exhaust Python's stack in the tree transformer; the

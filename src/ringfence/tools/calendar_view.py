@@ -31,6 +31,7 @@ from ringfence.errors import CallError, RingfenceError
 from ringfence.facts.callee import StandardFacts
 from ringfence.resources import data_path
 from ringfence.tools.calendar_render import render_html, render_png_page, render_svg, render_text
+from ringfence.tools.holidays_cli import calendar_holiday
 
 __all__ = ["Block", "Day", "WeekGrid", "calendar_command", "render_html", "render_svg",
            "render_text", "week_grid"]  # fmt: skip
@@ -148,6 +149,8 @@ def week_grid(policies: PolicySet, *, region: str | None = None, to: str | None 
     for day, row in zip(week_days, violations, strict=True):
         closing = [tuple(sorted(s - always)) for s in row]
         holiday = facts.holiday(country, probe.region, day, False) if country else None
+        # a holiday of a calendar a policy defines (pa-legal's Flag Day), else "closure date"
+        holiday = holiday or calendar_holiday(policies, day, probe.region)
         before, after = judge.day(day - dt.timedelta(days=7)), judge.day(day + dt.timedelta(days=7))
         dated = sorted(set().union(*(s - b - a - always
                                      for s, b, a in zip(row, before, after, strict=True))))

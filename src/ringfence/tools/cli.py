@@ -7,6 +7,7 @@ and never a traceback.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import os
@@ -73,7 +74,8 @@ _policy_options = [
     click.option("--jurisdiction", type=click.Choice(["auto"]), default=None,
                  help="auto: every library policy whose jurisdiction and scope match the call."),
     click.option("--list", "lists", multiple=True, metavar="NAME=FILE",
-                 help="A number list file (one E.164 per line, or CSV number,listed_at)."),
+                 help="A number list file: one E.164 per line, CSV number,listed_at, or a "
+                      "compiled list (ringfence lists compile)."),
 ]
 
 
@@ -231,10 +233,28 @@ def explain_command(policies: tuple[str, ...], jurisdiction: str | None, lists: 
 
 @cli.command("policies")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--coverage", is_flag=True,
+              help="What each policy covers (hours, days, holidays, lists, caps, consent, caller "
+                   "ID, recording), by jurisdiction, and what it leaves out and why.")
 @_guard
-def policies_command(fmt: str) -> None:
-    """List the shipped policy library: id, title, version, jurisdiction, rules, sources."""
-    infos = load_library().policies
+def policies_command(fmt: str, coverage: bool) -> None:
+    """List the shipped policy library: id, title, version, jurisdiction, rules, sources.
+
+    With --coverage: every jurisdiction with what each policy there covers, read from the
+    policies' rules (not a table kept by hand), and what is left out and why (their notes).
+    """
+    library = load_library()
+    if coverage:
+        from ringfence.tools.coverage_map import coverage as covered
+        from ringfence.tools.coverage_map import render_text
+
+        found = covered(library)
+        if fmt == "json":
+            click.echo(json.dumps([p.to_dict() for p in found], ensure_ascii=False, indent=2))
+        else:
+            click.echo(render_text(found), nl=False)
+        return
+    infos = library.policies
     if fmt == "json":
         click.echo(json.dumps([{
             "id": p.id, "title": p.title, "version": p.version,
@@ -249,6 +269,28 @@ def policies_command(fmt: str) -> None:
             click.echo(f"{'':<24} sources: {'; '.join(p.sources)}")
 
 
+@cli.command("holidays")
+@click.argument("policies", nargs=-1, required=True, metavar="POLICY...")
+@click.option("--year", type=click.IntRange(1, 9999), default=None,
+              help="The year (default: this year).")
+@click.option("--region", default=None, metavar="CODE",
+              help="Only policies that apply there (US-PA, FR), with its public holidays.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array of closures.")
+@_guard
+def holidays_command(policies: tuple[str, ...], year: int | None, region: str | None,
+                     as_json: bool) -> None:
+    """Print the holidays POLICY closes on in a year: date, name, and the policy, rule and
+    source that close it (a holiday calendar the policy defines, the region's public holidays,
+    or a date the rule lists).
+
+    POLICY is a file, folder or shipped id (repeatable). Exits 2 for an unknown policy, a
+    malformed region or a year with no holiday data.
+    """
+    from ringfence.tools.holidays_cli import print_holidays
+
+    print_holidays(policies, year or dt.date.today().year, region, as_json)
+
+
 def _register_optional() -> None:
     """Commands that live next to their own feature's modules."""
     from ringfence.language.formatter import fmt_command
@@ -256,6 +298,7 @@ def _register_optional() -> None:
     from ringfence.tools.calendar_view import calendar_command
     from ringfence.tools.compliance_cli import add_commands
     from ringfence.tools.ledger_cli import ledger_command
+    from ringfence.tools.lists_cli import add_lists_command
     from ringfence.tools.scrub_cli import add_scrub
     from ringfence.tools.serve_cli import log_command, serve_command, token_command
 
@@ -268,6 +311,7 @@ def _register_optional() -> None:
     cli.add_command(serve_command, name="serve")
     cli.add_command(token_command, name="token")
     cli.add_command(log_command, name="log")
+    add_lists_command(cli, _guard)
 
 
 _register_optional()

@@ -57,8 +57,8 @@ _TOKEN_RE = re.compile(
   | (?P<word>"""
     + _WORD
     + r""")
-  | (?P<op>>=|<=|!=|=|<|>)
-  | (?P<punct>[(),.])
+  | (?P<op>->|>=|<=|!=|=|<|>)
+  | (?P<punct>[(),.:])
   | (?P<error>.)
     """,
     re.VERBOSE | re.DOTALL,

@@ -16,8 +16,14 @@ same folders, and returns :class:`LintWarning` s of two kinds:
     A rule no case of the suites violates: nothing shows the rule can deny. A policy no suite
     loads has all its rules listed.
 
-Not linted (the language has no such metadata yet): a rule's verification level and last review
-date.
+``no-verification``
+    A rule without a ``verification`` line (how sure its encoding is) or a ``reviewed`` date (when
+    it was last checked against the law).
+``pending``
+    A rule with ``status pending``: not law in force, it only warns; the warning gives its
+    expected start (its ``effective from``), so a reviewer sees when to look again.
+``no-changelog``
+    A policy with rules but no ``changelog`` line.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ _DAY_PROBES = (dt.time(10, 7), dt.time(14, 7), dt.time(19, 7))
 class LintWarning:
     """One thing a reviewer should look at."""
 
-    code: str  # "window-adds-nothing" | "never-fires"
+    code: str  # "window-adds-nothing" | "never-fires" | "no-verification" | "pending" | ...
     policy: str
     rule: str
     file: str
@@ -72,6 +78,7 @@ def lint(paths: list[str | Path]) -> list[LintWarning]:
     named = [Path(p) if Path(p).exists() else resolve([p])[0] for p in paths]
     folders = list(dict.fromkeys(p if p.is_dir() else p.parent for p in named))
     warnings += _never_fired(policies, folders)
+    warnings += _kept_like_law(policies)
     return sorted(warnings, key=lambda w: (w.file, w.line, w.code))
 
 
@@ -158,3 +165,30 @@ def _never_fired(policies: PolicySet, folders: list[Path]) -> list[LintWarning]:
         out.append(LintWarning("never-fires", pid, rule.id, rule.span.file, rule.span.line,
                                f"{why}: nothing shows this rule can deny"))
     return out
+
+
+def _kept_like_law(policies: PolicySet) -> list[LintWarning]:
+    """Rules without verification or review date, pending rules, policies without a changelog."""
+    out = []
+    for policy in policies.policies:
+        own = [r for r in policy.rules if r.origin == policy.id]
+        if own and not policy.changelog:
+            out.append(LintWarning("no-changelog", policy.id, "-", policy.span.file,
+                                   policy.span.line, "the policy has no changelog line "
+                                   '(changelog DATE "what changed and why")'))
+        for rule in own:
+            file, line = rule.span.file, rule.span.line
+            missing = [w for w, v in (("verification", rule.verification),
+                                      ("reviewed", rule.reviewed)) if v is None]
+            if missing:
+                out.append(LintWarning("no-verification", policy.id, rule.id, file, line,
+                                       f"no {' and no '.join(missing)} line: say how sure the "
+                                       "encoding is and when it was last checked against the law"))
+            if rule.pending:
+                start = rule.effective_from
+                out.append(LintWarning("pending", policy.id, rule.id, file, line,
+                                       "pending, not law in force (it only warns); expected from "
+                                       f"{start}" if start else "pending, not law in force (it "
+                                       "only warns); no expected start is known"))
+    return out
+

@@ -6,11 +6,13 @@ Each node class names the grammar rules it is built from and builds itself from 
 rules and policies (:mod:`.clauses`).
 """
 
-from ringfence.language.nodes import conditions
+from ringfence.language.nodes import calendars, conditions
 from ringfence.language.nodes.base import Builder, Condition, Node, builder_for, syntax
+from ringfence.language.nodes.calendars import *  # noqa: F403  (calendars.__all__)
 from ringfence.language.nodes.clauses import (
     AllowOnly,
     AppliesTo,
+    Changelog,
     Cite,
     Clause,
     DenyIf,
@@ -25,11 +27,16 @@ from ringfence.language.nodes.clauses import (
     Note,
     Policy,
     Require,
+    Reviewed,
     Rule,
     RuleClause,
     Source,
+    Status,
     Unless,
+    Url,
     UsesLists,
+    UsesPurposes,
+    Verification,
     Version,
     When,
 )
@@ -47,10 +54,11 @@ from ringfence.language.nodes.windows import (
 )
 
 __all__ = [
-    "WEEKDAYS", "Age", "AllowOnly", "AppliesTo", "Builder", "Cite", "Clause", "Closed", "Condition",
-    "DayHours", "DenyIf", "Disclaimer", "Duration", "Effect", "Effective", "Exclude", "FieldRef",
-    "HeaderClause", "Include", "Interval", "Level", "Message", "Node", "Note", "Policy", "Require",
-    "Rule", "RuleClause", "Source", "TimeOfDay", "Unless", "UsesLists", "Value", "Version", "When",
-    "Window", "WindowPart", "ZoneSpec", "builder_for", "quoted", "syntax",
+    "WEEKDAYS", "Age", "AllowOnly", "AppliesTo", "Builder", "Changelog", "Cite", "Clause", "Closed",
+    "Condition", "DayHours", "DenyIf", "Disclaimer", "Duration", "Effect", "Effective", "Exclude",
+    "FieldRef", "HeaderClause", "Include", "Interval", "Level", "Message", "Node", "Note", "Policy",
+    "Require", "Reviewed", "Rule", "RuleClause", "Source", "Status", "TimeOfDay", "Unless", "Url",
+    "UsesLists", "UsesPurposes", "Value", "Verification", "Version", "When", "Window", "WindowPart",
+    "ZoneSpec", "builder_for", "quoted", "syntax",
 ]
-__all__ += conditions.__all__
+__all__ += conditions.__all__ + calendars.__all__

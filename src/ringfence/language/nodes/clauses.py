@@ -205,19 +205,31 @@ class Note(TextClause):
     keyword: ClassVar[str] = "note"
 
 
-@syntax("uses_lists")
 @dataclass(frozen=True, slots=True)
-class UsesLists(Clause):
-    """``uses list a`` / ``uses lists a, b``: the number lists the policy's conditions name."""
+class Declaration(Clause):
+    """``uses KIND a, b``: names the policy declares (``KIND`` agrees with their number)."""
 
     names: tuple[Value, ...]
     span: Span
     keyword: ClassVar[str] = "uses"
 
     @classmethod
-    def build(cls, rule: str, items: Sequence[Any], span: Span, b: Builder) -> UsesLists:
-        _list_keyword, *names = items
+    def build(cls, rule: str, items: Sequence[Any], span: Span, b: Builder) -> Declaration:
+        _kind_keyword, *names = items
         return cls(tuple(Value("word", str(t), b.span(t)) for t in names), span)
+
+
+@syntax("uses_lists")
+@dataclass(frozen=True, slots=True)
+class UsesLists(Declaration):
+    """``uses list a`` / ``uses lists a, b``: the number lists the policy's conditions name."""
+
+
+@syntax("uses_purposes")
+@dataclass(frozen=True, slots=True)
+class UsesPurposes(Declaration):
+    """``uses purpose a`` / ``uses purposes a, b``: purposes the policy names besides those of
+    the call contract's vocabulary; calls to a policy set that loads it may then give them."""
 
 
 @syntax("include")
@@ -252,10 +264,87 @@ class Exclude(Clause):
         return cls(str(items[0]), b.span(items[0]))
 
 
-RuleClause = Cite | Level | Effective | When | Unless | Message | DenyIf | Require | AllowOnly
+# ---- kept like law: where a rule's text is, how sure it is, when it was read, its changes ----
+
+VerificationLevel = Literal["verified", "secondary", "unverified"]
+
+
+@syntax("url")
+@dataclass(frozen=True, slots=True)
+class Url(TextClause):
+    """``url "https://…"``: where the rule's legal text can be read."""
+
+    keyword: ClassVar[str] = "url"
+
+
+@syntax("verification")
+@dataclass(frozen=True, slots=True)
+class Verification(Clause):
+    """``verification verified|secondary|unverified``: the law's own text was read (FACTS.md H,
+    V1), only secondary sources agree (M, V2), or nobody confirmed it (L)."""
+
+    level: VerificationLevel
+    span: Span
+    keyword: ClassVar[str] = "verification"
+
+    @classmethod
+    def build(cls, rule: str, items: Sequence[Any], span: Span, b: Builder) -> Verification:
+        return cls(cast(VerificationLevel, str(items[0])), span)
+
+
+@syntax("reviewed")
+@dataclass(frozen=True, slots=True)
+class Reviewed(Clause):
+    """``reviewed DATE``: when the rule was last checked against the law."""
+
+    date: dt.date | None
+    span: Span
+    keyword: ClassVar[str] = "reviewed"
+
+    @classmethod
+    def build(cls, rule: str, items: Sequence[Any], span: Span, b: Builder) -> Reviewed:
+        return cls(b.date(items[0]), span)
+
+
+@syntax("status")
+@dataclass(frozen=True, slots=True)
+class Status(Clause):
+    """``status pending``: the rule is not law in force yet (a bill, a waived or stayed rule);
+    it only ever warns, with its expected start (``effective from``) when known."""
+
+    status: Literal["pending"]
+    span: Span
+    keyword: ClassVar[str] = "status"
+
+    @classmethod
+    def build(cls, rule: str, items: Sequence[Any], span: Span, b: Builder) -> Status:
+        return cls("pending", span)
+
+
+@syntax("changelog")
+@dataclass(frozen=True, slots=True)
+class Changelog(Clause):
+    """``changelog DATE "what changed and why"``: one entry of the policy's change history."""
+
+    date: dt.date | None
+    text: str
+    span: Span
+    keyword: ClassVar[str] = "changelog"
+
+    @classmethod
+    def build(cls, rule: str, items: Sequence[Any], span: Span, b: Builder) -> Changelog:
+        return cls(b.date(items[0]), b.string(items[1]), span)
+
+
+RuleClause = (
+    Cite | Level | Effective | When | Unless | Message | DenyIf | Require | AllowOnly | Url
+    | Verification | Reviewed | Status
+)
+# (A policy's header also holds holiday calendars: nodes.calendars.HolidayCalendar, which
+# derives from Clause and is kept out of this union only because it is defined after it.)
 HeaderClause = (
-    Version | AppliesTo | Effective | Source | Disclaimer | Note | UsesLists | Include | Exclude
-    | When
+    Version | AppliesTo | Effective | Source | Disclaimer | Note | UsesLists | UsesPurposes
+    | Include | Exclude | When | Changelog
 )
 
 C = TypeVar("C", bound=Node)
@@ -328,6 +417,26 @@ class Rule(Node):
     def effective(self) -> tuple[dt.date | None, dt.date | None]:
         return _dates(self.all(Effective))
 
+    @property
+    def pending(self) -> bool:
+        """``status pending``: not law in force; the rule only warns."""
+        return bool(self.all(Status))
+
+    @property
+    def url(self) -> str | None:
+        found = _last(self.all(Url))
+        return found.text if found else None
+
+    @property
+    def verification(self) -> VerificationLevel | None:
+        found = _last(self.all(Verification))
+        return found.level if found else None
+
+    @property
+    def reviewed(self) -> dt.date | None:
+        found = _last(self.all(Reviewed))
+        return found.date if found else None
+
 
 @syntax("policy")
 @dataclass(frozen=True, slots=True)
@@ -376,6 +485,11 @@ class Policy(Node):
     @property
     def lists(self) -> tuple[str, ...]:
         return tuple(v.raw for c in self.all(UsesLists) for v in c.names)
+
+    @property
+    def purposes(self) -> tuple[str, ...]:
+        """The purposes the policy declares (``uses purposes …``)."""
+        return tuple(v.raw for c in self.all(UsesPurposes) for v in c.names)
 
     @property
     def includes(self) -> tuple[Include, ...]:

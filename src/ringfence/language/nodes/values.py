@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ringfence.errors import Span
 from ringfence.language.nodes.base import Builder, Node, syntax
+
+if TYPE_CHECKING:
+    from ringfence.language.nodes.calendars import HolidayCalendar
 
 _UNIT_SINGULAR = {
     "seconds": "second", "minutes": "minute", "hours": "hour", "days": "day", "weeks": "week",
@@ -83,19 +86,25 @@ class Duration(Node):
     kind: DurationKind
     span: Span
     written: str = ""  # the number as written; the checker rejects one that is not whole
+    # ``10 business days excluding NAME``: business days are then Monday to Friday except the
+    # days of the policy's holiday calendar NAME (bound to ``definition`` once the policy is
+    # built), instead of the public holidays of the ``holidays`` package.
+    calendar: str | None = None
+    definition: HolidayCalendar | None = None
 
     def __str__(self) -> str:
         prefix = "" if self.kind == "plain" else f"{self.kind} "
         plural = "" if self.amount == 1 else "s"
-        return f"{self.amount} {prefix}{self.unit}{plural}"
+        excluding = f" excluding {self.calendar}" if self.calendar else ""
+        return f"{self.amount} {prefix}{self.unit}{plural}{excluding}"
 
     @classmethod
     def build(cls, rule: str, items: Sequence[Any], span: Span, b: Builder) -> Duration:
-        number, unit = items
+        number, unit, *calendar = items
         kind = cast(DurationKind, rule.removesuffix("_duration"))
         unit_text = str(unit)
         return cls(whole_number(str(number)), _UNIT_SINGULAR.get(unit_text, unit_text), kind, span,
-                   str(number))
+                   str(number), str(calendar[0]) if calendar else None)
 
 
 # Larger counts and amounts than any law states, and than the engine's instant arithmetic takes.

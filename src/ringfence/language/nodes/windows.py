@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from lark import Token
 
 from ringfence.errors import Span
 from ringfence.language.nodes.base import Builder, Node, syntax
 from ringfence.language.nodes.values import quoted
+
+if TYPE_CHECKING:
+    from ringfence.language.nodes.calendars import HolidayCalendar
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -80,18 +83,23 @@ class DayHours(Node):
         return f"{days} " + ", ".join(i.unparse() for i in self.intervals)
 
 
-ClosedKind = Literal["day", "public_holidays", "national_holidays", "date"]
+ClosedKind = Literal["day", "public_holidays", "national_holidays", "date", "calendar"]
 
 
-@syntax("closed_day", "closed_public_holidays", "closed_national_holidays", "closed_date")
+@syntax("closed_day", "closed_public_holidays", "closed_national_holidays", "closed_date",
+        "closed_calendar")
 @dataclass(frozen=True, slots=True)
 class Closed(Node):
-    """``closed on …``: weekdays, ``public holidays``, ``national public holidays``, dates."""
+    """``closed on …``: weekdays, ``public holidays``, ``national public holidays``, dates, or
+    the name of a calendar the policy defines (``calendar``; ``definition`` is that calendar,
+    bound once the policy is built: see :func:`.calendars.bind`)."""
 
     kind: ClosedKind
     day: int | None
     date: str | None
     span: Span
+    calendar: str | None = None
+    definition: HolidayCalendar | None = None
 
     @classmethod
     def build(cls, rule: str, items: Sequence[Any], span: Span, b: Builder) -> Closed:
@@ -103,6 +111,8 @@ class Closed(Node):
                 return cls("date", None, str(items[0]), span)
             case "closed_public_holidays":
                 return cls("public_holidays", None, None, span)
+            case "closed_calendar":
+                return cls("calendar", None, None, span, str(items[0]))
         return cls("national_holidays", None, None, span)
 
     def unparse(self) -> str:
@@ -110,6 +120,8 @@ class Closed(Node):
             return WEEKDAYS[self.day or 0]
         if self.kind == "date":
             return self.date or ""
+        if self.kind == "calendar":
+            return self.calendar or ""
         return "public holidays" if self.kind == "public_holidays" else "national public holidays"
 
 
