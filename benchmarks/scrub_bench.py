@@ -123,7 +123,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--sample", type=int, default=20_000, help="rows checked against decide")
+    parser.add_argument("--sample", type=int, default=2_000, help="rows checked against decide")
     parser.add_argument("--check-all", action="store_true", help="check every row against decide")
     parser.add_argument("--keep", type=Path, help="write the list, DNC list and answers here")
     args = parser.parse_args()
