@@ -108,8 +108,8 @@ def print_summary(result: ScrubResult, seconds: float) -> None:
     counts = result.decisions
     echo = click.echo
     echo(f"scrubbed {result.rows:,} rows in {seconds:.2f} s{rate}: {counts['allow']:,} allowed, "
-         f"{counts['deny']:,} denied, {counts['error']:,} errors; {result.groups:,} distinct "
-         "calls decided", err=True)
+         f"{counts['deny']:,} denied, {counts['error']:,} error{'' if counts['error'] == 1 else 's'}; "
+         f"{result.groups:,} distinct calls decided", err=True)
     if result.by_rule:
         echo("denied by rule:", err=True)
         width = max(map(len, result.by_rule))
