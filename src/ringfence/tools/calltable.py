@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,20 @@ class CallTable:
         """Row ``index`` as the call request the call-log readers make of it."""
         if self.originals is not None:
             return self.originals[index]
-        row = self.table.slice(index, 1).to_pylist()[0]
+        return self._call(index, self.table.slice(index, 1).to_pylist()[0])
+
+    def records(self) -> Iterator[dict[str, Any] | LogError]:
+        """Every row as :meth:`record` makes it, in order (converted a batch at a time)."""
+        if self.originals is not None:
+            yield from self.originals
+            return
+        index = 0
+        for batch in self.table.to_batches():
+            for row in batch.to_pylist():
+                yield self._call(index, row)
+                index += 1
+
+    def _call(self, index: int, row: dict[str, Any]) -> dict[str, Any] | LogError:
         if self.fmt == "csv":
             found: dict[str, Any] | LogError = csv_record(int(self.lines[index]), row.items())
             return found

@@ -87,12 +87,17 @@ def _zone(policies: PolicySet, call: dict[str, Any]) -> ZoneInfo:
     return policies.facts.zone(name)
 
 
-def judge_row(policies: PolicySet, call: dict[str, Any] | LogError, plan: Plan) -> Verdict:
-    """The verdict on one row (the reference path)."""
+def judge_row(policies: PolicySet, call: dict[str, Any] | LogError, plan: Plan, *,
+              when_allowed: bool = True) -> Verdict:
+    """The verdict on one row (the reference path).
+
+    ``when_allowed=False`` leaves ``next_allowed_at`` out (None) for a check of the verdicts
+    alone (it is the costly part); a ``day`` plan's verdict depends on it, so it is then kept.
+    """
     if isinstance(call, LogError):
         return Verdict("error", error=call.message, field=call.field)
     try:
-        return _judge(policies, call, plan)
+        return _judge(policies, call, plan, when_allowed or plan.kind == "day")
     except CallError as err:
         return Verdict("error", error=err.message, field=err.path or "(call)")
     except Exception as err:  # a defect must cost this row, never the rest of the list
@@ -100,7 +105,7 @@ def judge_row(policies: PolicySet, call: dict[str, Any] | LogError, plan: Plan) 
                        f"{type(err).__name__}: {err}", field="(call)")
 
 
-def _judge(policies: PolicySet, call: dict[str, Any], plan: Plan) -> Verdict:
+def _judge(policies: PolicySet, call: dict[str, Any], plan: Plan, when_allowed: bool) -> Verdict:
     end = None
     if plan.kind == "instant":
         assert plan.at is not None
@@ -115,7 +120,7 @@ def _judge(policies: PolicySet, call: dict[str, Any], plan: Plan) -> Verdict:
         if plan.kind == "day":
             end = dt.datetime.combine(plan.day + dt.timedelta(days=1), dt.time(), zone)
     decision = policies.decide(call)
-    nxt = decision.next_allowed_at
+    nxt = decision.next_allowed_at if when_allowed else None
     at = rfc3339(decision.at)
     where = decision.region or decision.country
     warnings = tuple(f"{f.policy}/{f.rule}" for f in decision.warnings)
