@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import operator
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
@@ -84,10 +83,13 @@ RECORDS: Mapping[str, type[tuple[Any, ...]]] = {"consent": ConsentRecord, "opt_o
 # NamedTuple's own constructor is a Python function; building from a tuple skips that frame.
 _attempt = functools.partial(tuple.__new__, Attempt)
 _NO_ENTRIES: Mapping[str, Any] = MappingProxyType({})
-#: What each slot of a Call holds when the request does not give its field.
+#: What each slot of a Call holds when the request does not give its field. A record array
+#: left out is None, not empty: "not sent" says the caller does not know (a rule that needs it
+#: denies, naming it), ``[]`` says there are none.
 DEFAULTS: Mapping[str, Any] = {
-    "raw": None, "at": None, "at_ts": None, "consent": (), "opt_outs": (), "history_at": (),
-    "history_items": (), "lists": _NO_ENTRIES, "lists_checked_at": _NO_ENTRIES,
+    "raw": None, "at": None, "at_ts": None, "consent": None, "opt_outs": None,
+    "history_at": None, "history_items": None, "lists": _NO_ENTRIES,
+    "lists_checked_at": _NO_ENTRIES,
     **{p.attribute: p.default for p in CONTRACT.flat_fields}}
 
 
@@ -109,17 +111,17 @@ class _CallSlots:
     technology: str
     subject: str | None
     campaign: str | None
-    consent: tuple[ConsentRecord, ...]
+    consent: tuple[ConsentRecord, ...] | None
     last_transaction_at: float | None
     last_inquiry_at: float | None
     contract_active: bool | None
     lists: Mapping[str, float | dt.date | None]
     lists_checked_at: Mapping[str, float | dt.date]
-    opt_outs: tuple[OptOut, ...]
+    opt_outs: tuple[OptOut, ...] | None
     # Prior attempts: their instants are converted with the call (which also checks them), the
     # rest is read from the items as given, when a rule asks (see `history`).
-    history_at: tuple[float, ...]
-    history_items: Sequence[dict[str, Any]]
+    history_at: tuple[float, ...] | None
+    history_items: Sequence[dict[str, Any]] | None
 
 
 class Call(_CallSlots):
@@ -132,7 +134,9 @@ class Call(_CallSlots):
     ``manual``), the members of ``relationship`` (instants as seconds), None when not given.
     The arrays are converted: ``consent`` and ``opt_outs`` to tuples of records, ``history_at``
     the attempts' instants (``history`` the attempts, built when first read), ``lists`` (name ->
-    listing instant, date or None) and ``lists_checked_at`` (name -> instant or date).
+    listing instant, date or None) and ``lists_checked_at`` (name -> instant or date). A record
+    array the request leaves out (``consent``, ``opt_outs``, ``history``) is None: not known,
+    which is not the same as ``[]`` (none).
 
     A bare date (in ``lists`` and ``lists_checked_at``) is kept as a :class:`datetime.date`: it
     means midnight at the start of that day in the callee's zone, which only the engine knows;
@@ -151,8 +155,11 @@ class Call(_CallSlots):
         raise AttributeError(f"a Call cannot be changed (deleting {name!r})")
 
     @functools.cached_property
-    def history(self) -> tuple[Attempt, ...]:
-        """Prior attempts as records, built the first time a rule reads them."""
+    def history(self) -> tuple[Attempt, ...] | None:
+        """Prior attempts as records, built the first time a rule reads them (None: the request
+        does not give them)."""
+        if self.history_at is None or self.history_items is None:
+            return None
         return tuple(_attempt((ts, *[item.get(key) for key in _ATTEMPT_KEYS]))
                      for ts, item in zip(self.history_at, self.history_items, strict=True))
 
@@ -210,12 +217,12 @@ def _instant_reader(path: tuple[str, ...]) -> Callable[[Call], Iterable[Any]] | 
     if not rest:
         return None  # the call's own instant
     if head == "history":
-        return operator.attrgetter("history_at")
+        return lambda call: call.history_at or ()
     if head in ("lists", "lists_checked_at"):
         return lambda call: getattr(call, head).values()
     if rest[0] == "*":  # a field of each record
         key = rest[1]
-        return lambda call: [getattr(record, key) for record in getattr(call, head)]
+        return lambda call: [getattr(record, key) for record in getattr(call, head) or ()]
     attribute = CONTRACT.place(*path).attribute
     return lambda call: (getattr(call, attribute),)
 
@@ -268,7 +275,7 @@ def _start_source() -> str:
             lines += [f"    value = {read}",
                       f"    call.{place.attribute} = None if value == {place.not_known!r} "
                       "else value"]
-    lines += [f"    call.{name} = {'()' if DEFAULTS[name] == () else 'NO_ENTRIES'}"
+    lines += [f"    call.{name} = {'None' if DEFAULTS[name] is None else 'NO_ENTRIES'}"
               for name in RECORD_SLOTS if name not in ("raw", "at", "at_ts")]
     lines.append("    return call")
     return "\n".join(lines) + "\n"

@@ -49,6 +49,7 @@ class _Source:
         self.helpers: list[str] = []  # functions written before judge (deep conditions)
         self._count = 0
         self._lookups: dict[str, str] = {}
+        self._resolved: dict[str, object] = {}
 
     def name(self, prefix: str) -> str:
         self._count += 1
@@ -72,10 +73,17 @@ class _Source:
         self.lines.extend("    " * depth + line + ("" if line.startswith("#") else suffix)
                           for line in lines)
 
+    def resolve(self, name: str) -> object:
+        """The lookup of list ``name`` (None: the fact source has no such list)."""
+        if name not in self._resolved:
+            self._resolved[name] = list_lookup(self.facts, name)
+        return self._resolved[name]
+
     def lookup(self, name: str) -> str:
         found = self._lookups.get(name)
         if found is None:
-            found = self._lookups[name] = self.bind(list_lookup(self.facts, name), "LIST")
+            value = self.resolve(name)
+            found = self._lookups[name] = "None" if value is None else self.bind(value, "LIST")
         return found
 
 
@@ -101,7 +109,10 @@ def _apply(src: _Source, applied: Apply, target: str, depth: int) -> None:
     if fn not in HOT:
         src.emit(depth, f"{target} = {src.bind_global(fn.__name__, fn)}({', '.join(args)})")
         return
-    facts = tuple(known(a.value) if isinstance(a, Const) else None for a in applied.args)
+    # What is fixed at load (constants, and which lists are loaded) folds the copied body.
+    facts = tuple(known(a.value) if isinstance(a, Const)
+                  else known(src.resolve(a.name)) if isinstance(a, ListLookup) else None
+                  for a in applied.args)
     src.emit(depth, *copy_in(fn, args, facts, target, lambda name: src.name(f"{name}_"),
                              src.bind_global))
 
