@@ -41,7 +41,7 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 HEAD = """policies: [small.rf]
 now: "2026-06-15T12:00:00-04:00"
-defaults: {to: "+13055550101", to_timezone: America/New_York, purpose: marketing, history: [], consent: [], lists_checked_at: {dnc: now}}
+defaults: {to: "+13055550101", to_timezone: America/New_York, purpose: marketing, history: [], consent: [], lists: [], lists_checked_at: {dnc: now}}
 """
 
 

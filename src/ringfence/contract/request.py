@@ -83,12 +83,12 @@ RECORDS: Mapping[str, type[tuple[Any, ...]]] = {"consent": ConsentRecord, "opt_o
 # NamedTuple's own constructor is a Python function; building from a tuple skips that frame.
 _attempt = functools.partial(tuple.__new__, Attempt)
 _NO_ENTRIES: Mapping[str, Any] = MappingProxyType({})
-#: What each slot of a Call holds when the request does not give its field. A record array
-#: left out is None, not empty: "not sent" says the caller does not know (a rule that needs it
-#: denies, naming it), ``[]`` says there are none.
+#: What each slot of a Call holds when the request does not give its field. An array left out
+#: is None, not empty: "not sent" says the caller does not know (a rule that needs it denies,
+#: naming it), ``[]`` says there are none.
 DEFAULTS: Mapping[str, Any] = {
     "raw": None, "at": None, "at_ts": None, "consent": None, "opt_outs": None,
-    "history_at": None, "history_items": None, "lists": _NO_ENTRIES,
+    "history_at": None, "history_items": None, "lists": None,
     "lists_checked_at": _NO_ENTRIES,
     **{p.attribute: p.default for p in CONTRACT.flat_fields}}
 
@@ -115,7 +115,7 @@ class _CallSlots:
     last_transaction_at: float | None
     last_inquiry_at: float | None
     contract_active: bool | None
-    lists: Mapping[str, float | dt.date | None]
+    lists: Mapping[str, float | dt.date | None] | None
     lists_checked_at: Mapping[str, float | dt.date]
     opt_outs: tuple[OptOut, ...] | None
     # Prior attempts: their instants are converted with the call (which also checks them), the
@@ -134,9 +134,9 @@ class Call(_CallSlots):
     ``manual``), the members of ``relationship`` (instants as seconds), None when not given.
     The arrays are converted: ``consent`` and ``opt_outs`` to tuples of records, ``history_at``
     the attempts' instants (``history`` the attempts, built when first read), ``lists`` (name ->
-    listing instant, date or None) and ``lists_checked_at`` (name -> instant or date). A record
-    array the request leaves out (``consent``, ``opt_outs``, ``history``) is None: not known,
-    which is not the same as ``[]`` (none).
+    listing instant, date or None) and ``lists_checked_at`` (name -> instant or date). An array
+    the request leaves out (``consent``, ``opt_outs``, ``history``, ``lists``) is None: not
+    known, which is not the same as ``[]`` (none).
 
     A bare date (in ``lists`` and ``lists_checked_at``) is kept as a :class:`datetime.date`: it
     means midnight at the start of that day in the callee's zone, which only the engine knows;
@@ -167,13 +167,14 @@ class Call(_CallSlots):
         """This call with every bare date of ``lists`` and ``lists_checked_at`` placed at
         midnight at the start of its day in ``zone`` (POSIX seconds); the call itself when it has
         none. The call is not changed: the answer is a new Call."""
-        if not any(type(v) is dt.date
-                   for v in (*self.lists.values(), *self.lists_checked_at.values())):
+        lists = self.lists or _NO_ENTRIES
+        if not any(type(v) is dt.date for v in (*lists.values(), *self.lists_checked_at.values())):
             return self
         draft = object.__new__(_CallSlots)
         for name in CONTRACT.slots:
             setattr(draft, name, getattr(self, name))
-        draft.lists = {k: instant_in(v, zone) for k, v in self.lists.items()}
+        draft.lists = None if self.lists is None else {
+            k: instant_in(v, zone) for k, v in self.lists.items()}
         draft.lists_checked_at = {k: instant_in(v, zone) for k, v in self.lists_checked_at.items()}
         return _frozen(draft)
 
@@ -219,7 +220,7 @@ def _instant_reader(path: tuple[str, ...]) -> Callable[[Call], Iterable[Any]] | 
     if head == "history":
         return lambda call: call.history_at or ()
     if head in ("lists", "lists_checked_at"):
-        return lambda call: getattr(call, head).values()
+        return lambda call: (getattr(call, head) or _NO_ENTRIES).values()
     if rest[0] == "*":  # a field of each record
         key = rest[1]
         return lambda call: [getattr(record, key) for record in getattr(call, head) or ()]

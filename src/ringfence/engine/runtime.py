@@ -422,14 +422,14 @@ def _observe_field_age(node: nodes.FieldAge, ctx: Ctx) -> str:
 def on_list(lists: Any, checked: Any, name: str, contains: Callable[[str], bool | None] | None,
             number: str, missing: set[str], fact: str) -> Tri:
     """``callee on list NAME``: named in the call's ``lists``, else on the loaded list. A list
-    that is not loaded is answered by the call when it says it checked the number against it
-    (``lists_checked_at.NAME`` given, the number not in ``lists``); otherwise whether the number
-    is on it is not known (``fact``, ``lists.NAME``, named missing)."""
-    if name in lists:
+    that is not loaded is answered by the call when it gives ``lists`` (``[]``: on none) and
+    says when it checked the number against that list (``lists_checked_at.NAME``); otherwise
+    whether the number is on it is not known (``fact``, ``lists.NAME``, named missing)."""
+    if lists is not None and name in lists:
         return True
     found = None if contains is None else contains(number)
     if found is None:
-        if name in checked:
+        if lists is not None and name in checked:
             return False
         return unknown(missing, fact)
     return found
@@ -440,11 +440,13 @@ def listing(ctx: Ctx, name: str, missing: set[str]) -> tuple[Tri, float | None]:
     is None when neither a loaded list nor the call answers (``lists.NAME`` named missing, as
     :func:`on_list` does)."""
     call = ctx.call
-    if name in call.lists:
-        return True, call.lists[name]  # type: ignore[return-value]
+    lists = call.lists
+    if lists is not None and name in lists:
+        return True, lists[name]  # type: ignore[return-value]
     found, when = ctx.facts.listed(name, call.to)
     if found is None:
-        return (False if name in call.lists_checked_at else unknown(missing, f"lists.{name}")), None
+        answered = lists is not None and name in call.lists_checked_at
+        return (False if answered else unknown(missing, f"lists.{name}")), None
     if isinstance(when, dt.date):
         # A bare listing date starts at midnight in the callee's zone, as in the call's field.
         when = dt.datetime.combine(when, dt.time(), ctx.home).timestamp()

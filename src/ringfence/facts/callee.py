@@ -59,8 +59,10 @@ class FactSource(Protocol):
         Raise :class:`HolidaysUnknown` when the calendar does not cover that year.
         """
 
-    def listed(self, name: str, e164: str) -> tuple[bool, float | dt.date | None]:
-        """Whether a loaded list file holds the number, and its listing time (or bare date)."""
+    def listed(self, name: str, e164: str) -> tuple[bool | None, float | dt.date | None]:
+        """Whether a loaded list file holds the number, and its listing time (or bare date);
+        (None, None) when no list of that name is loaded: whether the number is on it is not
+        known."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,10 +185,10 @@ class StandardFacts:
         # 2100 by default, 2026 for Sri Lanka): outside them it silently lists no holiday at all.
         return _HolidayTable(found.start_year <= year <= found.end_year, dict(found))
 
-    def listed(self, name: str, e164: str) -> tuple[bool, float | dt.date | None]:
+    def listed(self, name: str, e164: str) -> tuple[bool | None, float | dt.date | None]:
         table = self.lists.get(name)
         if table is None:
-            return False, None
+            return None, None
         return table.listing(e164)
 
 
