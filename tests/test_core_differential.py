@@ -233,7 +233,7 @@ def test_source_shows_every_rule_and_a_trace_keeps_the_verdict() -> None:
         assert f"# rule bench/{rule.id}\n" in policyset.source
     # 22:30 in New York, on the list given in the call, autodialed without consent.
     call = {"to": "+12122345678", "at": "2026-06-16T02:30:00Z", "technology": "autodialer",
-            "lists": [{"name": "dnc"}]}
+            "lists": [{"name": "dnc"}], "history": [], "consent": []}
     plain, traced = policyset.decide(call), policyset.decide(call, trace=True)
     assert [v.rule for v in plain.violations] == ["calling-hours", "dnc", "consent"]
     assert traced.violations == plain.violations

@@ -89,7 +89,7 @@ def test_non_utf8_names_its_line(tmp_path: Path) -> None:
 
 SUITE_HEAD = """policies: [small.rf]
 now: "2026-06-15T12:00:00-04:00"
-defaults: {to: "+13055550101", to_timezone: America/New_York, purpose: marketing}
+defaults: {to: "+13055550101", to_timezone: America/New_York, purpose: marketing, history: [], lists: [], lists_checked_at: {dnc: now}}
 cases:
   - name: noon
     expect: {decision: allow}

@@ -506,8 +506,12 @@ def _lower_on_list_at_wash(node: nodes.OnListAtWash) -> Apply:
 
 @observes(nodes.OnListAtWash)
 def _observe_on_list_at_wash(node: nodes.OnListAtWash, ctx: Ctx) -> str:
+    found, listed_at = listing(ctx, node.name, set())
+    listed = ("not loaded and not answered by the call" if found is None
+              else f"listed {when(listed_at) if listed_at else 'at an unknown date'}" if found
+              else "not on the list")
     checked = when(ctx.call.lists_checked_at.get(node.name))
-    return f"{_listed_words(ctx, node.name)}; last wash {checked}"
+    return f"{node.name}: {listed}; last wash {checked}"
 
 
 def list_checked(ctx: Ctx, name: str, age: nodes.Age, missing: set[str]) -> Tri:
