@@ -116,7 +116,7 @@ def conditions(atoms: list[str]) -> st.SearchStrategy[str]:
 @st.composite
 def policies(draw: st.DrawFn, atoms: list[str] = ATOMS) -> str:
     """A policy text over every kind of condition (of ``atoms``), window, effect and date."""
-    CONDITIONS = conditions(atoms)  # noqa: N806 (read as the constant it was)
+    CONDITIONS = conditions(atoms)
     place = draw(st.sampled_from(["US", "US, CA", "US-FL", "US-FL, US-NY, FR", "FR", "any"]))
     lines = ['policy random "Random policy"', "  version 1", f"  applies to {place}",
              "  uses list dnc", ""]

@@ -4,8 +4,8 @@ A log row is a call request (the fields of ``call.schema.json``) plus, optionall
 came of the call (``conversation``, ``no_answer``, ...). :func:`read_log` reads a file into rows;
 :func:`replay` sorts them by instant and gives each call the earlier calls to the same number as
 its ``history`` (``[]`` when there are none: the log is taken as the record of the calls made),
-so frequency caps and "last conversation" rules are judged as they stood when the call was made. The replay does not depend on any policy: ``audit`` and ``diff`` judge the same
-calls.
+so frequency caps and "last conversation" rules are judged as they stood when the call was made.
+The replay does not depend on any policy: ``audit`` and ``diff`` judge the same calls.
 
 In CSV, an empty cell is an absent field, and the nested fields (``consent``, ``lists``,
 ``lists_checked_at``, ``opt_outs``, ``history``, ``relationship``, ``meta``) are JSON text. In
