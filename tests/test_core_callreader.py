@@ -41,7 +41,7 @@ def test_the_compiled_reader_is_built_and_in_use():
 
 def values(call) -> tuple:
     """Everything a Call holds, with the types that tell a date from a timestamp."""
-    lists = {k: (type(v).__name__, v) for k, v in call.lists.items()}
+    lists = None if call.lists is None else {k: (type(v).__name__, v) for k, v in call.lists.items()}
     checked = {k: (type(v).__name__, v) for k, v in call.lists_checked_at.items()}
     return (call.to, call.at, call.at.utcoffset(), call.at.tzinfo == dt.UTC, call.at_ts,
             type(call.at_ts), call.consent, call.opt_outs, call.contract_active,

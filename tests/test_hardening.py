@@ -33,7 +33,7 @@ from ringfence.tools.cli import cli
 HOURS = str(FIXTURES / "hours.rf")
 # "none" said the way a dialer says it: no attempts, no consent, the dnc list washed today
 GOOD = {"id": "good", "to": NYC, "at": "2026-06-15T12:00:00-04:00", "purpose": "marketing",
-        "history": [], "consent": [], "lists_checked_at": {"dnc": "2026-06-15"}}
+        "history": [], "consent": [], "lists": [], "lists_checked_at": {"dnc": "2026-06-15"}}
 GOOD_LINE = json.dumps(GOOD).encode()
 MANUAL = "deny if technology is manual"
 RINGFENCE = [sys.executable, "-c", "from ringfence.tools.cli import main; main()"]
