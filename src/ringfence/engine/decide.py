@@ -30,7 +30,8 @@ class Evaluator:
         self.interpreter = Interpreter(self.policies, facts)
         # The same judgement as the interpreter's, written out as one function.
         self._judge_fast, self.source = pygen.generate(self.policies, facts)
-        self.schedule = Schedule(self.policies, lambda ctx: self._judge_fast(ctx)[0])
+        self.schedule = Schedule(self.policies, lambda ctx: self._judge_fast(ctx)[0],
+                                 self.interpreter)
         self._next_allowed = self.schedule.next_allowed  # bound once: every denial carries it
         # Caches filled as calls come (racing threads compute the same value; either may stay):
         # zones by the names a number gives, by the name a call gives, and their names.

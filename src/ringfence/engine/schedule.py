@@ -1,8 +1,11 @@
 """When a denied call becomes allowed: the earliest later instant at which no deny rule is violated.
 
-The allowed set only changes at a few instants: a window opens, an attempt leaves a sliding
-window, a period after an event ends, a rule comes into force. Those instants are the only
-candidates; they are tried in order by re-judging the same call at each.
+:class:`Schedule` computes it from the rules' structure (:mod:`.timeline`). For a call whose
+rules hold an atom kind the computation cannot place, it falls back to :meth:`Schedule.search`,
+which is also the reference the tests hold the computation to: the allowed set only changes at a
+few instants (a window opens, an attempt leaves a sliding window, a period after an event ends, a
+rule comes into force); those instants are the candidates, tried in order by re-judging the same
+call at each.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from ringfence.contract.decision import Finding
 from ringfence.engine import ir
+from ringfence.engine.interp import Interpreter
 from ringfence.engine.runtime import (
     FIXED_SECONDS,
     Ctx,
@@ -20,6 +24,7 @@ from ringfence.engine.runtime import (
     plus,
     window_zones,
 )
+from ringfence.engine.timeline import Timeline, Uncomputable
 from ringfence.language import nodes
 
 _UTC = dt.UTC
@@ -27,34 +32,60 @@ SEARCH_DAYS = 14
 
 
 class Schedule:
-    """Finds ``next_allowed_at`` for the rules of a policy set. Immutable: thread-safe."""
+    """Finds ``next_allowed_at`` for the rules of a policy set. Immutable but for its two
+    counters (how many calls were computed, how many fell back to the search): thread-safe."""
 
     def __init__(self, policies: Sequence[ir.Policy],
-                 violations_at: Callable[[Ctx], list[Finding]]):
+                 violations_at: Callable[[Ctx], list[Finding]], interpreter: Interpreter):
         self.rules = tuple(r for p in policies for r in p.rules)
         self.violations_at = violations_at
+        self.timeline = Timeline(policies, interpreter, SEARCH_DAYS)
         # Whether waiting can ever clear a rule, decided once per load rather than per denial.
         self._time_dependent = {(r.policy_id, r.id): r.time_dependent for r in self.rules}
+        self.computed = 0
+        self.searched = 0  # calls whose rules the timeline could not place (see timeline.py)
 
     def next_allowed(self, ctx: Ctx, violations: list[Finding]) -> dt.datetime | None:
         """The first instant within :data:`SEARCH_DAYS` at which no deny rule is violated;
         ``None`` when a violated rule does not depend on time at all (a number on a list stays
         on it), or when no such instant comes within the horizon."""
-        for finding in violations:
-            if not self._time_dependent.get((finding.policy, finding.rule), True):
-                return None
+        if not self._may_clear(violations):
+            return None
+        try:
+            denied = {(f.policy, f.rule) for f in violations}
+            found = self.timeline.next_allowed(ctx, lambda r: (r.policy_id, r.id) in denied)
+        except Uncomputable:
+            self.searched += 1
+            return self.search(ctx)
+        self.computed += 1
+        return found
+
+    def reference(self, ctx: Ctx, violations: list[Finding]) -> dt.datetime | None:
+        """:meth:`next_allowed` by :meth:`search` alone: what the tests hold it to."""
+        return self.search(ctx) if self._may_clear(violations) else None
+
+    def _may_clear(self, violations: list[Finding]) -> bool:
+        """False when a violated rule does not depend on time at all."""
+        time_dependent = self._time_dependent
+        return all(time_dependent.get((f.policy, f.rule), True) for f in violations)
+
+    def search(self, ctx: Ctx) -> dt.datetime | None:
+        """The first candidate instant at which re-judging the call finds no violation."""
         start = ctx.t_dt.astimezone(_UTC)
         horizon = start + dt.timedelta(days=SEARCH_DAYS)
+        clock = ctx.call.at.tzinfo  # judged on the call's own clock, as deciding it there would
         for candidate in sorted(c for c in set(self._candidates(ctx, start))
                                 if start < c <= horizon):
-            if not self.violations_at(ctx.at(candidate)):
-                return candidate.astimezone(ctx.call.at.tzinfo)
+            at = candidate.astimezone(clock)
+            if not self.violations_at(ctx.at(at)):
+                return at
         return None
 
     def _candidates(self, ctx: Ctx, start: dt.datetime) -> Iterator[dt.datetime]:
         # floats only: the evaluator placed the call's bare dates (Call.in_zone)
         events: list[float] = list(ctx.call.instants())  # type: ignore[arg-type]
         home = ctx.home
+        clock: dt.tzinfo = ctx.call.at.tzinfo  # type: ignore[assignment]
         one = dt.timedelta(seconds=1)
 
         def business(day: dt.date, n: int) -> dt.date | None:
@@ -77,27 +108,28 @@ class Schedule:
                     yield dt.datetime.combine(day, dt.time(), home).astimezone(_UTC)
             for duration in rule.durations:
                 for event in events:
-                    for moved in _after(event, duration, home, business):
+                    for moved in _after(event, duration, (home, clock), business):
                         yield moved
                         yield moved + one
-        for event in events:
+        for event in events:  # an attempt counts from just after its instant
             yield dt.datetime.fromtimestamp(event, _UTC)
+            yield dt.datetime.fromtimestamp(event, _UTC) + one
 
 
-def _after(event: float, duration: nodes.Duration, home: dt.tzinfo,
+def _after(event: float, duration: nodes.Duration, zones: tuple[dt.tzinfo, dt.tzinfo],
            business: Callable[[dt.date, int], dt.date | None]) -> Iterator[dt.datetime]:
     """The instants at which a period of ``duration`` from ``event`` ends, as the rules count it.
 
     Rules count hours, minutes and days of a plain duration as absolute seconds (a day is 86,400
     seconds, across a clock change too), so those end in UTC arithmetic; calendar and business
-    days end at a local midnight; months and years are counted on the clock of the judged
-    instant, which may be the callee's zone or the call's own offset, so both are tried.
+    days end at a local midnight (the callee's zone, first of ``zones``); months and years are
+    counted on the clock of the judged instant, the call's own offset (second), so both are tried.
     """
     seconds = FIXED_SECONDS.get(duration.unit)
     if duration.kind == "plain" and seconds is not None:
         yield dt.datetime.fromtimestamp(event + duration.amount * seconds, _UTC)
         return
-    for zone in (home, _UTC):
+    for zone in zones:
         moved = plus(dt.datetime.fromtimestamp(event, zone), duration, business)
         if moved is not None:
             yield moved.astimezone(_UTC)
