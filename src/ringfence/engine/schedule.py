@@ -39,7 +39,7 @@ class Schedule:
                  violations_at: Callable[[Ctx], list[Finding]], interpreter: Interpreter):
         self.rules = tuple(r for p in policies for r in p.rules)
         self.violations_at = violations_at
-        self.timeline = Timeline(policies, interpreter, SEARCH_DAYS)
+        self.timeline = Timeline(policies, interpreter, violations_at, SEARCH_DAYS)
         # Whether waiting can ever clear a rule, decided once per load rather than per denial.
         self._time_dependent = {(r.policy_id, r.id): r.time_dependent for r in self.rules}
         self.computed = 0
@@ -52,8 +52,7 @@ class Schedule:
         if not self._may_clear(violations):
             return None
         try:
-            denied = {(f.policy, f.rule) for f in violations}
-            found = self.timeline.next_allowed(ctx, lambda r: (r.policy_id, r.id) in denied)
+            found = self.timeline.next_allowed(ctx, violations)
         except Uncomputable:
             self.searched += 1
             return self.search(ctx)

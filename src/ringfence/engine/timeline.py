@@ -20,31 +20,31 @@ from __future__ import annotations
 
 import datetime as dt
 import bisect
+import functools
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from ringfence.contract.decision import Finding
 from ringfence.engine import ir, runtime
 from ringfence.engine.interp import Interpreter
-from ringfence.engine.runtime import FIXED_SECONDS, Apply, Ctx, Tri, age_durations
+from ringfence.engine.runtime import FIXED_SECONDS, Apply, Const, Ctx, Tri, age_durations
 from ringfence.language import nodes
 
 _DAY = 86400.0
-#: The stretches of time examined in turn: most denials clear within a day, so the first
-#: stretch is short; the last is the horizon.
-STRETCHES = (1, 14)
+_APPLICABILITY = "applicability"  # the rule a finding names when a policy's scope is unknown
+#: A window's change points are placed for this long first (seconds): most denials by a
+#: window clear within a day, and placing them over the whole horizon costs more.
+_FIRST = _DAY
 
 
 class Uncomputable(Exception):
     """A timed atom whose changes this module cannot place."""
 
 
-_EPOCH = dt.datetime(1970, 1, 1)
-
-
 class Span:
     """The stretch of time examined, ``[lo, hi]`` (POSIX seconds), for one call; keeps what
-    several atoms ask (a zone's clock changes and day starts, a window's bounds)."""
+    several atoms ask (a zone's day starts, a window's bounds)."""
 
     def __init__(self, ctx: Ctx, lo: float, hi: float):
         self.ctx = ctx
@@ -53,46 +53,27 @@ class Span:
         # The clock instants are judged on: the call's own offset, as deciding the call at the
         # answer would (months and years are counted on it).
         self.clock: dt.tzinfo = ctx.call.at.tzinfo  # type: ignore[assignment]
-        self._zones: dict[dt.tzinfo, tuple[list[float], float | None]] = {}
         self.memo: dict[object, list[float]] = {}
-
-    def _zone(self, zone: dt.tzinfo) -> tuple[list[float], float | None]:
-        """The zone's clock changes in the stretch, and its one UTC offset (seconds) when
-        there are none."""
-        found = self._zones.get(zone)
-        if found is None:
-            changes = transitions(zone, self.lo, self.hi)
-            offset = dt.datetime.fromtimestamp(self.lo, zone).utcoffset()
-            found = self._zones[zone] = (
-                changes, None if changes or offset is None else offset.total_seconds())
-        return found
-
-    def wall(self, naive: dt.datetime, zone: dt.tzinfo) -> list[float]:
-        """The instants at which the zone's clock first shows ``naive`` or later: one, two
-        when the hour repeats, the jump when it is skipped (:func:`.schedule.wall_clock_instants`;
-        plain arithmetic when the offset does not change in the stretch)."""
-        offset = self._zone(zone)[1]
-        if offset is not None:
-            return [(naive - _EPOCH).total_seconds() - offset]
-        from ringfence.engine.schedule import wall_clock_instants
-
-        return [t.timestamp() for t in wall_clock_instants(naive, zone)]
 
     def local_days(self, zone: dt.tzinfo) -> list[dt.date]:
         """The local dates a zone's clock shows in the stretch, one day either side."""
-        day = dt.datetime.fromtimestamp(self.lo, zone).date() - dt.timedelta(days=1)
-        last = dt.datetime.fromtimestamp(self.hi, zone).date() + dt.timedelta(days=1)
-        return [day + dt.timedelta(days=n) for n in range((last - day).days + 1)]
-
-    def day_starts(self, zone: dt.tzinfo) -> list[float]:
-        """Every instant at which the zone's date can change: its midnights (also when
-        skipped or repeated) and its clock changes."""
-        found = self.memo.get(zone)
+        key = ("days", zone)
+        found: list[dt.date] | None = self.memo.get(key)  # type: ignore[assignment]
         if found is None:
-            found = [t for day in self.local_days(zone)
-                     for t in self.wall(dt.datetime.combine(day, dt.time()), zone)]
-            found += self._zone(zone)[0]
-            self.memo[zone] = found
+            day = dt.datetime.fromtimestamp(self.lo, zone).date() - dt.timedelta(days=1)
+            last = dt.datetime.fromtimestamp(self.hi, zone).date() + dt.timedelta(days=1)
+            found = [day + dt.timedelta(days=n) for n in range((last - day).days + 1)]
+            self.memo[key] = found  # type: ignore[assignment]
+        return found
+
+    def changes(self, zone: dt.tzinfo) -> list[float]:
+        """The zone's clock changes in the stretch (a day either side)."""
+        key = ("changes", zone)
+        found = self.memo.get(key)
+        if found is None:
+            first, last = int(self.lo // _DAY) - 1, int(self.hi // _DAY) + 1
+            found = self.memo[key] = [t for day in range(first, last + 1)
+                                      for t in clock_changes(zone, day)]
         return found
 
     def day_start(self, day: dt.date, zone: dt.tzinfo | None = None) -> list[float]:
@@ -100,7 +81,7 @@ class Span:
         by default): its midnight, and the zone's clock changes (a clock put back can return
         to the day before)."""
         zone = zone or self.ctx.home
-        return self.wall(dt.datetime.combine(day, dt.time()), zone) + self._zone(zone)[0]
+        return [*wall(dt.datetime.combine(day, dt.time()), zone), *self.changes(zone)]
 
     def business_days(self, event: float, n: int) -> list[float]:
         """Where the business days since ``event``'s date can reach ``n`` or ``n + 1`` or
@@ -126,35 +107,39 @@ class Span:
         return found
 
 
-_PROBE = 6 * 3600  # clock changes are months apart; probing every 6 hours finds each one
+@functools.lru_cache(maxsize=1 << 16)
+def wall(naive: dt.datetime, zone: dt.tzinfo) -> tuple[float, ...]:
+    """The instants at which the zone's clock first shows ``naive`` or later: one, two when the
+    hour repeats, the jump when it is skipped (:func:`.schedule.wall_clock_instants`). Kept:
+    the same hours are asked for every call."""
+    from ringfence.engine.schedule import wall_clock_instants
+
+    if isinstance(zone, dt.timezone):  # a fixed offset: one instant
+        return (naive.replace(tzinfo=zone).timestamp(),)
+    return tuple(t.timestamp() for t in wall_clock_instants(naive, zone))
 
 
-def transitions(zone: dt.tzinfo, lo: float, hi: float) -> list[float]:
-    """The instants in ``[lo, hi]`` (widened by a probe step) at which the zone's UTC offset
-    changes, to the second."""
+@functools.lru_cache(maxsize=1 << 14)
+def clock_changes(zone: dt.tzinfo, day: int) -> tuple[float, ...]:
+    """The instant, to the second, at which the zone's UTC offset changes during the UTC day
+    ``day`` (days since 1970), if it does (tzdata never changes an offset twice in a day)."""
     if isinstance(zone, dt.timezone):
-        return []
+        return ()
 
     def offset(t: float) -> dt.timedelta | None:
         return dt.datetime.fromtimestamp(t, zone).utcoffset()
 
-    found = []
-    t = math.floor(lo) - _PROBE
-    before = offset(t)
-    while t < hi + _PROBE:
-        after_t = t + _PROBE
-        after = offset(after_t)
-        if after != before:
-            low, high = t, after_t  # offset(low) == before, offset(high) != before
-            while high - low > 1:
-                middle = (low + high) // 2
-                if offset(middle) == before:
-                    low = middle
-                else:
-                    high = middle
-            found.append(float(high))
-        t, before = after_t, after
-    return found
+    low, high = int(day * _DAY), int((day + 1) * _DAY)
+    before = offset(low)
+    if offset(high) == before:
+        return ()
+    while high - low > 1:  # offset(low) is the earlier one, offset(high) the later
+        middle = (low + high) // 2
+        if offset(middle) == before:
+            low = middle
+        else:
+            high = middle
+    return (float(high),)
 
 
 # ---- where each atom kind can change -----------------------------------------------------------
@@ -209,22 +194,30 @@ def age_breaks(span: Span, age: nodes.Age | None, event: float) -> Iterator[floa
 @breaks(runtime.window_open)
 def _window(span: Span, ctx: Ctx, fixed: tuple[dt.tzinfo, ...] | None,
             hours: tuple[tuple[runtime.Interval, ...], ...], *_: object) -> list[float]:
+    # A window is only ever the effect of ``allow only``: a rule it belongs to can become
+    # allowed where the window opens, never where it closes. It opens where an interval
+    # starts on a zone's clock (after a closed day too: the day's interval starts then), or
+    # where the clock is put back into an interval.
     found: list[float] = []
     for zone in fixed or ctx.zones:
         key = (zone, hours)  # windows of several rules often read the same hours
-        bounds = span.memo.get(key)
-        if bounds is None:
-            bounds = list(span.day_starts(zone))
+        starts = span.memo.get(key)
+        if starts is None:
+            starts = list(span.changes(zone))
             for day in span.local_days(zone):
-                for begin, until, _inclusive in hours[day.weekday()]:
-                    bounds += span.wall(dt.datetime.combine(day, begin), zone)
-                    if until is not None:  # an inclusive end closes a second later
-                        ends = span.wall(dt.datetime.combine(day, until), zone)
-                        bounds += ends
-                        bounds += [t + 1.0 for t in ends]
-            span.memo[key] = bounds
-        found += bounds
+                starts += window_starts(zone, hours[day.weekday()], day)
+            span.memo[key] = starts
+        found += starts
     return found
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def window_starts(zone: dt.tzinfo, intervals: tuple[runtime.Interval, ...], day: dt.date
+                  ) -> tuple[float, ...]:
+    """Where a day's intervals start on the zone's clock. Kept: the same windows are asked
+    for every call."""
+    return tuple(t for begin, _until, _inclusive in intervals
+                 for t in wall(dt.datetime.combine(day, begin), zone))
 
 
 def _sliding(instants: Iterable[float], seconds: float) -> Iterator[float]:
@@ -342,10 +335,9 @@ def _timed(policy: ir.Policy) -> bool:
 class _Constraint:
     """One deny rule (or, ``rule`` None, only its policy's applicability): allowed where its
     policy does not apply or the rule is not violated. Its value is a step function of time
-    that changes only at its ``points``, or just after one (judged a second after it: the
-    search's resolution)."""
+    that changes only where its timed atoms (``conds``) or its dates say. Made once per load."""
 
-    __slots__ = ("conds", "dates", "policy", "points", "rule", "seen", "timed")
+    __slots__ = ("breaks", "dates", "policy", "rule", "timed", "windowed")
 
     def __init__(self, policy: ir.Policy, timed: bool, rule: ir.Rule | None):
         self.policy, self.timed, self.rule = policy, timed, rule
@@ -355,26 +347,26 @@ class _Constraint:
         if rule is not None:
             conds.extend(rule.conditions())
             dates += [rule.effective_from, rule.effective_until]
-        self.conds = tuple(a.apply for c in conds for a in ir.atoms(c) if a.apply.timed)
+        timed_atoms = [a.apply for c in conds for a in ir.atoms(c) if a.apply.timed]
+        # Where each timed atom can change (None: this module cannot say), and its arguments.
+        self.breaks = tuple((BREAKS.get(a.fn), a.fn.__name__, a.args) for a in timed_atoms)
+        self.windowed = any(a.fn is runtime.window_open for a in timed_atoms)
         self.dates = tuple(d for d in dates if d is not None)  # coming into or out of force
-        self.points: list[float] | None = None  # placed when first needed in a stretch
-        self.seen: dict[float, bool] = {}  # instant -> allowed there
 
     def place(self, span: Span, ctx: Ctx, argument: Callable[[object, Ctx], object]
               ) -> list[float]:
         """The instants in ``span`` from which its value can change (a change just after an
-        instant is placed a second after it, the search's resolution)."""
+        instant is placed a second after it, the search's resolution), in order."""
         found: set[float] = set()
         for day in self.dates:
             found.update(span.day_start(day))
-        for applied in self.conds:
-            where = BREAKS.get(applied.fn)
+        for where, name, args in self.breaks:
             if where is None:
-                raise Uncomputable(applied.fn.__name__)
-            found.update(where(span, *(argument(a, ctx) for a in applied.args)))
+                raise Uncomputable(name)
+            found.update(where(span, *[a.value if type(a) is Const else argument(a, ctx)
+                                       for a in args]))
         lo, hi = span.lo, span.hi
-        self.points = sorted(x for x in found if lo < x <= hi)
-        return self.points
+        return sorted(x for x in found if lo < x <= hi)
 
     def allowed(self, steps: _Steps, ctx: Ctx) -> bool:
         """Its value at ``ctx``'s instant."""
@@ -386,119 +378,97 @@ class _Constraint:
 
 
 class _Walk:
-    """One call's computation: its constraints, the instants judged, the stretch examined."""
+    """One call's computation: the instants judged, each constraint's change points and its
+    value at each instant judged."""
 
-    def __init__(self, ctx: Ctx, steps: _Steps, argument: Callable[[object, Ctx], object]):
+    def __init__(self, ctx: Ctx, steps: _Steps, argument: Callable[[object, Ctx], object],
+                 horizon: float):
         self.ctx = ctx
         self.steps = steps
         self.argument = argument
         self.clock: dt.tzinfo = ctx.call.at.tzinfo  # type: ignore[assignment]
         self.contexts: dict[float, Ctx] = {}
-        self.span = Span(ctx, ctx.t, ctx.t)
+        self.seen: dict[tuple[int, float], bool] = {}  # (constraint, instant) -> allows
+        self.points: dict[tuple[int, float], list[float]] = {}  # (constraint, stretch end)
+        start = ctx.t
+        self.spans = [Span(ctx, start, start + horizon)]
+        if horizon > _FIRST:
+            self.spans.insert(0, Span(ctx, start, start + _FIRST))
+
+    def at(self, instant: float) -> Ctx:
+        """The call judged at ``instant`` (on the call's own clock)."""
+        judged = self.contexts.get(instant)
+        if judged is None:
+            judged = self.contexts[instant] = self.ctx.at(
+                dt.datetime.fromtimestamp(instant, self.clock))
+        return judged
 
     def allowed(self, constraint: _Constraint, instant: float) -> bool:
         """The constraint's value at ``instant`` (each instant judged once)."""
-        ok = constraint.seen.get(instant)
+        key = (id(constraint), instant)
+        ok = self.seen.get(key)
         if ok is None:
-            judged = self.contexts.get(instant)
-            if judged is None:
-                judged = self.contexts[instant] = self.ctx.at(
-                    dt.datetime.fromtimestamp(instant, self.clock))
-            ok = constraint.seen[instant] = constraint.allowed(self.steps, judged)
+            ok = self.seen[key] = constraint.allowed(self.steps, self.at(instant))
         return ok
 
     def next_allowed(self, constraint: _Constraint, instant: float) -> float | None:
-        """The first instant at or after ``instant`` at which the constraint allows, among
-        ``instant`` and its change points in the stretch."""
-        if self.allowed(constraint, instant):
-            return instant
-        points = constraint.points
-        if points is None:
-            points = constraint.place(self.span, self.ctx, self.argument)
-        for x in points[bisect.bisect_right(points, instant):]:
-            if self.allowed(constraint, x):
-                return x
+        """The first of the constraint's change points after ``instant`` within the horizon
+        at which it allows (``instant`` itself is known to deny). A window's are placed for a
+        day first (most denials clear within it), others' over the whole horizon at once."""
+        for span in self.spans if constraint.windowed else self.spans[-1:]:
+            key = (id(constraint), span.hi)
+            points = self.points.get(key)
+            if points is None:
+                points = self.points[key] = constraint.place(span, self.ctx, self.argument)
+            for x in points[bisect.bisect_right(points, instant):]:
+                if self.allowed(constraint, x):
+                    return x
         return None
-
-    def first(self, constraints: list[_Constraint]) -> float | None:
-        """The first instant of the stretch at which every constraint allows: each in turn
-        moves the instant to where it next allows, until none moves it (the intersection of
-        their allowed sets)."""
-        instant = self.span.lo
-        moved = True
-        while moved:
-            moved = False
-            for constraint in constraints:
-                found = self.next_allowed(constraint, instant)
-                if found is None:
-                    return None
-                if found != instant:
-                    instant, moved = found, True
-        return instant
 
 
 class Timeline:
     """Computes ``next_allowed_at`` for a policy set. Immutable: thread-safe."""
 
     def __init__(self, policies: Sequence[ir.Policy], interpreter: Interpreter,
-                 horizon_days: int):
+                 violations_at: Callable[[Ctx], list[Finding]], horizon_days: int):
         self.interpreter = interpreter
+        self.violations_at = violations_at
         self.horizon = horizon_days * _DAY
-        self.entries = tuple((p, _timed(p), tuple(r for r in p.rules if r.level == "deny"))
-                             for p in policies)
+        # A constraint per deny rule, and per policy for its applicability, by finding.
+        self.constraints: dict[tuple[str, str], _Constraint] = {}
+        for policy in policies:
+            timed = _timed(policy)
+            self.constraints[policy.info.id, _APPLICABILITY] = _Constraint(policy, timed, None)
+            for rule in policy.rules:
+                if rule.level == "deny":
+                    self.constraints[policy.info.id, rule.id] = _Constraint(policy, timed, rule)
 
-    def constraints(self, steps: _Steps, base: Ctx) -> list[_Constraint] | None:
-        """The rules that may deny the call at some instant; None when one denies it at every
-        instant (or where the callee is stays unknown)."""
-        found: list[_Constraint] = []
-        for policy, timed, rules in self.entries:
-            placed = steps.placed(policy, base)
-            if placed is None:
-                return None
-            if placed is False:
-                continue
-            if not timed:
-                applies = steps.applies(policy, base)
-                if applies is None:
-                    return None
-                if applies is False:
-                    continue
-            for rule in rules:
-                if not rule.time_dependent and steps.rule(rule, base) != ir.VIOLATED:
-                    continue  # passes at every instant
-                constraint = _Constraint(policy, timed, rule)
-                if not constraint.conds and not constraint.dates:
-                    return None  # violated at every instant
-                found.append(constraint)
-            if timed and not rules:
-                found.append(_Constraint(policy, timed, None))
-        return found
-
-    def next_allowed(self, ctx: Ctx, denied: Callable[[ir.Rule], bool]
-                     ) -> dt.datetime | None:
+    def next_allowed(self, ctx: Ctx, violations: list[Finding]) -> dt.datetime | None:
         """The first instant after the call's, within the horizon and at the search's
         resolution (an instant where the judgement changes, or a second after it when the
         change happens just after it), at which no deny rule is violated; None when there is
-        none. ``denied`` says which rules denied the call (they are looked at first). Raises
-        :class:`Uncomputable` for an atom kind without :data:`BREAKS`."""
-        steps = _Steps(self.interpreter)
-        constraints = self.constraints(steps, ctx.at(ctx.t_dt))
-        if constraints is None:
-            return None
-        # The rules that denied the call first: they move the instant past the call's own.
-        constraints.sort(key=lambda c: c.rule is None or not denied(c.rule))
-        walk = _Walk(ctx, steps, self.interpreter.argument)
-        start = ctx.t
-        for days in STRETCHES:
-            end = start + min(days * _DAY, self.horizon)
-            walk.span = Span(ctx, start, end)
-            for constraint in constraints:
-                constraint.points = None
-            found = walk.first(constraints)
-            if found is not None:
-                if found <= start:  # the rules disagree with the decision: cannot happen
-                    raise Uncomputable("the call is allowed at its own instant")
-                return dt.datetime.fromtimestamp(found, walk.clock)
-            if end >= start + self.horizon:
-                break
-        return None
+        none. ``violations`` are the call's at its own instant.
+
+        The instant moves forward: each rule violated there gives the first of its own change
+        points at which it no longer is, and the instant moves to the latest of those (no
+        earlier instant can be allowed); the whole policy set is judged there again, until
+        nothing is violated. Raises :class:`Uncomputable` for an atom kind without
+        :data:`BREAKS`."""
+        walk = _Walk(ctx, _Steps(self.interpreter), self.interpreter.argument, self.horizon)
+        instant = ctx.t
+        while True:
+            latest = instant
+            for finding in violations:
+                constraint = self.constraints.get((finding.policy, finding.rule))
+                if constraint is None:
+                    raise Uncomputable(f"{finding.policy}/{finding.rule}")
+                if not (constraint.breaks or constraint.dates):
+                    return None  # violated at every instant
+                found = walk.next_allowed(constraint, instant)
+                if found is None:
+                    return None  # violated up to the horizon
+                latest = max(latest, found)
+            instant = latest
+            violations = self.violations_at(walk.at(instant))
+            if not violations:
+                return dt.datetime.fromtimestamp(instant, walk.clock)
