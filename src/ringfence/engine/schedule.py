@@ -10,6 +10,7 @@ call at each.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 
@@ -21,10 +22,11 @@ from ringfence.engine.runtime import (
     Ctx,
     WindowSpec,
     business_days_between,
+    compare_date,
     plus,
     window_zones,
 )
-from ringfence.engine.timeline import Timeline, Uncomputable
+from ringfence.engine.timeline import Timeline, Uncomputable, clock_changes
 from ringfence.language import nodes
 
 _UTC = dt.UTC
@@ -39,6 +41,17 @@ class Schedule:
                  violations_at: Callable[[Ctx], list[Finding]], interpreter: Interpreter):
         self.rules = tuple(r for p in policies for r in p.rules)
         self.violations_at = violations_at
+        # What the search tries besides windows: the periods any atom measures, and the dates
+        # at which a policy or rule comes into or out of force or ``at`` passes a date.
+        atoms = list(ir.policy_atoms(policies))
+        self._durations = tuple(dict.fromkeys(d for a in atoms for d in a.apply.durations))
+        dates = [d for p in policies for d in (p.info.effective_from, p.info.effective_until)]
+        dates += [d for r in self.rules for d in (r.effective_from, r.effective_until)]
+        for atom in atoms:
+            if atom.apply.fn is compare_date and atom.apply.timed:
+                limit: dt.date = atom.apply.args[3].value  # type: ignore[union-attr]
+                dates += [limit, limit + dt.timedelta(days=1)]
+        self._dates = tuple(sorted({d for d in dates if d is not None}))
         self.timeline = Timeline(policies, interpreter, violations_at, SEARCH_DAYS)
         # Whether waiting can ever clear a rule, decided once per load rather than per denial.
         self._time_dependent = {(r.policy_id, r.id): r.time_dependent for r in self.rules}
@@ -102,14 +115,13 @@ class Schedule:
         for rule in self.rules:
             if rule.window is not None:
                 yield from opening_times(ctx, rule.window, start, SEARCH_DAYS)
-            for day in (rule.effective_from, rule.effective_until):
-                if day is not None:
-                    yield dt.datetime.combine(day, dt.time(), home).astimezone(_UTC)
-            for duration in rule.durations:
-                for event in events:
-                    for moved in _after(event, duration, (home, clock), business):
-                        yield moved
-                        yield moved + one
+        for day in self._dates:
+            yield from wall_clock_instants(dt.datetime.combine(day, dt.time()), home)
+        for duration in self._durations:
+            for event in events:
+                for moved in _after(event, duration, (home, clock), business):
+                    yield moved
+                    yield moved + one
         for event in events:  # an attempt counts from just after its instant
             yield dt.datetime.fromtimestamp(event, _UTC)
             yield dt.datetime.fromtimestamp(event, _UTC) + one
@@ -128,16 +140,26 @@ def _after(event: float, duration: nodes.Duration, zones: tuple[dt.tzinfo, dt.tz
     if duration.kind == "plain" and seconds is not None:
         yield dt.datetime.fromtimestamp(event + duration.amount * seconds, _UTC)
         return
+    # Counted days change at midnight: a comparison with n flips the day the count reaches n
+    # (``at least``) or n + 1 (``within`` business days, ``more than``).
+    lengths = (duration,) if duration.kind == "plain" else (
+        duration, dataclasses.replace(duration, amount=duration.amount + 1))
     for zone in zones:
-        moved = plus(dt.datetime.fromtimestamp(event, zone), duration, business)
-        if moved is not None:
-            yield moved.astimezone(_UTC)
+        for length in lengths:
+            moved = plus(dt.datetime.fromtimestamp(event, zone), length, business)
+            if moved is not None:
+                yield moved.astimezone(_UTC)
 
 
 def opening_times(ctx: Ctx, window: WindowSpec, start: dt.datetime, days: int
                   ) -> Iterator[dt.datetime]:
-    """Interval starts from ``start`` for ``days`` days, in every zone: candidate instants."""
+    """Interval starts from ``start`` for ``days`` days, in every zone, and the zones' clock
+    changes (a clock put back can return into an interval): candidate instants."""
     for zone in window_zones(ctx, window):
+        first_day = int(start.timestamp() // 86400)
+        for utc_day in range(first_day, first_day + days + 2):
+            for change in clock_changes(zone, utc_day):
+                yield dt.datetime.fromtimestamp(change, _UTC)
         first = start.astimezone(zone).date()
         for offset in range(days + 1):
             day = first + dt.timedelta(days=offset)
