@@ -24,7 +24,7 @@ from ringfence.testing.cli import load_suites
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _compare(policyset: ringfence.PolicySet, call: dict) -> dt.datetime | None | bool:
+def _compare(policyset: ringfence.PolicySet, call: dict) -> dt.datetime | bool | None:
     """The computed answer for ``call`` after checking it equals the search's; False when the
     call is allowed or rejected."""
     evaluator = policyset._evaluator

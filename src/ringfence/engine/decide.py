@@ -97,7 +97,7 @@ class Evaluator:
         if names is None:
             names = self._names[ctx.zones] = tuple(map(_ZONE_NAME, ctx.zones))
         verdict: Literal["allow", "deny"]
-        if violations:  # the search for next_allowed_at runs when the field is first read
+        if violations:  # next_allowed_at is computed when the field is first read
             verdict, search, context, allowed_at = "deny", self._next_allowed, ctx, None
         else:
             verdict, search, context, allowed_at = "allow", None, None, call.at

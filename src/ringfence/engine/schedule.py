@@ -19,6 +19,7 @@ from ringfence.engine import ir
 from ringfence.engine.interp import Interpreter
 from ringfence.engine.runtime import (
     FIXED_SECONDS,
+    Const,
     Ctx,
     WindowSpec,
     business_days_between,
@@ -26,7 +27,12 @@ from ringfence.engine.runtime import (
     plus,
     window_zones,
 )
-from ringfence.engine.timeline import Timeline, Uncomputable, clock_changes
+from ringfence.engine.timeline import (
+    Timeline,
+    Uncomputable,
+    clock_changes,
+    wall_clock_instants,
+)
 from ringfence.language import nodes
 
 _UTC = dt.UTC
@@ -49,8 +55,9 @@ class Schedule:
         dates += [d for r in self.rules for d in (r.effective_from, r.effective_until)]
         for atom in atoms:
             if atom.apply.fn is compare_date and atom.apply.timed:
-                limit: dt.date = atom.apply.args[3].value  # type: ignore[union-attr]
-                dates += [limit, limit + dt.timedelta(days=1)]
+                limit = atom.apply.args[3]
+                assert isinstance(limit, Const) and isinstance(limit.value, dt.date)
+                dates += [limit.value, limit.value + dt.timedelta(days=1)]
         self._dates = tuple(sorted({d for d in dates if d is not None}))
         self.timeline = Timeline(policies, interpreter, violations_at, SEARCH_DAYS)
         # Whether waiting can ever clear a rule, decided once per load rather than per denial.
@@ -165,26 +172,3 @@ def opening_times(ctx: Ctx, window: WindowSpec, start: dt.datetime, days: int
             day = first + dt.timedelta(days=offset)
             for begin, _end, _inclusive in window.hours[day.weekday()]:
                 yield from wall_clock_instants(dt.datetime.combine(day, begin), zone)
-
-
-def wall_clock_instants(naive: dt.datetime, zone: dt.tzinfo) -> Iterator[dt.datetime]:
-    """The instants at which a zone's clock first shows ``naive`` or later.
-
-    Usually one; two on the night the clocks go back (the hour happens twice); in the hour the
-    clocks skip, the instant they jump, when the clock first shows a time at or after ``naive``.
-    """
-    first, second = (naive.replace(tzinfo=zone, fold=f).astimezone(_UTC) for f in (0, 1))
-    if first.astimezone(zone).replace(tzinfo=None) == naive:
-        yield first
-        if second != first:
-            yield second
-        return
-    # Skipped: search, to the second, the first instant whose wall clock is at or after naive.
-    low, high = int(min(first, second).timestamp()), int(max(first, second).timestamp())
-    while low < high:
-        middle = (low + high) // 2
-        if dt.datetime.fromtimestamp(middle, zone).replace(tzinfo=None) >= naive:
-            high = middle
-        else:
-            low = middle + 1
-    yield dt.datetime.fromtimestamp(low, _UTC)

@@ -1,31 +1,34 @@
 """``next_allowed_at`` computed from the rules' own structure.
 
-A call's judgement can change with time only where one of its timed atoms, or a rule's or
-policy's dates, can change: a window's interval starts or ends on a zone's clock, a day starts, a
-zone's clocks change, an attempt enters or leaves a sliding window, a period after an event ends,
-a consent is given, expires or is revoked. Each atom kind says where (:data:`BREAKS`, keyed by
-its runtime function, computed from the atom's own arguments: the window's hours and closures,
-the count's length and the call's attempts, the age's durations and the event). Between two such
-instants every atom is constant, so the judgement is a step function of time; each step is
-judged once (an atom's value on it is the runtime's own answer, so nonexistent and repeated local
-times, holidays and month ends mean exactly what they mean to ``decide``), and atoms that cannot
-change are answered once per call. The first allowed step gives the answer.
+A rule's outcome can change with time only where one of its timed atoms, or its rule's or
+policy's dates, can change: a window opens on a zone's clock, a zone's clocks change, an attempt
+enters or leaves a sliding window, a period after an event ends, a day starts, a consent is
+given, expires or is revoked. Each atom kind says where (:data:`BREAKS`, keyed by its runtime
+function, computed from the atom's own arguments: the window's hours, the count's length and the
+call's attempts, the age's durations and the event). Between two such instants the rule is
+constant, and its value there is the runtime's own answer (so nonexistent and repeated local
+times, holidays and month ends mean exactly what they mean to ``decide``); atoms that cannot
+change are answered once per call.
 
-Only what can deny the call is looked at: deny-level rules of the policies that can apply to it.
-A timed atom whose kind has no entry in :data:`BREAKS` makes the call :class:`Uncomputable`: the
-schedule then falls back to searching candidate instants (:mod:`.schedule`).
+The answer is the intersection of the rules' allowed sets, from the call's instant on: each rule
+violated at the current instant moves it to the first of its own change points at which the rule
+passes; the whole policy set is judged there again, until nothing is violated (see
+:meth:`Timeline.next_allowed`). A timed atom whose kind has no entry in :data:`BREAKS` makes the
+call :class:`Uncomputable`: the schedule then falls back to searching candidate instants
+(:mod:`.schedule`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import bisect
+import datetime as dt
 import functools
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from ringfence.contract.decision import Finding
+from ringfence.contract.request import instant_in
 from ringfence.engine import ir, runtime
 from ringfence.engine.interp import Interpreter
 from ringfence.engine.runtime import FIXED_SECONDS, Apply, Const, Ctx, Tri, age_durations
@@ -109,14 +112,34 @@ class Span:
 
 @functools.lru_cache(maxsize=1 << 16)
 def wall(naive: dt.datetime, zone: dt.tzinfo) -> tuple[float, ...]:
-    """The instants at which the zone's clock first shows ``naive`` or later: one, two when the
-    hour repeats, the jump when it is skipped (:func:`.schedule.wall_clock_instants`). Kept:
-    the same hours are asked for every call."""
-    from ringfence.engine.schedule import wall_clock_instants
-
+    """:func:`wall_clock_instants` as POSIX seconds. Kept: the same hours are asked for every
+    call."""
     if isinstance(zone, dt.timezone):  # a fixed offset: one instant
         return (naive.replace(tzinfo=zone).timestamp(),)
     return tuple(t.timestamp() for t in wall_clock_instants(naive, zone))
+
+
+def wall_clock_instants(naive: dt.datetime, zone: dt.tzinfo) -> Iterator[dt.datetime]:
+    """The instants at which a zone's clock first shows ``naive`` or later.
+
+    Usually one; two on the night the clocks go back (the hour happens twice); in the hour the
+    clocks skip, the instant they jump, when the clock first shows a time at or after ``naive``.
+    """
+    first, second = (naive.replace(tzinfo=zone, fold=f).astimezone(dt.UTC) for f in (0, 1))
+    if first.astimezone(zone).replace(tzinfo=None) == naive:
+        yield first
+        if second != first:
+            yield second
+        return
+    # Skipped: search, to the second, the first instant whose wall clock is at or after naive.
+    low, high = int(min(first, second).timestamp()), int(max(first, second).timestamp())
+    while low < high:
+        middle = (low + high) // 2
+        if dt.datetime.fromtimestamp(middle, zone).replace(tzinfo=None) >= naive:
+            high = middle
+        else:
+            low = middle + 1
+    yield dt.datetime.fromtimestamp(low, dt.UTC)
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -273,7 +296,7 @@ def _last_event(span: Span, ctx: Ctx, event: str, filters: runtime.HistoryFilter
 
 @breaks(runtime.field_age)
 def _field_age(span: Span, ctx: Ctx, value: float | None, age: nodes.Age,
-               *_: object) -> Iterator[float]:
+               *_: object) -> Iterable[float]:
     return () if value is None else age_breaks(span, age, value)
 
 
@@ -287,7 +310,7 @@ def _on_list_aged(span: Span, ctx: Ctx, name: str, age: nodes.Age) -> Iterator[f
 def _list_checked(span: Span, ctx: Ctx, name: str, age: nodes.Age,
                   *_: object) -> Iterable[float]:
     checked = ctx.call.lists_checked_at.get(name)
-    return () if checked is None else age_breaks(span, age, checked)
+    return () if checked is None else age_breaks(span, age, instant_in(checked, ctx.home))
 
 
 @breaks(runtime.compare_date)
@@ -309,7 +332,7 @@ def _constant(span: Span, *_: object) -> tuple[()]:
 class _Steps(Interpreter):
     """The interpreter, answering atoms that cannot change with time once per call."""
 
-    def __init__(self, base: Interpreter):  # noqa: D107 - shares the base's tables
+    def __init__(self, base: Interpreter):  # shares the base's tables; adds a cache
         self.policies = base.policies
         self.facts = base.facts
         self._lookups = base._lookups
