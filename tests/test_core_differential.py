@@ -210,17 +210,22 @@ def test_window_bounds_agree_to_the_microsecond(tmp_path: Path, window: str) -> 
 DNC = NumberList([(NUMBERS[0], None), (NUMBERS[3], dt.date(2026, 5, 1))])
 
 
+def load_random(path: Path, text: str) -> ringfence.PolicySet:
+    """A random policy written to ``path`` and loaded with the ``dnc`` list; a combination the
+    checker rejects (a rule that can never apply, say) is not an example (Hypothesis skips it)."""
+    path.write_text(text, encoding="utf-8")
+    try:
+        return ringfence.load(path, lists={"dnc": DNC})
+    except ringfence.PolicyError:
+        assume(False)
+        raise
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=policies(), seed=st.integers(0, 2**32 - 1))
 def test_random_policies_and_calls_agree(tmp_path_factory: pytest.TempPathFactory, text: str,
                                          seed: int) -> None:
-    path = tmp_path_factory.mktemp("random") / "random.rf"
-    path.write_text(text, encoding="utf-8")
-    try:
-        policyset = ringfence.load(path, lists={"dnc": DNC})
-    except ringfence.PolicyError:
-        assume(False)  # a combination the checker rejects (a rule that can never apply, say)
-        return
+    policyset = load_random(tmp_path_factory.mktemp("random") / "random.rf", text)
     rng = random.Random(seed)
     judged = sum(_both_agree(policyset, _call(rng), hours=(0, 9, 50)) for _ in range(12))
     assume(judged > 0)
