@@ -57,7 +57,9 @@ class Schedule:
             if atom.apply.fn is compare_date and atom.apply.timed:
                 limit = atom.apply.args[3]
                 assert isinstance(limit, Const) and isinstance(limit.value, dt.date)
-                dates += [limit.value, limit.value + dt.timedelta(days=1)]
+                dates.append(limit.value)
+                if limit.value < dt.date.max:
+                    dates.append(limit.value + dt.timedelta(days=1))
         self._dates = tuple(sorted({d for d in dates if d is not None}))
         self.timeline = Timeline(policies, interpreter, violations_at, SEARCH_DAYS)
         # Whether waiting can ever clear a rule, decided once per load rather than per denial.
@@ -73,7 +75,7 @@ class Schedule:
             return None
         try:
             found = self.timeline.next_allowed(ctx, violations)
-        except Uncomputable:
+        except (Uncomputable, OverflowError):  # overflow: a period ending past year 9999
             self.searched += 1
             return self.search(ctx)
         self.computed += 1

@@ -317,7 +317,8 @@ def _list_checked(span: Span, ctx: Ctx, name: str, age: nodes.Age,
 def _compare_date(span: Span, ctx: Ctx, value: object, op: object, limit: dt.date,
                   *_: object) -> list[float]:
     # Timed only on ``at``: the judged instant's date reaches the limit, or passes it.
-    return span.day_start(limit) + span.day_start(limit + dt.timedelta(days=1))
+    after = [] if limit == dt.date.max else span.day_start(limit + dt.timedelta(days=1))
+    return span.day_start(limit) + after
 
 
 @breaks(runtime.is_in, runtime.is_present)
