@@ -223,17 +223,24 @@ def test_window_bounds_agree_to_the_microsecond(tmp_path: Path, window: str) -> 
 DNC = NumberList([(NUMBERS[0], None), (NUMBERS[3], dt.date(2026, 5, 1))])
 
 
+def load_random(path: Path, text: str, loaded: bool = True) -> ringfence.PolicySet:
+    """A random policy written to ``path`` and loaded with the ``dnc`` list (or without it:
+    ``loaded``); a combination the checker rejects (a rule that can never apply, say) is not an
+    example (Hypothesis skips it)."""
+    path.write_text(text, encoding="utf-8")
+    try:
+        return ringfence.load(path, lists={"dnc": DNC} if loaded else None)
+    except ringfence.PolicyError:
+        assume(False)
+        raise
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=policies(), seed=st.integers(0, 2**32 - 1), loaded=st.booleans())
 def test_random_policies_and_calls_agree(tmp_path_factory: pytest.TempPathFactory, text: str,
                                          seed: int, loaded: bool) -> None:
-    path = tmp_path_factory.mktemp("random") / "random.rf"
-    path.write_text(text, encoding="utf-8")
-    try:  # the list loaded, or answered (or not) by each call
-        policyset = ringfence.load(path, lists={"dnc": DNC} if loaded else None)
-    except ringfence.PolicyError:
-        assume(False)  # a combination the checker rejects (a rule that can never apply, say)
-        return
+    # the list loaded, or answered (or not) by each call
+    policyset = load_random(tmp_path_factory.mktemp("random") / "random.rf", text, loaded)
     rng = random.Random(seed)
     judged = sum(_both_agree(policyset, _call(rng), hours=(0, 9, 50)) for _ in range(12))
     assume(judged > 0)
