@@ -50,7 +50,7 @@ def make_calls(n: int, rng: random.Random) -> tuple[list[dict], list[str]]:
         call = {"id": i, "to": rng.choice(numbers), "at": at.isoformat().replace("+00:00", "Z"),
                 "to_timezone": rng.choice(ZONES), "purpose": "marketing",
                 "technology": rng.choice(["manual", "autodialer"]),
-                "subject": f"s{rng.randint(1, 3)}"}
+                "subject": f"s{rng.randint(1, 3)}", "consent": []}  # [] says none
         if rng.random() < 0.6:
             granted = at - dt.timedelta(days=rng.randint(-5, 300))
             call["consent"] = [{"type": rng.choice(["express", "express_written"]),

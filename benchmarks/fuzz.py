@@ -433,9 +433,11 @@ class Runner:
         self.limit = limit
         self.workdir = workdir
         self.corpus = Corpus.read()
-        # Suites and policies name shipped policies by relative path: a copy sits beside them.
+        # Suites and policies name shipped policies and list files by relative path: a copy
+        # sits beside them.
         for source in POLICY_DIR.glob("*.rf"):
             shutil.copy(source, workdir / source.name)
+        shutil.copytree(POLICY_DIR / "lists", workdir / "lists", dirs_exist_ok=True)
         self.policyset = ringfence.load(*DECIDE_WITH)
         self.cache = PolicyCache()
         # Example calls by the place they reach ("US", "US-FL", "GB"): a policy is decided on
@@ -551,7 +553,7 @@ def _checked_run(suite: Any, cache: PolicyCache) -> Any:
 
 def call_values(call: Any) -> tuple[Any, ...]:
     """Everything a Call holds, with the types that tell a date from a timestamp."""
-    lists = {k: (type(v).__name__, v) for k, v in call.lists.items()}
+    lists = None if call.lists is None else {k: (type(v).__name__, v) for k, v in call.lists.items()}
     checked = {k: (type(v).__name__, v) for k, v in call.lists_checked_at.items()}
     return (call.to, call.at, call.at.utcoffset(), call.at.tzinfo == dt.UTC, call.at_ts,
             type(call.at_ts), call.consent, call.opt_outs, call.contract_active,

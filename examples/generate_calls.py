@@ -33,6 +33,12 @@ PLACES = [
 PURPOSES = ["marketing"] * 5 + ["debt_collection", "informational", "research", "charity"]
 TECHNOLOGIES = ["manual"] * 4 + ["autodialer", "prerecorded"]
 LINE_TYPES = ["mobile", "landline", "unknown"]
+# The registries every call was washed against: the first four on dates drawn from the call's
+# generator, the rest of those the library's policies use from a generator of their own (so that
+# adding them left every other field of the calls as it was).
+WASHED = ("national_dnc", "tps", "national_dncl", "do_not_call_register")
+ALSO_WASHED = ("bloctel", "dncr", "in_dnc", "ma_dnc", "ms_no_call", "pa_dnc", "robinson", "rpo",
+               "sg_dnc")
 OUT = Path(__file__).resolve().parent / "calls.jsonl"
 
 
@@ -71,17 +77,24 @@ def make_call(rng: random.Random, index: int) -> dict:
         call["subject"] = f"debt-{rng.randint(100, 999)}"
     if prefix.startswith("+86") and rng.random() < 0.5:
         call["sector"] = "life_insurance"
+    # A dialer says "none" with an empty array: an array left out means "not known" and denies
+    # every rule that needs it.
+    call["consent"] = []
     if rng.random() < 0.35:
         call["consent"] = [{"type": rng.choice(["express", "express_written"]),
                             "purposes": [call["purpose"]],
                             "at": _iso(at - dt.timedelta(days=rng.randint(1, 400)))}]
+    call["lists"] = []  # found on no list when it was washed (below)
     if rng.random() < 0.2:
         name = rng.choice(["national_dnc", "tps", "national_dncl", "do_not_call_register"])
         call["lists"] = [{"name": name, "listed_at": (at - dt.timedelta(days=rng.randint(1, 90))
                                                       ).date().isoformat()}]
     call["lists_checked_at"] = {n: (at - dt.timedelta(days=rng.randint(0, 40))).date().isoformat()
-                                for n in ("national_dnc", "tps", "national_dncl",
-                                          "do_not_call_register")}
+                                for n in WASHED}
+    also = random.Random(f"washes-{index}")
+    call["lists_checked_at"].update(
+        {n: (at - dt.timedelta(days=also.randint(0, 40))).date().isoformat() for n in ALSO_WASHED})
+    call["opt_outs"] = []
     if rng.random() < 0.15:
         call["opt_outs"] = [{"at": _iso(at - dt.timedelta(days=rng.randint(1, 100)))}]
     if rng.random() < 0.2:
@@ -89,6 +102,7 @@ def make_call(rng: random.Random, index: int) -> dict:
             "last_transaction_at": _iso(at - dt.timedelta(days=rng.randint(10, 700))),
             "contract_active": rng.random() < 0.5}
     attempts = rng.choice([0, 0, 1, 2, 3, 4, 7])
+    call["history"] = []
     if attempts:
         call["history"] = [{
             "at": _iso(at - dt.timedelta(hours=rng.randint(1, 24 * 20))),

@@ -23,7 +23,8 @@ ringfence_pg_server = factories.postgresql_noproc(
     host=os.environ.get("RINGFENCE_TEST_PG_HOST", "127.0.0.1"),
     port=int(os.environ.get("RINGFENCE_TEST_PG_PORT", "5432")),
     user=os.environ.get("RINGFENCE_TEST_PG_USER", "postgres"),
-    dbname="ringfence_ledger_test",
+    # one name per test process: concurrent runs on one server must not share a template database
+    dbname=f"ringfence_ledger_test_{os.getpid()}",
 )
 
 

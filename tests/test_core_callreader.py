@@ -41,7 +41,7 @@ def test_the_compiled_reader_is_built_and_in_use():
 
 def values(call) -> tuple:
     """Everything a Call holds, with the types that tell a date from a timestamp."""
-    lists = {k: (type(v).__name__, v) for k, v in call.lists.items()}
+    lists = None if call.lists is None else {k: (type(v).__name__, v) for k, v in call.lists.items()}
     checked = {k: (type(v).__name__, v) for k, v in call.lists_checked_at.items()}
     return (call.to, call.at, call.at.utcoffset(), call.at.tzinfo == dt.UTC, call.at_ts,
             type(call.at_ts), call.consent, call.opt_outs, call.contract_active,
@@ -49,7 +49,8 @@ def values(call) -> tuple:
             call.history, call.from_, call.technology, call.purpose, call.subject,
             call.line_type, call.sector, call.new_words,
             # the words of the attempts, which `with same purpose` reads from the items
-            tuple((item.get("outcome"), item.get("purpose")) for item in call.history_items))
+            (None if call.history_items is None else
+             tuple((item.get("outcome"), item.get("purpose")) for item in call.history_items)))
 
 
 def reference(raw: object):

@@ -93,15 +93,20 @@ def test_decide_json_lines_in_order():
     assert records[2]["next_allowed_at"] is None
 
 
+# What a dialer sends to say "none": no attempts, no consent, on no list when last checked.
+KNOWN = {"history": [], "consent": [], "lists": [], "lists_checked_at": {"dnc": "2026-06-14"}}
+
+
 def test_decide_from_stdin():
-    call = {"to": NYC, "at": "2026-06-15T12:00:00-04:00", "purpose": "marketing"}
+    call = {"to": NYC, "at": "2026-06-15T12:00:00-04:00", "purpose": "marketing", **KNOWN}
     result = run("decide", "-p", HOURS, input=json.dumps(call) + "\n")
     assert result.exit_code == 0
     assert lines(result.output)[0]["decision"] == "allow"
 
 
 def test_decide_malformed_lines_give_error_records_and_exit_2():
-    good = {"id": "g", "to": NYC, "at": "2026-06-15T12:00:00-04:00", "purpose": "marketing"}
+    good = {"id": "g", "to": NYC, "at": "2026-06-15T12:00:00-04:00", "purpose": "marketing",
+            **KNOWN}
     bad_field = {"id": "x", "to": NYC, "at": "2026-06-15T12:00:00", "purpose": "marketing"}
     text = "\n".join([json.dumps(good), "{not json", json.dumps(bad_field), "",
                       json.dumps({**good, "id": "h", "at": "2026-06-15T23:00:00-04:00"})]) + "\n"
@@ -117,14 +122,25 @@ def test_decide_malformed_lines_give_error_records_and_exit_2():
 
 
 def test_decide_with_list_file():
-    call = {"to": NYC, "at": "2026-06-15T12:00:00-04:00", "purpose": "marketing"}
-    without = run("decide", "-p", HOURS, input=json.dumps(call))
+    call = {"to": NYC, "at": "2026-06-15T12:00:00-04:00", "purpose": "marketing", "history": [],
+            "consent": []}
+    # Neither loaded nor answered by the call: whether the number is on dnc is not known.
+    unknown = lines(run("decide", "-p", HOURS, input=json.dumps(call)).output)[0]
+    assert unknown["decision"] == "deny"
+    assert [(v["rule"], v["missing_facts"]) for v in unknown["violations"]] == [
+        ("dnc", ["lists.dnc"])]
+    answered = {**call, "lists": [], "lists_checked_at": {"dnc": "2026-06-14"}}
+    without = run("decide", "-p", HOURS, input=json.dumps(answered))
     assert lines(without.output)[0]["decision"] == "allow"
     listed = run("decide", "-p", HOURS, "--list", f"dnc={FIXTURES / 'dnc.txt'}",
                  input=json.dumps(call))
     assert listed.exit_code == 0
     record = lines(listed.output)[0]
     assert record["decision"] == "deny" and record["violations"][0]["rule"] == "dnc"
+    # The loaded list answers for a number it does not hold.
+    other = run("decide", "-p", HOURS, "--list", f"dnc={FIXTURES / 'dnc.txt'}",
+                input=json.dumps({**call, "to": "+12125550102"}))
+    assert lines(other.output)[0]["decision"] == "allow"
 
 
 @pytest.mark.parametrize("bad", ["dnc", "=x.txt", "dnc="])

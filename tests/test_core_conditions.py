@@ -137,8 +137,13 @@ DNC = "uses list dnc"
 
 def test_on_list_from_call_field(tmp_path):
     on = decide(tmp_path, "deny if callee on list dnc", extra=DNC, lists=[{"name": "dnc"}])
-    off = decide(tmp_path, "deny if callee on list dnc", extra=DNC, lists=[{"name": "other"}])
+    off = decide(tmp_path, "deny if callee on list dnc", extra=DNC, lists=[{"name": "other"}],
+                 lists_checked_at={"dnc": "2026-06-01"})
     assert (on.decision, off.decision) == ("deny", "allow")
+    # lists given, but the call does not say it checked dnc: not known
+    unknown = decide(tmp_path, "deny if callee on list dnc", extra=DNC, lists=[{"name": "other"}])
+    assert unknown.decision == "deny"
+    assert unknown.violations[0].missing_facts == ("lists.dnc",)
 
 
 @pytest.mark.parametrize(("listed_at", "expected"), [

@@ -59,8 +59,20 @@ def test_listed_before_or_after_the_wash(policy: Path, listed_at: str | None, wa
 
 
 def test_a_number_not_on_the_list_needs_no_wash_date(policy: Path) -> None:
-    got = ringfence.load(policy).decide(_call())
+    registry = NumberList([("+13055550123", None)])  # a loaded list that does not hold NUMBER
+    got = ringfence.load(policy, lists={"national_dnc": registry}).decide(_call())
     assert got.decision == "allow"
+
+
+def test_a_list_neither_loaded_nor_answered_is_a_missing_fact(policy: Path) -> None:
+    got = ringfence.load(policy).decide(_call(), trace=True)
+    assert got.decision == "deny"
+    assert got.violations[0].missing_facts == ("lists.national_dnc",)
+    assert got.trace[0].detail.endswith(
+        "(national_dnc: not loaded and not answered by the call; last wash none)")
+    # the call answers it: checked against the list and found on none
+    answered = _call(lists=[], lists_checked_at={"national_dnc": "2026-06-01"})
+    assert ringfence.load(policy).decide(answered).decision == "allow"
 
 
 def test_no_wash_date_is_a_missing_fact_and_denies(policy: Path) -> None:

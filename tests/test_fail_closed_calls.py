@@ -26,7 +26,10 @@ def test_case_2_a_purpose_in_capitals_is_the_purpose():
     from ringfence import load
     ps = load("fr")
     for purpose in ("marketing", "Marketing", "MARKETING"):
-        decision = ps.decide(call(LATE_IN_PARIS, to=PARIS, purpose=purpose))
+        # "none" said of every other fact, so the hours are the only rule the call can break
+        decision = ps.decide(call(LATE_IN_PARIS, to=PARIS, purpose=purpose, consent=[],
+                                  opt_outs=[], history=[], lists=[],
+                                  lists_checked_at={"bloctel": "2026-06-15"}))
         assert decision.decision == "deny", purpose
         assert {f.rule for f in decision.violations} == {"jours-et-heures"}
 

@@ -87,10 +87,9 @@ def test_non_utf8_names_its_line(tmp_path: Path) -> None:
 
 # --- case 8: a rule name no policy has is an input error -------------------------------------
 
-SUITE_HEAD = """policies: [small.rf]
-now: "2026-06-15T12:00:00-04:00"
-defaults: {to: "+13055550101", to_timezone: America/New_York, purpose: marketing}
-cases:
+SUITE_HEAD = ('policies: [small.rf]\nnow: "2026-06-15T12:00:00-04:00"\n'
+              'defaults: {to: "+13055550101", to_timezone: America/New_York, purpose: marketing, '
+              'history: [], lists: [], lists_checked_at: {dnc: now}}\n') + """cases:
   - name: noon
     expect: {decision: allow}
   - name: a misspelt rule

@@ -31,7 +31,9 @@ from ringfence.tools import cli as cli_module
 from ringfence.tools.cli import cli
 
 HOURS = str(FIXTURES / "hours.rf")
-GOOD = {"id": "good", "to": NYC, "at": "2026-06-15T12:00:00-04:00", "purpose": "marketing"}
+# "none" said the way a dialer says it: no attempts, no consent, the dnc list washed today
+GOOD = {"id": "good", "to": NYC, "at": "2026-06-15T12:00:00-04:00", "purpose": "marketing",
+        "history": [], "consent": [], "lists": [], "lists_checked_at": {"dnc": "2026-06-15"}}
 GOOD_LINE = json.dumps(GOOD).encode()
 MANUAL = "deny if technology is manual"
 RINGFENCE = [sys.executable, "-c", "from ringfence.tools.cli import main; main()"]
@@ -215,7 +217,8 @@ def test_include_below_the_folder_still_works(tmp_path):
 # ---- item 9: a year the holiday calendar does not cover is unknown, so the call is denied ----
 
 
-BC_CALL = {"to": "+16045550101", "purpose": "marketing", "from": "+16045550000"}
+BC_CALL = {"to": "+16045550101", "purpose": "marketing", "from": "+16045550000", "history": [],
+           "consent": []}
 
 
 @pytest.mark.parametrize("year", [2026, 2150])

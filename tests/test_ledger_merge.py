@@ -61,11 +61,16 @@ def test_malformed_fields_are_left_for_decide_to_name() -> None:
     facts = LedgerFacts(history=[{"at": AT}], opt_outs=[{"at": AT}],
                         lists_checked_at={"a": "2026-06-01T00:00:00Z"})
     call = {"to": "+1", "at": AT, "history": "x", "opt_outs": {}, "lists_checked_at": {"a": "soon"}}
-    assert merge_call(call, facts) == call
+    assert merge_call(call, facts) == {**call, "consent": []}
     assert merge_call({"to": "+1", "at": "noon"}, facts) == {"to": "+1", "at": "noon"}
     assert merge_call(["not", "a", "call"], facts) == ["not", "a", "call"]
 
 
-def test_nothing_known_adds_nothing() -> None:
+def test_a_ledger_that_holds_nothing_about_a_number_answers_none() -> None:
+    # Left out of a call, history, consent and opt-outs are unknown; the ledger is their record,
+    # so a number it holds nothing about has none of them.
     call = {"to": "+1", "at": AT}
-    assert merge_call(call, LedgerFacts()) == call
+    assert merge_call(call, LedgerFacts()) == {**call, "history": [], "consent": [],
+                                               "opt_outs": []}
+    given = {**call, "history": [{"at": "2026-06-14T00:00:00Z"}], "consent": [], "opt_outs": []}
+    assert merge_call(given, LedgerFacts()) == given

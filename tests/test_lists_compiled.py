@@ -234,10 +234,15 @@ def test_replace_list_changes_decisions_without_reloading(tmp_path):
 
 def test_a_list_not_loaded_at_first_can_be_put_in(tmp_path):
     ps = load_text(tmp_path, POLICY)
-    assert ps.decide(call(AT, to=NYC)).allowed
+    unloaded = ps.decide(call(AT, to=NYC))  # not loaded, not answered: a missing fact
+    assert not unloaded.allowed
+    assert {f.missing_facts for f in unloaded.violations} == {("lists.dnc",)}
     ps.replace_list("dnc", NumberList([(NYC, None)]))
     assert not ps.decide(call(AT, to=NYC)).allowed
     assert not ps.decide(call(AT, to=NYC), trace=True).allowed  # the interpreter too
+    assert all(not f.missing_facts for f in ps.decide(call(AT, to=NYC)).violations)
+    assert ps.decide(call(AT, to="+12125550199")).allowed  # loaded now: not on it
+    assert ps.decide(call(AT, to="+12125550199"), trace=True).allowed
 
 
 def test_replace_list_needs_the_standard_facts(tmp_path):

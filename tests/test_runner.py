@@ -39,10 +39,10 @@ def write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
-HEAD = """policies: [small.rf]
-now: "2026-06-15T12:00:00-04:00"
-defaults: {to: "+13055550101", to_timezone: America/New_York, purpose: marketing}
-"""
+# Each case says "none" as a dialer would: no attempts, no consent, on no list when checked.
+HEAD = ('policies: [small.rf]\nnow: "2026-06-15T12:00:00-04:00"\n'
+        'defaults: {to: "+13055550101", to_timezone: America/New_York, purpose: marketing, '
+        'history: [], consent: [], lists: [], lists_checked_at: {dnc: now}}\n')
 
 
 def test_passing_suite_exits_0_with_summary(suites: Path) -> None:

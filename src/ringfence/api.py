@@ -249,6 +249,10 @@ def load(*paths_or_ids: str | Path, lists: Mapping[str, str | Path] | None = Non
          facts: FactSource | None = None) -> PolicySet:
     """Load policies from files, folders or shipped ids, with optional named list files.
 
+    A list a policy uses that is not loaded here is answered per call (``lists`` and
+    ``lists_checked_at``) or, when the call does not answer it, is a missing fact
+    (``lists.NAME``): a rule that needs it denies.
+
     Raises :class:`ringfence.errors.PolicyError` (every problem found) when a policy is
     invalid, and :class:`ringfence.errors.InputError` when a list file is unreadable or is
     loaded under a name no loaded policy uses.

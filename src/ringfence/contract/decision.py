@@ -71,8 +71,9 @@ def rfc3339(when: dt.datetime | None) -> str | None:
 class Decision:
     """The verdict on one call.
 
-    ``next_allowed_at`` is computed when first read (it re-judges the call at later instants),
-    so bulk callers that only need the verdict do not pay for it.
+    ``next_allowed_at`` is computed when first read (from where the rules that denied the call
+    can change, see ``engine/timeline.py``), so bulk callers that only need the verdict do not
+    pay for it.
     """
 
     decision: Literal["allow", "deny"]
@@ -86,7 +87,7 @@ class Decision:
     call_id: str | int | None = None
     meta: dict[str, Any] | None = None
     trace: list[RuleTrace] = field(default_factory=list)
-    # The search for next_allowed_at, run on (_context, violations) when first read; None once
+    # The computation of next_allowed_at, run on (_context, violations) when first read; None once
     # it has run, or when not needed (an allowed call may be made at its own instant).
     _search: Callable[[Any, list[Finding]], dt.datetime | None] | None = None
     _context: Any = None

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import operator
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
@@ -85,11 +84,14 @@ RECORDS: Mapping[str, type[tuple[Any, ...]]] = {"consent": ConsentRecord, "opt_o
 # NamedTuple's own constructor is a Python function; building from a tuple skips that frame.
 _attempt = functools.partial(tuple.__new__, Attempt)
 _NO_ENTRIES: Mapping[str, Any] = MappingProxyType({})
-#: What each slot of a Call holds when the request does not give its field.
+#: What each slot of a Call holds when the request does not give its field. An array left out
+#: is None, not empty: "not sent" says the caller does not know (a rule that needs it denies,
+#: naming it), ``[]`` says there are none.
 DEFAULTS: Mapping[str, Any] = {
-    "raw": None, "at": None, "at_ts": None, "consent": (), "opt_outs": (), "history_at": (),
-    "history_items": (), "lists": _NO_ENTRIES, "lists_checked_at": _NO_ENTRIES,
-    "new_words": False, **{p.attribute: p.default for p in CONTRACT.flat_fields}}
+    "raw": None, "at": None, "at_ts": None, "consent": None, "opt_outs": None,
+    "history_at": None, "history_items": None, "lists": None,
+    "lists_checked_at": _NO_ENTRIES, "new_words": False,
+    **{p.attribute: p.default for p in CONTRACT.flat_fields}}
 #: The words of the contract's vocabulary each place of words takes (``purpose``: the purposes;
 #: ``consent.purposes``: also ``outside_hours``), by the place's dotted name.
 CONTRACT_WORDS: Mapping[str, frozenset[str]] = {
@@ -119,17 +121,17 @@ class _CallSlots:
     technology: str
     subject: str | None
     campaign: str | None
-    consent: tuple[ConsentRecord, ...]
+    consent: tuple[ConsentRecord, ...] | None
     last_transaction_at: float | None
     last_inquiry_at: float | None
     contract_active: bool | None
-    lists: Mapping[str, float | dt.date | None]
+    lists: Mapping[str, float | dt.date | None] | None
     lists_checked_at: Mapping[str, float | dt.date]
-    opt_outs: tuple[OptOut, ...]
+    opt_outs: tuple[OptOut, ...] | None
     # Prior attempts: their instants are converted with the call (which also checks them), the
     # rest is read from the items as given, when a rule asks (see `history`).
-    history_at: tuple[float, ...]
-    history_items: Sequence[dict[str, Any]]
+    history_at: tuple[float, ...] | None
+    history_items: Sequence[dict[str, Any]] | None
     # Whether a word of a vocabulary (a purpose) is not the contract's own: a policy may have
     # declared it, which the policy set checks (contract/words.py); most calls have none.
     new_words: bool
@@ -145,7 +147,9 @@ class Call(_CallSlots):
     ``manual``), the members of ``relationship`` (instants as seconds), None when not given.
     The arrays are converted: ``consent`` and ``opt_outs`` to tuples of records, ``history_at``
     the attempts' instants (``history`` the attempts, built when first read), ``lists`` (name ->
-    listing instant, date or None) and ``lists_checked_at`` (name -> instant or date).
+    listing instant, date or None) and ``lists_checked_at`` (name -> instant or date). An array
+    the request leaves out (``consent``, ``opt_outs``, ``history``, ``lists``) is None: not
+    known, which is not the same as ``[]`` (none).
 
     A bare date (in ``lists`` and ``lists_checked_at``) is kept as a :class:`datetime.date`: it
     means midnight at the start of that day in the callee's zone, which only the engine knows;
@@ -164,8 +168,11 @@ class Call(_CallSlots):
         raise AttributeError(f"a Call cannot be changed (deleting {name!r})")
 
     @functools.cached_property
-    def history(self) -> tuple[Attempt, ...]:
-        """Prior attempts as records, built the first time a rule reads them."""
+    def history(self) -> tuple[Attempt, ...] | None:
+        """Prior attempts as records, built the first time a rule reads them (None: the request
+        does not give them)."""
+        if self.history_at is None or self.history_items is None:
+            return None
         return tuple(_attempt((ts, *[item.get(key) for key in _ATTEMPT_KEYS]))
                      for ts, item in zip(self.history_at, self.history_items, strict=True))
 
@@ -173,13 +180,14 @@ class Call(_CallSlots):
         """This call with every bare date of ``lists`` and ``lists_checked_at`` placed at
         midnight at the start of its day in ``zone`` (POSIX seconds); the call itself when it has
         none. The call is not changed: the answer is a new Call."""
-        if not any(type(v) is dt.date
-                   for v in (*self.lists.values(), *self.lists_checked_at.values())):
+        lists = self.lists or _NO_ENTRIES
+        if not any(type(v) is dt.date for v in (*lists.values(), *self.lists_checked_at.values())):
             return self
         draft = object.__new__(_CallSlots)
         for name in CONTRACT.slots:
             setattr(draft, name, getattr(self, name))
-        draft.lists = {k: instant_in(v, zone) for k, v in self.lists.items()}
+        draft.lists = None if self.lists is None else {
+            k: instant_in(v, zone) for k, v in self.lists.items()}
         draft.lists_checked_at = {k: instant_in(v, zone) for k, v in self.lists_checked_at.items()}
         return _frozen(draft)
 
@@ -223,12 +231,12 @@ def _instant_reader(path: tuple[str, ...]) -> Callable[[Call], Iterable[Any]] | 
     if not rest:
         return None  # the call's own instant
     if head == "history":
-        return operator.attrgetter("history_at")
+        return lambda call: call.history_at or ()
     if head in ("lists", "lists_checked_at"):
-        return lambda call: getattr(call, head).values()
+        return lambda call: (getattr(call, head) or _NO_ENTRIES).values()
     if rest[0] == "*":  # a field of each record
         key = rest[1]
-        return lambda call: [getattr(record, key) for record in getattr(call, head)]
+        return lambda call: [getattr(record, key) for record in getattr(call, head) or ()]
     attribute = CONTRACT.place(*path).attribute
     return lambda call: (getattr(call, attribute),)
 
@@ -289,7 +297,7 @@ def _start_source() -> str:
             lines += [f"    value = {read}",
                       f"    call.{place.attribute} = None if value == {place.not_known!r} "
                       "else value"]
-    lines += [f"    call.{name} = {'()' if DEFAULTS[name] == () else 'NO_ENTRIES'}"
+    lines += [f"    call.{name} = {'None' if DEFAULTS[name] is None else 'NO_ENTRIES'}"
               for name in RECORD_SLOTS if name not in ("raw", "at", "at_ts", "new_words")]
     lines.append("    return call")
     return "\n".join(lines) + "\n"

@@ -28,13 +28,14 @@ def _loop(number: int, place: Place, records: Collection[str]) -> list[str]:
                 f"        return {number}"]
     key = rest[-1]
     if head == "history":  # the attempts are read from the request (see Call.history)
-        return ["    for item in call.history_items:",
+        # (``or ()``: an array the call left out is None, see request.DEFAULTS)
+        return ["    for item in call.history_items or ():",
                 f"        word = item.get({key!r})",
                 f"        if word is not None and word not in known[{number}]:",
                 f"            return {number}"]
     if head not in records or place.kind != "terms":
         raise ValueError(f"{place.name}: no reader for the words at this place")
-    return [f"    for record in call.{head}:",
+    return [f"    for record in call.{head} or ():",
             f"        if record.{key} is not None and not known[{number}].issuperset("
             f"record.{key}):",
             f"            return {number}"]
@@ -62,10 +63,10 @@ def words_at(call: Any, place: Place) -> Iterator[tuple[str, str]]:
         return
     key = rest[-1]
     if head == "history":
-        for i, item in enumerate(call.history_items):
+        for i, item in enumerate(call.history_items or ()):
             if item.get(key) is not None:
                 yield f"history[{i}].{key}", item[key]
         return
-    for i, record in enumerate(getattr(call, head)):
+    for i, record in enumerate(getattr(call, head) or ()):
         for j, word in enumerate(getattr(record, key) or ()):
             yield f"{head}[{i}].{key}[{j}]", word

@@ -34,7 +34,8 @@ class Evaluator:
         self.interpreter = Interpreter(self.policies, facts)
         # The same judgement as the interpreter's, written out as one function.
         self._judge_fast, self.source = pygen.generate(self.policies, facts)
-        self.schedule = Schedule(self.policies, lambda ctx: self._judge_fast(ctx)[0])
+        self.schedule = Schedule(self.policies, lambda ctx: self._judge_fast(ctx)[0],
+                                 self.interpreter)
         self._next_allowed = self.schedule.next_allowed  # bound once: every denial carries it
         # Caches filled as calls come (racing threads compute the same value; either may stay):
         # zones by the names a number gives, by the name a call gives, and their names.
@@ -102,7 +103,7 @@ class Evaluator:
         if names is None:
             names = self._names[ctx.zones] = tuple(map(_ZONE_NAME, ctx.zones))
         verdict: Literal["allow", "deny"]
-        if violations:  # the search for next_allowed_at runs when the field is first read
+        if violations:  # next_allowed_at is computed when the field is first read
             verdict, search, context, allowed_at = "deny", self._next_allowed, ctx, None
         else:
             verdict, search, context, allowed_at = "allow", None, None, call.at

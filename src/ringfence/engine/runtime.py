@@ -204,8 +204,9 @@ def when(ts: object) -> str:
 
 
 def list_lookup(facts: FactSource, name: str) -> ListSlot:
-    """The slot whose ``contains`` answers ``number -> is it on the loaded list NAME`` (a
-    standard source's slot follows :meth:`StandardFacts.replace_list`)."""
+    """The slot whose ``contains`` answers ``number -> is it on the loaded list NAME`` (None
+    while no list NAME is loaded, or when another source does not know); a standard source's
+    slot follows :meth:`StandardFacts.replace_list`."""
     if isinstance(facts, StandardFacts):
         return facts.slot(name)
     return ListSlot(contains=lambda number: facts.listed(name, number)[0])
@@ -426,54 +427,80 @@ def _observe_field_age(node: nodes.FieldAge, ctx: Ctx) -> str:
 
 
 @hot
-def on_list(lists: Any, name: str, slot: ListSlot, number: str) -> bool:
-    """``callee on list NAME``: named in the call's ``lists``, or on the loaded list."""
-    return name in lists or slot.contains(number)
+def on_list(lists: Any, checked: Any, name: str, slot: ListSlot, number: str,
+            missing: set[str], fact: str) -> Tri:
+    """``callee on list NAME``: named in the call's ``lists``, else on the loaded list. A list
+    that is not loaded is answered by the call when it gives ``lists`` (``[]``: on none) and
+    says when it checked the number against that list (``lists_checked_at.NAME``); otherwise
+    whether the number is on it is not known (``fact``, ``lists.NAME``, named missing)."""
+    if lists is not None and name in lists:
+        return True
+    found = slot.contains(number)
+    if found is None:
+        if lists is not None and name in checked:
+            return False
+        return unknown(missing, fact)
+    return found
 
 
-def listing(ctx: Ctx, name: str) -> tuple[bool, float | None]:
-    """Whether the callee is on list ``name`` and since when (None: an unknown date)."""
-    if name in ctx.call.lists:
-        return True, ctx.call.lists[name]  # type: ignore[return-value]
-    found, when = ctx.facts.listed(name, ctx.call.to)
+def listing(ctx: Ctx, name: str, missing: set[str]) -> tuple[Tri, float | None]:
+    """Whether the callee is on list ``name`` and since when (None: an unknown date); whether
+    is None when neither a loaded list nor the call answers (``lists.NAME`` named missing, as
+    :func:`on_list` does)."""
+    call = ctx.call
+    lists = call.lists
+    if lists is not None and name in lists:
+        return True, lists[name]  # type: ignore[return-value]
+    found, when = ctx.facts.listed(name, call.to)
+    if found is None:
+        answered = lists is not None and name in call.lists_checked_at
+        return (False if answered else unknown(missing, f"lists.{name}")), None
     if isinstance(when, dt.date):
         # A bare listing date starts at midnight in the callee's zone, as in the call's field.
         when = dt.datetime.combine(when, dt.time(), ctx.home).timestamp()
     return found, when
 
 
-def on_list_aged(ctx: Ctx, name: str, age: nodes.Age) -> Tri:
+def on_list_aged(ctx: Ctx, name: str, age: nodes.Age, missing: set[str]) -> Tri:
     """``callee on list NAME listed AGE``; an unknown listing date counts as listed long ago
     (the safe reading)."""
-    found, listed_at = listing(ctx, name)
+    found, listed_at = listing(ctx, name, missing)
     if not found:
-        return False
+        return found
     return age_holds(ctx, age, listed_at if listed_at is not None else -math.inf)
 
 
 @lowers(nodes.OnList)
 def _lower_on_list(node: nodes.OnList) -> Apply:
     if node.listed is None:
-        return Apply(on_list, (Attr("call", "lists"), Const(node.name), ListLookup(node.name),
-                               Attr("call", "to")))
-    return Apply(on_list_aged, (CTX, Const(node.name), Const(node.listed)),
+        return Apply(on_list, (Attr("call", "lists"), Attr("call", "lists_checked_at"),
+                               Const(node.name), ListLookup(node.name), Attr("call", "to"),
+                               MISSING, Const(f"lists.{node.name}")))
+    return Apply(on_list_aged, (CTX, Const(node.name), Const(node.listed), MISSING),
                  age_durations(node.listed), timed=True)
+
+
+def _listed_words(ctx: Ctx, name: str) -> str:
+    """What explain says of the callee and list ``name``."""
+    found, listed_at = listing(ctx, name, set())
+    if found is None:
+        return f"list {name} not loaded and not answered by the call"
+    if not found:
+        return f"not on list {name}"
+    return f"on list {name} (listed {when(listed_at) if listed_at else 'at an unknown date'})"
 
 
 @observes(nodes.OnList)
 def _observe_on_list(node: nodes.OnList, ctx: Ctx) -> str:
-    found, listed_at = listing(ctx, node.name)
-    if not found:
-        return f"not on list {node.name}"
-    return f"on list {node.name} (listed {when(listed_at) if listed_at else 'at an unknown date'})"
+    return _listed_words(ctx, node.name)
 
 def on_list_at_wash(ctx: Ctx, name: str, missing: set[str]) -> Tri:
     """``callee on list NAME as of last wash``: listed no later than the caller's last copy of
     the list (``lists_checked_at.NAME``). An unknown listing date counts as listed long ago
     (the safe reading); a caller who never washed cannot say what its copy held."""
-    found, listed_at = listing(ctx, name)
+    found, listed_at = listing(ctx, name, missing)
     if not found:
-        return False
+        return found
     checked = ctx.call.lists_checked_at.get(name)
     if checked is None:
         return unknown(missing, f"lists_checked_at.{name}")
@@ -487,8 +514,9 @@ def _lower_on_list_at_wash(node: nodes.OnListAtWash) -> Apply:
 
 @observes(nodes.OnListAtWash)
 def _observe_on_list_at_wash(node: nodes.OnListAtWash, ctx: Ctx) -> str:
-    found, listed_at = listing(ctx, node.name)
-    listed = (f"listed {when(listed_at) if listed_at else 'at an unknown date'}" if found
+    found, listed_at = listing(ctx, node.name, set())
+    listed = ("not loaded and not answered by the call" if found is None
+              else f"listed {when(listed_at) if listed_at else 'at an unknown date'}" if found
               else "not on the list")
     checked = when(ctx.call.lists_checked_at.get(node.name))
     return f"{node.name}: {listed}; last wash {checked}"
@@ -535,9 +563,12 @@ def _purpose_arg(purpose: str | None) -> Arg:
 def has_consent(records: Any, t: float, kinds: frozenset[str] | None, purpose: str | None,
                 missing: set[str]) -> Tri:
     """``consent [TYPE] for PURPOSE``: a record of the type, for the purpose, given before the
-    judged instant and neither expired nor revoked by then."""
+    judged instant and neither expired nor revoked by then. Unknown when the call gives no
+    purpose or no ``consent`` (left out is not known; ``[]`` is none)."""
     if purpose is None:
         return unknown(missing, "purpose")
+    if records is None:
+        return unknown(missing, "consent")
     for record in records:
         if ((kinds is None or record[0] in kinds) and purpose in record[1] and record[2] <= t
                 and (record[3] is None or t < record[3]) and (record[4] is None or t < record[4])):
@@ -554,6 +585,8 @@ def _lower_consent(node: nodes.Consent) -> Apply:
 
 @observes(nodes.Consent)
 def _observe_consent(node: nodes.Consent, ctx: Ctx) -> str:
+    if ctx.call.consent is None:
+        return "consent records: not given"
     records = [f"{r.type} for {sorted(r.purposes)} at {when(r.at)}"
                + (f", expires {when(r.expires_at)}" if r.expires_at else "")
                + (f", revoked {when(r.revoked_at)}" if r.revoked_at else "")
@@ -566,9 +599,12 @@ def opted_out(ctx: Ctx, any_purpose: bool, purpose: str | None, age: nodes.Age |
     purpose (an opt-out without purposes covers all)."""
     if not any_purpose and purpose is None:
         return unknown(missing, "purpose")
+    opt_outs = ctx.call.opt_outs
+    if opt_outs is None:
+        return unknown(missing, "opt_outs")
     t = ctx.t
     undetermined = False
-    for opt in ctx.call.opt_outs:
+    for opt in opt_outs:
         if opt.at > t:
             continue
         if not any_purpose and opt.purposes is not None and purpose not in opt.purposes:
@@ -591,6 +627,8 @@ def _lower_opted_out(node: nodes.OptedOut) -> Apply:
 
 @observes(nodes.OptedOut)
 def _observe_opted_out(node: nodes.OptedOut, ctx: Ctx) -> str:
+    if ctx.call.opt_outs is None:
+        return "opt-outs: not given"
     outs = [f"{when(o.at)} ({'all purposes' if o.purposes is None else sorted(o.purposes)})"
             for o in ctx.call.opt_outs]
     return "opt-outs: " + ("; ".join(outs) if outs else "none")
@@ -639,19 +677,27 @@ class HistoryFilter:
 
 
 def event_instants(ctx: Ctx, event: str, filters: HistoryFilter) -> Iterator[float] | None:
-    """The instants of an event kind (None when a filter's fact is missing)."""
+    """The instants of an event kind; None when the call leaves out the array that holds them
+    (``opt_outs``, ``history``) or a filter's fact (named in ``ctx.missing``)."""
     call = ctx.call
     if event == "purchase":
         return iter(() if call.last_transaction_at is None else (call.last_transaction_at,))
     if event == "inquiry":
         return iter(() if call.last_inquiry_at is None else (call.last_inquiry_at,))
     if event == "opt_out":
+        if call.opt_outs is None:
+            ctx.missing.add("opt_outs")
+            return None
         return (o.at for o in call.opt_outs)
+    history = call.history
+    if history is None:
+        ctx.missing.add("history")
+        return None
     keep = filters.predicate(ctx)
     if keep is None:
         return None
     outcome = _EVENT_OUTCOME.get(event)
-    return (a.at for a in call.history if (outcome is None or a.outcome == outcome) and keep(a))
+    return (a.at for a in history if (outcome is None or a.outcome == outcome) and keep(a))
 
 
 def latest_event(ctx: Ctx, event: str, filters: HistoryFilter) -> tuple[bool, float | None]:
@@ -680,8 +726,8 @@ def _lower_last_event(node: nodes.LastEvent) -> Apply:
 
 @observes(nodes.LastEvent)
 def _observe_last_event(node: nodes.LastEvent, ctx: Ctx) -> str:
-    _known, latest = latest_event(ctx, node.event, HistoryFilter.of(node.filters))
-    return f"last {node.event}: {when(latest)}"
+    known, latest = latest_event(ctx, node.event, HistoryFilter.of(node.filters))
+    return f"last {node.event}: {when(latest) if known else 'not known'}"
 
 @dataclass(frozen=True, slots=True)
 class Count:
@@ -696,19 +742,21 @@ class Count:
 
 
 def count_matching(ctx: Ctx, spec: Count, keep: Callable[[Any], bool] | None) -> int | None:
-    """How many prior attempts in the window ``keep`` accepts (None when ``keep`` is None)."""
-    if keep is None:
+    """How many prior attempts in the window ``keep`` accepts (None when ``keep`` is None or
+    the call gives no ``history``)."""
+    history = ctx.call.history
+    if keep is None or history is None:
         return None
     t = ctx.t
     total = 0
     if spec.seconds is not None:
         # A sliding window of fixed length: one subtraction, then plain comparisons.
         start = t - spec.seconds
-        for attempt in ctx.call.history:
+        for attempt in history:
             if start <= attempt[0] < t and keep(attempt):
                 total += 1
         return total
-    for attempt in ctx.call.history:
+    for attempt in history:
         if attempt.at < t and keep(attempt):
             hit = age_holds(ctx, spec.window, attempt.at)
             if hit is None:
@@ -718,7 +766,9 @@ def count_matching(ctx: Ctx, spec: Count, keep: Callable[[Any], bool] | None) ->
 
 
 def count_attempts(ctx: Ctx, spec: Count) -> Tri:
-    """``count of attempts … OP N``."""
+    """``count of attempts … OP N``; unknown when the call gives no ``history``."""
+    if ctx.call.history_at is None:
+        return unknown(ctx.missing, "history")
     found = count_matching(ctx, spec, spec.filters.predicate(ctx))
     if found is not None:
         return spec.op(found, spec.number)
@@ -732,10 +782,13 @@ def count_attempts(ctx: Ctx, spec: Count) -> Tri:
 
 
 @hot
-def count_recent(history_at: tuple[float, ...], t: float, seconds: int,
-                 op: Callable[[Any, Any], bool], number: int) -> bool:
+def count_recent(history_at: tuple[float, ...] | None, t: float, seconds: int,
+                 op: Callable[[Any, Any], bool], number: int, missing: set[str]) -> Tri:
     """``count of attempts in last N hours OP N`` without filters: a sliding window of fixed
-    length over the attempts' instants alone (the common frequency cap)."""
+    length over the attempts' instants alone (the common frequency cap); unknown when the call
+    gives no ``history``."""
+    if history_at is None:
+        return unknown(missing, "history")
     start = t - seconds
     total = 0
     for ts in history_at:
@@ -750,11 +803,12 @@ def count_recent_same(ctx: Ctx, call: Call, t: float, spec: Count, field: str, v
     """:func:`count_attempts` for one ``with same FIELD`` filter over a window of fixed length
     (``seconds``, ``op`` and ``number`` are the spec's own): an attempt's own field is read from
     the request only when its instant is in the window."""
-    if value is None:
+    history_at, items = call.history_at, call.history_items
+    if value is None or history_at is None or items is None:
         return count_attempts(ctx, spec)
     start = t - seconds
     total = 0
-    for ts, item in zip(call.history_at, call.history_items, strict=True):
+    for ts, item in zip(history_at, items, strict=True):
         if start <= ts < t and item.get(field) == value:
             total += 1
     return op(total, number)
@@ -775,7 +829,8 @@ def _lower_count(node: nodes.CountAttempts) -> Apply:
     durations = (node.window,)
     if spec.seconds is not None and not node.filters:
         return Apply(count_recent, (Attr("call", "history_at"), T, Const(spec.seconds),
-                                    Const(spec.op), Const(node.number)), durations, timed=True)
+                                    Const(spec.op), Const(node.number), MISSING), durations,
+                     timed=True)
     if spec.seconds is not None and spec.filters.outcomes is None and len(spec.filters.same) == 1:
         (field,) = spec.filters.same
         return Apply(count_recent_same, (CTX, CALL, T, Const(spec), Const(field), Attr("call", field),
@@ -786,6 +841,8 @@ def _lower_count(node: nodes.CountAttempts) -> Apply:
 
 @observes(nodes.CountAttempts)
 def _observe_count(node: nodes.CountAttempts, ctx: Ctx) -> str:
+    if ctx.call.history_at is None:
+        return "history: not given"
     spec = count_spec(node)
     found = count_matching(ctx, spec, spec.filters.predicate(ctx))
     return f"{found} matching attempts in the last {node.window}"

@@ -59,8 +59,10 @@ class FactSource(Protocol):
         Raise :class:`HolidaysUnknown` when the calendar does not cover that year.
         """
 
-    def listed(self, name: str, e164: str) -> tuple[bool, float | dt.date | None]:
-        """Whether a loaded list file holds the number, and its listing time (or bare date)."""
+    def listed(self, name: str, e164: str) -> tuple[bool | None, float | dt.date | None]:
+        """Whether a loaded list file holds the number, and its listing time (or bare date);
+        (None, None) when no list of that name is loaded: whether the number is on it is not
+        known."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +87,9 @@ def _read_multizone() -> dict[str, tuple[str, ...]]:
         return {code: tuple(zones.split()) for code, zones in rows}
 
 
-def _absent(e164: str) -> bool:
-    return False
+def _not_loaded(e164: str) -> bool | None:
+    """No list is loaded under the slot's name: whether a number is on it is not known."""
+    return None
 
 
 class ListSlot:
@@ -100,7 +103,7 @@ class ListSlot:
     __slots__ = ("contains", "table")
 
     def __init__(self, table: NumberList | None = None,
-                 contains: Callable[[str], bool] = _absent):
+                 contains: Callable[[str], bool | None] = _not_loaded):
         self.table = table
         self.contains = contains if table is None else table.contains
 
@@ -211,7 +214,7 @@ class StandardFacts:
         return {name: slot.table for name, slot in self._slots.items() if slot.table is not None}
 
     def slot(self, name: str) -> ListSlot:
-        """The slot of list ``name``, made empty (nothing listed) on first use."""
+        """The slot of list ``name``; until a list is loaded into it, it answers not known."""
         found = self._slots.get(name)
         if found is None:
             with self._lock:
@@ -223,11 +226,11 @@ class StandardFacts:
         source see it without being loaded again."""
         self.slot(name).replace(table)
 
-    def listed(self, name: str, e164: str) -> tuple[bool, float | dt.date | None]:
+    def listed(self, name: str, e164: str) -> tuple[bool | None, float | dt.date | None]:
         slot = self._slots.get(name)
         table = None if slot is None else slot.table
         if table is None:
-            return False, None
+            return None, None
         return table.listing(e164)
 
 

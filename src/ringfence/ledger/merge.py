@@ -13,6 +13,10 @@ The rule is *the call may add a fact, never erase one*:
 - ``opt_outs``: the call's and the ledger's.
 - ``lists_checked_at``: per list, the later of the call's date and the ledger's latest wash.
 
+The ledger is the record of a number's attempts, consents and opt-outs, so a merged call always
+gives ``history``, ``consent`` and ``opt_outs``: where neither the call nor the ledger holds one,
+the ledger answers "none" (``[]``), which a call on its own cannot (left out, they are unknown).
+
 A call whose fields have the wrong shape is returned as it is: ``decide`` rejects it with the
 call contract's own error, naming the field.
 """
@@ -111,20 +115,17 @@ def merge_call(call: Any, facts: LedgerFacts) -> Any:
                 item = {**item, "at": from_micros(call_at - _BEFORE_CALL_US)}
             if item not in history:
                 extra.append(item)
-        if extra or "history" in call:
-            merged["history"] = [*history, *extra]
+        merged["history"] = [*history, *extra]
     consent = call.get("consent", [])
     if isinstance(consent, list) and all(isinstance(c, dict) for c in consent):
         everything = [*consent, *(c for c in facts.consent if c not in consent)]
         if facts.revocations:
             everything = [part for c in everything for part in _revoke(c, facts.revocations)]
-        if everything or "consent" in call:
-            merged["consent"] = everything
+        merged["consent"] = everything
     opt_outs = call.get("opt_outs", [])
     if isinstance(opt_outs, list):
         extra = [o for o in facts.opt_outs if o not in opt_outs]
-        if extra or "opt_outs" in call:
-            merged["opt_outs"] = [*opt_outs, *extra]
+        merged["opt_outs"] = [*opt_outs, *extra]
     checked = call.get("lists_checked_at", {})
     if isinstance(checked, dict) and facts.lists_checked_at:
         out = dict(checked)

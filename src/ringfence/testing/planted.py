@@ -67,7 +67,8 @@ class _Maker:
             "to_region": region, "to_timezone": REGIONS[region][1], "purpose": "marketing",
             "technology": "manual", "from": CALLER, "subject": f"offer-{self.rng.randint(1, 3)}",
             "campaign": f"c{self.rng.randint(1, 12):02d}",
-            "lists_checked_at": {"national_dnc": (day - dt.timedelta(days=5)).isoformat()},
+            "lists": [], "lists_checked_at": {"national_dnc": (day - dt.timedelta(days=5)).isoformat()},
+            "consent": [], "opt_outs": [],  # none, said as a dialer says it
             "outcome": self.rng.choice(["no_answer", "voicemail", "busy", "conversation"]),
         }  # fmt: skip
         call.update(extra)

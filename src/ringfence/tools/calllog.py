@@ -3,9 +3,9 @@
 A log row is a call request (the fields of ``call.schema.json``) plus, optionally, ``outcome``: what
 came of the call (``conversation``, ``no_answer``, ...). :func:`read_log` reads a file into rows;
 :func:`replay` sorts them by instant and gives each call the earlier calls to the same number as
-its ``history``, so frequency caps and "last conversation" rules are judged as they stood when
-the call was made. The replay does not depend on any policy: ``audit`` and ``diff`` judge the same
-calls.
+its ``history`` (``[]`` when there are none: the log is taken as the record of the calls made),
+so frequency caps and "last conversation" rules are judged as they stood when the call was made.
+The replay does not depend on any policy: ``audit`` and ``diff`` judge the same calls.
 
 In CSV, an empty cell is an absent field, and the nested fields (``consent``, ``lists``,
 ``lists_checked_at``, ``opt_outs``, ``history``, ``relationship``, ``meta``) are JSON text. In
@@ -223,9 +223,8 @@ def replay(rows: Iterable[LogRow], lookback: dt.timedelta) -> Iterator[tuple[Log
         start = bisect_right(times, stamp - horizon)
         if start:  # older than any rule can look back: drop, so a busy number stays cheap
             del times[:start], attempts[:start]
-        call = row.call
-        if attempts:
-            call = {**call, "history": [*call.get("history", ()), *attempts]}
+        # The log is the record of the calls made: it answers history ([] before the first).
+        call = {**row.call, "history": [*row.call.get("history", ()), *attempts]}
         yield row, call
         times.append(stamp)
         attempts.append(_attempt(row))

@@ -1,0 +1,166 @@
+"""``next_allowed_at`` computed from the rules' structure (engine/timeline.py) against the
+reference search over candidate instants (``Schedule.reference``): equal answers on random
+policies over every kind of condition, on every shipped suite case and on the bundled example
+calls; the answer is allowed when the call is decided there, and nothing earlier is; clock
+changes and nonexistent local times are placed as the window atoms judge them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_core_differential import _call, load_random, policies
+
+import ringfence
+from ringfence.engine.timeline import Uncomputable
+from ringfence.errors import CallError
+from ringfence.testing.cli import load_suites
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _compare(policyset: ringfence.PolicySet, call: dict) -> dt.datetime | bool | None:
+    """The computed answer for ``call`` after checking it equals the search's; False when the
+    call is allowed or rejected."""
+    evaluator = policyset._evaluator
+    try:
+        ctx = evaluator.context(call)
+    except CallError:
+        return False
+    violations = evaluator.judge(ctx)[0]
+    if not violations:
+        return False
+    schedule = evaluator.schedule
+    computed = schedule.next_allowed(ctx, violations)
+    assert computed == schedule.reference(ctx, violations), (call, evaluator.source)
+    # on the call's own clock
+    assert computed is None or computed.utcoffset() == ctx.call.at.utcoffset()
+    return computed
+
+
+def _decide_at(policyset: ringfence.PolicySet, call: dict, at: dt.datetime) -> ringfence.Decision:
+    return policyset.decide({**call, "at": at.isoformat()})
+
+
+def _check_first(policyset: ringfence.PolicySet, call: dict, found: dt.datetime) -> None:
+    """Deciding the call at ``found`` allows it; at every earlier candidate instant of the
+    search, and a second before ``found``, it is denied."""
+    assert _decide_at(policyset, call, found).decision == "allow", (call, found)
+    evaluator = policyset._evaluator
+    ctx = evaluator.context(call)
+    start = ctx.t_dt.astimezone(dt.UTC)
+    earlier = {c for c in evaluator.schedule._candidates(ctx, start) if start < c < found}
+    before = found - dt.timedelta(seconds=1)
+    if before > start:
+        earlier.add(before)
+    for instant in earlier:
+        assert evaluator.judge(ctx.at(instant.astimezone(ctx.call.at.tzinfo)))[0], (call, instant)
+
+
+def _shifted(value: object, days: int) -> object:
+    """``value`` with every instant in it moved by ``days`` days."""
+    if isinstance(value, dict):
+        return {k: _shifted(v, days) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shifted(v, days) for v in value]
+    if isinstance(value, str) and len(value) > 10 and value[4] == "-" and "T" in value:
+        return (dt.datetime.fromisoformat(value) + dt.timedelta(days=days)).isoformat()
+    return value
+
+
+# The random calls fall from 2026-06-15; moved to the weeks of the clock changes in the
+# callees' zones too (2026-03-08 and 2026-11-01 in the United States, 2026-10-25 in France).
+SHIFTS = [0, -99, 132, 139]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=policies(), seed=st.integers(0, 2**32 - 1), shift=st.sampled_from(SHIFTS))
+def test_random_policies_computed_equals_searched(tmp_path_factory: pytest.TempPathFactory,
+                                                  text: str, seed: int, shift: int) -> None:
+    policyset = load_random(tmp_path_factory.mktemp("timeline") / "random.rf", text)
+    rng = random.Random(seed)
+    for _ in range(12):
+        call = _shifted(_call(rng), shift)
+        assert isinstance(call, dict)
+        found = _compare(policyset, call)
+        if isinstance(found, dt.datetime):
+            _check_first(policyset, call, found)
+    assert policyset._evaluator.schedule.searched == 0  # every atom kind is placed
+
+
+def test_shipped_suites_and_examples_never_fall_back_and_agree() -> None:
+    policyset = ringfence.load_library()
+    lines = (ROOT / "examples" / "calls.jsonl").read_text(encoding="utf-8").splitlines()
+    calls = [json.loads(line) for line in lines]
+    suites = load_suites(sorted((ROOT / "policies").glob("*.test.yaml")))
+    calls += [case.call for suite in suites for case in suite.cases]
+    found = [_compare(policyset, call) for call in calls]
+    times = [f for f in found if isinstance(f, dt.datetime)]
+    schedule = policyset._evaluator.schedule
+    assert schedule.searched == 0 and schedule.computed > len(times)
+    assert len(times) > 50  # windows, caps and periods that clear within the horizon
+    for call, when in zip(calls, found, strict=True):
+        if isinstance(when, dt.datetime):
+            assert _decide_at(policyset, call, when).decision == "allow"
+
+
+NEW_YORK = "+12125550123"
+
+
+def _window_policy(tmp_path: Path, window: str) -> ringfence.PolicySet:
+    path = tmp_path / "w.rf"
+    path.write_text(f'policy w "W"\n  version 1\n  applies to US\n\nrule w "W"\n  cite "T"\n'
+                    f"  {window}\n", encoding="utf-8")
+    return ringfence.load(path)
+
+
+@pytest.mark.parametrize(("window", "at", "expected"), [
+    # 2026-03-08 in New York: clocks jump from 02:00 to 03:00. 02:30 does not exist; the
+    # window opens when the clock first shows 02:30 or later, at the jump (07:00Z).
+    ("allow only between 02:30 and 04:00 exclusive, callee local time",
+     "2026-03-08T06:00:00Z", "2026-03-08T07:00:00Z"),
+    # 2026-11-01: clocks go back from 02:00 EDT to 01:00 EST. At 01:45 EDT the window
+    # 00:30-01:30 is closed; it opens again when the clock is put back (06:00Z), not the next
+    # night.
+    ("allow only between 00:30 and 01:30 exclusive, callee local time",
+     "2026-11-01T05:45:00Z", "2026-11-01T06:00:00Z"),
+    # 01:15 happens twice that night: closed at 01:45 EDT, open at the second 01:15 (EST).
+    ("allow only between 01:15 and 01:20 exclusive, callee local time",
+     "2026-11-01T05:45:00Z", "2026-11-01T06:15:00Z"),
+])
+def test_clock_changes_are_placed_as_the_window_judges_them(
+        tmp_path: Path, window: str, at: str, expected: str) -> None:
+    policyset = _window_policy(tmp_path, window)
+    call = {"to": NEW_YORK, "to_timezone": "America/New_York", "at": at}
+    decision = policyset.decide(call)
+    assert decision.decision == "deny"
+    found = decision.next_allowed_at
+    assert found is not None
+    assert found.astimezone(dt.UTC) == dt.datetime.fromisoformat(expected)
+    assert _compare(policyset, call) == found
+    _check_first(policyset, call, found)
+
+
+def test_an_atom_kind_without_change_points_falls_back_to_the_search(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ringfence.engine import runtime, timeline
+
+    monkeypatch.delitem(timeline.BREAKS, runtime.window_open)  # before the load reads it
+    policyset = _window_policy(tmp_path, "allow only between 09:00 and 17:00 exclusive, "
+                                         "callee local time")
+    call = {"to": NEW_YORK, "at": "2026-06-16T02:00:00Z"}
+    evaluator = policyset._evaluator
+    ctx = evaluator.context(call)
+    violations = evaluator.judge(ctx)[0]
+    with pytest.raises(Uncomputable):
+        evaluator.schedule.timeline.next_allowed(ctx, violations)
+    schedule = evaluator.schedule
+    found = schedule.next_allowed(ctx, violations)
+    assert schedule.searched == 1 and schedule.computed == 0
+    assert found is not None and found.astimezone(dt.UTC) == dt.datetime(2026, 6, 16, 13,
+                                                                          tzinfo=dt.UTC)
