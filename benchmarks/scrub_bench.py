@@ -83,6 +83,13 @@ def numbers(count: int, rng: random.Random) -> list[str]:
     return sorted(found, key=lambda _: rng.random())
 
 
+def _empty(rows: int, fields: list[tuple[str, pa.DataType]]) -> pa.Array:
+    """A column of ``rows`` empty lists of records with ``fields``."""
+    kind = pa.struct(fields)
+    return pa.ListArray.from_arrays(pa.array(np.zeros(rows + 1, dtype=np.int32)),
+                                    pa.array([], kind), type=pa.list_(kind))
+
+
 def generate(rows: int, folder: Path, seed: int = 13) -> tuple[Path, Path]:
     """The campaign list (Parquet) and its do-not-call list (text), in ``folder``."""
     rng = random.Random(seed)
@@ -114,6 +121,12 @@ def generate(rows: int, folder: Path, seed: int = 13) -> tuple[Path, Path]:
         "from": pick(fields[3], chosen=campaign),
         "line_type": pick(("mobile", "landline", "voip", "unknown"), (0.55, 0.3, 0.1, 0.05)),
         "lists_checked_at": checked,
+        # no earlier attempts, consent or opt-outs on record: stated (left out, each would be a
+        # missing fact, which denies)
+        "history": _empty(rows, [("at", pa.string()), ("outcome", pa.string())]),
+        "consent": _empty(rows, [("type", pa.string()), ("purposes", pa.list_(pa.string())),
+                                 ("at", pa.string())]),
+        "opt_outs": _empty(rows, [("at", pa.string())]),
     })
     campaign = folder / "campaign.parquet"
     pq.write_table(table, campaign)

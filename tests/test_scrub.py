@@ -36,6 +36,8 @@ FIELDS = {
     "lists_checked_at": ('{"national_dnc": "2026-11-20"}', '{"national_dnc": "2026-09-01"}',
                          "{not json"),
 }
+# No attempts, consent or opt-outs: said, not left out (left out, each is a missing fact)
+NO_EVENTS: dict[str, list[object]] = {"history": [], "consent": [], "opt_outs": []}
 PLANS = (Plan("local", day=dt.date(2026, 12, 1), time=dt.time(8, 30)),
          Plan("day", day=dt.date(2026, 12, 5)),
          Plan("instant", at=dt.datetime(2026, 12, 1, 14, 0, tzinfo=dt.UTC)))
@@ -121,7 +123,8 @@ def test_a_listed_number_is_denied_by_its_list_rule(policies):
 def test_a_day_plan_finds_the_first_allowed_time(policies):
     # 00:00 is outside the calling hours; the day still has allowed hours, from 08:00
     call = {"to": "+13055550178", "purpose": "marketing", "line_type": "landline",
-            "from": "+12025550143", "lists_checked_at": {"national_dnc": "2026-11-20"}}
+            "from": "+12025550143", "lists_checked_at": {"national_dnc": "2026-11-20"},
+            **NO_EVENTS}
     verdict = judge_row(policies, call, PLANS[1])
     assert (verdict.decision, verdict.violations) == ("allow", ())
     assert verdict.at == "2026-12-05T00:00:00-05:00"
@@ -133,7 +136,8 @@ def test_a_day_plan_finds_the_first_allowed_time(policies):
 
 def test_a_day_with_no_allowed_time_is_denied_with_the_rules(policies):
     call = {"to": "+12125550102", "purpose": "marketing", "line_type": "landline",
-            "from": "+12025550143", "lists_checked_at": {"national_dnc": "2026-11-20"}}
+            "from": "+12025550143", "lists_checked_at": {"national_dnc": "2026-11-20"},
+            **NO_EVENTS}
     verdict = judge_row(policies, call, PLANS[1])
     assert verdict.decision == "deny" and "us-federal/national-dnc" in verdict.violations
     assert verdict.next_allowed_at is None
@@ -219,3 +223,27 @@ def test_cli_rejects_bad_files_with_exit_2(tmp_path):
     assert result.exit_code == 2 and "not a parquet file" in result.output
     result = _cli("--day", "2026-12-01", str(tmp_path / "missing.csv"))
     assert result.exit_code == 2 and "cannot read" in result.output
+
+
+def test_parquet_lists_empty_or_not_agree_with_decide(policies, tmp_path):
+    attempt = pa.struct([("at", pa.string()), ("outcome", pa.string())])
+    history = [[], [], [{"at": "2026-12-01T09:00:00-05:00", "outcome": "no_answer"}], None, []]
+    table = pa.table({
+        "to": ["+13055550178", "+13055550179", "+13055550178", "+13055550178", "+12125550102"],
+        "purpose": ["marketing"] * 5, "line_type": ["landline"] * 5,
+        "from": ["+12025550143"] * 5,
+        "history": pa.array(history, pa.list_(attempt)),
+        "consent": pa.array([[]] * 5, pa.list_(pa.struct([("type", pa.string())]))),
+        "opt_outs": pa.array([[]] * 5, pa.list_(pa.struct([("at", pa.string())]))),
+        "lists_checked_at": pa.array([{"national_dnc": "2026-11-20"}] * 5,
+                                     pa.struct([("national_dnc", pa.string())])),
+    })
+    pq.write_table(table, tmp_path / "c.parquet")
+    calls = read_table(tmp_path / "c.parquet")
+    for plan in PLANS:
+        batch = scrub(policies, calls, plan)
+        assert batch.groups == 4  # rows 1 and 2 share one decision; the history row is alone
+        assert batch.table.equals(scrub(policies, calls, plan, batch=False).table)
+    answers = scrub(policies, calls, PLANS[0]).table.to_pylist()
+    assert answers[0]["decision"] == "allow"  # 08:30 in Miami, no attempts, not listed
+    assert "us-federal/national-dnc" in answers[4]["violations"]

@@ -16,8 +16,8 @@ Rows with equal keys are the same call but for the number, which nothing else re
 of each group is decided and its decision holds for all. When that cannot be shown the key is
 made safe, never guessed: a policy naming the field ``to``, or a fact source other than the
 standard one, puts the number itself into the key; a row whose number is malformed or invalid,
-whose ``meta``/``id`` needs checking, or with a value no key can hold (a list-typed Parquet
-column) is judged on its own.
+whose ``meta``/``id`` needs checking, or with a value no key can hold (a Parquet list that is
+not empty) is judged on its own.
 """
 
 from __future__ import annotations
@@ -109,6 +109,12 @@ def _column_codes(column: pa.Array, by_row: npt.NDArray[np.bool_]) -> list[Codes
         for index in range(kind.num_fields):
             codes.extend(_column_codes(column.field(index), by_row))
         return codes
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        # An empty list (no attempts, no consent: a fact, not a missing one) is keyed by being
+        # empty; a row whose list holds items is judged on its own.
+        length = pc.fill_null(pc.list_value_length(column), -1).to_numpy(zero_copy_only=False)
+        by_row |= length > 0
+        return [length.astype(np.int64)]
     if pa.types.is_nested(kind) or pa.types.is_dictionary(kind):
         by_row |= column.is_valid().to_numpy(zero_copy_only=False)
         return []
