@@ -9,7 +9,6 @@ from typing import Any, Literal
 
 from ringfence.errors import Span
 
-
 #: How the callee was located (``located_by``): the call's ``to_timezone``, its
 #: ``to_postal_code``, the number's prefix (one zone), or the number's prefix where it reaches
 #: several zones, all of which are judged.
@@ -17,7 +16,6 @@ ZONE_GIVEN = "zone_given"
 POSTAL_CODE = "postal_code"
 NUMBER_PREFIX = "number_prefix"
 MULTIZONE = "multizone_fallback"
-LocatedBy = Literal["zone_given", "postal_code", "number_prefix", "multizone_fallback"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,8 @@ from ringfence.engine.interp import Interpreter
 from ringfence.engine.runtime import Ctx
 from ringfence.engine.schedule import Schedule
 from ringfence.errors import CallError
-from ringfence.facts.callee import FactSource, NumberFacts
+from ringfence.facts.callee import FactSource
+from ringfence.facts.locate import NumberFacts
 from ringfence.facts.postal import PostalPlace, locate_postal
 from ringfence.facts.regions import region_exists, same_place
 

@@ -1,8 +1,9 @@
 """Facts about the callee that do not come in the call: zones, region, holidays, list files.
 
 Rule code never looks these up itself: it asks a :class:`FactSource`. The standard source uses
-``phonenumbers`` (number -> country and zones), the shipped NANP area-code table (number ->
-state or province), ``zoneinfo`` and ``holidays``. Embedders may pass their own source (a store of
+``phonenumbers`` (number -> country and zones) and the shipped NANP area-code tables (number ->
+state or province, zones libphonenumber leaves out), both precomputed into the location table
+for 10-digit NANP numbers (``facts/locationtable.py``), ``zoneinfo`` and ``holidays``. Embedders may pass their own source (a store of
 list memberships, say) as long as it answers the same questions.
 """
 
@@ -20,7 +21,8 @@ from zoneinfo import ZoneInfo
 import holidays
 
 from ringfence.errors import CallError, InputError, excerpt
-from ringfence.facts.locate import NumberFacts, reference
+from ringfence.facts.locate import NumberFacts as NumberFacts  # re-exported: part of the API
+from ringfence.facts.locate import reference
 from ringfence.facts.locationtable import LocationTable, nanp_table
 from ringfence.facts.numberblocks import block_key_length
 from ringfence.facts.numberlist import NumberList

@@ -52,7 +52,8 @@ def _canadian() -> dict[str, PostalPlace]:
 def _us(zip5: str) -> PostalPlace | None:
     import zipcodes  # its data loads on first use (about 0.2 s): only when a call gives a ZIP
 
-    for found in zipcodes.matching(zip5):
+    # zipcodes ships a stub for its compiled module, not for the Python wrapper around it
+    for found in zipcodes.matching(zip5):  # type: ignore[no-untyped-call]
         zone, state = found.get("timezone"), found.get("state")
         if zone and state:
             return PostalPlace("US", f"US-{state}", (zone,))
