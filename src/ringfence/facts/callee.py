@@ -3,8 +3,9 @@
 Rule code never looks these up itself: it asks a :class:`FactSource`. The standard source uses
 ``phonenumbers`` (number -> country and zones) and the shipped NANP area-code tables (number ->
 state or province, zones libphonenumber leaves out), both precomputed into the location table
-for 10-digit NANP numbers (``facts/locationtable.py``), ``zoneinfo`` and ``holidays``. Embedders may pass their own source (a store of
-list memberships, say) as long as it answers the same questions.
+for 10-digit NANP numbers (``facts/locationtable.py``), ``zoneinfo`` and ``holidays``.
+Embedders may pass their own source (a store of list memberships, say) as long as it answers
+the same questions.
 """
 
 from __future__ import annotations
