@@ -19,7 +19,7 @@ The table is built on first use (a few seconds) into the user's cache folder
 (``RINGFENCE_CACHE_DIR``, else ``$XDG_CACHE_HOME/ringfence``, else ``~/.cache/ringfence``), under
 a name that hashes the ``phonenumbers`` version, the project's data files and this format, so a
 new ``phonenumbers`` or new data build a new table instead of reading a stale one. Where the
-folder cannot be written, the table is kept in memory. ``python -m ringfence.facts.locationtable``
+folder cannot be written, the table is kept in memory. ``python scripts/build_location_table.py``
 builds it ahead (an image build, say) and prints where it is.
 """
 
@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 import tempfile
 import threading
 from array import array
@@ -116,10 +115,10 @@ class LocationTable:
 
     def get(self, e164: str) -> Answer | None:
         """The answer for ``+1`` and ten ASCII digits; None for any other text."""
-        depth = self._depths.get(e164[:5])
-        if depth is None or len(e164) != 12 or not (e164.isascii() and e164[1:].isdigit()):
-            return None
-        return self._blocks[e164[:depth]]
+        depth = self._depths.get(e164[:5])  # "+1" and an area code: its blocks' length
+        if depth is not None and len(e164) == 12 and e164.isascii() and e164[5:].isdigit():
+            return self._blocks[e164[:depth]]
+        return None
 
     def find(self, national: int) -> Answer:
         """The answer for a 10-digit national number (0 <= national < 10**10), by its run."""
@@ -206,7 +205,3 @@ def nanp_table() -> LocationTable:
                 _TABLE.append(_load_or_build())
     return _TABLE[0]
 
-
-if __name__ == "__main__":
-    found = nanp_table()
-    print(f"{len(found.starts)} runs, {len(found.answers)} answers: {table_path()}", file=sys.stderr)
