@@ -211,3 +211,10 @@ def test_malformed_postal_code_in_a_call(tmp_path):
     with pytest.raises(CallError) as err:
         load_rule(tmp_path, HOURS).decide(call(to=PANHANDLE, to_postal_code="3250"))
     assert err.value.path == "to_postal_code"
+
+
+def test_given_region_wins_over_disagreeing_postal_code(tmp_path):
+    d = load_rule(tmp_path, HOURS).decide(call(to=PANHANDLE, to_postal_code="10001",
+                                               to_region="US-FL"))
+    assert d.region == "US-FL" and d.timezones == ["America/New_York", "America/Chicago"]
+    assert d.location_note is not None and "region is not established" not in d.location_note

@@ -82,7 +82,7 @@ class Evaluator:
             elif _disagree(postal, number):
                 note = (f"postal code {postal_code} is in {postal.region or postal.country}, the "
                         f"number in {number.region or number.country}: every zone of both is "
-                        "judged, and the region is not established")
+                        "judged" + ("" if place else ", and the region is not established"))
                 located_by = POSTAL_CODE
                 candidates = (*postal.zones, *(z for z in number.zones if z not in postal.zones))
                 region = None
