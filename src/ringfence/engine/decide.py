@@ -101,17 +101,17 @@ class Evaluator:
                 zones = self._zone_sets[candidates] = tuple(facts.zone(z) for z in candidates)
         if call.lists or call.lists_checked_at:  # bare dates are midnight in the callee's zone
             call = call.in_zone(zones[0] if zones else call.at.tzinfo)  # type: ignore[arg-type]
-        if place is None:
-            pass
-        elif not region_exists(place):
-            raise CallError("to_region", f"{place!r} is not an ISO 3166 country or subdivision code")
-        elif number.country is not None and not same_place(place, number.country):
-            # The given region contradicts the number: where the callee is cannot be
-            # established, so every policy that depends on it denies naming to_region.
-            region = country = None
-        else:
-            region = place if "-" in place else None
-            country = place[:2]
+        if place is not None:
+            if not region_exists(place):
+                raise CallError("to_region",
+                                f"{place!r} is not an ISO 3166 country or subdivision code")
+            if number.country is not None and not same_place(place, number.country):
+                # The given region contradicts the number: where the callee is cannot be
+                # established, so every policy that depends on it denies naming to_region.
+                region = country = None
+            else:
+                region = place if "-" in place else None
+                country = place[:2]
         ctx = Ctx(call, call.at, zones, country, region, facts)
         ctx.located_by, ctx.location_note = located_by, note
         return ctx
