@@ -9,6 +9,14 @@ from typing import Any, Literal
 
 from ringfence.errors import Span
 
+#: How the callee was located (``located_by``): the call's ``to_timezone``, its
+#: ``to_postal_code``, the number's prefix (one zone), or the number's prefix where it reaches
+#: several zones, all of which are judged.
+ZONE_GIVEN = "zone_given"
+POSTAL_CODE = "postal_code"
+NUMBER_PREFIX = "number_prefix"
+MULTIZONE = "multizone_fallback"
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -92,6 +100,10 @@ class Decision:
     _search: Callable[[Any, list[Finding]], dt.datetime | None] | None = None
     _context: Any = None
     _next_value: dt.datetime | None = None
+    located_by: str = NUMBER_PREFIX
+    # why the callee was not located as the call asked: an unknown postal code, or a postal
+    # code and a number that name different places
+    location_note: str | None = None
 
     @property
     def allowed(self) -> bool:
@@ -122,6 +134,8 @@ class Decision:
             "timezones": self.timezones,
             "region": self.region,
             "country": self.country,
+            "located_by": self.located_by,
+            "location_note": self.location_note,
             "policies": [p.to_dict() for p in self.policies],
         })
         if self.meta is not None:

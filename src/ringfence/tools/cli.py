@@ -213,7 +213,10 @@ def explain_command(policies: tuple[str, ...], jurisdiction: str | None, lists: 
     decision = policy_set.decide(_load_call(call), trace=True)
     click.echo(f"decision: {decision.decision.upper()}  ({decision.at.isoformat()})")
     click.echo(f"callee: zones {', '.join(decision.timezones) or 'unknown'}; region "
-               f"{decision.region or 'unknown'}; country {decision.country or 'unknown'}")
+               f"{decision.region or 'unknown'}; country {decision.country or 'unknown'}; "
+               f"located by {decision.located_by.replace('_', ' ')}")
+    if decision.location_note:
+        click.echo(f"note: {decision.location_note}")
     if decision.decision == "deny":
         nxt = decision.next_allowed_at
         click.echo(f"next allowed: {nxt.isoformat() if nxt else 'not by waiting (within 14 days)'}")
