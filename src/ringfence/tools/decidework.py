@@ -130,7 +130,6 @@ class Decider:
         compact = not self.options.full
         items = list(calls_in(block.first, block.data))
         for (number, raw), made in zip(items, self._decide_lines(items), strict=True):
-            record = made
             if isinstance(made, tuple):
                 decision, attempt = made
                 record = decision.to_dict(compact=compact)
@@ -138,6 +137,8 @@ class Decider:
                     record["attempt_id"] = attempt
             elif isinstance(made, Exception):
                 record = _failure(number, raw, made)
+            else:
+                record = made
             line, is_error = encode(number, raw, record)
             lines.append(line)
             tally.calls += 1

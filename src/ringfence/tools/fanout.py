@@ -57,6 +57,8 @@ def ordered_map(work: Callable[[T], R], items: Iterable[T], jobs: int,
                 raise got
             assert isinstance(got, Future)
             yield got.result()
-    finally:
+    except BaseException:
         stop.set()
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=False, cancel_futures=True)  # what is left is not wanted
+        raise
+    pool.shutdown()  # every answer is in: the workers exit, and are waited for

@@ -8,8 +8,9 @@ from typing import Any
 
 from ringfence.tools.decidework import Tally
 
-# A run shorter than this shows no bar (seconds).
+# A run shorter than this shows no bar; the bar is redrawn at most this often (seconds).
 _BAR_DELAY = 1.0
+_REDRAW = 0.5
 
 
 class Progress:
@@ -22,8 +23,8 @@ class Progress:
         if enabled and stream is not None and stream.isatty():
             from tqdm import tqdm  # only for a terminal: a pipe never pays for the import
 
-            self._bar = tqdm(unit=" calls", unit_scale=True, delay=_BAR_DELAY, mininterval=0.5,
-                             leave=False, file=stream, desc="deciding")
+            self._bar = tqdm(unit=" calls", delay=_BAR_DELAY, mininterval=_REDRAW, leave=False,
+                             file=stream, desc="deciding")
 
     def advance(self, calls: int) -> None:
         if self._bar is not None:
