@@ -15,20 +15,26 @@ _REDRAW = 0.5
 
 class Progress:
     """Calls decided so far and their rate, drawn by tqdm on standard error when it is a
-    terminal; nothing otherwise."""
+    terminal; nothing otherwise.
+
+    The bar is made at the first advance: by then the worker processes of ``--jobs`` are
+    forked, and tqdm's monitor thread is not copied into them half-way through something.
+    """
 
     def __init__(self, enabled: bool):
-        self._bar: Any = None
         stream = sys.stderr
-        if enabled and stream is not None and stream.isatty():
+        self._on = enabled and stream is not None and stream.isatty()
+        self._bar: Any = None
+
+    def advance(self, calls: int) -> None:
+        if not self._on:
+            return
+        if self._bar is None:
             from tqdm import tqdm  # only for a terminal: a pipe never pays for the import
 
             self._bar = tqdm(unit=" calls", delay=_BAR_DELAY, mininterval=_REDRAW, leave=False,
-                             file=stream, desc="deciding")
-
-    def advance(self, calls: int) -> None:
-        if self._bar is not None:
-            self._bar.update(calls)
+                             file=sys.stderr, desc="deciding")
+        self._bar.update(calls)
 
     def close(self) -> None:
         if self._bar is not None:
