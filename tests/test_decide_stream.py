@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 from test_core_support import FIXTURES, NYC
 
+import ringfence
 from ringfence.resources import policies_dir, schema_path
 from ringfence.tools import callstream, runreport
 from ringfence.tools.callstream import blocks
@@ -205,6 +206,9 @@ def test_full_and_compact_forms_follow_the_decision_schema():
             assert found["source"]["file"].startswith(library)
         assert len(json.dumps(small)) < len(json.dumps(whole))
     assert any(r["violations"] for r in compact)
+    # --full is the API's form, the one decide printed before the compact form
+    policies = ringfence.load_library()
+    assert full == [policies.decide(json.loads(line)).to_dict() for line in data.splitlines()]
 
 
 # ---- summary ------------------------------------------------------------------------------
