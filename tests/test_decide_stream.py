@@ -151,6 +151,13 @@ def test_memory_does_not_grow_with_the_input(tmp_path):
     assert big.stat().st_size > 150e6
     grown = _peak_rss_kb(big) - _peak_rss_kb(small)
     assert grown < 40_000, f"peak memory grew by {grown} kB over 150 MB of input"
+    # a block of short lines holds tens of thousands of them: their output must not pile up
+    short = tmp_path / "short.jsonl"
+    short.write_bytes(b"1\n" * 100_000)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    grown = _peak_rss_kb(short) - _peak_rss_kb(empty)
+    assert grown < 40_000, f"peak memory grew by {grown} kB over 100,000 short lines"
 
 
 # ---- order, errors and jobs ---------------------------------------------------------------
