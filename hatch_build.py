@@ -72,6 +72,9 @@ class CallReaderBuildHook(BuildHookInterface):
         command = build_ext(Distribution({"name": "ringfence", "ext_modules": [extension]}))
         command.build_lib = str(folder)
         command.build_temp = str(folder / "temp")
+        # build_ext compares only the .c file's time with the module's: the tables it includes
+        # may have changed with the schema, so it always compiles
+        command.force = True
         command.ensure_finalized()
         command.run()
         return Path(command.get_ext_fullpath(MODULE))

@@ -168,7 +168,16 @@ def test_decide_jurisdiction_auto_picks_matching_policies():
     assert not any(p.startswith(("fr", "gb", "de", "au", "cn")) for p in applicable)
     assert record["decision"] == "deny"
     assert {v["policy"] for v in record["violations"]} >= {"us-federal"}
-    assert len(record["policies"]) == len(ringfence.shipped_ids())
+    # compact (the default): only the policies that applied; --full: every one evaluated
+    assert all(p["applicable"] for p in record["policies"])
+    assert {p["id"] for p in record["policies"]} == applicable
+    full = run("decide", "--jurisdiction", "auto", "--full", input=json.dumps(call))
+    (whole,) = lines(full.output)
+    assert [p["id"] for p in whole["policies"]] == ringfence.shipped_ids()
+    assert {p["id"] for p in whole["policies"] if p["applicable"]} == applicable
+    assert whole["violations"] != record["violations"]  # the same rules, files named otherwise
+    assert [(v["rule"], v["source"]["line"]) for v in whole["violations"]] == [
+        (v["rule"], v["source"]["line"]) for v in record["violations"]]
 
 
 def test_decide_trace_flag():

@@ -68,9 +68,9 @@ def test_the_fields_table_keeps_its_shape():
         "relationship.last_inquiry_at", "time", "call", "last_inquiry_at")
     assert fields.FIELDS["at"] == fields.Field("at", "time", "context", "t")
     assert set(fields.FIELDS) == {
-        "to", "from", "to_timezone", "to_region", "line_type", "purpose", "sector", "technology",
-        "subject", "campaign", "at", "country", "region", "relationship.contract_active",
-        "relationship.last_transaction_at", "relationship.last_inquiry_at"}
+        "to", "from", "to_timezone", "to_postal_code", "to_region", "line_type", "purpose",
+        "sector", "technology", "subject", "campaign", "at", "country", "region",
+        "relationship.contract_active", "relationship.last_transaction_at", "relationship.last_inquiry_at"}
     # every field of the call a condition names is an attribute of every Call
     call = parse_call({"to": NYC, "at": GOOD_AT})
     for field in fields.FIELDS.values():

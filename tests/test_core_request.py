@@ -23,7 +23,8 @@ def full_call() -> dict:
     """A call using every field of the contract."""
     return {
         "id": "c-1", "to": NYC, "at": GOOD_AT, "from": "+12125550199",
-        "to_timezone": "America/New_York", "to_region": "US-NY", "line_type": "mobile",
+        "to_timezone": "America/New_York", "to_postal_code": "10001", "to_region": "US-NY",
+        "line_type": "mobile",
         "purpose": "marketing", "sector": "life_insurance", "technology": "autodialer",
         "subject": "offer 7", "campaign": "spring",
         "consent": [{"type": "express_written", "purposes": ["marketing"],
@@ -59,7 +60,7 @@ def test_every_text_field_reads_from_the_request():
         assert getattr(parsed, attribute) == raw[field]
     bare = parse_call(call())
     assert next(iter(TEXT_FIELDS)) == "to"
-    assert [getattr(bare, a) for a in TEXT_FIELDS] == [NYC] + [None] * 6 + ["manual", None, None]
+    assert [getattr(bare, a) for a in TEXT_FIELDS] == [NYC] + [None] * 7 + ["manual", None, None]
 
 
 def test_an_unknown_line_type_reads_as_not_known():

@@ -27,7 +27,7 @@ from ringfence.facts.numberlist import NumberList
 from ringfence.testing import suite as suite_module
 from ringfence.testing import yamlload
 from ringfence.testing.cli import test_command as ringfence_test
-from ringfence.tools import cli as cli_module
+from ringfence.tools import decidework
 from ringfence.tools.cli import cli
 
 HOURS = str(FIXTURES / "hours.rf")
@@ -416,7 +416,7 @@ def test_a_decision_too_deep_to_write_becomes_an_error_record():
     deep: list = []
     for _ in range(5000):
         deep = [deep]
-    line, is_error = cli_module._encode(7, {"id": "d"}, {"id": "d", "meta": deep})
+    line, is_error = decidework.encode(7, {"id": "d"}, {"id": "d", "meta": deep})
     assert is_error
     assert json.loads(line) == {"line": 7, "error": "the call is nested too deeply", "id": "d"}
 

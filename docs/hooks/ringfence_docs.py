@@ -120,8 +120,9 @@ def vocabulary_table() -> str:
 # ---- running the CLI ---------------------------------------------------------------------------
 
 
-def run_cli(command: str, folder: Path) -> tuple[int, str]:
-    """Run ``ringfence ...`` in-process in ``folder``; return the exit code and the output."""
+def run_cli(command: str, folder: Path) -> tuple[int, str, str, str]:
+    """Run ``ringfence ...`` in-process in ``folder``; return the exit code, the output as a
+    terminal shows it, and its standard output and standard error apart."""
     argv = shlex.split(command)
     if not argv or argv[0] != "ringfence":
         raise PluginError(f"only ringfence commands can be run in the docs, not {command!r}")
@@ -129,7 +130,7 @@ def run_cli(command: str, folder: Path) -> tuple[int, str]:
         result = CliRunner().invoke(cli, argv[1:], prog_name="ringfence")
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise PluginError(f"`{command}` crashed in {folder}: {result.exception!r}")
-    return result.exit_code, result.output
+    return result.exit_code, result.output, result.stdout, result.stderr
 
 
 def run_block(command: str, folder: Path, where: str, expected: int) -> str:
@@ -142,9 +143,10 @@ def run_block(command: str, folder: Path, where: str, expected: int) -> str:
     ringfence_part, pipe, tool = command.partition(" | ")
     if pipe and tool != "python -m json.tool":
         raise PluginError(f"{where}: only `| python -m json.tool` may follow a command")
-    code, output = run_cli(ringfence_part, folder)
-    if pipe:  # what json.tool prints: every JSON document indented by 4
-        output = "".join(json.dumps(json.loads(x), indent=4) + "\n" for x in output.splitlines())
+    code, output, stdout, stderr = run_cli(ringfence_part, folder)
+    if pipe:  # what json.tool prints (every JSON document indented by 4), then standard error
+        output = "".join(json.dumps(json.loads(x), indent=4) + "\n"
+                         for x in stdout.splitlines()) + stderr
     if code != expected:
         raise PluginError(
             f"{where}: `{command}` exited with {code}, the page expects {expected}:\n{output}"
@@ -160,7 +162,8 @@ def _check_example(code: ErrorCode, text: str) -> tuple[int, str]:
     """Run ``ringfence check example.rf`` on an example policy in a scratch folder."""
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "example.rf").write_text(text, encoding="utf-8")
-        return run_cli("ringfence check example.rf", Path(tmp))
+        code_, output, _stdout, _stderr = run_cli("ringfence check example.rf", Path(tmp))
+        return code_, output
 
 
 def error_entry(code: ErrorCode) -> str:

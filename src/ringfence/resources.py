@@ -6,6 +6,7 @@ editable install or a source checkout reads them from the project's top level.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -25,6 +26,17 @@ def grammar_path() -> Path:
 def policies_dir() -> Path:
     """The folder of shipped policies (the policy library)."""
     return _shipped("policies")
+
+
+@functools.cache
+def source_name(file: str) -> str:
+    """How the compact decision names a policy file: a shipped one relative to the library
+    (``us-federal.rf``, the file of the shipped id ``us-federal``), wherever the package is
+    installed; any other as it was given."""
+    try:
+        return Path(file).relative_to(policies_dir()).as_posix()
+    except ValueError:
+        return file
 
 
 def path_kind(path: Path) -> str | None:

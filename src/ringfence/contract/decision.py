@@ -8,6 +8,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ringfence.errors import Span
+from ringfence.resources import source_name
+
+#: How the callee was located (``located_by``): the call's ``to_timezone``, its
+#: ``to_postal_code``, the number's prefix (one zone), or the number's prefix where it reaches
+#: several zones, all of which are judged.
+ZONE_GIVEN = "zone_given"
+POSTAL_CODE = "postal_code"
+NUMBER_PREFIX = "number_prefix"
+MULTIZONE = "multizone_fallback"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,11 +32,16 @@ class Finding:
     source: Span
     missing_facts: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, compact: bool = False) -> dict[str, Any]:
+        """The finding as JSON-able data; ``compact`` names the source file as
+        :func:`ringfence.resources.source_name` does (never an installation path)."""
+        source = self.source
         return {
             "policy": self.policy, "rule": self.rule, "title": self.title, "level": self.level,
             "message": self.message, "citations": list(self.citations),
-            "source": self.source.to_dict(), "missing_facts": list(self.missing_facts),
+            "source": {"file": source_name(source.file) if compact else source.file,
+                       "line": source.line, "column": source.column},
+            "missing_facts": list(self.missing_facts),
         }
 
 
@@ -92,6 +106,10 @@ class Decision:
     _search: Callable[[Any, list[Finding]], dt.datetime | None] | None = None
     _context: Any = None
     _next_value: dt.datetime | None = None
+    located_by: str = NUMBER_PREFIX
+    # why the callee was not located as the call asked: an unknown postal code, or a postal
+    # code and a number that name different places
+    location_note: str | None = None
 
     @property
     def allowed(self) -> bool:
@@ -107,8 +125,14 @@ class Decision:
             self._search = None
         return self._next_value
 
-    def to_dict(self) -> dict[str, Any]:
-        """The decision as JSON-able data (see ``schemas/decision.schema.json``)."""
+    def to_dict(self, *, compact: bool = False) -> dict[str, Any]:
+        """The decision as JSON-able data (see ``schemas/decision.schema.json``).
+
+        The full form (the default) lists every policy evaluated and names rule files by the
+        path they were loaded from. The ``compact`` form, what ``ringfence decide`` prints unless
+        given ``--full``, lists only the policies that applied to the call and names a shipped
+        policy's file relative to the library (``us-federal.rf``).
+        """
         out: dict[str, Any] = {}
         if self.call_id is not None:
             out["id"] = self.call_id
@@ -116,13 +140,15 @@ class Decision:
             "decision": self.decision,
             "allowed": self.allowed,
             "at": rfc3339(self.at),
-            "violations": [f.to_dict() for f in self.violations],
-            "warnings": [f.to_dict() for f in self.warnings],
+            "violations": [f.to_dict(compact=compact) for f in self.violations],
+            "warnings": [f.to_dict(compact=compact) for f in self.warnings],
             "next_allowed_at": rfc3339(self.next_allowed_at),
             "timezones": self.timezones,
             "region": self.region,
             "country": self.country,
-            "policies": [p.to_dict() for p in self.policies],
+            "located_by": self.located_by,
+            "location_note": self.location_note,
+            "policies": [p.to_dict() for p in self.policies if p.applicable or not compact],
         })
         if self.meta is not None:
             out["meta"] = self.meta

@@ -114,6 +114,7 @@ class _CallSlots:
     at_ts: float
     from_: str | None
     to_timezone: str | None
+    to_postal_code: str | None
     to_region: str | None
     line_type: str | None
     purpose: str | None

@@ -279,7 +279,7 @@ class Contract:
         return tuple(InstantPath(p.path, p.kind == "date_or_instant")
                      for p in self.places if p.kind in INSTANTS)
 
-    @property
+    @functools.cached_property
     def flat_fields(self) -> tuple[Place, ...]:
         """The values a Call holds as given (converted only if an instant), one slot each: the
         top-level strings other than the call's own instant, and the members of objects."""
@@ -295,7 +295,7 @@ class Contract:
         """The top-level text fields: Call attribute -> request field."""
         return {p.attribute: p.key for p in self.flat_fields if len(p.path) == 1}
 
-    @property
+    @functools.cached_property
     def slots(self) -> tuple[str, ...]:
         """The slots of a Call: the records' and collections', then one per flat field."""
         return RECORD_SLOTS + tuple(p.attribute for p in self.flat_fields)

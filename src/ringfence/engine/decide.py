@@ -7,7 +7,16 @@ from collections.abc import Sequence
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from ringfence.contract.decision import Decision, Finding, PolicyRef, RuleTrace
+from ringfence.contract.decision import (
+    MULTIZONE,
+    NUMBER_PREFIX,
+    POSTAL_CODE,
+    ZONE_GIVEN,
+    Decision,
+    Finding,
+    PolicyRef,
+    RuleTrace,
+)
 from ringfence.contract.request import parse_call
 from ringfence.contract.words import Words
 from ringfence.engine import ir, pygen
@@ -17,9 +26,19 @@ from ringfence.engine.runtime import Ctx
 from ringfence.engine.schedule import Schedule
 from ringfence.errors import CallError
 from ringfence.facts.callee import FactSource
+from ringfence.facts.locate import NumberFacts
+from ringfence.facts.postal import PostalPlace, locate_postal
 from ringfence.facts.regions import region_exists, same_place
 
 _ZONE_NAME = operator.attrgetter("key")
+
+
+def _disagree(postal: PostalPlace, number: NumberFacts) -> bool:
+    """Whether the postal code and the number name different countries or subdivisions (a
+    number that names no subdivision, as a non-geographic one, agrees with any)."""
+    if number.country is not None and postal.country != number.country:
+        return True
+    return None not in (postal.region, number.region) and postal.region != number.region
 
 
 class Evaluator:
@@ -44,35 +63,65 @@ class Evaluator:
         self._names: dict[tuple[ZoneInfo, ...], tuple[str, ...]] = {}
 
     def context(self, raw: dict[str, Any]) -> Ctx:
-        """Validate the call and gather the callee's facts."""
+        """Validate the call and gather the callee's facts.
+
+        Where the callee is comes, by precedence, from ``to_timezone`` (the zone), then
+        ``to_postal_code``, then the number; ``to_region`` (the region), then the postal code,
+        then the number. The number is always checked; it is only located from when nothing
+        better is given. When the postal code and the number name different states, where the
+        callee is cannot be settled from them: every zone of both is judged and the region is
+        not established (policies that depend on it deny, naming ``to_region``)."""
         call = parse_call(raw)
         if call.new_words:  # a word not of the contract: one the policies declare, or an error
             self._check_words(call)
         facts = self.facts
         number = facts.number(call.to)
-        zone_name, place = raw.get("to_timezone"), raw.get("to_region")
+        zone_name, place, postal_code = raw.get("to_timezone"), raw.get("to_region"), \
+            call.to_postal_code
+        region, country = number.region, number.country
+        located_by, note = NUMBER_PREFIX if len(number.zones) < 2 else MULTIZONE, None
+        candidates = number.zones
+        if postal_code is not None:
+            postal = locate_postal(postal_code)
+            if postal is None:
+                note = (f"postal code {postal_code} is not known: the callee is located by the "
+                        "number")
+            elif _disagree(postal, number):
+                note = (f"postal code {postal_code} is in {postal.region or postal.country}, the "
+                        f"number in {number.region or number.country}: every zone of both is "
+                        "judged" + ("" if place else ", and the region is not established"))
+                located_by = POSTAL_CODE
+                candidates = (*postal.zones, *(z for z in number.zones if z not in postal.zones))
+                region = None
+                country = postal.country if postal.country == number.country else None
+            else:
+                located_by, candidates = POSTAL_CODE, postal.zones
+                region, country = postal.region or region, postal.country
         if zone_name is not None:
+            located_by = ZONE_GIVEN
             zones = self._named_zone.get(zone_name)
             if zones is None:
                 zones = self._named_zone[zone_name] = (facts.zone(zone_name),)
         else:
-            zones = self._zone_sets.get(number.zones)
+            zones = self._zone_sets.get(candidates)
             if zones is None:
-                zones = self._zone_sets[number.zones] = tuple(facts.zone(z) for z in number.zones)
+                zones = self._zone_sets[candidates] = tuple(facts.zone(z) for z in candidates)
         if call.lists or call.lists_checked_at:  # bare dates are midnight in the callee's zone
             call = call.in_zone(zones[0] if zones else call.at.tzinfo)  # type: ignore[arg-type]
-        if place is None:
-            region, country = number.region, number.country
-        elif not region_exists(place):
-            raise CallError("to_region", f"{place!r} is not an ISO 3166 country or subdivision code")
-        elif number.country is not None and not same_place(place, number.country):
-            # The given region contradicts the number: where the callee is cannot be
-            # established, so every policy that depends on it denies naming to_region.
-            region = country = None
-        else:
-            region = place if "-" in place else None
-            country = place[:2]
-        return Ctx(call, call.at, zones, country, region, facts)
+        if place is not None:
+            if not region_exists(place):
+                raise CallError("to_region",
+                                f"{place!r} is not an ISO 3166 country or subdivision code")
+            if number.country is not None and not same_place(place, number.country):
+                # The given region contradicts the number: where the callee is cannot be
+                # established, so every policy that depends on it denies naming to_region.
+                region = country = None
+            else:
+                region = place if "-" in place else None
+                country = place[:2]
+        ctx = Ctx(call, call.at, zones, country, region, facts)
+        ctx.located_by, ctx.location_note = located_by, note
+        return ctx
 
     def judge(self, ctx: Ctx) -> tuple[list[Finding], list[Finding], list[PolicyRef]]:
         """Every rule of every applicable policy at ``ctx``'s instant: (violations, warnings,
@@ -110,4 +159,4 @@ class Evaluator:
         # by position: keywords cost more, and this runs for every call
         return Decision(verdict, call.at, violations, warnings, list(names), ctx.region,
                         ctx.country, refs, raw.get("id"), raw.get("meta"), traces, search,
-                        context, allowed_at)
+                        context, allowed_at, ctx.located_by, ctx.location_note)

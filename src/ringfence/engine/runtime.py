@@ -40,8 +40,8 @@ class Ctx:
     later instants with the same facts.
     """
 
-    __slots__ = ("_cache", "_day", "call", "country", "facts", "missing", "region", "t",
-                 "t_dt", "zones")
+    __slots__ = ("_cache", "_day", "call", "country", "facts", "located_by", "location_note",
+                 "missing", "region", "t", "t_dt", "zones")
 
     def __init__(self, call: Call, t_dt: dt.datetime, zones: tuple[ZoneInfo, ...],
                  country: str | None, region: str | None, facts: FactSource):
@@ -57,6 +57,9 @@ class Ctx:
         # instants a month or year before it (by duration). One dict: one allocation per call.
         self._cache: dict[object, Any] = {}
         self._day: dt.date | None = None
+        # how the callee was located, and why not as the call asked (decide sets them)
+        self.located_by = "number_prefix"
+        self.location_note: str | None = None
 
     def at(self, t_dt: dt.datetime) -> Ctx:
         """The same call and facts, judged at another instant."""

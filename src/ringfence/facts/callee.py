@@ -1,14 +1,15 @@
 """Facts about the callee that do not come in the call: zones, region, holidays, list files.
 
 Rule code never looks these up itself: it asks a :class:`FactSource`. The standard source uses
-``phonenumbers`` (number -> country and zones), the shipped NANP area-code table (number ->
-state or province), ``zoneinfo`` and ``holidays``. Embedders may pass their own source (a store of
-list memberships, say) as long as it answers the same questions.
+``phonenumbers`` (number -> country and zones) and the shipped NANP area-code tables (number ->
+state or province, zones libphonenumber leaves out), both precomputed into the location table
+for 10-digit NANP numbers (``facts/locationtable.py``), ``zoneinfo`` and ``holidays``.
+Embedders may pass their own source (a store of list memberships, say) as long as it answers
+the same questions.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import threading
 from collections.abc import Callable, Mapping
@@ -19,28 +20,19 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import holidays
-import phonenumbers
-from phonenumbers import timezone as phone_zones
 
 from ringfence.errors import CallError, InputError, excerpt
+from ringfence.facts.locate import NumberFacts as NumberFacts  # re-exported: part of the API
+from ringfence.facts.locate import reference
+from ringfence.facts.locationtable import LocationTable, nanp_table
 from ringfence.facts.numberblocks import block_key_length
 from ringfence.facts.numberlist import NumberList
 from ringfence.facts.zones import load_zone
-from ringfence.resources import data_path
 
 
 class HolidaysUnknown(LookupError):
     """The holiday calendar has no data for the year asked: whether a day is a holiday is not known
     (the evaluator then treats the fact ``holidays`` as missing, and denies)."""
-
-
-@dataclass(frozen=True, slots=True)
-class NumberFacts:
-    """What the number alone tells: its country, its subdivision when determined, its zones."""
-
-    country: str | None
-    region: str | None
-    zones: tuple[str, ...]
 
 
 class FactSource(Protocol):
@@ -71,20 +63,6 @@ class _HolidayTable:
 
     covered: bool
     names: Mapping[dt.date, str]
-
-
-def _read_regions() -> dict[str, str]:
-    with data_path("nanp_regions.csv").open(encoding="utf-8") as fh:
-        rows = csv.reader(line for line in fh if not line.startswith("#"))
-        next(rows)
-        return {code: region for code, region, _ in rows}
-
-
-def _read_multizone() -> dict[str, tuple[str, ...]]:
-    with data_path("multizone_area_codes.csv").open(encoding="utf-8") as fh:
-        rows = csv.reader(line for line in fh if not line.startswith("#"))
-        next(rows)
-        return {code: tuple(zones.split()) for code, zones in rows}
 
 
 def _not_loaded(e164: str) -> bool | None:
@@ -119,19 +97,34 @@ class StandardFacts:
 
     def __init__(self, lists: Mapping[str, NumberList] | None = None):
         self._slots = {name: ListSlot(table) for name, table in (lists or {}).items()}
-        self._regions = _read_regions()
-        self._multizone = _read_multizone()
         self._numbers: dict[tuple[str, int], NumberFacts | str] = {}
         self._key_lengths: dict[tuple[str, int], int] = {}
         self._zones: dict[str, ZoneInfo] = {}
         self._holidays: dict[tuple[str, str | None, int, bool], _HolidayTable] = {}
         self._lock = threading.Lock()
+        self._table: LocationTable | None = None  # read on the first number asked
 
     def number(self, e164: str) -> NumberFacts:
-        # libphonenumber allocates validity, zones and (in NANP) regions by numbering block, so
-        # answers are cached per block and length: a dialer's millions of numbers share a few
-        # thousand entries. How long a block is depends on the country and its first digits
-        # (facts/numberblocks.py reads it from the metadata); it is itself cached by those.
+        # A 10-digit NANP number: two dictionary lookups in the location table
+        # (facts/locationtable.py); any other, phonenumbers once per block.
+        table = self._table
+        if table is None:
+            table = self._table = nanp_table()
+        found = table.get(e164)
+        if found is None:
+            found = self._cached_number(e164)
+        if isinstance(found, str):
+            # The answer names no number: it is shared by the whole block.
+            raise CallError("to", f"{e164} {found}")
+        return found
+
+    def _cached_number(self, e164: str) -> NumberFacts | str:
+        """A number the location table does not cover, asked of ``phonenumbers`` once per block.
+
+        libphonenumber allocates validity, zones and (in NANP) regions by numbering block, so
+        answers are cached per block and length. How long a block is depends on the country
+        and its first digits (facts/numberblocks.py reads it from the metadata); it is itself
+        cached by those."""
         size = len(e164)
         head = (e164[:7], size)
         key_length = self._key_lengths.get(head)
@@ -145,29 +138,12 @@ class StandardFacts:
             found = self._lookup_number(e164)
             with self._lock:
                 self._numbers[key] = found
-        if isinstance(found, str):
-            # The cached reason names no number: the block's first number is not this one.
-            raise CallError("to", f"{e164} {found}")
         return found
 
-    def _lookup_number(self, e164: str) -> NumberFacts | str:
-        """The number's facts, or why it is not valid (without the number: shared by its block)."""
-        try:
-            parsed = phonenumbers.parse(e164, None)
-        except phonenumbers.NumberParseException as err:
-            return f"is not a phone number ({err})"
-        if not phonenumbers.is_valid_number(parsed):
-            return "is not a valid number in its numbering plan"
-        country = phonenumbers.region_code_for_number(parsed)
-        zones = [z for z in phone_zones.time_zones_for_number(parsed) if z != "Etc/Unknown"]
-        region = None
-        if parsed.country_code == 1:
-            area = str(parsed.national_number)[:3]
-            region = self._regions.get(area)
-            zones.extend(z for z in self._multizone.get(area, ()) if z not in zones)
-            if region is not None:
-                country = region[:2]
-        return NumberFacts(country, region, tuple(zones))
+    @staticmethod
+    def _lookup_number(e164: str) -> NumberFacts | str:
+        """The number's facts, or why it is not valid, from ``phonenumbers`` itself."""
+        return reference(e164)
 
     def zone(self, name: str) -> ZoneInfo:
         found = self._zones.get(name)

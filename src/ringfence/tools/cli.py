@@ -17,14 +17,14 @@ from typing import Any
 
 import click
 
-from ringfence.api import PolicySet, compile_files, load, load_library, resolve, shipped_ids
-from ringfence.errors import CallError, InputError, PolicyError, RingfenceError, excerpt
-from ringfence.tools.jsonlines import NotJson, not_a_call, parse_json, read_calls, read_source
-from ringfence.tools.listoption import parse_lists
+from ringfence.api import compile_files, load_library, resolve
+from ringfence.errors import InputError, PolicyError, RingfenceError, excerpt
+from ringfence.tools.callstream import read_all
+from ringfence.tools.jsonlines import NotJson, not_a_call, parse_json
+from ringfence.tools.policyload import policy_set as _policy_set
 
 EXIT_INVALID = 1
 EXIT_BAD_INPUT = 2
-MAX_MESSAGE = 300
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
@@ -52,20 +52,6 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
             _fail(f"error: {err.filename or ''}: {err.strerror}")
 
     return run
-
-
-def _policy_set(policies: tuple[str, ...], jurisdiction: str | None,
-                lists: tuple[str, ...]) -> PolicySet:
-    named = parse_lists(lists)
-    if jurisdiction is not None:
-        if jurisdiction != "auto":
-            raise InputError("--jurisdiction takes 'auto' (every library policy that matches)")
-        if policies:
-            return load(*shipped_ids(), *policies, lists=named)
-        return load_library(lists=named)
-    if not policies:
-        raise InputError("give --policy PATH_OR_ID (repeatable) or --jurisdiction auto")
-    return load(*policies, lists=named)
 
 
 _policy_options = [
@@ -110,85 +96,9 @@ def check_command(paths: tuple[str, ...]) -> None:
                f"{rules} {'rule' if rules == 1 else 'rules'}")
 
 
-def _error_record(number: int, raw: Any, message: str, **more: Any) -> dict[str, Any]:
-    if len(message) > MAX_MESSAGE:  # a schema message may quote a value of any size
-        message = f"{message[:MAX_MESSAGE]}... ({len(message)} characters)"
-    record: dict[str, Any] = {"line": number, "error": message, **more}
-    call_id = raw.get("id") if isinstance(raw, dict) else None
-    if isinstance(call_id, str | int) and not isinstance(call_id, bool):
-        record["id"] = call_id
-    return record
-
-
-def _line(record: dict[str, Any]) -> bytes:
-    return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
-
-
-def _encode(number: int, raw: Any, record: dict[str, Any]) -> tuple[bytes, bool]:
-    """One output line, UTF-8 whatever the terminal's encoding (JSON Lines are UTF-8), and
-    whether it is an error record."""
-    try:
-        return _line(record), "error" in record
-    except RecursionError:
-        # JSON just shallow enough to read can be too deep to write inside the decision.
-        return _line(_error_record(number, raw, "the call is nested too deeply")), True
-    except UnicodeEncodeError:
-        # A lone surrogate ("\ud800") reads as JSON but is no character: no UTF-8 can carry it.
-        bad = _error_record(number, raw, "the call holds text that is not Unicode (a lone "
-                            "surrogate such as \\ud800)")
-        try:
-            return _line(bad), True
-        except UnicodeEncodeError:  # the id itself is such text
-            del bad["id"]
-            return _line(bad), True
-
-
-@cli.command("decide")
-@policy_options
-@click.option("--trace", is_flag=True, help="Add every rule's outcome and why to each decision.")
-@click.argument("calls", default="-", metavar="[CALLS]")
-@_guard
-def decide_command(policies: tuple[str, ...], jurisdiction: str | None, lists: tuple[str, ...],
-                   trace: bool, calls: str) -> None:
-    """Decide calls: one JSON call or JSON Lines from CALLS: a file, inline JSON, or - for
-    stdin (the default).
-
-    Prints one JSON decision per line (UTF-8), in order, and exits 0: a deny is an answer, not
-    an error. A malformed line prints an error record for that line ({"line": N, "error": ...,
-    "id": ... when the line is a JSON object with an id}) and processing goes on; the exit code
-    is then 2.
-    """
-    if sys.stdout is None:
-        raise InputError("standard output is closed; the decisions have nowhere to go")
-    policy_set = _policy_set(policies, jurisdiction, lists)
-    data = read_source(calls)
-    bad = 0
-    out = sys.stdout.buffer
-    for number, raw in read_calls(data):
-        if isinstance(raw, NotJson):
-            more = {} if raw.column is None else {"column": raw.column}
-            record = _error_record(number, None, raw.message, **more)
-        elif (why := not_a_call(raw)) is not None:
-            record = _error_record(number, raw, why, path="")
-        else:
-            try:
-                record = policy_set.decide(raw, trace=trace).to_dict()
-            except CallError as err:
-                record = _error_record(number, raw, err.message, path=err.path)
-            except Exception as err:  # a defect must cost this line, never the rest of the batch
-                record = _error_record(number, raw, f"internal error while deciding this call: "
-                                       f"{type(err).__name__}: {err}")
-        line, is_error = _encode(number, raw, record)
-        bad += is_error
-        out.write(line)
-    out.flush()
-    if bad:
-        _fail(f"{bad} malformed call{'s' if bad != 1 else ''}; see the error records")
-
-
 def _load_call(call: str) -> dict[str, Any]:
     """The JSON object CALL holds (inline, a file, or - for stdin); decide() checks its fields."""
-    raw = parse_json(read_source(call))
+    raw = parse_json(read_all(call))
     if isinstance(raw, NotJson):
         where = f" (line {raw.line} column {raw.column})" if raw.line else ""
         raise InputError(f"{excerpt(call)}: {raw.message}{where}")
@@ -213,7 +123,10 @@ def explain_command(policies: tuple[str, ...], jurisdiction: str | None, lists: 
     decision = policy_set.decide(_load_call(call), trace=True)
     click.echo(f"decision: {decision.decision.upper()}  ({decision.at.isoformat()})")
     click.echo(f"callee: zones {', '.join(decision.timezones) or 'unknown'}; region "
-               f"{decision.region or 'unknown'}; country {decision.country or 'unknown'}")
+               f"{decision.region or 'unknown'}; country {decision.country or 'unknown'}; "
+               f"located by {decision.located_by.replace('_', ' ')}")
+    if decision.location_note:
+        click.echo(f"note: {decision.location_note}")
     if decision.decision == "deny":
         nxt = decision.next_allowed_at
         click.echo(f"next allowed: {nxt.isoformat() if nxt else 'not by waiting (within 14 days)'}")
@@ -297,11 +210,13 @@ def _register_optional() -> None:
     from ringfence.testing.cli import test_command
     from ringfence.tools.calendar_view import calendar_command
     from ringfence.tools.compliance_cli import add_commands
+    from ringfence.tools.decide_cli import decide_command
     from ringfence.tools.ledger_cli import ledger_command
     from ringfence.tools.lists_cli import add_lists_command
     from ringfence.tools.scrub_cli import add_scrub
     from ringfence.tools.serve_cli import log_command, serve_command, token_command
 
+    cli.add_command(decide_command(policy_options, _guard), name="decide")
     cli.add_command(test_command, name="test")
     cli.add_command(fmt_command, name="fmt")
     cli.add_command(calendar_command, name="calendar")

@@ -52,12 +52,17 @@ def cli_guard(fn: Any) -> Any:
         except RingfenceError as err:
             click.echo(f"error: {err}", err=True)
         except DATABASE_ERRORS as err:
-            # the driver's first line names the cause (no such host, database locked, ...)
-            cause = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-            click.echo(f"error: ledger: {cause}", err=True)
+            click.echo(f"error: {database_message(err)}", err=True)
         sys.exit(2)
 
     return run
+
+
+def database_message(err: BaseException) -> str:
+    """What a failing ledger database says: the driver's first line names the cause (no such
+    host, database locked, ...)."""
+    cause = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+    return f"ledger: {cause}"
 
 
 def _purposes(value: str | None) -> list[str] | None:

@@ -1,0 +1,207 @@
+"""The location table: NANP number prefix -> country, region (ISO 3166-2) and candidate zones.
+
+Asking ``phonenumbers`` where a number is costs about 50 µs (a parse and a walk through its
+patterns), so a process that meets a few hundred thousand numbering blocks would spend seconds
+there. The answers only change with ``phonenumbers`` and the project's NANP data, so they are
+worked out once, for every 10-digit NANP number (``+1`` and ten digits: the calls a US or
+Canadian dialer makes), and kept on disk:
+
+- the blocks come from :func:`~ringfence.facts.numberblocks.block_length`: under each area code,
+  the leading digits that decide everything ``phonenumbers`` says (three to seven), so every
+  block is answered by asking :func:`~ringfence.facts.locate.reference` about one number of it;
+- consecutive blocks with the same answer form one run; the table is the sorted first number of
+  each run (an ``array`` of 64-bit integers) and, for each run, an index into a short list of
+  distinct answers (a :class:`~ringfence.facts.locate.NumberFacts`, or why the number is not
+  valid). A lookup is one binary search: the same cost for the first number of a block as for
+  the next one, a few hundred nanoseconds.
+
+The table is built on first use (a few seconds) into the user's cache folder
+(``RINGFENCE_CACHE_DIR``, else ``$XDG_CACHE_HOME/ringfence``, else ``~/.cache/ringfence``), under
+a name that hashes the ``phonenumbers`` version, the project's data files and this format, so a
+new ``phonenumbers`` or new data build a new table instead of reading a stale one. Where the
+folder cannot be written, the table is kept in memory. ``python scripts/build_location_table.py``
+builds it ahead (an image build, say) and prints where it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from array import array
+from bisect import bisect_right
+from collections.abc import Iterator
+from pathlib import Path
+
+import phonenumbers
+
+from ringfence.facts.locate import DATA_FILES, NumberFacts, reference
+from ringfence.facts.numberblocks import block_length
+from ringfence.resources import data_path
+
+#: Bumped when the file's layout or how it is built changes.
+FORMAT = 2
+#: National digits of the numbers the table covers (+1 and ten digits).
+NATIONAL_DIGITS = 10
+
+Answer = NumberFacts | str
+
+
+def block_depths() -> array[int]:
+    """For each area code (``000`` to ``999``), the leading national digits that decide every
+    10-digit number under it (:func:`~ringfence.facts.numberblocks.block_length`)."""
+    return array("B", (block_length(1, NATIONAL_DIGITS, f"{area:03d}") for area in range(1000)))
+
+
+def blocks(depths: array[int]) -> Iterator[tuple[int, int]]:
+    """Every numbering block of 10-digit NANP numbers, in order: (first number, digits that
+    decide it). The numbers of one block get the same answers from ``phonenumbers``."""
+    for area, depth in enumerate(depths):
+        scale = 10 ** (NATIONAL_DIGITS - depth)
+        first = area * 10 ** (depth - 3)
+        for prefix in range(first, first + 10 ** (depth - 3)):
+            yield prefix * scale, depth
+
+
+def number_of(national: int) -> str:
+    """The E.164 text of a 10-digit NANP national number."""
+    return f"+1{national:010d}"
+
+
+class LocationTable:
+    """Runs of NANP numbers with the same answer, searched by their first number.
+
+    On disk (and for :meth:`find`) the table is the runs; for :meth:`get`, which every call
+    goes through, it is also kept as two dictionaries: area code -> block length, and block
+    (``+1`` and its leading digits) -> answer. Two dictionary lookups cost less than a binary
+    search of Python integers, and about 70,000 blocks take a few megabytes."""
+
+    __slots__ = ("_blocks", "_depths", "answers", "depths", "runs", "starts")
+
+    def __init__(self, depths: array[int], starts: array[int], runs: array[int],
+                 answers: list[Answer]):
+        self.depths = depths  # block length under each area code
+        self.starts = starts  # first national number of each run, ascending
+        self.runs = runs  # for each run, its answer's index in `answers`
+        self.answers = answers
+        self._depths = {f"+1{area:03d}": 2 + depth for area, depth in enumerate(depths)}
+        self._blocks: dict[str, Answer] = {}
+        ends = iter(self.starts[1:])
+        end, at = next(ends, None), 0
+        for first, depth in blocks(depths):
+            while end is not None and first >= end:
+                end, at = next(ends, None), at + 1
+            self._blocks[number_of(first)[:2 + depth]] = answers[runs[at]]
+
+    @classmethod
+    def build(cls) -> LocationTable:
+        """Ask :func:`reference` about one number of every block (a few seconds)."""
+        depths = block_depths()
+        starts, runs = array("Q"), array("H")
+        answers: list[Answer] = []
+        index: dict[Answer, int] = {}
+        for first, _ in blocks(depths):
+            answer = reference(number_of(first))
+            at = index.get(answer)
+            if at is None:
+                at = index[answer] = len(answers)
+                answers.append(answer)
+            if not runs or runs[-1] != at:
+                starts.append(first)
+                runs.append(at)
+        return cls(depths, starts, runs, answers)
+
+    def get(self, e164: str) -> Answer | None:
+        """The answer for ``+1`` and ten ASCII digits; None for any other text."""
+        depth = self._depths.get(e164[:5])  # "+1" and an area code: its blocks' length
+        if depth is not None and len(e164) == 12 and e164.isascii() and e164[5:].isdigit():
+            return self._blocks[e164[:depth]]
+        return None
+
+    def find(self, national: int) -> Answer:
+        """The answer for a 10-digit national number (0 <= national < 10**10), by its run."""
+        return self.answers[self.runs[bisect_right(self.starts, national) - 1]]
+
+    def run_bounds(self) -> Iterator[tuple[int, int, Answer]]:
+        """Every run: (first number, last number, answer)."""
+        ends = [*self.starts[1:], 10 ** NATIONAL_DIGITS]
+        for first, end, at in zip(self.starts, ends, self.runs, strict=True):
+            yield first, end - 1, self.answers[at]
+
+    def to_bytes(self) -> bytes:
+        """One JSON line (the answers and the number of runs), then the block lengths and the
+        two arrays of the runs."""
+        head = {"format": FORMAT, "runs": len(self.starts), "answers": [
+            a if isinstance(a, str) else [a.country, a.region, list(a.zones)]
+            for a in self.answers]}
+        return (json.dumps(head).encode() + b"\n" + self.depths.tobytes() + self.starts.tobytes()
+                + self.runs.tobytes())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LocationTable:
+        """The table :meth:`to_bytes` wrote; ValueError when the data is not one."""
+        line, _, body = data.partition(b"\n")
+        head = json.loads(line)
+        if head.get("format") != FORMAT:
+            raise ValueError("not a location table of this format")
+        count = head["runs"]
+        depths, starts, runs = array("B"), array("Q"), array("H")
+        depths.frombytes(body[:1000])
+        starts.frombytes(body[1000:1000 + count * starts.itemsize])
+        runs.frombytes(body[1000 + count * starts.itemsize:])
+        if len(depths) != 1000 or len(starts) != count or len(runs) != count:
+            raise ValueError("the location table is cut short")
+        answers: list[Answer] = [a if isinstance(a, str) else NumberFacts(a[0], a[1], tuple(a[2]))
+                                 for a in head["answers"]]
+        return cls(depths, starts, runs, answers)
+
+
+def cache_dir() -> Path:
+    """The folder the table is kept in."""
+    given = os.environ.get("RINGFENCE_CACHE_DIR")
+    if given:
+        return Path(given)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "ringfence"
+
+
+def table_path() -> Path:
+    """Where the table for the installed ``phonenumbers`` and the shipped data is kept."""
+    digest = hashlib.sha256(f"{FORMAT} {phonenumbers.__version__}".encode())
+    for name in DATA_FILES:
+        digest.update(data_path(name).read_bytes())
+    return cache_dir() / f"nanp-locations-{digest.hexdigest()[:16]}.bin"
+
+
+def _load_or_build() -> LocationTable:
+    path = table_path()
+    try:
+        return LocationTable.from_bytes(path.read_bytes())
+    except (OSError, ValueError):
+        pass  # not built yet (or damaged): build it
+    table = LocationTable.build()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # written beside and renamed: a process reading it never sees half a file
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as fh:
+            fh.write(table.to_bytes())
+        os.replace(fh.name, path)
+    except OSError:
+        pass  # a read-only home: the table stays in memory for this process
+    return table
+
+
+_TABLE: list[LocationTable] = []
+_LOCK = threading.Lock()
+
+
+def nanp_table() -> LocationTable:
+    """The table, read from the cache folder or built there on first use (once per process)."""
+    if not _TABLE:
+        with _LOCK:
+            if not _TABLE:
+                _TABLE.append(_load_or_build())
+    return _TABLE[0]
+

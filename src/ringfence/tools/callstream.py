@@ -1,0 +1,150 @@
+"""The calls of ``ringfence decide`` as a stream of blocks of whole lines.
+
+The input is read a block at a time (what one read returns, at most :data:`BLOCK` bytes), cut
+after its last line break, so deciding starts with the first block, memory does not grow with the
+input, and a block can be sent whole to another process. Lines end at ``\\n`` only (see
+:func:`ringfence.tools.jsonlines.calls_in`).
+
+One JSON call written over several lines (a pretty-printed file, or inline JSON) is still one
+call, as when the whole input was read at once: when the first line that is not blank opens an
+object it does not close, the input is gathered, up to :data:`MAX_OBJECT` bytes, and if all of it
+is one JSON value it becomes a single line 1. Otherwise it is read as JSON Lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from ringfence.errors import InputError
+from ringfence.tools.jsonlines import JSON_SPACE, NotJson, parse_json
+
+BLOCK = 1 << 16
+# The largest call read as one JSON value written over several lines.
+MAX_OBJECT = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """Whole lines of input: ``data`` (each line ends in ``\\n``, the input's last perhaps not)
+    and the number of its first line."""
+
+    first: int
+    data: bytes
+
+
+@contextlib.contextmanager
+def open_calls(source: str) -> Iterator[BinaryIO]:
+    """The byte stream a CALLS argument stands for: inline JSON (it starts with ``{`` or ``[``),
+    a file, or ``-`` for stdin. An unreadable one is an InputError."""
+    if source.lstrip().startswith(("{", "[")):
+        # surrogateescape: undecodable bytes of the command line come back as they were given,
+        # so they are reported as "not UTF-8" rather than failing here.
+        yield io.BytesIO(source.encode("utf-8", "surrogateescape"))
+        return
+    if source == "-":
+        if sys.stdin is None:
+            raise InputError("standard input is closed; give the calls as a file")
+        yield sys.stdin.buffer
+        return
+    try:
+        stream = Path(source).open("rb")  # noqa: SIM115 (closed below, after the last block)
+    except OSError as err:
+        raise InputError(f"cannot read {source}: {err.strerror or err}") from None
+    with stream:
+        yield stream
+
+
+def read_all(source: str) -> bytes:
+    """All the bytes a CALLS argument stands for (one call, for ``explain``)."""
+    with open_calls(source) as stream:
+        return b"".join(_reader(stream, BLOCK))
+
+
+def _reader(stream: BinaryIO, size: int) -> Iterator[bytes]:
+    read = getattr(stream, "read1", stream.read)  # read1: what is there, without waiting for more
+    name = getattr(stream, "name", "standard input")
+    while True:
+        try:
+            data = read(size)
+        except OSError as err:
+            raise InputError(f"cannot read {name}: {err.strerror or err}") from None
+        if not data:
+            return
+        yield data
+
+
+def _one_value(head: bytes, rest: Iterator[bytes]) -> tuple[bytes | None, bytes]:
+    """Gather the input after ``head``, up to MAX_OBJECT bytes: (the whole input as one line
+    when it is one JSON value, else None; the bytes gathered)."""
+    pieces = [head]
+    size = len(head)
+    for data in rest:
+        if size > MAX_OBJECT:
+            return None, b"".join((*pieces, data))
+        pieces.append(data)
+        size += len(data)
+    gathered = b"".join(pieces)
+    whole = gathered.strip(JSON_SPACE)
+    if isinstance(parse_json(whole), NotJson):
+        return None, gathered
+    # A JSON text holds no raw line break inside a string: as spaces they change nothing.
+    return whole.replace(b"\n", b" ") + b"\n", gathered
+
+
+def _opens_an_object(head: bytes) -> bool:
+    """Whether the first line that is not blank opens a JSON object it does not close."""
+    for line in head.split(b"\n"):
+        text = line.strip(JSON_SPACE)
+        if text:
+            return text.startswith(b"{") and isinstance(parse_json(text), NotJson)
+    return False
+
+
+def blocks(stream: BinaryIO, size: int = BLOCK) -> Iterator[Block]:
+    """The input as blocks of whole lines, in order (see the module's docstring)."""
+    reads = _reader(stream, size)
+    pieces: list[bytes] = []
+    seen = False  # text of the first line that is not blank
+    for data in reads:  # up to the end of that line
+        pieces.append(data)
+        after = data if seen else data.lstrip(JSON_SPACE)
+        seen = seen or bool(after)
+        if seen and b"\n" in after:
+            break
+    head = b"".join(pieces)
+    if _opens_an_object(head):
+        whole, head = _one_value(head, reads)
+        if whole is not None:
+            yield Block(1, whole)
+            return
+    number = 1
+    pending: list[bytes] = []
+    for data in _chain(head, reads):
+        cut = data.rfind(b"\n") + 1
+        if not cut:  # no line ends here: keep it for the next read (joined once, not re-copied)
+            pending.append(data)
+            continue
+        if pending:
+            pending.append(data[:cut])
+            whole_lines = b"".join(pending)
+            pending.clear()
+        else:
+            whole_lines = data[:cut] if cut < len(data) else data
+        if cut < len(data):
+            pending.append(data[cut:])
+        yield Block(number, whole_lines)
+        number += whole_lines.count(b"\n")
+    if pending:
+        yield Block(number, b"".join(pending))
+
+
+def _chain(head: bytes, reads: Iterator[bytes]) -> Iterator[bytes]:
+    if head:
+        yield head
+    yield from reads

@@ -1,0 +1,150 @@
+"""``ringfence decide``: calls in, one decision per line out, as a stream.
+
+Input is read a block at a time (:mod:`ringfence.tools.callstream`), each block decided (here, or
+by worker processes with ``--jobs``) and its lines written and flushed before the next is awaited,
+so the first decision comes out while the input is still being read and memory stays flat.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+import click
+
+from ringfence.errors import InputError
+from ringfence.tools.callstream import Block, blocks, open_calls
+from ringfence.tools.decidework import (
+    DecideOptions,
+    Decider,
+    Output,
+    Tally,
+    decider,
+    prepare_workers,
+    start_worker,
+    work,
+)
+from ringfence.tools.runreport import Progress, summary
+
+EXIT_BAD_INPUT = 2
+
+
+def _check(options: DecideOptions, jobs: int) -> None:
+    """Options that cannot go together: an error, rather than one of them silently unused."""
+    if options.ledger is None:
+        for name, value in (("--reserve", options.reserve), ("--key-file", options.key_file),
+                            ("--seller", options.seller)):
+            if value:
+                raise InputError(f"{name} needs --ledger")
+        return
+    if options.trace:
+        raise InputError("--trace cannot be given with --ledger (use explain on the merged call)")
+    if options.reserve and jobs > 1:
+        raise InputError("--reserve decides in input order, one call after another: give "
+                         "--jobs 1 (several dialer workers reserve safely through one ledger)")
+
+
+def _outputs(main: Decider, source: Iterable[Block], jobs: int) -> Iterator[Output]:
+    if jobs == 1:
+        return map(main.block, source)
+    from ringfence.tools.fanout import ordered_map
+
+    if main.options.ledger is not None:
+        from ringfence.tools.decidework import open_ledger
+
+        open_ledger(main.options).close()  # an unreachable ledger is reported before any worker
+    prepare_workers(main)
+    return ordered_map(work, source, jobs, start_worker, (main.options,))
+
+
+def _run(options: DecideOptions, calls: str, jobs: int, quiet: bool) -> Tally:
+    main = decider(options, with_ledger=jobs == 1)
+    tally = Tally()
+    out = sys.stdout.buffer
+    progress = Progress(enabled=not quiet)
+    try:
+        with open_calls(calls) as stream:
+            for output in _outputs(main, blocks(stream), jobs):
+                out.write(output.data)
+                out.flush()  # a block's decisions leave before the next input is awaited
+                tally.add(output.tally)
+                progress.advance(output.tally.calls)
+    finally:
+        progress.close()
+        if main.ledger is not None:
+            main.ledger.close()
+    return tally
+
+
+def decide_command(policy_options: Callable[..., Any],
+                   guard: Callable[..., Any]) -> click.Command:
+    """The ``decide`` command, with the shared policy options and error guard of the CLI."""
+
+    @click.command("decide")
+    @policy_options
+    @click.option("--trace", is_flag=True, help="Add every rule's outcome and why to each decision.")
+    @click.option("--full", is_flag=True,
+                  help="Every policy evaluated (applicable or not) and rule files by the path "
+                       "they were loaded from, as before the compact form.")
+    @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+                  help="Worker processes deciding blocks of lines; output stays in input order.")
+    @click.option("--quiet", "-q", is_flag=True,
+                  help="No summary and no progress bar on standard error.")
+    @click.option("--ledger", default=None, metavar="FILE_OR_URL",
+                  help="Merge the compliance ledger's facts into each call (SQLite file or "
+                       "postgresql://...).")
+    @click.option("--key-file", type=click.Path(dir_okay=False), default=None,
+                  help="Key the ledger hashes numbers with.")
+    @click.option("--seller", default=None, help="Who the ledger decides for (consent scope).")
+    @click.option("--reserve", is_flag=True,
+                  help="Record each allowed call as a pending attempt in the ledger, atomically "
+                       "with its decision; the decision gives its attempt_id.")
+    @click.argument("calls", default="-", metavar="[CALLS]")
+    @guard
+    def decide(policies: tuple[str, ...], jurisdiction: str | None, lists: tuple[str, ...],
+               trace: bool, full: bool, jobs: int, quiet: bool, ledger: str | None,
+               key_file: str | None, seller: str | None, reserve: bool, calls: str) -> None:
+        """Decide calls: one JSON call or JSON Lines from CALLS: a file, inline JSON, or - for
+        stdin (the default).
+
+        Prints one JSON decision per line (UTF-8), in input order, each written as soon as it
+        is made, and exits 0: a deny is an answer, not an error. A decision is compact unless
+        --full: only the policies that applied to the call, and a shipped policy's file named
+        relative to the library. A malformed line prints an error record for that line
+        ({"line": N, "error": ..., "id": ... when the line is a JSON object with an id}) and
+        processing goes on; the exit code is then 2. At the end a summary goes to standard
+        error (calls, allowed, denied, malformed, denials by rule), and on a terminal a
+        progress bar shows while a long run goes on; --quiet prints neither.
+        """
+        if sys.stdout is None:
+            raise InputError("standard output is closed; the decisions have nowhere to go")
+        options = DecideOptions(policies, jurisdiction, lists, trace, full, ledger, key_file,
+                                seller, reserve)
+        _check(options, jobs)
+        try:
+            tally = _run(options, calls, jobs, quiet)
+        except BrokenProcessPool:
+            raise InputError("a worker process of --jobs stopped (out of memory?); "
+                             "the output is incomplete") from None
+        except Exception as err:
+            _ledger_failure(options, err)
+            raise
+        if not quiet:
+            click.echo(summary(tally), err=True)
+        if tally.errors:
+            sys.exit(EXIT_BAD_INPUT)
+
+    return decide
+
+
+def _ledger_failure(options: DecideOptions, err: Exception) -> None:
+    """A failing ledger database as an input error naming its cause."""
+    if options.ledger is None:
+        return
+    from ringfence.ledger.db import DATABASE_ERRORS
+    from ringfence.tools.ledger_cli import database_message
+
+    if isinstance(err, DATABASE_ERRORS):
+        raise InputError(database_message(err)) from None

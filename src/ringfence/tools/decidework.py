@@ -1,0 +1,245 @@
+"""One process's share of ``ringfence decide``: a block of input lines in, a block of output
+lines and a tally out.
+
+The same code runs in the command's own process (``--jobs 1``) and in each worker process
+(``--jobs N``, :mod:`ringfence.tools.fanout`), so the output cannot depend on the number of jobs.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ringfence.api import PolicySet
+from ringfence.contract.decision import Decision
+from ringfence.errors import CallError
+from ringfence.tools.callstream import Block
+from ringfence.tools.jsonlines import NotJson, calls_in, not_a_call
+
+MAX_MESSAGE = 300
+
+
+@dataclass
+class Tally:
+    """What a run decided: the summary printed at the end."""
+
+    calls: int = 0
+    allowed: int = 0
+    denied: int = 0
+    errors: int = 0
+    # denials by "policy/rule"; a call denied by two rules counts for both
+    rules: Counter[str] = field(default_factory=Counter)
+
+    def add(self, other: Tally) -> None:
+        self.calls += other.calls
+        self.allowed += other.allowed
+        self.denied += other.denied
+        self.errors += other.errors
+        self.rules.update(other.rules)
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """The output lines of one block, and what they say."""
+
+    data: bytes
+    tally: Tally
+
+
+def error_record(number: int, raw: Any, message: str, **more: Any) -> dict[str, Any]:
+    """The record of a line that is no call: its number, why, and the call's ``id`` if any."""
+    if len(message) > MAX_MESSAGE:  # a schema message may quote a value of any size
+        message = f"{message[:MAX_MESSAGE]}... ({len(message)} characters)"
+    record: dict[str, Any] = {"line": number, "error": message, **more}
+    call_id = raw.get("id") if isinstance(raw, dict) else None
+    if isinstance(call_id, str | int) and not isinstance(call_id, bool):
+        record["id"] = call_id
+    return record
+
+
+def _json_line(record: dict[str, Any]) -> bytes:
+    return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def encode(number: int, raw: Any, record: dict[str, Any]) -> tuple[bytes, bool]:
+    """One output line (compact UTF-8 JSON, whatever the terminal's encoding), and whether it
+    is an error record."""
+    try:
+        return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE), "error" in record
+    except orjson.JSONEncodeError:
+        pass  # an integer past 64 bits, a lone surrogate, deep nesting: the standard library
+    try:
+        return _json_line(record), "error" in record
+    except RecursionError:
+        # JSON just shallow enough to read can be too deep to write inside the decision.
+        return _json_line(error_record(number, raw, "the call is nested too deeply")), True
+    except UnicodeEncodeError:
+        # A lone surrogate ("\ud800") reads as JSON but is no character: no UTF-8 can carry it.
+        bad = error_record(number, raw, "the call holds text that is not Unicode (a lone "
+                           "surrogate such as \\ud800)")
+        try:
+            return _json_line(bad), True
+        except UnicodeEncodeError:  # the id itself is such text
+            del bad["id"]
+            return _json_line(bad), True
+
+
+@dataclass(frozen=True)
+class DecideOptions:
+    """What ``ringfence decide`` was asked for, everything a worker process needs to start."""
+
+    policies: tuple[str, ...]
+    jurisdiction: str | None
+    lists: tuple[str, ...]
+    trace: bool = False
+    full: bool = False
+    ledger: str | None = None
+    key_file: str | None = None
+    seller: str | None = None
+    reserve: bool = False
+
+
+# A decision and the id of the attempt it reserved (None when it reserved none), or why the
+# call could not be decided.
+Made = tuple[Decision, str | None] | Exception
+
+
+class Decider:
+    """Decides blocks of lines with one loaded policy set (and ledger, if any)."""
+
+    def __init__(self, policies: PolicySet, options: DecideOptions, ledger: Any = None):
+        self.policies = policies
+        self.options = options
+        self.ledger = ledger
+        # A ledger that fails (unreachable, locked) stops the run: it is no fault of one line.
+        self._fatal: tuple[type[BaseException], ...] = ()
+        if ledger is not None:
+            from ringfence.ledger.db import DATABASE_ERRORS
+
+            self._fatal = DATABASE_ERRORS
+
+    def block(self, block: Block) -> Output:
+        """The output lines of a block's lines, in order, and their tally."""
+        tally = Tally()
+        # one buffer, not a list of lines: orjson's output keeps about 4 kB of heap per object
+        # while it lives, so 30,000 short lines held at once would take over 100 MB
+        out = bytearray()
+        compact = not self.options.full
+        items = list(calls_in(block.first, block.data))
+        for (number, raw), made in zip(items, self._decide_lines(items), strict=True):
+            if isinstance(made, tuple):
+                decision, attempt = made
+                record = decision.to_dict(compact=compact)
+                if attempt is not None:
+                    record["attempt_id"] = attempt
+            elif isinstance(made, Exception):
+                record = _failure(number, raw, made)
+            else:
+                record = made
+            line, is_error = encode(number, raw, record)
+            out += line
+            tally.calls += 1
+            if is_error:
+                tally.errors += 1
+            elif record["allowed"]:
+                tally.allowed += 1
+            else:
+                tally.denied += 1
+                tally.rules.update(f"{v['policy']}/{v['rule']}" for v in record["violations"])
+        return Output(bytes(out), tally)
+
+    def _decide_lines(self, items: list[tuple[int, Any]]) -> list[Made | dict[str, Any]]:
+        """Each line's decision, or its error record when it is no call."""
+        out: list[Made | dict[str, Any] | None] = []
+        calls: list[Any] = []
+        for number, raw in items:
+            if isinstance(raw, NotJson):
+                more = {} if raw.column is None else {"column": raw.column}
+                out.append(error_record(number, None, raw.message, **more))
+            elif (why := not_a_call(raw)) is not None:
+                out.append(error_record(number, raw, why, path=""))
+            else:
+                out.append(None)
+                calls.append(raw)
+        decided = iter(self._decide_calls(calls))
+        return [next(decided) if done is None else done for done in out]
+
+    def _decide_calls(self, calls: list[Any]) -> list[Made]:
+        ledger = self.ledger
+        if ledger is not None and not self.options.reserve:
+            try:  # one read of the ledger for the whole block
+                return [made if isinstance(made, Exception) else (made.decision, None)
+                        for made in ledger.decide_many(self.policies, calls)]
+            except self._fatal:
+                raise
+            except Exception:  # a defect: decide one by one, so that it costs only its line
+                pass
+        return [self._decide_one(call) for call in calls]
+
+    def _decide_one(self, call: Any) -> Made:
+        ledger = self.ledger
+        try:
+            if ledger is None:
+                return self.policies.decide(call, trace=self.options.trace), None
+            made = ledger.decide(self.policies, call, reserve=self.options.reserve,
+                                 decision_id=str(uuid.uuid4()) if self.options.reserve else None)
+            return made.decision, made.attempt_id
+        except self._fatal:
+            raise
+        except Exception as err:  # a defect must cost this line, never the rest of the batch
+            return err
+
+
+def _failure(number: int, raw: Any, err: Exception) -> dict[str, Any]:
+    if isinstance(err, CallError):
+        return error_record(number, raw, err.message, path=err.path)
+    return error_record(number, raw, f"internal error while deciding this call: "
+                        f"{type(err).__name__}: {err}")
+
+
+def decider(options: DecideOptions, *, with_ledger: bool = True) -> Decider:
+    """A Decider for the options: their policies loaded, their ledger opened (and migrated)."""
+    from ringfence.tools.policyload import policy_set
+
+    return Decider(policy_set(options.policies, options.jurisdiction, options.lists), options,
+                   open_ledger(options) if with_ledger else None)
+
+
+def open_ledger(options: DecideOptions) -> Any:
+    if options.ledger is None:
+        return None
+    from ringfence.tools.ledger_cli import open_ledger
+
+    return open_ledger(options.ledger, options.key_file, options.seller)
+
+
+# The Decider of a worker process: inherited from the parent when the process is forked,
+# made by start_worker when it is spawned.
+_WORKER: Decider | None = None
+
+
+def prepare_workers(parent: Decider) -> None:
+    """Let forked workers inherit the parent's loaded policies instead of loading them again."""
+    global _WORKER
+    _WORKER = Decider(parent.policies, parent.options)
+
+
+def start_worker(options: DecideOptions) -> None:
+    """Run in each worker process when it starts: load what was not inherited, open the
+    ledger (a database connection is never shared between processes)."""
+    global _WORKER
+    if _WORKER is None:
+        _WORKER = decider(options)
+    elif options.ledger is not None:
+        _WORKER = Decider(_WORKER.policies, options, open_ledger(options))
+
+
+def work(block: Block) -> Output:
+    """A block decided in a worker process."""
+    assert _WORKER is not None, "start_worker runs first"
+    return _WORKER.block(block)

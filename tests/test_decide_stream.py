@@ -1,0 +1,331 @@
+"""``ringfence decide`` as a stream (issue #13): decisions leave while input still comes, memory
+stays flat, order and line numbers hold across blocks and worker processes, compact and full
+forms both follow the decision schema, a summary on stderr, and the ledger merged in."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+from test_core_support import FIXTURES, NYC
+
+import ringfence
+from ringfence.resources import policies_dir, schema_path
+from ringfence.tools import callstream, runreport
+from ringfence.tools.callstream import blocks
+from ringfence.tools.cli import cli
+from ringfence.tools.decidework import Tally
+
+HOURS = str(FIXTURES / "hours.rf")
+HOUSE = str(Path(__file__).parent / "fixtures" / "ledger" / "house.rf")
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "calls.jsonl"
+RINGFENCE = [sys.executable, "-c", "from ringfence.tools.cli import main; main()"]
+NOON = "2026-06-15T12:00:00-04:00"
+LATE = "2026-06-15T22:30:00-04:00"
+
+
+def call(i: int | str, at: str = NOON, **more: object) -> bytes:
+    return json.dumps({"id": i, "to": NYC, "at": at, "purpose": "marketing", **more}).encode()
+
+
+def decide(data: bytes, *args: str, policy: str = HOURS):
+    result = CliRunner().invoke(cli, ["decide", "-p", policy, *args], input=data)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    records = [json.loads(line) for line in result.stdout_bytes.split(b"\n") if line]
+    return result.exit_code, records, result.stderr
+
+
+class Trickle(io.RawIOBase):
+    """A stream that hands out a few bytes per read, as a slow pipe does."""
+
+    def __init__(self, data: bytes, step: int):
+        self.data, self.step = data, step
+
+    def readable(self) -> bool:
+        return True
+
+    def read1(self, _size: int = -1) -> bytes:
+        piece, self.data = self.data[:self.step], self.data[self.step:]
+        return piece
+
+
+def lines_of(stream) -> list[tuple[int, bytes]]:
+    return [(block.first + i, line) for block in blocks(stream)
+            for i, line in enumerate(block.data.split(b"\n")) if line]
+
+
+# ---- reading ------------------------------------------------------------------------------
+
+
+def test_blocks_hold_whole_lines_numbered_as_the_input_whatever_the_reads():
+    data = b"\n".join([call(1), b"", b"  ", call(2), b"not json", call(3)]) + b"\n" + call(4)
+    expected = [(n, line) for n, line in enumerate(data.split(b"\n"), start=1) if line]
+    for step in (1, 7, 64, len(data)):
+        got = list(blocks(Trickle(data, step)))
+        assert all(b.data.endswith(b"\n") for b in got[:-1])
+        assert lines_of(Trickle(data, step)) == expected
+
+
+def test_a_call_written_over_several_lines_is_one_call_at_line_1():
+    pretty = json.dumps(json.loads(call("p")), indent=2).encode()
+    for data in (pretty, b"\n\n" + pretty + b"\n\n"):
+        (block,) = blocks(Trickle(data, 5))
+        assert block.first == 1 and json.loads(block.data) == json.loads(call("p"))
+    # followed by more than blanks it is no single value: JSON Lines, each line judged
+    assert len(lines_of(Trickle(pretty + b"\n" + call(2), 5))) == pretty.count(b"\n") + 2
+
+
+def test_a_broken_first_line_does_not_hold_the_input_past_the_object_limit(monkeypatch):
+    monkeypatch.setattr(callstream, "MAX_OBJECT", 1000)
+    data = b"{broken\n" + b"\n".join(call(i) for i in range(100)) + b"\n"
+    got = lines_of(Trickle(data, 50))
+    assert [n for n, _ in got] == list(range(1, 102))
+
+
+def test_inline_json_and_arrays_keep_their_documented_forms():
+    code, (record,), _ = decide(b"", call("inline").decode())
+    assert code == 0 and record["id"] == "inline"
+    code, (record,), _ = decide(b"", '[{"to": "+12125550101"}]')
+    assert code == 2 and record == {"line": 1, "error": "a call is a JSON object, not an array",
+                                    "path": ""}
+
+
+def test_an_unreadable_input_is_one_message(tmp_path):
+    code, records, err = decide(b"", str(tmp_path / "nope.jsonl"))
+    assert code == 2 and records == []
+    assert err.strip() == f"error: cannot read {tmp_path / 'nope.jsonl'}: No such file or directory"
+
+
+# ---- streaming ----------------------------------------------------------------------------
+
+
+def _readline(stream, seconds: float) -> bytes:
+    ready, _, _ = select.select([stream], [], [], seconds)
+    assert ready, f"no decision within {seconds} s"
+    return stream.readline()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_each_decision_leaves_before_the_next_line_comes(jobs):
+    proc = subprocess.Popen([*RINGFENCE, "decide", "-q", "-p", HOURS, "--jobs", jobs],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdin and proc.stdout
+    try:
+        for i in range(3):
+            proc.stdin.write(call(i) + b"\n")
+            proc.stdin.flush()  # and the input stays open: the command cannot have read it all
+            assert json.loads(_readline(proc.stdout, 60))["id"] == i
+    finally:
+        proc.stdin.close()
+        proc.wait(60)
+    assert proc.returncode == 0
+
+
+def _peak_rss_kb(path: Path) -> int:
+    done = subprocess.run(
+        [sys.executable, "-c", "import resource, subprocess, sys; subprocess.run(sys.argv[1:], "
+         "stdout=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN)"
+         ".ru_maxrss)", *RINGFENCE, "decide", "-q", "-p", HOURS, str(path)],
+        capture_output=True, text=True, check=True)
+    return int(done.stdout)
+
+
+def test_memory_does_not_grow_with_the_input(tmp_path):
+    # lines that are no calls are the cheapest to judge: 150 MB of them read as one piece
+    # would raise the peak by at least that much
+    line = b'"' + b"x" * 1500 + b'"\n'
+    small, big = tmp_path / "small.jsonl", tmp_path / "big.jsonl"
+    small.write_bytes(line * 1000)
+    with big.open("wb") as out:
+        for _ in range(100):
+            out.write(line * 1000)
+    assert big.stat().st_size > 150e6
+    grown = _peak_rss_kb(big) - _peak_rss_kb(small)
+    assert grown < 40_000, f"peak memory grew by {grown} kB over 150 MB of input"
+    # a block of short lines holds tens of thousands of them: their output must not pile up
+    short = tmp_path / "short.jsonl"
+    short.write_bytes(b"1\n" * 100_000)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    grown = _peak_rss_kb(short) - _peak_rss_kb(empty)
+    assert grown < 40_000, f"peak memory grew by {grown} kB over 100,000 short lines"
+
+
+# ---- order, errors and jobs ---------------------------------------------------------------
+
+
+def _mixed_input(n: int) -> tuple[bytes, dict[int, object]]:
+    """n lines across many blocks: calls, bad JSON, a non-object, a malformed call; the line
+    number of each bad one and its id (None when it has none)."""
+    lines, bad = [], {}
+    for i in range(1, n + 1):
+        if i % 97 == 0:
+            lines.append(b'{"id": "broken-%d", ' % i)
+            bad[i] = None
+        elif i % 89 == 0:
+            lines.append(call(f"no-zone-{i}", to_timezone="Mars/Base"))
+            bad[i] = f"no-zone-{i}"
+        elif i % 83 == 0:
+            lines.append(b"[1, 2]")
+            bad[i] = None
+        else:
+            lines.append(call(f"c{i}", LATE if i % 3 == 0 else NOON, meta={"pad": "x" * 200}))
+    return b"\n".join(lines) + b"\n", bad
+
+
+def test_order_line_numbers_and_ids_hold_across_blocks_and_jobs():
+    data, bad = _mixed_input(1200)  # about 300 kB: several blocks
+    assert len(data) > 4 * callstream.BLOCK
+    code, records, err = decide(data, "--jobs", "1")
+    assert code == 2
+    errors = {r["line"]: r.get("id") for r in records if "error" in r}
+    assert errors == bad
+    assert [r["id"] for r in records if "error" not in r] == [
+        f"c{i}" for i in range(1, 1201) if i not in bad]
+    two = decide(data, "--jobs", "2")
+    assert two == (code, records, err)  # the same bytes, the same summary
+
+
+def test_full_and_compact_forms_follow_the_decision_schema():
+    validator = jsonschema.Draft202012Validator(json.loads(schema_path(
+        "decision.schema.json").read_text("utf-8")))
+    data = b"".join(EXAMPLES.read_bytes().splitlines(keepends=True)[:120])
+    compact = decide(data, "--jurisdiction", "auto", policy="us-federal")[1]
+    full = decide(data, "--jurisdiction", "auto", "--full", policy="us-federal")[1]
+    assert len(compact) == len(full) == 120
+    library = str(policies_dir())
+    for small, whole in zip(compact, full, strict=True):
+        validator.validate(small)
+        validator.validate(whole)
+        assert small["policies"] == [p for p in whole["policies"] if p["applicable"]]
+        for found in small["violations"] + small["warnings"]:
+            assert found["source"]["file"] == f"{found['policy']}.rf"  # shipped: by its id
+        for found in whole["violations"]:
+            assert found["source"]["file"].startswith(library)
+        assert len(json.dumps(small)) < len(json.dumps(whole))
+    assert any(r["violations"] for r in compact)
+    # --full is the API's form, the one decide printed before the compact form
+    policies = ringfence.load_library()
+    assert full == [policies.decide(json.loads(line)).to_dict() for line in data.splitlines()]
+
+
+# ---- summary ------------------------------------------------------------------------------
+
+
+def test_summary_on_stderr_and_nothing_with_quiet():
+    data = b"\n".join([call(1), call(2, LATE), call(3, LATE, lists=[{"name": "dnc"}]),
+                       b"nope", call(5)]) + b"\n"
+    code, records, err = decide(data)
+    assert code == 2 and len(records) == 5
+    assert err == (
+        "decided 5 calls: 2 allowed, 2 denied, 1 malformed call (see the error records)\n"
+        "denials by rule (a call denied by several rules counts for each):\n"
+        "  2  hours/calling-hours\n"
+        "  1  hours/dnc\n")
+    quiet = decide(data, "--quiet")
+    assert quiet[:2] == (code, records) and quiet[2] == ""
+    assert decide(call(1), "-q")[2] == ""
+
+
+def test_summary_counts_in_thousands():
+    tally = Tally(calls=12345, allowed=12000, denied=345)
+    tally.rules.update({"p/b": 300, "p/a": 300, "q/c": 45})
+    assert runreport.summary(tally).splitlines() == [
+        "decided 12,345 calls: 12,000 allowed, 345 denied",
+        "denials by rule (a call denied by several rules counts for each):",
+        "  300  p/a", "  300  p/b", "   45  q/c"]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch):
+    monkeypatch.setattr(runreport, "_BAR_DELAY", 0)
+    monkeypatch.setattr(runreport, "_REDRAW", 0)
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    bar = runreport.Progress(enabled=True)
+    bar.advance(1500)
+    bar.close()
+    assert "deciding: 1500 calls" in screen.getvalue()
+    piped = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", piped)
+    bar = runreport.Progress(enabled=True)
+    bar.advance(1500)
+    bar.close()
+    quiet = Terminal()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    runreport.Progress(enabled=False).advance(5)
+    assert piped.getvalue() == quiet.getvalue() == ""
+
+
+# ---- the ledger ---------------------------------------------------------------------------
+
+
+def _house_call(i: int, **more: object) -> bytes:
+    return call(i, "2026-06-15T12:00:00Z", lists_checked_at={"dnc": "2026-06-10"}, **more)
+
+
+def test_decide_with_a_ledger_merges_its_facts_and_reserves(tmp_path):
+    db = str(tmp_path / "ledger.db")
+    opt_out = CliRunner().invoke(cli, ["ledger", "opt-out", "+12125550199", "--ledger", db,
+                                       "--at", "2026-06-01T00:00:00Z", "--channel", "sms"])
+    assert opt_out.exit_code == 0, opt_out.output
+    opted = _house_call(0, to="+12125550199")
+    code, (record,), _ = decide(opted, "--ledger", db, policy=HOUSE)
+    assert code == 0 and [v["rule"] for v in record["violations"]] == ["opt-out"]
+    assert decide(opted, policy=HOUSE)[1][0]["allowed"]  # without the ledger it knows nothing
+    # reserve: the first call takes the cap of one a day, the second sees its pending attempt
+    code, (first, second), _ = decide(_house_call(1) + b"\n" + _house_call(2) + b"\n",
+                                      "--ledger", db, "--reserve", policy=HOUSE)
+    assert code == 0 and first["allowed"] and first["attempt_id"]
+    assert [v["rule"] for v in second["violations"]] == ["cap"] and "attempt_id" not in second
+    facts = json.loads(CliRunner().invoke(cli, ["ledger", "facts", NYC, "--ledger", db]).output)
+    assert len(facts["history"]) == 1
+    # without --reserve nothing is written, with --jobs 2 the same answers
+    again = _house_call(3) + b"\n"
+    assert decide(again, "--ledger", db, "--jobs", "2", policy=HOUSE)[1][0]["violations"][0][
+        "rule"] == "cap"
+    assert len(json.loads(CliRunner().invoke(
+        cli, ["ledger", "facts", NYC, "--ledger", db]).output)["history"]) == 1
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--reserve"], "--reserve needs --ledger"),
+    (["--seller", "acme"], "--seller needs --ledger"),
+    (["--ledger", "DB", "--reserve", "--jobs", "2"], "give --jobs 1"),
+    (["--ledger", "DB", "--trace"], "--trace cannot be given with --ledger"),
+    (["--ledger", "postgresql://nobody@127.0.0.1:1/x"], "error: ledger: "),
+])
+def test_ledger_options_that_cannot_work_are_one_message(tmp_path, args, message):
+    args = [str(tmp_path / "l.db") if a == "DB" else a for a in args]
+    code, records, err = decide(call(1), *args, policy=HOUSE)
+    assert code == 2 and records == []
+    assert message in err and "Traceback" not in err
+
+
+def test_jobs_starts_workers_that_exit_with_the_command():
+    start = time.monotonic()
+    code, records, _ = decide(b"".join(call(i) + b"\n" for i in range(50)), "--jobs", "3")
+    assert code == 0 and [r["id"] for r in records] == list(range(50))
+    assert time.monotonic() - start < 120
+    assert not [c for c in os.listdir("/proc") if c.isdigit() and _is_worker_of(int(c))]
+
+
+def _is_worker_of(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[1]) == os.getpid()
+    except (OSError, ValueError, IndexError):
+        return False
