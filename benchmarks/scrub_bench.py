@@ -3,7 +3,8 @@
 Generates a realistic list (distinct numbers across every NANP area code of the shipped table and
 a few other countries; campaigns that fix purpose, technology, caller id and list wash; line
 types; a ``lists_checked_at`` struct; empty ``history``, ``consent`` and ``opt_outs`` lists; a
-few malformed and invalid numbers) and a do-not-call list holding about 10% of its numbers, then times what ``ringfence scrub`` does after loading the policies:
+few malformed and invalid numbers) and a do-not-call list holding about 10% of its numbers,
+then times what ``ringfence scrub`` does after loading the policies:
 read the Parquet file, judge every row at 10:00 on each callee's clock, write the answers as
 Parquet. Prints rows/s (median of the runs) and the time spent grouping and deciding, then checks
 that every row sampled (every row with ``--check-all``) has the answer the scalar path

@@ -33,6 +33,7 @@ FIELDS = {
     "from": ("+12025550143", "withheld"),
     "to_timezone": ("America/Chicago", "Mars/Olympus"),
     "to_region": ("US-FL", "GB"),
+    "to_postal_code": ("33101", "10001", "99999"),
     "lists_checked_at": ('{"national_dnc": "2026-11-20"}', '{"national_dnc": "2026-09-01"}',
                          "{not json"),
 }

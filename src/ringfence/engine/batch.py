@@ -33,7 +33,8 @@ import pyarrow.compute as pc
 from ringfence.api import PolicySet
 from ringfence.engine.ir import policy_atoms
 from ringfence.errors import CallError
-from ringfence.facts.callee import StandardFacts
+from ringfence.facts.callee import NumberFacts, StandardFacts
+from ringfence.facts.locationtable import NATIONAL_DIGITS, nanp_table
 from ringfence.facts.numberblocks import block_keys
 from ringfence.language import nodes
 
@@ -142,28 +143,48 @@ def _number_codes(policies: PolicySet, to: pa.Array | None, rows: int,
     if _reads_number(policies) or not standard:
         return [numbers]  # the number itself: each distinct number decided once
     assert isinstance(facts, StandardFacts)
-    blocks = block_keys(numbers, digits)
-    where, first = distinct(blocks)
-    places: dict[tuple[object, ...], int] = {}
+    places: dict[NumberFacts, int] = {}
+    place = _nanp_places(numbers, digits, places)
+    # the rest (other countries, and any NANP number the table does not answer): facts.number
+    # once per numbering block, as the standard source caches them
+    rest = np.flatnonzero(place == _UNSET)
+    where, first = distinct(block_keys(numbers[rest], digits[rest]))
     found = np.empty(len(first), dtype=np.int64)
-    for index, row in enumerate(first):
-        if not good[row]:
-            found[index] = -1
-            continue
+    for index, row in enumerate(rest[first]):
         try:
-            number = facts.number(f"+{numbers[row]}")
+            found[index] = _place(facts.number(f"+{numbers[row]}"), places) if good[row] else -1
         except CallError:  # an invalid number: its own row says so, with the number
             found[index] = -1
-            continue
-        found[index] = places.setdefault((number.country, number.region, number.zones),
-                                         len(places))
-    place = found[where]
+    place[rest] = found[where]
     by_row |= place < 0
     codes = [place]
     lists = facts.lists  # one snapshot: a list swapped meanwhile is not half used
     for name in sorted(lists):
         codes.append(_listing_codes(lists[name].keys, lists[name].dates, numbers))
     return codes
+
+
+_UNSET = -2
+
+
+def _place(answer: NumberFacts | str, places: dict[NumberFacts, int]) -> int:
+    """A small integer per distinct answer; -1 for a number that is not valid."""
+    return -1 if isinstance(answer, str) else places.setdefault(answer, len(places))
+
+
+def _nanp_places(numbers: Codes, digits: Codes, places: dict[NumberFacts, int]) -> Codes:
+    """The place of each +1 number of ten national digits, by its run in the location table
+    (the table :meth:`StandardFacts.number` answers them from); ``_UNSET`` for the others."""
+    table = nanp_table()
+    place = np.full(len(numbers), _UNSET, dtype=np.int64)
+    national = numbers - 10**NATIONAL_DIGITS
+    nanp = (digits == NATIONAL_DIGITS + 1) & (national >= 0) & (national < 10**NATIONAL_DIGITS)
+    starts = np.asarray(table.starts).astype(np.int64)
+    runs = np.asarray(table.runs).astype(np.int64)
+    codes = np.array([_place(answer, places) for answer in table.answers], dtype=np.int64)
+    run = np.searchsorted(starts, national[nanp], side="right") - 1
+    place[nanp] = codes[runs[run]]
+    return place
 
 
 def _reads_number(policies: PolicySet) -> bool:

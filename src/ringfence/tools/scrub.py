@@ -11,9 +11,9 @@ The planned time is one of (:class:`Plan`):
 * the file's own ``at`` column (an instant per row);
 * one instant for every row (``--at 2026-12-01T10:00:00-05:00``: an offset is required);
 * a wall-clock time on a date in each callee's own zone (``--at-local 10:00 --date
-  2026-12-01``): the zone named by ``to_timezone``, else the first zone of the number (the one a
-  bare date of the call is read in). A time the clocks skip that day is read as zoneinfo does
-  (fold 0: the offset before the change);
+  2026-12-01``): the first zone ``decide`` judges the call in (the zone ``to_timezone`` names,
+  else the postal code's, else the number's). A time the clocks skip that day is read as
+  zoneinfo does (fold 0: the offset before the change);
 * a whole day in the callee's zone (``--day 2026-12-01``): allowed when some instant of that day
   is, with the first such instant as ``next_allowed_at``; a row denied all day names the rules
   that deny it at the start of the day and the first allowed instant after it.
@@ -34,7 +34,6 @@ import pyarrow as pa
 
 from ringfence.api import PolicySet
 from ringfence.contract.decision import rfc3339
-from ringfence.contract.request import parse_call
 from ringfence.engine.batch import group_calls
 from ringfence.errors import CallError
 from ringfence.tools.calllog import LogError
@@ -75,16 +74,15 @@ class Verdict:
     field: str | None = None
 
 
-def _zone(policies: PolicySet, call: dict[str, Any]) -> ZoneInfo:
-    """The callee's zone a local plan is read in: ``to_timezone``, else the number's first."""
-    name = call.get("to_timezone")
-    if name is None:
-        zones = policies.facts.number(call["to"]).zones
-        if not zones:
-            raise CallError("to_timezone", f"no time zone is known for {call['to']}; give "
-                            "to_timezone to plan a local time")
-        name = zones[0]
-    return policies.facts.zone(name)
+def _zone(policies: PolicySet, call: dict[str, Any], day: dt.date) -> ZoneInfo:
+    """The callee's zone a local plan is read in: the first of the zones ``decide`` judges the
+    call in (``to_timezone``, else the postal code's, else the number's), asked of ``decide``
+    itself at noon UTC that day, so a malformed call is reported as ``decide`` reports it."""
+    probe = policies.decide({**call, "at": rfc3339(dt.datetime.combine(day, _NOON, dt.UTC))})
+    if not probe.timezones:
+        raise CallError("to_timezone", f"no time zone is known for {call['to']}; give "
+                        "to_timezone to plan a local time")
+    return policies.facts.zone(probe.timezones[0])
 
 
 def judge_row(policies: PolicySet, call: dict[str, Any] | LogError, plan: Plan, *,
@@ -112,10 +110,7 @@ def _judge(policies: PolicySet, call: dict[str, Any], plan: Plan, when_allowed: 
         call = {**call, "at": rfc3339(plan.at)}
     elif plan.kind in ("local", "day"):
         assert plan.day is not None
-        # The call is checked first (at noon UTC), so a malformed one is reported as decide
-        # would report it rather than as a failure to find its zone.
-        parse_call({**call, "at": rfc3339(dt.datetime.combine(plan.day, _NOON, dt.UTC))})
-        zone = _zone(policies, call)
+        zone = _zone(policies, call, plan.day)
         call = {**call, "at": rfc3339(plan.start(zone))}
         if plan.kind == "day":
             end = dt.datetime.combine(plan.day + dt.timedelta(days=1), dt.time(), zone)
