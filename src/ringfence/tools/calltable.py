@@ -3,7 +3,7 @@
 The formats and their column mapping are those of call logs (:mod:`ringfence.tools.calllog`):
 the same suffixes, an empty CSV cell is an absent field, nested fields are JSON text in CSV, and
 any row can be read back as the call request :func:`~ringfence.tools.calllog.read_log` would
-make of it (:meth:`CallTable.record`). Columns are Arrow arrays: Parquet as stored, CSV as text.
+make of it (:meth:`CallTable.records_at`). Columns are Arrow arrays: Parquet as stored, CSV as text.
 A JSON Lines file is read line by line into text columns (nested values as their JSON text); a
 line whose value has a type its column cannot hold (a number as ``purpose``) is marked
 :attr:`CallTable.by_row` and judged from its original record.
@@ -49,14 +49,16 @@ class CallTable:
     def __len__(self) -> int:
         return int(self.table.num_rows)
 
-    def record(self, index: int) -> dict[str, Any] | LogError:
-        """Row ``index`` as the call request the call-log readers make of it."""
+    def records_at(self, indices: npt.NDArray[np.int64]) -> list[dict[str, Any] | LogError]:
+        """The rows at ``indices`` as the call requests the call-log readers make of them
+        (taken from the table at once)."""
         if self.originals is not None:
-            return self.originals[index]
-        return self._call(index, self.table.slice(index, 1).to_pylist()[0])
+            return [self.originals[int(i)] for i in indices]
+        rows = self.table.take(pa.array(indices, pa.int64())).to_pylist()
+        return [self._call(int(i), row) for i, row in zip(indices, rows, strict=True)]
 
     def records(self) -> Iterator[dict[str, Any] | LogError]:
-        """Every row as :meth:`record` makes it, in order (converted a batch at a time)."""
+        """Every row as :meth:`records_at` makes it, in order (converted a batch at a time)."""
         if self.originals is not None:
             yield from self.originals
             return

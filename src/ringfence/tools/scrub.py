@@ -163,7 +163,7 @@ def scrub(policies: PolicySet, calls: CallTable, plan: Plan, *, batch: bool = Tr
     else:
         representatives = index = np.arange(rows)
     grouped = time.perf_counter()
-    verdicts = [judge_row(policies, calls.record(int(row)), plan) for row in representatives]
+    verdicts = [judge_row(policies, call, plan) for call in calls.records_at(representatives)]
     decided = time.perf_counter()
     lines = calls.lines
     if calls.errors:  # rows the reader could not read: error rows of their own
