@@ -93,7 +93,7 @@ def test_the_cli_denies_a_call_to_a_list_it_was_not_given(tmp_path: Path) -> Non
     path.write_text(LIST_POLICY, encoding="utf-8")
     result = CliRunner().invoke(cli, ["decide", "-p", str(path), json.dumps(call())])
     assert result.exit_code == 0
-    record = json.loads(result.output)
+    record = json.loads(result.stdout)  # the run's summary goes to standard error
     assert record["decision"] == "deny"
     assert record["violations"][0]["missing_facts"] == ["lists.internal_dnc"]
 

@@ -34,7 +34,12 @@ LATE = "2026-06-15T22:30:00-04:00"
 
 
 def call(i: int | str, at: str = NOON, **more: object) -> bytes:
-    return json.dumps({"id": i, "to": NYC, "at": at, "purpose": "marketing", **more}).encode()
+    # no attempts, consent or opt-outs and the dnc list checked (the call's lists say which it
+    # is on), said outright: left out, each is a missing fact
+    stated = {"history": [], "consent": [], "opt_outs": [], "lists": [],
+              "lists_checked_at": {"dnc": "2026-06-10"}}
+    return json.dumps({"id": i, "to": NYC, "at": at, "purpose": "marketing", **stated,
+                       **more}).encode()
 
 
 def decide(data: bytes, *args: str, policy: str = HOURS):
