@@ -88,8 +88,9 @@ def test_explain_names_the_listing_and_the_wash(policy: Path) -> None:
     (trace,) = got.trace
     assert trace.outcome == "passed"
     assert trace.detail == (
-        "deny if callee on list national_dnc as of last wash is false (national_dnc: listed "
-        "2026-06-10T00:00:00Z; last wash 2026-06-01T04:00:00Z)")
+        "deny if callee on list national_dnc as of last wash is false (the number is on the "
+        "national_dnc list, listed on 9 June 2026 at 20:00 (America/New_York); the national_dnc "
+        "list was last checked on 1 June 2026 at 00:00 (America/New_York))")
 
 
 def test_the_list_must_be_declared(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from ringfence.contract.decision import Decision
 from ringfence.engine.decide import Evaluator
+from ringfence.engine.explain import Explanation
 from ringfence.engine.ir import Policy, PolicyInfo, RuleInfo, lower_policy, policy_atoms
 from ringfence.errors import CODES, Diagnostic, InputError, PolicyError, Span, did_you_mean
 from ringfence.facts.callee import FactSource, StandardFacts, load_list_files
@@ -211,6 +212,16 @@ class PolicySet:
         With ``trace=True`` the decision lists every rule's outcome and why.
         """
         return self._evaluator.decide(call, trace)
+
+    def explain(self, call: dict[str, Any]) -> Explanation:
+        """Judge one call and say why, rule by rule, in the words of the policies: each rule's
+        title, citation and message, the facts it looked at in plain language, and which rules
+        waiting cannot clear. ``.text()`` and ``.html()`` render it; ``.decision`` is the
+        traced decision.
+
+        Raises :class:`ringfence.errors.CallError` when the call is malformed.
+        """
+        return self._evaluator.explain(call)
 
 
 def load(*paths_or_ids: str | Path, lists: Mapping[str, str | Path] | None = None,

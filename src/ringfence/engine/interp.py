@@ -86,23 +86,27 @@ class Interpreter:
             return ir.VIOLATED
         return ir.PASSED if self.condition(rule.effect, ctx) is rule.passes else ir.VIOLATED
 
+    @staticmethod
+    def covers(policy: ir.Policy, ctx: Ctx) -> Tri:
+        """Whether the callee is in one of the policy's jurisdictions (None: where the callee
+        is cannot be established closely enough, ``to_region`` named missing)."""
+        if policy.any_place or ctx.country in policy.countries:
+            return True
+        if ctx.country is None:  # where the callee is is not established
+            ctx.missing.add("to_region")
+            return None
+        if ctx.region is not None:
+            return ctx.region in policy.subdivisions
+        if any(s[:2] == ctx.country for s in policy.subdivisions):
+            ctx.missing.add("to_region")
+            return None
+        return False
+
     def applies(self, policy: ir.Policy, ctx: Ctx) -> Tri:
         """True, False, or None when the call's region (or a ``when`` fact) is unknown."""
-        if not policy.any_place:
-            if ctx.country is None:  # where the callee is is not established
-                ctx.missing.add("to_region")
-                return None
-            if ctx.country in policy.countries:
-                pass
-            elif ctx.region is not None:
-                if ctx.region not in policy.subdivisions:
-                    return False
-            elif ctx.country is not None and any(s[:2] == ctx.country
-                                                 for s in policy.subdivisions):
-                ctx.missing.add("to_region")
-                return None
-            else:
-                return False
+        place = self.covers(policy, ctx)
+        if place is not True:
+            return place
         start, end = policy.info.effective_from, policy.info.effective_until
         if start is not None or end is not None:
             day = ctx.local_date()
