@@ -52,7 +52,9 @@ def next_allowed_words(explanation: Explanation) -> str | None:
                         f"{p.why}" for p in explanation.policies if p.applies is None)
         if blocking:
             return "not by waiting: " + "; and ".join(blocking)
-        return f"not within the next {SEARCH_DAYS} days of waiting"
+        denying = "; ".join(f"{r.title} ({_cited(r)})" for r in explanation.violated
+                            if r.level == "deny")
+        return f"not within the next {SEARCH_DAYS} days of waiting (denied by: {denying})"
     if not decision.timezones:
         return str(rfc3339(when))
     zone = decision.timezones[0]
@@ -184,6 +186,10 @@ def render_html(explanation: Explanation) -> str:
     decision = explanation.decision
     nxt = next_allowed_words(explanation)
     facts = [("Call at", rfc3339(decision.at)), ("Callee", explanation.callee)]
+    for level, heading in (("deny", "Rules broken"), ("warn", "Warnings")):
+        broken = [f"{r.title} ({_cited(r)})" for r in explanation.violated if r.level == level]
+        if broken:
+            facts.append((heading, "; ".join(broken)))
     if nxt is not None:
         facts.append(("Next allowed", nxt))
     rows = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts)
