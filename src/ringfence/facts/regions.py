@@ -60,8 +60,7 @@ def region_name(code: str) -> str | None:
     """The ISO 3166 name of a country or subdivision code (``US-FL`` -> ``Florida``), or None."""
     import pycountry
 
-    if "-" in code:
-        found = pycountry.subdivisions.get(code=code)
-    else:
-        found = pycountry.countries.get(alpha_2=code)
+    table, key = ((pycountry.subdivisions, "code") if "-" in code
+                  else (pycountry.countries, "alpha_2"))
+    found = table.get(**{key: code})
     return None if found is None else str(found.name)
