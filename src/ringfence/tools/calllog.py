@@ -219,27 +219,38 @@ def replay(rows: Iterable[LogRow], lookback: dt.timedelta) -> Iterator[tuple[Log
     Only calls to the same number interact, so the rows may be split by number and replayed apart.
     """
     earlier: dict[str, tuple[list[float], list[dict[str, Any]]]] = {}
+    seen = earlier.get
     horizon = lookback.total_seconds()
-    for row in sorted(rows, key=attrgetter("stamp")):
-        number = row.call["to"]
-        stamp = row.stamp
-        times, attempts = earlier.setdefault(number, ([], []))
-        start = bisect_right(times, stamp - horizon)
-        if start:  # older than any rule can look back: drop, so a busy number stays cheap
-            del times[:start], attempts[:start]
+    for row in sorted(rows, key=_STAMP):
         call = row.call
+        stamp = row.stamp
+        found = seen(call["to"])
+        if found is None:  # the number's first call: no history to add
+            earlier[call["to"]] = ([stamp], [_attempt(row)])
+            yield row, call
+            continue
+        times, attempts = found
+        if times[0] <= stamp - horizon:  # older than any rule can look back: drop them, so a
+            start = bisect_right(times, stamp - horizon)  # busy number stays cheap
+            del times[:start], attempts[:start]
         if attempts:
-            call = {**call, "history": [*call.get("history", ()), *attempts]}
+            given = call.get("history")
+            call = {**call, "history": [*given, *attempts] if given else attempts[:]}
         yield row, call
         times.append(stamp)
         attempts.append(_attempt(row))
 
 
+_STAMP = attrgetter("stamp")
+_ATTEMPT_FIELDS = ("subject", "campaign", "purpose")
+
+
 def _attempt(row: LogRow) -> dict[str, Any]:
-    attempt: dict[str, Any] = {"at": row.call["at"]}  # the RFC 3339 text the log gave
+    call = row.call
+    attempt: dict[str, Any] = {"at": call["at"]}  # the RFC 3339 text the log gave
     if row.outcome:
         attempt["outcome"] = row.outcome
-    for key in ("subject", "campaign", "purpose"):
-        if key in row.call:
-            attempt[key] = row.call[key]
+    for key in _ATTEMPT_FIELDS:
+        if key in call:
+            attempt[key] = call[key]
     return attempt
