@@ -60,7 +60,8 @@ def region_name(code: str) -> str | None:
     """The ISO 3166 name of a country or subdivision code (``US-FL`` -> ``Florida``), or None."""
     import pycountry
 
-    table, key = ((pycountry.subdivisions, "code") if "-" in code
-                  else (pycountry.countries, "alpha_2"))
-    found = table.get(**{key: code})
-    return None if found is None else str(found.name)
+    if "-" in code:
+        place = pycountry.subdivisions.get(code=code)
+        return None if place is None else str(place.name)
+    country = pycountry.countries.get(alpha_2=code)
+    return None if country is None else str(country.name)
