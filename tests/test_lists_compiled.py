@@ -202,7 +202,7 @@ def test_decide_takes_a_compiled_list(tmp_path):
     done = CliRunner().invoke(cli, ["decide", "-p", str(policy), "--list",
                                     f"dnc={tmp_path / 'dnc.rfl'}", str(calls)])
     assert done.exit_code == 0, done.output
-    decisions = [json.loads(line)["decision"] for line in done.output.splitlines()]
+    decisions = [json.loads(line)["decision"] for line in done.stdout.splitlines()]
     assert decisions == ["deny", "allow"]
 
 
