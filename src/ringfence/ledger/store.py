@@ -269,17 +269,51 @@ class Ledger:
         if keys is None:
             # The contract's own error names the field.
             return LedgerDecision(policies.decide(call), LedgerFacts())
-        with db.raw(self.engine, write=reserve, lock_key=keys[0]) as cursor:
+        with db.raw(self.engine, write=reserve, lock_keys=keys[:1]) as cursor:
             rows = hotpath.read_rows(cursor, self._sql, keys)
             made = self._decide_with(rows, keys, policies, call, decision_id)
             if reserve and made.decision.allowed:
-                row = self._attempt_row(
-                    call["to"], call["at"], None, campaign=call.get("campaign"),
-                    subject=call.get("subject"), purpose=call.get("purpose"), agent=agent,
-                    dialer=dialer, decision_id=decision_id)
-                hotpath.insert_attempt(cursor, self._sql, row)
-                made.attempt_id = row["id"]
+                made.attempt_id = self._reserve(cursor, call, agent, decision_id, dialer)
         return made
+
+    def reserve_many(self, policies: PolicySet, calls: list[tuple[Any, str, str | None]]
+                     ) -> list[LedgerDecision | CallError]:
+        """Decide and reserve several calls, given as ``(call, decision_id, agent)``, in ONE
+        write transaction (group commit): one lock, one commit for the lot.
+
+        The calls are judged in order on one connection, so a later call sees the attempts the
+        earlier ones reserved (two calls to one number in a group cannot both pass a cap of
+        one), and nothing is reserved unless the whole group commits. A malformed call gives
+        its :class:`CallError` in its place and writes nothing.
+        """
+        keyed = [(call, self._keys_of(call), decision_id, agent)
+                 for call, decision_id, agent in calls]
+        locks = sorted({ks[0] for _, ks, _, _ in keyed if ks})
+        out: list[LedgerDecision | CallError] = []
+        with db.raw(self.engine, write=True, lock_keys=locks) as cursor:
+            for call, keys, decision_id, agent in keyed:
+                try:
+                    if keys is None:
+                        out.append(LedgerDecision(policies.decide(call), LedgerFacts()))
+                        continue
+                    rows = hotpath.read_rows(cursor, self._sql, keys)
+                    made = self._decide_with(rows, keys, policies, call, decision_id)
+                except CallError as err:
+                    out.append(err)
+                    continue
+                if made.decision.allowed:
+                    made.attempt_id = self._reserve(cursor, call, agent, decision_id)
+                out.append(made)
+        return out
+
+    def _reserve(self, cursor: Any, call: dict[str, Any], agent: str | None,
+                 decision_id: str | None, dialer: str | None = None) -> str:
+        """Insert the pending attempt of an allowed call on ``cursor``; returns its id."""
+        row = self._attempt_row(call["to"], call["at"], None, campaign=call.get("campaign"),
+                                subject=call.get("subject"), purpose=call.get("purpose"),
+                                agent=agent, dialer=dialer, decision_id=decision_id)
+        hotpath.insert_attempt(cursor, self._sql, row)
+        return str(row["id"])
 
     def decide_many(self, policies: PolicySet, calls: list[Any]) -> list[LedgerDecision | CallError]:
         """Judge many calls without reserving, on one read of the ledger (one statement per
