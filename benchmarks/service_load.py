@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -64,6 +65,23 @@ def start_server(folder: Path, port: int, workers: int, log: bool, ledger: str |
 
 
 NUMBERS = 5000
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the server and its worker processes: the
+    machine is shared, so this is the figure that does not depend on what else runs."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:  # gone, or not Linux
+            continue
+        todo += [int(child) for child in children]
+    return total
 
 
 def call(n: int) -> dict:
@@ -129,7 +147,9 @@ def main() -> None:
             warm = [json.dumps([call(n + i) for i in range(100)]).encode()
                     for n in range(0, NUMBERS, 100)]
             asyncio.run(run(port, warm, "/v1/decide", connections))  # every number met once
+            cpu = server_cpu(server.pid)
             elapsed, latencies, ok = asyncio.run(run(port, bodies, path, connections))
+            cpu = server_cpu(server.pid) - cpu
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -139,6 +159,8 @@ def main() -> None:
           f"{args.workers} worker(s), ledger {args.ledger or 'SQLite'}, "
           f"log {'off' if args.no_log else 'on'}")
     print(f"  {decisions / elapsed:,.0f} decisions/s ({ok}/{requests} answered 200 in {elapsed:.2f} s)")
+    print(f"  server CPU {cpu * 1e6 / max(decisions, 1):.0f} us a decision "
+          f"({cpu:.2f} s in all); load average {os.getloadavg()[0]:.2f}")
     print(f"  request latency p50 {statistics.median(latencies) * 1000:.1f} ms, "
           f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1000:.1f} ms")
 
