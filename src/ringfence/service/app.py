@@ -77,7 +77,8 @@ class Service:
         self.metrics = Metrics()
         self.log = (DecisionLog(config.log, max_bytes=config.log_max_bytes, fsync=config.log_fsync)
                     if config.log else None)
-        self.ledger = (Ledger(config.ledger, key=read_key(config.key_file), seller=config.seller)
+        self.ledger = (Ledger(config.ledger, key=read_key(config.key_file), seller=config.seller,
+                              purposes=self.holder.current.purposes)
                        if config.ledger else None)
         # Decide on the event loop itself when nothing waits on a network: a SQLite ledger takes
         # one writer at a time anyway, and the hop to a worker thread and back cost more than
@@ -97,6 +98,8 @@ class Service:
     def reload(self) -> bool:
         """Reload the policies (SIGHUP); the running ones stay if the new ones fail."""
         done = self.holder.reload()
+        if done and self.ledger is not None:  # facts may name what the new policies declare
+            self.ledger.purposes = self.holder.current.purposes
         self.metrics.reloads.labels("ok" if done else "failed").inc()
         return done
 

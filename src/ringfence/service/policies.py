@@ -23,6 +23,11 @@ class Loaded:
     summary: list[dict[str, Any]]
     loaded_at: str
 
+    @property
+    def purposes(self) -> frozenset[str]:
+        """The purpose words the policies declare (uses purposes ...)."""
+        return frozenset(w for p in self.policies.policies for w in p.purposes)
+
 
 def _load(refs: tuple[str, ...], lists: Mapping[str, str]) -> Loaded:
     policies = load(*refs, lists=dict(lists))
