@@ -96,7 +96,9 @@ class Service:
             self.log.close()
 
     def reload(self) -> bool:
-        """Reload the policies (SIGHUP); the running ones stay if the new ones fail."""
+        """Reload the changed lists and the policies (SIGHUP); the running ones stay if the new
+        ones fail."""
+        self.holder.reload_lists()
         done = self.holder.reload()
         if done and self.ledger is not None:  # facts may name what the new policies declare
             self.ledger.purposes = self.holder.current.purposes
@@ -303,6 +305,7 @@ def _routes(service: Service) -> list[Route]:
         return JSONResponse({
             "status": "ok", "policies": current.summary, "loaded_at": current.loaded_at,
             "last_reload_error": service.holder.last_error,
+            "lists": service.holder.list_summary(),
             "ledger": service.ledger is not None,
             "log": service.log.head if service.log is not None else None,
         })
@@ -363,6 +366,15 @@ async def _purge_every(service: Service, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
 
+async def _watch_lists(service: Service, seconds: float) -> None:
+    """Every ``seconds``, swap in each list whose file changed (read in a worker thread)."""
+    import asyncio
+
+    while True:
+        await asyncio.sleep(seconds)
+        await run_in_threadpool(service.holder.reload_lists)
+
+
 def create_app(config: ServiceConfig) -> Starlette:
     """The ASGI app for ``config`` (policies are loaded and checked here, before serving)."""
     service = Service(config)
@@ -381,11 +393,14 @@ def create_app(config: ServiceConfig) -> Starlette:
         gc.freeze()
         purging = (asyncio.create_task(_purge_every(service, PURGE_EVERY_S))
                    if service.config.retention_days is not None else None)
+        watching = (asyncio.create_task(_watch_lists(service, service.config.list_check_s))
+                    if service.config.lists and service.config.list_check_s > 0 else None)
         try:
             yield
         finally:
-            if purging is not None:
-                purging.cancel()
+            for task in (purging, watching):
+                if task is not None:
+                    task.cancel()
             service.close()
 
     app = Starlette(routes=_routes(service), lifespan=lifespan,
