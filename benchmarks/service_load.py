@@ -150,6 +150,7 @@ def main() -> None:
             cpu = server_cpu(server.pid)
             elapsed, latencies, ok = asyncio.run(run(port, bodies, path, connections))
             cpu = server_cpu(server.pid) - cpu
+            metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -161,6 +162,11 @@ def main() -> None:
     print(f"  {decisions / elapsed:,.0f} decisions/s ({ok}/{requests} answered 200 in {elapsed:.2f} s)")
     print(f"  server CPU {cpu * 1e6 / max(decisions, 1):.0f} us a decision "
           f"({cpu:.2f} s in all); load average {os.getloadavg()[0]:.2f}")
+    groups = sum(float(line.split()[1]) for line in metrics.splitlines()
+                 if line.startswith("ringfence_reserve_groups_total"))
+    if reserve and groups:  # one worker's figure when there are several
+        print(f"  group commit: {groups:.0f} transactions in the worker asked, about "
+              f"{ok / max(args.workers, 1) / groups:.1f} reservations each")
     print(f"  request latency p50 {statistics.median(latencies) * 1000:.1f} ms, "
           f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1000:.1f} ms")
 

@@ -147,6 +147,7 @@ class Service:
             made = _each([call for call, _ in flat],
                          lambda call: LedgerDecision(policies.decide(call), None))
         elif reserve:
+            self.metrics.groups.inc()
             made = ledger.reserve_many(policies, [(call, str(uuid.uuid4()), client.name)
                                                   for call, client in flat])
         else:
