@@ -13,13 +13,19 @@ reserves an attempt: one SQLite write transaction per decision). ``array``: ``--
 request, no reservation. Targets: 2,000 decisions/s reserving on SQLite; 20,000 decisions/s through
 the array endpoint without reservation; p99 < 25 ms.
 
-Measured on the 2-core development machine (load generator on the same cores, other work
-running: load average 3.5), decision log on, SQLite ledger:
-reserve, 1 worker, 4 connections: 1,318 decisions/s, p99 13.4 ms;
-reserve, 2 workers, 8 connections: 1,720 decisions/s, p99 11.6 ms;
-array of 100, 1 worker: 21,098 decisions/s, p99 30.0 ms a request (28,294 without a ledger,
-40,637 without a ledger or log). With a PostgreSQL ledger on the same machine, reserving:
-277 decisions/s (1 worker), 410 (2 workers) at load average 7.
+Measured on the 2-core development machine shared with other sessions (load generator on the
+same cores), decision log on, SQLite ledger, 8,000 requests; "server CPU" is the user + system time
+of the server's processes per decision (independent of the load from others):
+
+reserve, 2 workers, 8 connections, before group commit: 982 decisions/s, 701 us CPU a decision,
+p99 38.9 ms (load average 3.4); with group commit: 1,661 decisions/s, 402 us, p99 24.1 ms
+(load 3.6; 2.5 reservations a transaction);
+reserve, 1 worker, 8 connections: 745/s, 595 us before; 1,384/s, 326 us, p99 17.3 ms after;
+reserve, 2 workers, 16 connections: 2,010 decisions/s, 346 us, p99 33.2 ms (5.8 a transaction);
+array of 100, no reservation: 14,559 decisions/s with 1 worker, 18,250 with 2 (44 us CPU a
+decision: about 22,000/s a core with the machine to itself), p99 54 and 122 ms a request of 100
+(load average 4). Earlier, at load average 3.5: 21,098 decisions/s through the array endpoint;
+with a PostgreSQL ledger, reserving: 277 decisions/s (1 worker), 410 (2 workers) at load 7.
 """
 
 from __future__ import annotations
