@@ -280,7 +280,7 @@ class PolicySet:
         return self._evaluator.explain(call)
 
 
-def load(*paths_or_ids: str | Path, lists: Mapping[str, str | Path] | None = None,
+def load(*paths_or_ids: str | Path, lists: Mapping[str, str | Path | NumberList] | None = None,
          facts: FactSource | None = None) -> PolicySet:
     """Load policies from files, folders or shipped ids, with optional named list files.
 
