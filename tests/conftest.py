@@ -10,6 +10,7 @@ always includes PostgreSQL.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,8 +24,9 @@ ringfence_pg_server = factories.postgresql_noproc(
     host=os.environ.get("RINGFENCE_TEST_PG_HOST", "127.0.0.1"),
     port=int(os.environ.get("RINGFENCE_TEST_PG_PORT", "5432")),
     user=os.environ.get("RINGFENCE_TEST_PG_USER", "postgres"),
-    # one name per test process: concurrent runs on one server must not share a template database
-    dbname=f"ringfence_ledger_test_{os.getpid()}",
+    # it makes a template database "<dbname>_tmpl": unique per run, as other test runs share
+    # the server and would race to create (and drop) the same one
+    dbname=f"ringfence_ledger_test_{uuid.uuid4().hex[:12]}",
 )
 
 
@@ -32,7 +34,8 @@ ringfence_pg_server = factories.postgresql_noproc(
 def ringfence_pg_database(ringfence_pg_server: NoopExecutor) -> Iterator[str]:
     """A database of this test run's own on the server (dropped at the end); its URL."""
     server = ringfence_pg_server
-    name = f"ringfence_test_{os.getpid()}"
+    # process ids repeat across the machines (containers) sharing this server: add randomness
+    name = f"ringfence_test_{os.getpid()}_{uuid.uuid4().hex[:12]}"
     with DatabaseJanitor(user=server.user, host=server.host, port=server.port, dbname=name,
                          password=server.password,
                          connection_timeout=10):

@@ -161,3 +161,15 @@ def test_report_is_self_contained_and_links_findings_to_their_rules(tmp_path, li
     assert 'id="rule-us-federal--calling-hours"' in page
     assert 'href="#rule-us-federal--calling-hours"' in page
     assert "47 CFR 64.1200(c)(1)" in page and "Numbers with the most violations" in page
+
+
+def test_judge_gives_the_decisions_findings_and_place(library, planted):
+    # audit's road (the generated function alone) agrees with decide on every call it judges
+    calls = [{k: v for k, v in row.items() if k != "outcome"} for row in planted.calls[:500]]
+    for call in calls:
+        judged, decision = library.judge(call), library.decide(call)
+        assert judged.violations == decision.violations
+        assert judged.warnings == decision.warnings
+        assert [z.key for z in judged.zones] == decision.timezones
+        assert (judged.region, judged.country) == (decision.region, decision.country)
+    assert any(library.judge(call).violations for call in calls)

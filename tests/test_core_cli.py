@@ -261,14 +261,23 @@ def test_explain_names_every_rule_and_outcome():
     assert result.exit_code == 0
     out = result.output
     assert out.startswith("decision: DENY")
-    assert "zones America/New_York" in out and "region US-NY" in out
-    assert "next allowed: 2026-06-16T08:00:00-04:00" in out
-    assert "policy hours 1.0.0" in out
-    for step in ("calling-hours: violated", "dnc: passed", "cap: passed",
-                 "late-warning [warn]: violated"):
+    assert "callee: New York (US-NY); time zone America/New_York" in out
+    assert "next allowed: 2026-06-16T08:00:00-04:00 (16 June 2026 at 08:00, America/New_York)" in out
+    assert "policy hours 1.0.0: Core test policy: hours, list, consent, cap" in out
+    # each rule: outcome, title and citation, the message, then the rule's id and clause
+    for step in ("✗ violated: Calls only from 8 a.m. to 9 p.m. callee local time [Test cite: hours]",
+                 "Calls are allowed only from 8 a.m. to 9 p.m. in the callee's local time.",
+                 "rule calling-hours: the call is outside the window",
+                 "✓ passed: No marketing calls to numbers on the dnc list [Test cite: dnc]",
+                 "✓ passed: At most three attempts in 24 hours [Test cite: cap]",
+                 "✗ violated (warning): Calls after 8 p.m. are discouraged [Test cite: warning]"):
         assert step in out
-    assert "21:30:00" in out                    # the value seen
-    assert "1 matching attempts" in out
+    # the facts in plain words
+    assert ("the call was at 21:30 on Monday 15 June 2026 in America/New_York, after the 21:00 "
+            "end") in out
+    assert ("1 earlier attempt to this number in the last 24 hours; this rule looks for 3 or "
+            "more") in out
+    assert "the number is not on the dnc list" in out
 
 
 def test_explain_inline_json_and_not_applicable():
@@ -276,7 +285,8 @@ def test_explain_inline_json_and_not_applicable():
     result = run("explain", "-p", HOURS, call)
     assert result.exit_code == 0
     assert "decision: ALLOW" in result.output
-    assert "does not apply to this call" in result.output
+    assert ("does not apply: hours (the callee is in France (FR); they cover other places)"
+            in result.output)
 
 
 def test_explain_shows_exemptions_and_missing_facts(tmp_path):
@@ -285,10 +295,19 @@ def test_explain_shows_exemptions_and_missing_facts(tmp_path):
             "consent": [{"type": "express_written", "purposes": ["marketing"],
                          "at": "2026-01-01T00:00:00Z"}]}
     out = run("explain", "-p", HOURS, json.dumps(call)).output
-    assert "dnc: exempt" in out and "unless consent express_written for marketing" in out
+    assert "~ exempt: No marketing calls to numbers on the dnc list [Test cite: dnc]" in out
+    assert ("express written consent for marketing given on 31 December 2025 at 19:00 "
+            "(America/New_York)") in out
+    assert "rule dnc: unless consent express_written for marketing is true" in out
     no_purpose = {"to": NYC, "at": "2026-06-15T12:00:00-04:00"}
     out = run("explain", "-p", HOURS, json.dumps(no_purpose)).output
-    assert "calling-hours: violated" in out and "unknown" in out and "purpose" in out
+    assert "✗ violated: Calls only from 8 a.m. to 9 p.m. callee local time" in out
+    assert "the call does not say the purpose (purpose), which this rule needs" in out
+    # no instant supplies a missing fact: the rule that makes waiting useless is named
+    assert ("next allowed: not by waiting: Calls only from 8 a.m. to 9 p.m. callee local time "
+            "(Test cite: hours) forbids this call whatever the time, because the call does not "
+            "say the purpose (purpose), which this rule needs") in out
+    assert "is unknown (" not in out and "= None" not in out
 
 
 # ---- policies -----------------------------------------------------------------------------

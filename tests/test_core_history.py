@@ -130,4 +130,5 @@ def test_count_explained_in_trace(tmp_path):
     ps = load_rule(tmp_path, CAP)
     d = ps.decide(call(AT, history=history(1, 2, 3)), trace=True)
     assert d.trace[0].outcome == "violated"
-    assert "3 matching attempts" in d.trace[0].detail
+    assert ("3 earlier attempts to this number in the last 24 hours; this rule looks for 3 or "
+            "more") in d.trace[0].detail

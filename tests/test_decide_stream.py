@@ -34,12 +34,10 @@ LATE = "2026-06-15T22:30:00-04:00"
 
 
 def call(i: int | str, at: str = NOON, **more: object) -> bytes:
-    # no attempts, consent or opt-outs and the dnc list checked (the call's lists say which it
-    # is on), said outright: left out, each is a missing fact
-    stated = {"history": [], "consent": [], "opt_outs": [], "lists": [],
-              "lists_checked_at": {"dnc": "2026-06-10"}}
-    return json.dumps({"id": i, "to": NYC, "at": at, "purpose": "marketing", **stated,
-                       **more}).encode()
+    # "none" said of the records and of the dnc list, so the hours and the list decide
+    facts = {"consent": [], "history": [], "lists": [], "lists_checked_at": {"dnc": "2026-06-01"}}
+    return json.dumps({"id": i, "to": NYC, "at": at, "purpose": "marketing",
+                       **facts, **more}).encode()
 
 
 def decide(data: bytes, *args: str, policy: str = HOURS):
@@ -290,7 +288,10 @@ def test_decide_with_a_ledger_merges_its_facts_and_reserves(tmp_path):
     opted = _house_call(0, to="+12125550199")
     code, (record,), _ = decide(opted, "--ledger", db, policy=HOUSE)
     assert code == 0 and [v["rule"] for v in record["violations"]] == ["opt-out"]
-    assert decide(opted, policy=HOUSE)[1][0]["allowed"]  # without the ledger it knows nothing
+    # without the ledger nothing says whether the person opted out: denied, naming the fact
+    alone = decide(opted, policy=HOUSE)[1][0]
+    assert not alone["allowed"]
+    assert [v["missing_facts"] for v in alone["violations"]] == [["opt_outs"]]
     # reserve: the first call takes the cap of one a day, the second sees its pending attempt
     code, (first, second), _ = decide(_house_call(1) + b"\n" + _house_call(2) + b"\n",
                                       "--ledger", db, "--reserve", policy=HOUSE)

@@ -69,7 +69,8 @@ def test_a_list_neither_loaded_nor_answered_is_a_missing_fact(policy: Path) -> N
     assert got.decision == "deny"
     assert got.violations[0].missing_facts == ("lists.national_dnc",)
     assert got.trace[0].detail.endswith(
-        "(national_dnc: not loaded and not answered by the call; last wash none)")
+        "the national_dnc list is not loaded and the call does not answer it (lists and "
+        "lists_checked_at.national_dnc), which this rule needs)")
     # the call answers it: checked against the list and found on none
     answered = _call(lists=[], lists_checked_at={"national_dnc": "2026-06-01"})
     assert ringfence.load(policy).decide(answered).decision == "allow"
@@ -100,8 +101,9 @@ def test_explain_names_the_listing_and_the_wash(policy: Path) -> None:
     (trace,) = got.trace
     assert trace.outcome == "passed"
     assert trace.detail == (
-        "deny if callee on list national_dnc as of last wash is false (national_dnc: listed "
-        "2026-06-10T00:00:00Z; last wash 2026-06-01T04:00:00Z)")
+        "deny if callee on list national_dnc as of last wash is false (the number is on the "
+        "national_dnc list, listed on 9 June 2026 at 20:00 (America/New_York); the national_dnc "
+        "list was last checked on 1 June 2026 at 00:00 (America/New_York))")
 
 
 def test_the_list_must_be_declared(tmp_path: Path) -> None:

@@ -81,7 +81,7 @@ def test_unknown_attempt_and_outcome_are_named(ledger) -> None:
     with pytest.raises(InputError, match="no attempt 'nope'"):
         ledger.report_outcome("nope", "no_answer")
     attempt = ledger.record_attempt(NUMBER, AT)
-    with pytest.raises(InputError, match="outcome: one of"):
+    with pytest.raises(InputError, match=r"outcome: .hung_up. is not an outcome"):
         ledger.report_outcome(attempt, "hung_up")
 
 
@@ -162,7 +162,7 @@ def test_bad_facts_are_refused_with_the_field_named(ledger) -> None:
         ledger.record_opt_out("2125550101", AT, "sms")
     with pytest.raises(InputError, match="received_at: not an RFC 3339"):
         ledger.record_opt_out(NUMBER, "yesterday", "sms")
-    with pytest.raises(InputError, match="type: one of"):
+    with pytest.raises(InputError, match=r"type: .implied. is not a consent type"):
         ledger.record_consent(NUMBER, "implied", ["marketing"], AT)
     with pytest.raises(InputError, match="purposes: give at least one"):
         ledger.record_consent(NUMBER, "express", [], AT)

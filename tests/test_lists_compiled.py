@@ -202,7 +202,6 @@ def test_decide_takes_a_compiled_list(tmp_path):
     done = CliRunner().invoke(cli, ["decide", "-p", str(policy), "--list",
                                     f"dnc={tmp_path / 'dnc.rfl'}", str(calls)])
     assert done.exit_code == 0, done.output
-    # standard output only: the run's summary goes to standard error
     decisions = [json.loads(line)["decision"] for line in done.stdout.splitlines()]
     assert decisions == ["deny", "allow"]
 

@@ -9,15 +9,17 @@
 
 from ringfence.api import PolicySet, load, load_library, shipped_ids
 from ringfence.contract.decision import Decision, Finding, PolicyRef, RuleTrace
+from ringfence.engine.explain import Explanation, PolicyReason, RuleReason
 from ringfence.engine.ir import PolicyInfo, RuleInfo
 from ringfence.errors import CallError, Diagnostic, InputError, PolicyError, RingfenceError
 from ringfence.facts.callee import FactSource, NumberFacts, StandardFacts
 from ringfence.facts.numberlist import NumberList
 
 __all__ = [
-    "CallError", "Decision", "Diagnostic", "FactSource", "Finding", "InputError", "Ledger",
-    "NumberFacts", "NumberList", "PolicyError", "PolicyInfo", "PolicyRef", "PolicySet", "RingfenceError",
-    "RuleInfo", "RuleTrace", "StandardFacts", "load", "load_library", "shipped_ids",
+    "CallError", "Decision", "Diagnostic", "Explanation", "FactSource", "Finding", "InputError",
+    "Ledger", "NumberFacts", "NumberList", "PolicyError", "PolicyInfo", "PolicyReason", "PolicyRef",
+    "PolicySet", "RingfenceError", "RuleInfo", "RuleReason", "RuleTrace", "StandardFacts", "load",
+    "load_library", "shipped_ids",
 ]
 __version__ = "0.1.0"
 

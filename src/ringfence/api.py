@@ -11,10 +11,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
-from ringfence.contract.decision import Decision
+from ringfence.contract.decision import Decision, Finding
 from ringfence.engine.decide import Evaluator
+from ringfence.engine.explain import Explanation
 from ringfence.engine.ir import (
     Policy,
     PolicyInfo,
@@ -198,6 +200,17 @@ def compile_files(files: Iterable[Path]) -> list[Policy]:
     return compiled
 
 
+class Judgement(NamedTuple):
+    """What :meth:`PolicySet.judge` returns: a call's violations and warnings (as in its
+    :class:`Decision`) and the callee's zones, region and country."""
+
+    violations: list[Finding]
+    warnings: list[Finding]
+    zones: tuple[ZoneInfo, ...]
+    region: str | None
+    country: str | None
+
+
 class PolicySet:
     """Compiled policies evaluated together (deny overrides). Thread-safe after construction."""
 
@@ -244,8 +257,30 @@ class PolicySet:
         """
         return self._evaluator.decide(call, trace)
 
+    def judge(self, call: dict[str, Any]) -> Judgement:
+        """The rules one call breaks and where its callee is, by the same generated function
+        as :meth:`decide`, without building a :class:`Decision` (nor searching
+        ``next_allowed_at``): the road for replaying logs of calls in bulk.
 
-def load(*paths_or_ids: str | Path, lists: Mapping[str, str | Path] | None = None,
+        Raises :class:`ringfence.errors.CallError` when the call is malformed.
+        """
+        evaluator = self._evaluator
+        ctx = evaluator.context(call)
+        violations, warnings, _ = evaluator.judge(ctx)
+        return Judgement(violations, warnings, ctx.zones, ctx.region, ctx.country)
+
+    def explain(self, call: dict[str, Any]) -> Explanation:
+        """Judge one call and say why, rule by rule, in the words of the policies: each rule's
+        title, citation and message, the facts it looked at in plain language, and which rules
+        waiting cannot clear. ``.text()`` and ``.html()`` render it; ``.decision`` is the
+        traced decision.
+
+        Raises :class:`ringfence.errors.CallError` when the call is malformed.
+        """
+        return self._evaluator.explain(call)
+
+
+def load(*paths_or_ids: str | Path, lists: Mapping[str, str | Path | NumberList] | None = None,
          facts: FactSource | None = None) -> PolicySet:
     """Load policies from files, folders or shipped ids, with optional named list files.
 

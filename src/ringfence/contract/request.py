@@ -184,9 +184,7 @@ class Call(_CallSlots):
         lists = self.lists or _NO_ENTRIES
         if not any(type(v) is dt.date for v in (*lists.values(), *self.lists_checked_at.values())):
             return self
-        draft = object.__new__(_CallSlots)
-        for name in CONTRACT.slots:
-            setattr(draft, name, getattr(self, name))
+        draft = _copy(self)
         draft.lists = None if self.lists is None else {
             k: instant_in(v, zone) for k, v in self.lists.items()}
         draft.lists_checked_at = {k: instant_in(v, zone) for k, v in self.lists_checked_at.items()}
@@ -314,6 +312,20 @@ def _compile_start() -> Callable[[dict[str, Any], dict[str, Any], dt.datetime], 
 
 
 _start = _compile_start()
+
+
+def _compile_copy() -> Callable[[Call], _CallSlots]:
+    """``_copy(call)``: a draft holding every slot of ``call``, written out once (a loop of
+    ``setattr`` over the slots cost more than judging the call)."""
+    lines = ["def _copy(call):", "    draft = new(_CallSlots)",
+             *(f"    draft.{name} = call.{name}" for name in CONTRACT.slots), "    return draft"]
+    namespace: dict[str, Any] = {"new": object.__new__, "_CallSlots": _CallSlots}
+    exec(compile("\n".join(lines) + "\n", "<ringfence call copy>", "exec"), namespace)
+    copy: Callable[[Call], _CallSlots] = namespace["_copy"]
+    return copy
+
+
+_copy = _compile_copy()
 
 
 def _date_or_seconds(value: str) -> float | dt.date:

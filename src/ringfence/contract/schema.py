@@ -244,7 +244,7 @@ class Contract:
         """The places directly inside the object (or the items' object) at ``path``."""
         return tuple(p for p in self.places if p.path[:-1] == path)
 
-    @property
+    @functools.cached_property
     def vocabularies(self) -> Mapping[str, frozenset[str]]:
         """Every closed vocabulary (``enum``), by the dotted name of its place."""
         return {p.name: frozenset(p.vocabulary) for p in self.places if p.vocabulary is not None}
@@ -273,7 +273,7 @@ class Contract:
                 return vocabulary
         return None
 
-    @property
+    @functools.cached_property
     def instant_paths(self) -> tuple[InstantPath, ...]:
         """Every place an instant (or a date) may stand, in the schema's order."""
         return tuple(InstantPath(p.path, p.kind == "date_or_instant")
@@ -290,7 +290,7 @@ class Contract:
                        for p in self.children(*parent.path))
         return top + nested
 
-    @property
+    @functools.cached_property
     def text_fields(self) -> Mapping[str, str]:
         """The top-level text fields: Call attribute -> request field."""
         return {p.attribute: p.key for p in self.flat_fields if len(p.path) == 1}
@@ -300,7 +300,7 @@ class Contract:
         """The slots of a Call: the records' and collections', then one per flat field."""
         return RECORD_SLOTS + tuple(p.attribute for p in self.flat_fields)
 
-    @property
+    @functools.cached_property
     def condition_fields(self) -> tuple[ConditionField, ...]:
         """The fields a policy condition may name, in the schema's order."""
         found = []

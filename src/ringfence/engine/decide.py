@@ -20,7 +20,7 @@ from ringfence.contract.decision import (
 from ringfence.contract.request import parse_call
 from ringfence.contract.words import Words
 from ringfence.engine import ir, pygen
-from ringfence.engine.explain import explain_rule
+from ringfence.engine.explain import Explanation, explain, explain_rule
 from ringfence.engine.interp import Interpreter
 from ringfence.engine.runtime import Ctx
 from ringfence.engine.schedule import Schedule
@@ -140,9 +140,16 @@ class Evaluator:
         interp.judge(ctx, observe)
         return traces
 
+    def explain(self, raw: dict[str, Any]) -> Explanation:
+        """The decision on one call (traced) with every policy's and rule's reasons."""
+        ctx = self.context(raw)
+        return explain(self._decided(ctx, True), ctx, self.interpreter)
+
     def decide(self, raw: dict[str, Any], trace: bool = False) -> Decision:
         """The decision on one call; with ``trace``, every rule's outcome in words."""
-        ctx = self.context(raw)
+        return self._decided(self.context(raw), trace)
+
+    def _decided(self, ctx: Ctx, trace: bool) -> Decision:
         violations, warnings, refs = self._judge_fast(ctx)
         # The verdict stays the generated function's; the trace says how each rule came out.
         traces = self.trace(ctx) if trace else []

@@ -88,8 +88,9 @@ class Interpreter:
 
     @staticmethod
     def placed(policy: ir.Policy, ctx: Ctx) -> Tri:
-        """Whether the callee is where the policy applies: True, False, or None when the call's
-        region is unknown. Waiting cannot change it."""
+        """Whether the callee is in one of the policy's jurisdictions (None: where the callee
+        is cannot be established closely enough, ``to_region`` named missing). Waiting cannot
+        change it."""
         if policy.any_place or ctx.country in policy.countries:
             return True
         if ctx.country is None:  # where the callee is is not established

@@ -30,7 +30,6 @@ from ringfence.language import nodes
 
 Tri = bool | None
 FIXED_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
-_UTC = dt.UTC
 
 
 class Ctx:
@@ -199,11 +198,59 @@ def observes(*node_types: type) -> Callable[[Observer], Observer]:
     return register
 
 
-def when(ts: object) -> str:
-    """An instant (POSIX seconds) as RFC 3339, or "none"."""
-    if ts is None:
-        return "none"
-    return dt.datetime.fromtimestamp(ts, _UTC).isoformat().replace("+00:00", "Z")  # type: ignore[arg-type]
+# ---- the words for what an atom looked at (explain) -------------------------------------------
+
+# Names of facts in plain words where the field's own name does not read as English.
+_LABELS = {
+    "from": "caller ID", "to": "number called", "to_timezone": "callee's time zone",
+    "to_region": "callee's region", "line_type": "line type", "at": "time of the call",
+    "country": "callee's country", "region": "callee's region",
+    "relationship.last_transaction_at": "last transaction",
+    "relationship.last_inquiry_at": "last inquiry",
+    "relationship.contract_active": "active contract",
+}  # fmt: skip
+# The arrays of records a call may leave out (not known) or give empty (there are none).
+_ARRAYS = {"history": "earlier attempts", "opt_outs": "opt-outs", "consent": "consent records"}
+# Facts the engine establishes itself (the call does not carry them directly).
+_ESTABLISHED = frozenset(("at", "country", "region"))
+
+
+def label(fact: str) -> str:
+    """A fact's name in plain words: ``line_type`` -> ``line type``."""
+    return _LABELS.get(fact) or fact.replace("_", " ")
+
+
+def lacking(fact: str) -> str:
+    """A missing fact named, as explain says it: what is not known and the field that gives it."""
+    if fact == "holidays":
+        return ("the public-holiday calendar has no data for that year (holidays), which this "
+                "rule needs")
+    if fact in _ARRAYS:
+        return (f"the call does not give its {_ARRAYS[fact]} ({fact}; [] says there are none), "
+                "which this rule needs")
+    if fact.startswith("lists."):
+        name = fact.partition(".")[2]
+        return (f"the {name} list is not loaded and the call does not answer it (lists and "
+                f"lists_checked_at.{name}), which this rule needs")
+    if fact.startswith("lists_checked_at."):
+        return (f"the call does not say when the {fact.partition('.')[2]} list was last checked "
+                f"({fact}), which this rule needs")
+    if fact in _ESTABLISHED or fact == "to_timezone":
+        return f"the {label(fact)} is not known ({fact}), which this rule needs"
+    return f"the call does not say the {label(fact)} ({fact}), which this rule needs"
+
+
+def plain_date(day: dt.date) -> str:
+    """A date as people write it: ``11 April 2025``."""
+    return f"{day.day} {day:%B %Y}"
+
+
+def plain_instant(ctx: Ctx, ts: float) -> str:
+    """An instant on the callee's clock, as people write it: ``30 June 2026 at 09:00
+    (America/Vancouver)``."""
+    local = dt.datetime.fromtimestamp(ts, ctx.home)
+    zone = getattr(ctx.home, "key", None) or local.strftime("UTC%z")
+    return f"{plain_date(local.date())} at {local:%H:%M} ({zone})"
 
 
 def list_lookup(facts: FactSource, name: str) -> ListSlot:
@@ -372,7 +419,13 @@ def _lower_is(node: nodes.Is) -> Apply:
 
 @observes(nodes.Is, nodes.Presence)
 def _observe_field(node: nodes.Is | nodes.Presence, ctx: Ctx) -> str:
-    return f"{node.field.name} = {field_value(ctx, node.field)!r}"
+    name = node.field.name
+    value = field_value(ctx, node.field)
+    if value is None:
+        return lacking(name) if isinstance(node, nodes.Is) else f"the call gives no {label(name)}"
+    if isinstance(value, bool):
+        return f"{label(name)}: {'yes' if value else 'no'}"
+    return f"the {label(name)} is {value}"
 
 @hot
 def is_present(value: object, present: bool) -> bool:
@@ -407,7 +460,9 @@ def _lower_compare(node: nodes.Compare) -> Apply:
 @observes(nodes.Compare)
 def _observe_compare(node: nodes.Compare, ctx: Ctx) -> str:
     value = field_value(ctx, node.field)
-    return f"{node.field.name} = {'missing' if value is None else ctx.date_of(value)}"  # type: ignore[arg-type]
+    if value is None:
+        return lacking(node.field.name)
+    return f"the {label(node.field.name)} is on {plain_date(ctx.date_of(value))}"  # type: ignore[arg-type]
 
 def field_age(ctx: Ctx, value: float | None, age: nodes.Age, missing: set[str], name: str
               ) -> Tri:
@@ -424,7 +479,10 @@ def _lower_field_age(node: nodes.FieldAge) -> Apply:
 
 @observes(nodes.FieldAge)
 def _observe_field_age(node: nodes.FieldAge, ctx: Ctx) -> str:
-    return f"{node.field.name} = {when(field_value(ctx, node.field))}"
+    value = field_value(ctx, node.field)
+    if value is None:
+        return lacking(node.field.name)
+    return f"the {label(node.field.name)} was on {plain_instant(ctx, value)}"  # type: ignore[arg-type]
 
 # ---- lists ----------------------------------------------------------------------------------
 
@@ -483,19 +541,20 @@ def _lower_on_list(node: nodes.OnList) -> Apply:
                  age_durations(node.listed), timed=True)
 
 
-def _listed_words(ctx: Ctx, name: str) -> str:
-    """What explain says of the callee and list ``name``."""
+def _listed(ctx: Ctx, name: str) -> str:
     found, listed_at = listing(ctx, name, set())
     if found is None:
-        return f"list {name} not loaded and not answered by the call"
+        return f"whether the number is on the {name} list is not known"
     if not found:
-        return f"not on list {name}"
-    return f"on list {name} (listed {when(listed_at) if listed_at else 'at an unknown date'})"
+        return f"the number is not on the {name} list"
+    since = ("at a date not given (read as long ago)" if listed_at is None
+             else f"on {plain_instant(ctx, listed_at)}")
+    return f"the number is on the {name} list, listed {since}"
 
 
 @observes(nodes.OnList)
 def _observe_on_list(node: nodes.OnList, ctx: Ctx) -> str:
-    return _listed_words(ctx, node.name)
+    return _listed(ctx, node.name)
 
 def on_list_at_wash(ctx: Ctx, name: str, missing: set[str]) -> Tri:
     """``callee on list NAME as of last wash``: listed no later than the caller's last copy of
@@ -515,14 +574,19 @@ def _lower_on_list_at_wash(node: nodes.OnListAtWash) -> Apply:
     return Apply(on_list_at_wash, (CTX, Const(node.name), MISSING))
 
 
+def _checked(ctx: Ctx, name: str) -> str:
+    checked = ctx.call.lists_checked_at.get(name)
+    if checked is None:
+        return lacking(f"lists_checked_at.{name}")
+    return f"the {name} list was last checked on {plain_instant(ctx, checked)}"  # type: ignore[arg-type]
+
+
 @observes(nodes.OnListAtWash)
 def _observe_on_list_at_wash(node: nodes.OnListAtWash, ctx: Ctx) -> str:
-    found, listed_at = listing(ctx, node.name, set())
-    listed = ("not loaded and not answered by the call" if found is None
-              else f"listed {when(listed_at) if listed_at else 'at an unknown date'}" if found
-              else "not on the list")
-    checked = when(ctx.call.lists_checked_at.get(node.name))
-    return f"{node.name}: {listed}; last wash {checked}"
+    listed = _listed(ctx, node.name)
+    if not listing(ctx, node.name, set())[0]:  # not on it (or not known): the wash is no matter
+        return listed
+    return f"{listed}; {_checked(ctx, node.name)}"
 
 
 def list_checked(ctx: Ctx, name: str, age: nodes.Age, missing: set[str]) -> Tri:
@@ -542,7 +606,7 @@ def _lower_list_checked(node: nodes.ListChecked) -> Apply:
 
 @observes(nodes.ListChecked)
 def _observe_list_checked(node: nodes.ListChecked, ctx: Ctx) -> str:
-    return f"lists_checked_at.{node.name} = {when(ctx.call.lists_checked_at.get(node.name))}"
+    return _checked(ctx, node.name)
 
 # ---- consent and opt-outs -------------------------------------------------------------------
 
@@ -589,12 +653,16 @@ def _lower_consent(node: nodes.Consent) -> Apply:
 @observes(nodes.Consent)
 def _observe_consent(node: nodes.Consent, ctx: Ctx) -> str:
     if ctx.call.consent is None:
-        return "consent records: not given"
-    records = [f"{r.type} for {sorted(r.purposes)} at {when(r.at)}"
-               + (f", expires {when(r.expires_at)}" if r.expires_at else "")
-               + (f", revoked {when(r.revoked_at)}" if r.revoked_at else "")
+        return lacking("consent")
+    records = [f"{r.type.replace('_', ' ')} consent for {', '.join(sorted(r.purposes))} given on "
+               f"{plain_instant(ctx, r.at)}"
+               + (f", expiring on {plain_instant(ctx, r.expires_at)}" if r.expires_at else "")
+               + (f", revoked on {plain_instant(ctx, r.revoked_at)}" if r.revoked_at else "")
                for r in ctx.call.consent]
-    return "consent records: " + ("; ".join(records) if records else "none")
+    seen = "; ".join(records) if records else "the call records no consent"
+    if node.purpose is None and ctx.call.purpose is None:
+        return f"{lacking('purpose')}; {seen}"
+    return seen
 
 def opted_out(ctx: Ctx, any_purpose: bool, purpose: str | None, age: nodes.Age | None,
               missing: set[str]) -> Tri:
@@ -631,10 +699,14 @@ def _lower_opted_out(node: nodes.OptedOut) -> Apply:
 @observes(nodes.OptedOut)
 def _observe_opted_out(node: nodes.OptedOut, ctx: Ctx) -> str:
     if ctx.call.opt_outs is None:
-        return "opt-outs: not given"
-    outs = [f"{when(o.at)} ({'all purposes' if o.purposes is None else sorted(o.purposes)})"
+        return lacking("opt_outs")
+    outs = [f"opted out on {plain_instant(ctx, o.at)} ("
+            f"{'all purposes' if o.purposes is None else ', '.join(sorted(o.purposes))})"
             for o in ctx.call.opt_outs]
-    return "opt-outs: " + ("; ".join(outs) if outs else "none")
+    seen = "; ".join(outs) if outs else "the call records no opt-out"
+    if not node.any_purpose and node.purpose is None and ctx.call.purpose is None:
+        return f"{lacking('purpose')}; {seen}"
+    return seen
 
 # ---- the call history -----------------------------------------------------------------------
 
@@ -727,10 +799,31 @@ def _lower_last_event(node: nodes.LastEvent) -> Apply:
                               Const(node.age)), age_durations(node.age), timed=node.age is not None)
 
 
+def _filter_words(filters: HistoryFilter) -> str:
+    """``with same subject``, ``with outcome …`` in words: `` (same subject; outcome busy)``."""
+    parts = [f"same {what}" for what in filters.same]
+    if filters.outcomes is not None:
+        parts.append("outcome " + " or ".join(sorted(filters.outcomes)))
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _missing_filter(ctx: Ctx, filters: HistoryFilter) -> str:
+    return "; ".join(lacking(what) for what in filters.same if getattr(ctx.call, what) is None)
+
+
 @observes(nodes.LastEvent)
 def _observe_last_event(node: nodes.LastEvent, ctx: Ctx) -> str:
-    known, latest = latest_event(ctx, node.event, HistoryFilter.of(node.filters))
-    return f"last {node.event}: {when(latest) if known else 'not known'}"
+    filters = HistoryFilter.of(node.filters)
+    known, latest = latest_event(ctx, node.event, filters)
+    event = node.event.replace("_", "-") + _filter_words(filters)
+    if not known:  # the array is not given, or a fact a filter needs
+        array = "opt_outs" if node.event == "opt_out" else "history"
+        if getattr(ctx.call, array) is None:
+            return lacking(array)
+        return _missing_filter(ctx, filters)
+    if latest is None:
+        return f"no {event} before the call"
+    return f"the last {event} was on {plain_instant(ctx, latest)}"
 
 @dataclass(frozen=True, slots=True)
 class Count:
@@ -842,13 +935,23 @@ def _lower_count(node: nodes.CountAttempts) -> Apply:
     return Apply(count_attempts, (CTX, Const(spec)), durations, timed=True)
 
 
+# What a count is compared with, in words: ">= 3" -> "3 or more".
+_THRESHOLDS = {">=": "{} or more", ">": "more than {}", "<=": "{} or fewer", "<": "fewer than {}",
+               "=": "exactly {}", "!=": "other than {}"}  # fmt: skip
+
+
 @observes(nodes.CountAttempts)
 def _observe_count(node: nodes.CountAttempts, ctx: Ctx) -> str:
     if ctx.call.history_at is None:
-        return "history: not given"
+        return lacking("history")
     spec = count_spec(node)
     found = count_matching(ctx, spec, spec.filters.predicate(ctx))
-    return f"{found} matching attempts in the last {node.window}"
+    if found is None:
+        return _missing_filter(ctx, spec.filters)
+    attempts = "attempt" if found == 1 else "attempts"
+    return (f"{found} earlier {attempts} to this number in the last {node.window}"
+            f"{_filter_words(spec.filters)}; this rule looks for "
+            f"{_THRESHOLDS[node.op].format(node.number)}")
 
 # ---- calling windows ------------------------------------------------------------------------
 
@@ -980,19 +1083,19 @@ def closed_reason(ctx: Ctx, window: WindowSpec, local: dt.datetime) -> str | boo
     """Why the local day is closed (a text), False when open, None when a fact is missing."""
     day = local.date()
     if local.weekday() in window.closed_days:
-        return f"closed on {nodes.WEEKDAYS[local.weekday()]}s"
+        return f"the window is closed on {nodes.WEEKDAYS[local.weekday()].capitalize()}s"
     if day in window.closed_dates:
-        return f"closed on {day}"
+        return f"the window is closed on {plain_date(day)}"
     for calendar in window.calendars:
         name = calendar.on(day)
         if name is not None:
-            return f"closed on {name} ({calendar.name})"
+            return f"{plain_date(day)} is {name} ({calendar.name}), when the window is closed"
     if window.public_holidays or window.national_holidays:
         found = ctx.holiday(day, not window.public_holidays)
         if found is None:
             return None
         if found:
-            return f"closed on public holiday {found}"
+            return f"{plain_date(day)} is a public holiday ({found}), when the window is closed"
     return False
 
 

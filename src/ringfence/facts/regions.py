@@ -53,3 +53,15 @@ def same_place(region: str, country: str) -> bool:
     names = _names(country)
     # the number's country is an overseas part of the given country (or of its subdivision)
     return any(s.name in names and (region == parent or region == s.code) for s in subdivisions)
+
+
+@functools.cache
+def region_name(code: str) -> str | None:
+    """The ISO 3166 name of a country or subdivision code (``US-FL`` -> ``Florida``), or None."""
+    import pycountry
+
+    if "-" in code:
+        place = pycountry.subdivisions.get(code=code)
+        return None if place is None else str(place.name)
+    country = pycountry.countries.get(alpha_2=code)
+    return None if country is None else str(country.name)

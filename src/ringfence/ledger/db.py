@@ -131,11 +131,14 @@ def writing(engine: sa.Engine, lock_key: str | None = None) -> Iterator[sa.Conne
 
 
 @contextmanager
-def raw(engine: sa.Engine, *, write: bool, lock_key: str | None = None) -> Iterator[Any]:
+def raw(engine: sa.Engine, *, write: bool, lock_keys: list[str] | tuple[str, ...] = ()
+        ) -> Iterator[Any]:
     """A driver cursor in a transaction, locked as :func:`writing` locks when ``write``.
 
     For the statements every decision runs (see :mod:`ringfence.ledger.hotpath`): SQLAlchemy's
-    own work per statement costs several times what SQLite takes to answer it.
+    own work per statement costs several times what SQLite takes to answer it. On PostgreSQL a
+    writer takes the advisory lock of each of ``lock_keys``, in sorted order so that two groups
+    of numbers never wait for each other in a cycle.
     """
     sqlite = engine.dialect.name == "sqlite"
     with _SQLITE_WRITERS[engine] if sqlite and write else nullcontext():
@@ -144,8 +147,9 @@ def raw(engine: sa.Engine, *, write: bool, lock_key: str | None = None) -> Itera
             cursor = connection.cursor()
             if sqlite:
                 cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            elif write and lock_key is not None:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", (lock_id(lock_key),))
+            elif write:
+                for key in sorted(lock_keys):
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", (lock_id(key),))
             yield cursor
             connection.commit()
         except BaseException:

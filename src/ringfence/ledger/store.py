@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ringfence.contract.fields import VOCABULARIES
-from ringfence.errors import CallError, InputError
+from ringfence.contract.request import CONTRACT
+from ringfence.errors import CallError, InputError, did_you_mean, excerpt
 from ringfence.ledger import db, hotpath
 from ringfence.ledger.merge import LedgerFacts, merge_call
 from ringfence.ledger.schema import attempts, complaints, consents, opt_outs, revocations, washes
@@ -34,6 +35,7 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 # The call contract's vocabularies (schemas/call.schema.json), in a stable order for messages.
 CONSENT_TYPES = tuple(sorted(VOCABULARIES["consent.type"]))
 OUTCOMES = tuple(sorted(VOCABULARIES["history.outcome"]))
+PURPOSES = CONTRACT.word_vocabularies["purpose"]
 # Words dialers use for the same outcomes.
 OUTCOME_ALIASES = {"connected": "conversation", "answered": "conversation",
                    "no-answer": "no_answer", "noanswer": "no_answer"}
@@ -47,18 +49,41 @@ def _number(value: Any) -> str:
     return value
 
 
-def _purposes(value: Iterable[str] | None, field: str, *, required: bool = False
-              ) -> list[str] | None:
+def _purposes(value: Iterable[str] | None, field: str, place: str, declared: frozenset[str], *,
+              required: bool = False) -> list[str] | None:
+    """Purpose words of the contract's vocabulary at ``place`` (or ``declared`` by policies),
+    read in lowercase as the call reader reads them; an unknown one is refused, naming the
+    closest word."""
     if value is None:
         if required:
             raise InputError(f"{field}: give at least one purpose")
         return None
-    if isinstance(value, str) or not all(isinstance(p, str) and _WORD.match(p) for p in value):
+    if isinstance(value, str) or not all(isinstance(p, str) for p in value):
         raise InputError(f"{field}: a list of purpose words (marketing, ...), not {value!r}")
-    out = list(value)
+    out = [_purpose(p, field, place, declared) for p in value]
     if required and not out:
         raise InputError(f"{field}: give at least one purpose")
     return out
+
+
+def _word(value: str, field: str, known: frozenset[str] | tuple[str, ...], what: str, *,
+          aliases: Mapping[str, str] | None = None) -> str:
+    """``value`` in lowercase (an alias translated) if it is one of ``known``; else an
+    InputError naming the field, the words and the closest one."""
+    word = value.lower()
+    word = aliases.get(word, word) if aliases else word
+    if word in known:
+        return word
+    hint = did_you_mean(word, known)
+    raise InputError(f"{field}: {excerpt(value)} is not {what} ({', '.join(sorted(known))})"
+                     + (f"; did you mean {hint!r}?" if hint else ""))
+
+
+def _purpose(value: str, field: str, place: str, declared: frozenset[str]) -> str:
+    """A purpose word of the contract at ``place``, or one the policies declared."""
+    what = ("a purpose of the call contract nor one the policies declare" if declared else
+            "a purpose of the call contract (a policy may declare it: uses purpose NAME)")
+    return _word(value, field, PURPOSES.at(place, declared), what)
 
 
 def _text(value: Any, field: str) -> str | None:
@@ -68,11 +93,11 @@ def _text(value: Any, field: str) -> str | None:
 
 
 def outcome_word(value: Any) -> str:
-    """The contract's outcome word for ``value`` (an alias is translated), or an InputError."""
-    word = OUTCOME_ALIASES.get(value, value) if isinstance(value, str) else value
-    if word not in (*OUTCOMES, CANCELLED):
+    """The contract's outcome word for ``value``, matched without regard to case (an alias is
+    translated), or an InputError naming the closest word."""
+    if not isinstance(value, str):
         raise InputError(f"outcome: one of {', '.join((*OUTCOMES, CANCELLED))}, not {value!r}")
-    return word
+    return _word(value, "outcome", (*OUTCOMES, CANCELLED), "an outcome", aliases=OUTCOME_ALIASES)
 
 
 @dataclass
@@ -92,13 +117,18 @@ class Ledger:
     ``key`` (bytes) makes the ledger keep numbers as keyed hashes (HMAC-SHA256) instead of
     text; it is also what erasure needs to keep an erased person's opt-outs in force.
     ``seller`` is who this ledger decides for: consents scoped to another seller do not count.
+    ``purposes``: words policies declare (``uses purposes fundraising``) that facts may name
+    besides the call contract's purposes; outcomes and purposes are read in lowercase.
     The schema is migrated to the newest revision when the ledger is opened.
     """
 
-    def __init__(self, target: str, *, key: bytes | None = None, seller: str | None = None):
+    def __init__(self, target: str, *, key: bytes | None = None, seller: str | None = None,
+                 purposes: Iterable[str] = ()):
         self.engine = db.create_engine(str(target))
         self.key = key
         self.seller = seller
+        #: purpose words policies declare (uses purposes ...), recorded besides the contract's
+        self.purposes = frozenset(w.lower() for w in purposes)
         self._sql = hotpath.statements(self.engine.dialect.name)
         db.migrate(self.engine)
 
@@ -146,11 +176,12 @@ class Ledger:
                        campaign: str | None = None, recording_id: str | None = None,
                        form_url: str | None = None, document_hash: str | None = None) -> str:
         """Record a consent and its evidence; returns its id."""
-        if type not in CONSENT_TYPES:
+        if not isinstance(type, str):
             raise InputError(f"type: one of {', '.join(CONSENT_TYPES)}, not {type!r}")
         return self._insert(
-            consents, number, type=type,
-            purposes=_purposes(purposes, "purposes", required=True),
+            consents, number, type=_word(type, "type", CONSENT_TYPES, "a consent type"),
+            purposes=_purposes(purposes, "purposes", "consent.purposes", self.purposes,
+                               required=True),
             seller=_text(seller, "seller"), campaign=_text(campaign, "campaign"),
             evidence_recording_id=_text(recording_id, "evidence.recording_id"),
             evidence_form_url=_text(form_url, "evidence.form_url"),
@@ -161,7 +192,9 @@ class Ledger:
     def revoke_consent(self, number: str, at: Any, channel: str,
                        purposes: Iterable[str] | None = None) -> str:
         """Record that the person withdrew consent (for ``purposes``, or all) at ``at``."""
-        return self._insert(revocations, number, purposes=_purposes(purposes, "purposes"),
+        return self._insert(revocations, number,
+                            purposes=_purposes(purposes, "purposes", "consent.purposes",
+                                               self.purposes),
                             channel=_text(channel, "channel") or "unknown",
                             at=to_micros(at, "at"))
 
@@ -170,7 +203,8 @@ class Ledger:
                        campaign: str | None = None, complaint_id: str | None = None) -> str:
         """Record a do-not-call request (for ``purposes``, or all); returns its id."""
         return self._insert(opt_outs, number, channel=_text(channel, "channel") or "unknown",
-                            purposes=_purposes(purposes, "purposes"),
+                            purposes=_purposes(purposes, "purposes", "opt_outs.purposes",
+                                               self.purposes),
                             seller=_text(seller, "seller"), campaign=_text(campaign, "campaign"),
                             received_at=to_micros(received_at, "received_at"),
                             complaint_id=complaint_id)
@@ -203,6 +237,9 @@ class Ledger:
         word = None if outcome is None else outcome_word(outcome)
         if word == CANCELLED:
             raise InputError("outcome: 'cancelled' only ends a reservation; record no attempt")
+        if purpose is not None:
+            purpose = _purpose(_text(purpose, "purpose") or "", "purpose", "history.purpose",
+                               self.purposes)
         row = self._attempt_row(number, at, word, campaign=campaign, subject=subject,
                                 purpose=purpose, agent=agent, dialer=dialer)
         if word is not None:
@@ -269,17 +306,53 @@ class Ledger:
         if keys is None:
             # The contract's own error names the field.
             return LedgerDecision(policies.decide(call), LedgerFacts())
-        with db.raw(self.engine, write=reserve, lock_key=keys[0]) as cursor:
+        with db.raw(self.engine, write=reserve, lock_keys=keys[:1]) as cursor:
             rows = hotpath.read_rows(cursor, self._sql, keys)
             made = self._decide_with(rows, keys, policies, call, decision_id)
             if reserve and made.decision.allowed:
-                row = self._attempt_row(
-                    call["to"], call["at"], None, campaign=call.get("campaign"),
-                    subject=call.get("subject"), purpose=call.get("purpose"), agent=agent,
-                    dialer=dialer, decision_id=decision_id)
-                hotpath.insert_attempt(cursor, self._sql, row)
-                made.attempt_id = row["id"]
+                made.attempt_id = self._reserve(cursor, call, agent, decision_id, dialer)
         return made
+
+    def reserve_many(self, policies: PolicySet, calls: list[tuple[Any, str, str | None]]
+                     ) -> list[LedgerDecision | CallError]:
+        """Decide and reserve several calls, given as ``(call, decision_id, agent)``, in ONE
+        write transaction (group commit): one lock, one commit for the lot.
+
+        The calls are judged in order on one connection, so a later call sees the attempts the
+        earlier ones reserved (two calls to one number in a group cannot both pass a cap of
+        one), and nothing is reserved unless the whole group commits. A malformed call gives
+        its :class:`CallError` in its place and writes nothing.
+        """
+        keyed = [(call, self._keys_of(call), decision_id, agent)
+                 for call, decision_id, agent in calls]
+        locks = sorted({ks[0] for _, ks, _, _ in keyed if ks})
+        out: list[LedgerDecision | CallError] = []
+        with db.raw(self.engine, write=True, lock_keys=locks) as cursor:
+            for call, keys, decision_id, agent in keyed:
+                try:
+                    if keys is None:
+                        out.append(LedgerDecision(policies.decide(call), LedgerFacts()))
+                        continue
+                    rows = hotpath.read_rows(cursor, self._sql, keys)
+                    made = self._decide_with(rows, keys, policies, call, decision_id)
+                except CallError as err:
+                    out.append(err)
+                    continue
+                if made.decision.allowed:
+                    made.attempt_id = self._reserve(cursor, call, agent, decision_id)
+                out.append(made)
+        return out
+
+    def _reserve(self, cursor: Any, call: dict[str, Any], agent: str | None,
+                 decision_id: str | None, dialer: str | None = None) -> str:
+        """Insert the pending attempt of an allowed call on ``cursor``; returns its id."""
+        purpose = call.get("purpose")  # the reader took it in any case: kept in lowercase
+        row = self._attempt_row(call["to"], call["at"], None, campaign=call.get("campaign"),
+                                subject=call.get("subject"),
+                                purpose=purpose.lower() if isinstance(purpose, str) else None,
+                                agent=agent, dialer=dialer, decision_id=decision_id)
+        hotpath.insert_attempt(cursor, self._sql, row)
+        return str(row["id"])
 
     def decide_many(self, policies: PolicySet, calls: list[Any]) -> list[LedgerDecision | CallError]:
         """Judge many calls without reserving, on one read of the ledger (one statement per

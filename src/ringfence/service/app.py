@@ -39,6 +39,7 @@ from ringfence.ledger.db import DATABASE_ERRORS
 from ringfence.ledger.keys import read_key
 from ringfence.ledger.store import Ledger, LedgerDecision
 from ringfence.service.auth import SCOPES, Client, load_tokens, token_hash
+from ringfence.service.batcher import Batcher
 from ringfence.service.config import ServiceConfig, is_loopback
 from ringfence.service.jsonio import dumps
 from ringfence.service.log import DecisionLog
@@ -76,12 +77,16 @@ class Service:
         self.metrics = Metrics()
         self.log = (DecisionLog(config.log, max_bytes=config.log_max_bytes, fsync=config.log_fsync)
                     if config.log else None)
-        self.ledger = (Ledger(config.ledger, key=read_key(config.key_file), seller=config.seller)
+        self.ledger = (Ledger(config.ledger, key=read_key(config.key_file), seller=config.seller,
+                              purposes=self.holder.current.purposes)
                        if config.ledger else None)
         # Decide on the event loop itself when nothing waits on a network: a SQLite ledger takes
         # one writer at a time anyway, and the hop to a worker thread and back cost more than
         # the decision. A PostgreSQL ledger is waited for in worker threads.
         self.inline = self.ledger is None or self.ledger.engine.dialect.name == "sqlite"
+        # Reserving requests that arrive together share one ledger transaction and log write.
+        self.reserving: Batcher[tuple[list[Any], Client], list[dict[str, Any] | CallError]] = (
+            Batcher(lambda groups: self.decide_groups(groups, True), inline=self.inline))
 
     def close(self) -> None:
         """Release the ledger's connections and the log file."""
@@ -91,8 +96,12 @@ class Service:
             self.log.close()
 
     def reload(self) -> bool:
-        """Reload the policies (SIGHUP); the running ones stay if the new ones fail."""
+        """Reload the changed lists and the policies (SIGHUP); the running ones stay if the new
+        ones fail."""
+        self.holder.reload_lists()
         done = self.holder.reload()
+        if done and self.ledger is not None:  # facts may name what the new policies declare
+            self.ledger.purposes = self.holder.current.purposes
         self.metrics.reloads.labels("ok" if done else "failed").inc()
         return done
 
@@ -120,28 +129,35 @@ class Service:
             raise ApiError(501, "no_ledger", "this service runs without a ledger (--ledger)")
         return self.ledger
 
-    def decide_many(self, calls: list[Any], reserve: bool, client: Client, batch: bool
-                    ) -> list[dict[str, Any]]:
-        """Decide each call (in a worker thread); log every decision; answer in order."""
+    def decide_groups(self, groups: list[tuple[list[Any], Client]], reserve: bool
+                      ) -> list[list[dict[str, Any] | CallError]]:
+        """Decide the calls of several requests, each ``(calls, client)``; answer in order.
+
+        Each call gets its answer, or its :class:`CallError` when malformed. Reserving, every
+        call of every request is decided in one ledger transaction (group commit, see
+        :mod:`ringfence.service.batcher`); all the decisions are then logged in one write,
+        before any answer leaves: an answered decision is always in the ledger and the log.
+        """
         generation = self.holder.current
         policies = generation.policies
-        answers: list[dict[str, Any]] = []
-        records: list[dict[str, Any]] = []
         ledger = self.ledger
+        flat = [(call, client) for calls, client in groups for call in calls]
         made: list[LedgerDecision | CallError]
         if ledger is None:
-            made = _each(calls, lambda call: LedgerDecision(policies.decide(call), None))
+            made = _each([call for call, _ in flat],
+                         lambda call: LedgerDecision(policies.decide(call), None))
         elif reserve:
-            made = _each(calls, lambda call: ledger.decide(
-                policies, call, reserve=True, decision_id=str(uuid.uuid4()), agent=client.name))
+            self.metrics.groups.inc()
+            made = ledger.reserve_many(policies, [(call, str(uuid.uuid4()), client.name)
+                                                  for call, client in flat])
         else:
-            made = ledger.decide_many(policies, calls)
-        for index, (call, outcome) in enumerate(zip(calls, made, strict=True)):
+            made = [one for calls, _ in groups for one in ledger.decide_many(policies, calls)]
+        answers: list[dict[str, Any] | CallError] = []
+        records: list[dict[str, Any]] = []
+        logged_at = _now()
+        for (call, client), outcome in zip(flat, made, strict=True):
             if isinstance(outcome, CallError):
-                if not batch:
-                    raise ApiError(422, "invalid_call", outcome.message, outcome.path)
-                answers.append({"index": index, "error": "invalid_call",
-                                "message": outcome.message, "path": outcome.path})
+                answers.append(outcome)
                 continue
             decision, attempt_id = outcome.decision, outcome.attempt_id
             decision_id = outcome.decision_id or str(uuid.uuid4())
@@ -149,14 +165,17 @@ class Service:
             result = decision.to_dict()
             self.metrics.decisions.labels(decision.decision, str(attempt_id is not None)).inc()
             answers.append({"decision_id": decision_id, "attempt_id": attempt_id, "result": result})
-            records.append({"decision_id": decision_id, "logged_at": _now(), "client": client.name,
-                            "input": call, "reserve": reserve, "attempt_id": attempt_id,
-                            "result": result, "policies": generation.summary,
-                            "ledger_facts": facts})
+            records.append({"decision_id": decision_id, "logged_at": logged_at,
+                            "client": client.name, "input": call, "reserve": reserve,
+                            "attempt_id": attempt_id, "result": result,
+                            "policies": generation.summary, "ledger_facts": facts})
         if self.log is not None and records:
-            # written before the answer leaves: an answered decision is always in the log
             self.log.append(*records)
-        return answers
+        out, start = [], 0
+        for calls, _ in groups:
+            out.append(answers[start:start + len(calls)])
+            start += len(calls)
+        return out
 
 
 def _each(calls: list[Any], decide: Callable[[Any], LedgerDecision]
@@ -223,10 +242,22 @@ def _routes(service: Service) -> list[Route]:
         calls = body if batch else [body]
         if len(calls) > config.max_batch:
             raise ApiError(413, "too_large", f"at most {config.max_batch} calls in one request")
-        if service.inline:
-            answers = service.decide_many(calls, reserve, client, batch)
+        made: list[dict[str, Any] | CallError]
+        if reserve:
+            made = await service.reserving.submit((calls, client))
+        elif service.inline:
+            made = service.decide_groups([(calls, client)], False)[0]
         else:
-            answers = await run_in_threadpool(service.decide_many, calls, reserve, client, batch)
+            made = (await run_in_threadpool(service.decide_groups, [(calls, client)], False))[0]
+        answers: list[dict[str, Any]] = []
+        for index, outcome in enumerate(made):
+            if not isinstance(outcome, CallError):
+                answers.append(outcome)
+            elif batch:
+                answers.append({"index": index, "error": "invalid_call",
+                                "message": outcome.message, "path": outcome.path})
+            else:
+                raise ApiError(422, "invalid_call", outcome.message, outcome.path)
         return JSONResponse({"decisions": answers} if batch else answers[0])
 
     def fact(name: str, shape: str, record: Callable[[Any, dict[str, Any]], str]) -> Route:
@@ -275,6 +306,7 @@ def _routes(service: Service) -> list[Route]:
         return JSONResponse({
             "status": "ok", "policies": current.summary, "loaded_at": current.loaded_at,
             "last_reload_error": service.holder.last_error,
+            "lists": service.holder.list_summary(),
             "ledger": service.ledger is not None,
             "log": service.log.head if service.log is not None else None,
         })
@@ -335,6 +367,15 @@ async def _purge_every(service: Service, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
 
+async def _watch_lists(service: Service, seconds: float) -> None:
+    """Every ``seconds``, swap in each list whose file changed (read in a worker thread)."""
+    import asyncio
+
+    while True:
+        await asyncio.sleep(seconds)
+        await run_in_threadpool(service.holder.reload_lists)
+
+
 def create_app(config: ServiceConfig) -> Starlette:
     """The ASGI app for ``config`` (policies are loaded and checked here, before serving)."""
     service = Service(config)
@@ -353,11 +394,14 @@ def create_app(config: ServiceConfig) -> Starlette:
         gc.freeze()
         purging = (asyncio.create_task(_purge_every(service, PURGE_EVERY_S))
                    if service.config.retention_days is not None else None)
+        watching = (asyncio.create_task(_watch_lists(service, service.config.list_check_s))
+                    if service.config.lists and service.config.list_check_s > 0 else None)
         try:
             yield
         finally:
-            if purging is not None:
-                purging.cancel()
+            for task in (purging, watching):
+                if task is not None:
+                    task.cancel()
             service.close()
 
     app = Starlette(routes=_routes(service), lifespan=lifespan,

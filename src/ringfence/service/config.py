@@ -30,6 +30,8 @@ class ServiceConfig:
     log_max_bytes: int = 100 << 20
     log_fsync: bool = False
     retention_days: float | None = None
+    # how often the list files are looked at for a change (seconds; 0: only on SIGHUP)
+    list_check_s: float = 2.0
 
     def check(self) -> None:
         """Refuse settings that would serve without authentication off the loopback."""

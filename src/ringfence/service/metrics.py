@@ -22,5 +22,8 @@ class Metrics:
             "ringfence_request_seconds", "Time to answer a request", ["endpoint"],
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
             registry=self.registry)
+        self.groups = Counter("ringfence_reserve_groups",
+                              "Ledger transactions that reserved (each for a group of requests)",
+                              registry=self.registry)
         self.reloads = Counter("ringfence_policy_reloads", "Policy reloads", ["result"],
                                registry=self.registry)

@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
-from zoneinfo import ZoneInfo
 
 from ringfence.api import PolicySet
 from ringfence.contract.decision import rfc3339
@@ -160,29 +159,25 @@ _Outcome = tuple[int, dt.datetime | None, dt.datetime | None, list[AuditFinding]
 
 def _judge(policies: PolicySet, rows: list[LogRow], lookback: dt.timedelta) -> _Outcome:
     """(calls judged, first and last instant, findings, calls the engine rejected)."""
-    zones: dict[str, ZoneInfo] = {}
     findings: list[AuditFinding] = []
     rejected: list[LogError] = []
     calls = 0
     first = last = None
+    judge = policies.judge  # the generated function alone: no Decision, no next_allowed_at
     for row, call in replay(rows, lookback):
         try:
-            decision = policies.decide(call)
+            judged = judge(call)
         except CallError as err:
             rejected.append(LogError(row.line, err.path or "(call)", err.message))
             continue
         calls += 1
         first = first or row.at
         last = row.at
-        if not decision.violations and not decision.warnings:
+        if not judged.violations and not judged.warnings:
             continue
-        hour = None
-        if decision.timezones:
-            name = decision.timezones[0]
-            zone = zones.get(name) or zones.setdefault(name, ZoneInfo(name))
-            hour = row.at.astimezone(zone).hour
-        where = decision.region or decision.country or "unknown"
-        for finding in (*decision.violations, *decision.warnings):
+        hour = row.at.astimezone(judged.zones[0]).hour if judged.zones else None
+        where = judged.region or judged.country or "unknown"
+        for finding in (*judged.violations, *judged.warnings):
             findings.append(AuditFinding(
                 row.line, call.get("id"), row.at, call["to"], where, hour, call.get("campaign"),
                 finding.policy, finding.rule, finding.title, finding.level, finding.message,

@@ -27,6 +27,8 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ringfence.contract.fields import VOCABULARIES
 from ringfence.contract.request import CONTRACT
 from ringfence.contract.schema import STRUCTURED
@@ -145,14 +147,20 @@ def _row(line: int, record: Any) -> LogRow | LogError:
 
 def jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
     """(line number, JSON value or :class:`LogError`) of each non-blank line of a JSON Lines file."""
-    with path.open(encoding="utf-8") as fh:
-        for number, text in enumerate(fh, start=1):
-            if not text.strip():
+    with path.open("rb") as fh:
+        for number, data in enumerate(fh, start=1):
+            if not data.strip():
                 continue
             try:
-                yield number, json.loads(text)
-            except json.JSONDecodeError as err:
-                yield number, LogError(number, "(line)", f"not JSON: {err.msg} (column {err.colno})")
+                yield number, orjson.loads(data)
+            except orjson.JSONDecodeError:
+                # orjson is the fast road; the standard parser words the error (and reads the
+                # few things orjson refuses, such as integers past 64 bits)
+                try:
+                    yield number, json.loads(data.decode("utf-8"))
+                except json.JSONDecodeError as err:
+                    yield number, LogError(number, "(line)",
+                                           f"not JSON: {err.msg} (column {err.colno})")
 
 
 def _csv_records(path: Path) -> Iterator[tuple[int, Any]]:
@@ -215,26 +223,38 @@ def replay(rows: Iterable[LogRow], lookback: dt.timedelta) -> Iterator[tuple[Log
     Only calls to the same number interact, so the rows may be split by number and replayed apart.
     """
     earlier: dict[str, tuple[list[float], list[dict[str, Any]]]] = {}
+    seen = earlier.get
     horizon = lookback.total_seconds()
-    for row in sorted(rows, key=attrgetter("stamp")):
-        number = row.call["to"]
+    for row in sorted(rows, key=_STAMP):
+        call = row.call
         stamp = row.stamp
-        times, attempts = earlier.setdefault(number, ([], []))
-        start = bisect_right(times, stamp - horizon)
-        if start:  # older than any rule can look back: drop, so a busy number stays cheap
+        found = seen(call["to"])
+        if found is None:  # the number's first call: the log answers history, none before it
+            earlier[call["to"]] = ([stamp], [_attempt(row)])
+            yield row, (call if "history" in call else {**call, "history": []})
+            continue
+        times, attempts = found
+        if times[0] <= stamp - horizon:  # older than any rule can look back: drop them, so a
+            start = bisect_right(times, stamp - horizon)  # busy number stays cheap
             del times[:start], attempts[:start]
-        # The log is the record of the calls made: it answers history ([] before the first).
-        call = {**row.call, "history": [*row.call.get("history", ()), *attempts]}
+        # The log is the record of the calls made: it answers history ([] when none is recent).
+        given = call.get("history")
+        call = {**call, "history": [*given, *attempts] if given else attempts[:]}
         yield row, call
         times.append(stamp)
         attempts.append(_attempt(row))
 
 
+_STAMP = attrgetter("stamp")
+_ATTEMPT_FIELDS = ("subject", "campaign", "purpose")
+
+
 def _attempt(row: LogRow) -> dict[str, Any]:
-    attempt: dict[str, Any] = {"at": row.at.isoformat()}
+    call = row.call
+    attempt: dict[str, Any] = {"at": call["at"]}  # the RFC 3339 text the log gave
     if row.outcome:
         attempt["outcome"] = row.outcome
-    for key in ("subject", "campaign", "purpose"):
-        if key in row.call:
-            attempt[key] = row.call[key]
+    for key in _ATTEMPT_FIELDS:
+        if key in call:
+            attempt[key] = call[key]
     return attempt

@@ -111,37 +111,26 @@ def _load_call(call: str) -> dict[str, Any]:
 
 @cli.command("explain")
 @policy_options
+@click.option("--all", "every", is_flag=True,
+              help="Every rule and policy in full, including those that do not apply (by "
+                   "default they are summarised one line per policy).")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, writable=True),
+              metavar="FILE", help="Also write the explanation as a self-contained HTML page.")
 @click.argument("call")
 @_guard
 def explain_command(policies: tuple[str, ...], jurisdiction: str | None, lists: tuple[str, ...],
-                    call: str) -> None:
-    """Explain a decision: every rule, applied or not, which clause decided, the values seen.
+                    every: bool, html_out: str | None, call: str) -> None:
+    """Explain a decision in the words of the policies: for each rule that applies, its title,
+    citation and message and the facts it looked at; when the call may be made, or which rule
+    makes waiting useless and why.
 
     CALL is a JSON file, inline JSON, or - for stdin.
     """
-    policy_set = _policy_set(policies, jurisdiction, lists)
-    decision = policy_set.decide(_load_call(call), trace=True)
-    click.echo(f"decision: {decision.decision.upper()}  ({decision.at.isoformat()})")
-    click.echo(f"callee: zones {', '.join(decision.timezones) or 'unknown'}; region "
-               f"{decision.region or 'unknown'}; country {decision.country or 'unknown'}; "
-               f"located by {decision.located_by.replace('_', ' ')}")
-    if decision.location_note:
-        click.echo(f"note: {decision.location_note}")
-    if decision.decision == "deny":
-        nxt = decision.next_allowed_at
-        click.echo(f"next allowed: {nxt.isoformat() if nxt else 'not by waiting (within 14 days)'}")
-    marks = {"violated": "✗", "passed": "✓", "exempt": "~", "not_applicable": "-",
-             "not_in_force": "-"}
-    for ref in decision.policies:
-        click.echo(f"\npolicy {ref.id} {ref.version or ''}"
-                   f"{'' if ref.applicable else '  (does not apply to this call)'}")
-        for step in (t for t in decision.trace if t.policy == ref.id):
-            level = " [warn]" if step.level == "warn" else ""
-            click.echo(f"  {marks[step.outcome]} {step.rule}{level}: {step.outcome.replace('_', ' ')}")
-            click.echo(f"      {step.detail}")
-    for finding in decision.violations:
-        if finding.rule == "applicability":
-            click.echo(f"\n✗ {finding.message}")
+    explanation = _policy_set(policies, jurisdiction, lists).explain(_load_call(call))
+    if html_out is not None:
+        with open(html_out, "w", encoding="utf-8") as out:
+            out.write(explanation.html())
+    click.echo(explanation.text(every=every), nl=False)
 
 
 @cli.command("policies")

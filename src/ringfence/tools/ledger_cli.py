@@ -27,17 +27,29 @@ def ledger_options(fn: Any) -> Any:
                      help="File holding the key that numbers are hashed with "
                           "(or $RINGFENCE_LEDGER_KEY)."),
         click.option("--seller", default=None, help="Who this ledger decides for (consent scope)."),
+        click.option("--policy", "policies", multiple=True, metavar="PATH_OR_ID",
+                     expose_value=False, callback=_keep_policies,
+                     help="Policies whose declared purposes (uses purposes ...) facts may name "
+                          "besides the call contract's; repeatable."),
     ]):
         fn = option(fn)
     return fn
 
 
+def _keep_policies(context: click.Context, _param: Any, refs: tuple[str, ...]) -> None:
+    context.meta["ringfence.ledger.policies"] = refs
+
+
 def open_ledger(target: str, key_file: str | None, seller: str | None = None) -> Any:
-    """Open (and migrate) the ledger named on the command line."""
+    """Open (and migrate) the ledger named on the command line, accepting the purposes that
+    its ``--policy`` policies declare."""
+    from ringfence.api import load
     from ringfence.ledger import Ledger
     from ringfence.ledger.keys import read_key
 
-    return Ledger(target, key=read_key(key_file), seller=seller)
+    refs = click.get_current_context().meta.get("ringfence.ledger.policies", ())
+    declared = [w for p in load(*refs).policies for w in p.purposes] if refs else []
+    return Ledger(target, key=read_key(key_file), seller=seller, purposes=declared)
 
 
 def cli_guard(fn: Any) -> Any:
