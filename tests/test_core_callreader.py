@@ -47,7 +47,7 @@ def values(call) -> tuple:
             type(call.at_ts), call.consent, call.opt_outs, call.contract_active,
             call.last_transaction_at, call.last_inquiry_at, lists, checked, call.history_at,
             call.history, call.from_, call.technology, call.purpose, call.subject,
-            call.line_type, call.sector, call.new_words,
+            call.line_type, call.sector, call.campaign, call.seller, call.new_words,
             # the words of the attempts, which `with same purpose` reads from the items
             (None if call.history_items is None else
              tuple((item.get("outcome"), item.get("purpose")) for item in call.history_items)))
@@ -108,6 +108,10 @@ def test_generated_and_mutated_calls_read_the_same_or_are_handed_over():
     {"history": [{"at": GOOD_AT, "purpose": "Marketing"}]},
     {"consent": [{"type": "express", "purposes": ["has space"], "at": GOOD_AT}]},
     {"consent": [{"type": "express", "at": GOOD_AT}]},
+    {"consent": [{"type": "express", "purposes": [], "at": GOOD_AT, "number": "12125550101"}]},
+    {"consent": [{"type": "express", "purposes": [], "at": GOOD_AT, "seller": ""}]},
+    {"consent": [{"type": "express", "purposes": [], "at": GOOD_AT, "seller": 7}]},
+    {"seller": ""},
     {"relationship": {"contract_active": 1}},
     {"lists": [{"name": "dnc", "listed_at": "2026-02-30"}]},
     {"lists_checked_at": {"has space": "2026-01-01"}},

@@ -299,6 +299,11 @@ def test_explain_shows_exemptions_and_missing_facts(tmp_path):
     assert ("express written consent for marketing given on 31 December 2025 at 19:00 "
             "(America/New_York)") in out
     assert "rule dnc: unless consent express_written for marketing is true" in out
+    scoped = {**call, "seller": "acme",
+              "consent": [{**call["consent"][0], "seller": "acme", "number": NYC}]}
+    out = run("explain", "-p", HOURS, json.dumps(scoped)).output
+    assert "~ exempt: No marketing calls to numbers on the dnc list [Test cite: dnc]" in out
+    assert f"(America/New_York), to seller acme, for number {NYC}" in out
     no_purpose = {"to": NYC, "at": "2026-06-15T12:00:00-04:00"}
     out = run("explain", "-p", HOURS, json.dumps(no_purpose)).output
     assert "✗ violated: Calls only from 8 a.m. to 9 p.m. callee local time" in out

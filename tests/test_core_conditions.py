@@ -7,6 +7,7 @@ from test_core_support import (
     MIAMI,
     NYC,
     ago,
+    both_ways,
     call,
     load_rule,
     load_text,
@@ -234,6 +235,51 @@ def consent(kind="express_written", purposes=("marketing",), at="2026-01-01T00:0
 def test_consent(tmp_path, effect, records, purpose, holds):
     d = _decide_with(tmp_path, f"require {effect}", "consent", records, purpose)
     assert d.decision == ("allow" if holds else "deny")
+
+
+# The scope of a consent: the seller it was given to and the number it covers. Each way, in
+# both evaluators; a seller-scoped record on a call that names no seller is not known.
+@pytest.mark.parametrize(("scope", "fields", "verdict", "missing"), [
+    ({"seller": "acme"}, {"seller": "acme"}, "allow", None),
+    ({"seller": "acme"}, {"seller": "bolt"}, "deny", ()),
+    ({"seller": "acme"}, {"seller": "Acme"}, "deny", ()),  # text, as given
+    ({"seller": "acme"}, {}, "deny", ("seller",)),
+    ({}, {"seller": "bolt"}, "allow", None),  # unscoped: any seller
+    ({"number": NYC}, {}, "allow", None),
+    ({"number": MIAMI}, {}, "deny", ()),
+    ({"number": MIAMI}, {"seller": "acme"}, "deny", ()),
+    ({"number": NYC, "seller": "acme"}, {"seller": "acme"}, "allow", None),
+    ({"number": MIAMI, "seller": "acme"}, {"seller": "acme"}, "deny", ()),
+    # another number's consent never counts, so the unknown seller is not asked for
+    ({"number": MIAMI, "seller": "acme"}, {}, "deny", ()),
+])
+def test_consent_scope(tmp_path, scope, fields, verdict, missing):
+    ps = load_rule(tmp_path, "require consent for marketing")
+    raw = call(AT, consent=[consent(**scope)], **fields)
+    fast, reference = both_ways(ps, raw)
+    assert fast == reference
+    d = ps.decide(raw)
+    assert d.decision == verdict
+    if missing is not None:
+        assert d.violations[0].missing_facts == missing
+
+
+def test_a_record_in_scope_counts_beside_one_that_is_not_known(tmp_path):
+    ps = load_rule(tmp_path, "require consent for marketing")
+    scoped, other = consent(seller="acme"), consent(purposes=["research"])
+    assert ps.decide(call(AT, consent=[scoped, consent()])).allowed
+    d = ps.decide(call(AT, consent=[scoped, other]))
+    assert d.violations[0].missing_facts == ("seller",)
+
+
+def test_a_scoped_consent_as_an_exemption_denies_when_the_seller_is_not_known(tmp_path):
+    ps = load_rule(tmp_path, "deny if purpose is marketing", "unless consent for marketing")
+    raw = call(AT, purpose="marketing", consent=[consent(seller="acme")])
+    fast, reference = both_ways(ps, raw)
+    assert fast == reference
+    assert ps.decide(raw).violations[0].missing_facts == ("seller",)
+    assert ps.decide({**raw, "seller": "acme"}).allowed
+    assert not ps.decide({**raw, "seller": "bolt"}).allowed
 
 
 def _decide_with(tmp_path, clause: str, field: str, items: list, purpose: str | None):

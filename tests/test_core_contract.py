@@ -69,7 +69,7 @@ def test_the_fields_table_keeps_its_shape():
     assert fields.FIELDS["at"] == fields.Field("at", "time", "context", "t")
     assert set(fields.FIELDS) == {
         "to", "from", "to_timezone", "to_postal_code", "to_region", "line_type", "purpose",
-        "sector", "technology", "subject", "campaign", "at", "country", "region",
+        "sector", "technology", "subject", "campaign", "seller", "at", "country", "region",
         "relationship.contract_active", "relationship.last_transaction_at", "relationship.last_inquiry_at"}
     # every field of the call a condition names is an attribute of every Call
     call = parse_call({"to": NYC, "at": GOOD_AT})

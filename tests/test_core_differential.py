@@ -171,9 +171,13 @@ def _call(rng: random.Random) -> dict:
         "to_region": lambda: rng.choice(["US-FL", "US-NY", "US", "FR"]),
         "relationship": lambda: {"contract_active": rng.random() < 0.5,
                                  "last_transaction_at": _instant(at, rng, 24 * 400)},
+        "seller": lambda: rng.choice(["s1", "s2"]),
         "consent": lambda: [{"type": rng.choice(["express", "express_written"]),
                              "purposes": [rng.choice(["marketing", "charity"])],
-                             "at": _instant(at, rng, 24 * 30)}
+                             "at": _instant(at, rng, 24 * 30),
+                             **({"seller": rng.choice(["s1", "s2"])} if rng.random() < 0.3
+                                else {}),
+                             **({"number": rng.choice(NUMBERS)} if rng.random() < 0.3 else {})}
                             for _ in range(rng.randint(0, 2))],
         "history": lambda: [{"at": _instant(at, rng, 24 * 9),
                              "outcome": rng.choice(["no_answer", "conversation", "refused"]),

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from test_core_support import NYC, call, load_text, policy_text, rule
+from test_core_support import NYC, both_ways, call, load_text, policy_text, rule
 
 import ringfence
 from ringfence.contract.request import call_schema, parse_call, parse_call_reference
@@ -21,15 +21,6 @@ from ringfence.tools.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 LIST_POLICY = policy_text(rule("deny if callee on list internal_dnc"), extra="  uses list internal_dnc")
-
-
-def _both(policyset: ringfence.PolicySet, raw: dict[str, Any]) -> tuple[Any, Any]:
-    """The violations by the generated function and by the reference interpreter."""
-    evaluator = policyset._evaluator
-    ctx = evaluator.context(raw)
-    fast = evaluator.judge(ctx)[0]
-    reference = evaluator.interpreter.judge(ctx.at(ctx.t_dt))[0]
-    return fast, reference
 
 
 def _missing(violations: list[Any]) -> list[tuple[str, tuple[str, ...]]]:
@@ -41,7 +32,7 @@ def _missing(violations: list[Any]) -> list[tuple[str, tuple[str, ...]]]:
 
 def test_a_list_neither_loaded_nor_answered_denies_in_both_evaluators(tmp_path: Path) -> None:
     policyset = load_text(tmp_path, LIST_POLICY)
-    fast, reference = _both(policyset, call())
+    fast, reference = both_ways(policyset, call())
     assert _missing(fast) == _missing(reference) == [("r", ("lists.internal_dnc",))]
     decision = policyset.decide(call(), trace=True)
     assert decision.decision == "deny" and decision.next_allowed_at is None
@@ -61,7 +52,7 @@ def test_a_list_neither_loaded_nor_answered_denies_in_both_evaluators(tmp_path: 
 def test_the_call_answers_a_list_with_lists_and_lists_checked_at(
         tmp_path: Path, fields: dict[str, Any], verdict: str, missing: tuple[str, ...]) -> None:
     policyset = load_text(tmp_path, LIST_POLICY)
-    fast, reference = _both(policyset, call(**fields))
+    fast, reference = both_ways(policyset, call(**fields))
     assert _missing(fast) == _missing(reference)
     decision = policyset.decide(call(**fields))
     assert decision.decision == verdict
@@ -75,7 +66,7 @@ def test_the_call_answers_a_list_with_lists_and_lists_checked_at(
 def test_every_list_condition_names_the_unloaded_list(tmp_path: Path, condition: str) -> None:
     policyset = load_text(tmp_path, policy_text(rule(f"deny if {condition}"),
                                                 extra="  uses list internal_dnc"))
-    fast, reference = _both(policyset, call())
+    fast, reference = both_ways(policyset, call())
     assert _missing(fast) == _missing(reference) == [("r", ("lists.internal_dnc",))]
 
 
@@ -117,7 +108,7 @@ def test_an_array_left_out_is_unknown_and_empty_is_none(tmp_path: Path, field: s
                                                          effect: str, seen: str) -> None:
     policyset = load_text(tmp_path, policy_text(rule(effect)))
     absent = call(purpose="marketing")
-    fast, reference = _both(policyset, absent)
+    fast, reference = both_ways(policyset, absent)
     assert _missing(fast) == _missing(reference) == [("r", (field,))]
     traced = policyset.decide(absent, trace=True)
     assert traced.decision == "deny" and traced.trace[0].detail.endswith(
@@ -125,7 +116,7 @@ def test_an_array_left_out_is_unknown_and_empty_is_none(tmp_path: Path, field: s
         "rule needs)")
     empty = call(purpose="marketing", **{field: []})
     verdict = "deny" if effect.startswith("require") else "allow"  # no consent: required
-    assert _missing(_both(policyset, empty)[0]) == _missing(_both(policyset, empty)[1]) \
+    assert _missing(both_ways(policyset, empty)[0]) == _missing(both_ways(policyset, empty)[1]) \
         == ([("r", ())] if verdict == "deny" else [])
     assert policyset.decide(empty).decision == verdict
 
@@ -143,7 +134,7 @@ def test_both_readers_tell_absent_from_empty(read: Any) -> None:
 def test_a_frequency_cap_with_a_filter_names_history_not_the_filter(tmp_path: Path) -> None:
     policyset = load_text(tmp_path, policy_text(rule(
         "deny if count of attempts with same subject in last 24 hours >= 2")))
-    fast, reference = _both(policyset, call(subject="s1"))
+    fast, reference = both_ways(policyset, call(subject="s1"))
     assert _missing(fast) == _missing(reference) == [("r", ("history",))]
 
 

@@ -26,10 +26,11 @@ def full_call() -> dict:
         "to_timezone": "America/New_York", "to_postal_code": "10001", "to_region": "US-NY",
         "line_type": "mobile",
         "purpose": "marketing", "sector": "life_insurance", "technology": "autodialer",
-        "subject": "offer 7", "campaign": "spring",
+        "subject": "offer 7", "campaign": "spring", "seller": "acme",
         "consent": [{"type": "express_written", "purposes": ["marketing"],
                      "at": "2026-01-01T00:00:00Z", "expires_at": "2027-01-01T00:00:00Z",
-                     "revoked_at": "2026-12-01T00:00:00.123Z"}],
+                     "revoked_at": "2026-12-01T00:00:00.123Z", "seller": "acme",
+                     "number": NYC}],
         "relationship": {"last_transaction_at": "2026-01-01T00:00:00+01:00",
                          "last_inquiry_at": "2026-02-01t00:00:00z", "contract_active": True},
         "lists": [{"name": "national_dnc", "listed_at": "2026-01-01"},
@@ -60,7 +61,7 @@ def test_every_text_field_reads_from_the_request():
         assert getattr(parsed, attribute) == raw[field]
     bare = parse_call(call())
     assert next(iter(TEXT_FIELDS)) == "to"
-    assert [getattr(bare, a) for a in TEXT_FIELDS] == [NYC] + [None] * 7 + ["manual", None, None]
+    assert [getattr(bare, a) for a in TEXT_FIELDS] == [NYC] + [None] * 7 + ["manual", None, None, None]
 
 
 def test_an_unknown_line_type_reads_as_not_known():
@@ -243,11 +244,14 @@ def _valid_call(rng: random.Random) -> dict:
         "sector": lambda: "life_insurance",
         "subject": lambda: rng.choice(["", "debt 1", "café"]),
         "campaign": lambda: "c1",
+        "seller": lambda: rng.choice(["acme", "Bolt Ltd"]),
         "consent": lambda: [{"type": rng.choice(["express", "express_written"]),
                              "purposes": rng.sample(["marketing", "research"], rng.randint(0, 2)),
                              "at": _instant(rng),
                              **({"expires_at": _instant(rng)} if rng.random() < 0.5 else {}),
-                             **({"revoked_at": _instant(rng)} if rng.random() < 0.3 else {})}
+                             **({"revoked_at": _instant(rng)} if rng.random() < 0.3 else {}),
+                             **({"seller": "acme"} if rng.random() < 0.3 else {}),
+                             **({"number": "+12125550101"} if rng.random() < 0.3 else {})}
                             for _ in range(rng.randint(0, 2))],
         "relationship": lambda: {k: v for k, v in {
             "last_transaction_at": _instant(rng), "last_inquiry_at": _instant(rng),

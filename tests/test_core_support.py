@@ -82,3 +82,12 @@ def same_instant(got: dt.datetime | None, expected: str) -> bool:
 def ago(at: str, **delta: float) -> str:
     """RFC 3339 text of ``at`` minus a timedelta, in the same offset."""
     return (iso(at) - dt.timedelta(**delta)).isoformat()
+
+
+def both_ways(policyset: ringfence.PolicySet, raw: dict[str, Any]) -> tuple[Any, Any]:
+    """The violations of ``raw`` by the generated function and by the reference interpreter."""
+    evaluator = policyset._evaluator
+    ctx = evaluator.context(raw)
+    fast = evaluator.judge(ctx)[0]
+    reference = evaluator.interpreter.judge(ctx.at(ctx.t_dt))[0]
+    return fast, reference

@@ -60,6 +60,8 @@ class ConsentRecord(NamedTuple):
     at: float
     expires_at: float | None
     revoked_at: float | None
+    seller: str | None  # the seller it was given to; None: any seller
+    number: str | None  # the number it covers; None: the call's own
 
 
 class OptOut(NamedTuple):
@@ -122,6 +124,7 @@ class _CallSlots:
     technology: str
     subject: str | None
     campaign: str | None
+    seller: str | None
     consent: tuple[ConsentRecord, ...] | None
     last_transaction_at: float | None
     last_inquiry_at: float | None
@@ -392,7 +395,8 @@ def _convert(raw: dict[str, Any], given: dict[str, Any]) -> Call:
                 item["type"], tuple([p.lower() for p in item["purposes"]]),
                 parse(item["at"]).timestamp(),
                 None if expires is None else parse(expires).timestamp(),
-                None if revoked is None else parse(revoked).timestamp())))
+                None if revoked is None else parse(revoked).timestamp(),
+                item.get("seller"), item.get("number"))))
         call.consent = tuple(records)
     items = raw.get("opt_outs")
     if items is not None:

@@ -628,26 +628,37 @@ def _purpose_arg(purpose: str | None) -> Arg:
 
 @hot
 def has_consent(records: Any, t: float, kinds: frozenset[str] | None, purpose: str | None,
-                missing: set[str]) -> Tri:
+                missing: set[str], seller: str | None, to: str) -> Tri:
     """``consent [TYPE] for PURPOSE``: a record of the type, for the purpose, given before the
-    judged instant and neither expired nor revoked by then. Unknown when the call gives no
-    purpose or no ``consent`` (left out is not known; ``[]`` is none)."""
+    judged instant, neither expired nor revoked by then, and within its scope: a record given to
+    a seller counts only on that seller's calls, one for a number only on calls to that number.
+    Unknown when the call gives no purpose or no ``consent`` (left out is not known; ``[]`` is
+    none), or when the only records that could count are scoped to a seller and the call names
+    none (the missing fact ``seller``)."""
     if purpose is None:
         return unknown(missing, "purpose")
     if records is None:
         return unknown(missing, "consent")
+    undetermined = False
     for record in records:
         if ((kinds is None or record[0] in kinds) and purpose in record[1] and record[2] <= t
                 and (record[3] is None or t < record[3]) and (record[4] is None or t < record[4])):
-            return True
-    return False
+            # The scope is read only for a record that otherwise counts: unscoped records
+            # (the common case) cost two comparisons with None.
+            if record[6] is not None and record[6] != to:
+                continue
+            if record[5] is None or record[5] == seller:
+                return True
+            undetermined = undetermined or seller is None
+    return unknown(missing, "seller") if undetermined else False
 
 
 @lowers(nodes.Consent)
 def _lower_consent(node: nodes.Consent) -> Apply:
     # Consent is given, expires and is revoked at instants of its own: it depends on time.
     return Apply(has_consent, (Attr("call", "consent"), T, Const(consent_kinds(node.kind)),
-                               _purpose_arg(node.purpose), MISSING), timed=True)
+                               _purpose_arg(node.purpose), MISSING, Attr("call", "seller"),
+                               Attr("call", "to")), timed=True)
 
 
 @observes(nodes.Consent)
@@ -658,6 +669,8 @@ def _observe_consent(node: nodes.Consent, ctx: Ctx) -> str:
                f"{plain_instant(ctx, r.at)}"
                + (f", expiring on {plain_instant(ctx, r.expires_at)}" if r.expires_at else "")
                + (f", revoked on {plain_instant(ctx, r.revoked_at)}" if r.revoked_at else "")
+               + (f", to seller {r.seller}" if r.seller else "")
+               + (f", for number {r.number}" if r.number else "")
                for r in ctx.call.consent]
     seen = "; ".join(records) if records else "the call records no consent"
     if node.purpose is None and ctx.call.purpose is None:
