@@ -218,7 +218,9 @@ def test_sighup_reloads_and_a_broken_policy_never_replaces_the_running_one(
     folder = tmp_path_factory.mktemp("reload")
     policy = folder / "house.rf"
     shutil.copy(house_policy, policy)
-    server = start_server("-p", str(policy), "--insecure-local", cwd=folder)
+    # only SIGHUP reloads here (the files are not looked at)
+    server = start_server("-p", str(policy), "--insecure-local", "--policy-check-seconds", "0",
+                          cwd=folder)
     health = lambda: httpx.get(server.url + "/health").json()  # noqa: E731
 
     def wait_for(check) -> dict:
@@ -244,12 +246,44 @@ def test_sighup_reloads_and_a_broken_policy_never_replaces_the_running_one(
     assert httpx.post(server.url + "/v1/decide", json=known).json()["result"]["allowed"]
 
 
+def test_a_changed_policy_file_is_reloaded_and_a_broken_one_never_goes_live(
+        tmp_path_factory, start_server, house_policy) -> None:
+    folder = tmp_path_factory.mktemp("watch")
+    policy = folder / "house.rf"
+    shutil.copy(house_policy, policy)
+    server = start_server("-p", str(policy), "--insecure-local", "--policy-check-seconds", "0.1",
+                          cwd=folder)
+    health = lambda: httpx.get(server.url + "/health").json()  # noqa: E731
+
+    def wait_for(check) -> dict:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            seen = health()
+            if check(seen):
+                return seen
+            time.sleep(0.05)
+        raise AssertionError(f"no reload seen: {health()}")
+
+    assert health()["policies"][0]["version"] == "1"
+    policy.write_text(house_policy.read_text().replace("version 1", "version 2"))  # no SIGHUP
+    assert wait_for(lambda h: h["policies"][0]["version"] == "2")["last_reload_error"] is None
+    policy.write_text("policy broken\n")
+    seen = wait_for(lambda h: h["last_reload_error"] is not None)
+    assert seen["policies"][0]["version"] == "2"  # the running policies stay
+    ask = {"to": NUMBER, "at": "2026-06-15T18:00:00Z", "purpose": "informational"}
+    assert httpx.post(server.url + "/v1/decide", json=ask).status_code == 200
+    policy.write_text(house_policy.read_text().replace("version 1", "version 3"))  # fixed
+    fixed = wait_for(lambda h: h["policies"][0]["version"] == "3")
+    assert fixed["last_reload_error"] is None
+
+
 def test_sighup_with_workers_replaces_them_only_with_policies_that_load(
         tmp_path_factory, start_server, house_policy) -> None:
     folder = tmp_path_factory.mktemp("workers")
     policy = folder / "house.rf"
     shutil.copy(house_policy, policy)
-    server = start_server("-p", str(policy), "--insecure-local", "--workers", "2", cwd=folder)
+    server = start_server("-p", str(policy), "--insecure-local", "--workers", "2",
+                          "--policy-check-seconds", "0", cwd=folder)
 
     def versions() -> set[str]:
         seen = set()

@@ -105,6 +105,11 @@ class Service:
         self.metrics.reloads.labels("ok" if done else "failed").inc()
         return done
 
+    def reload_changed_policies(self) -> bool | None:
+        """Reload the policies when one of their files changed (None: none did); as
+        :meth:`reload`, a policy that fails to check never replaces the running ones."""
+        return self.reload() if self.holder.policies_changed() else None
+
     # -- requests -----------------------------------------------------------------------------
 
     def client(self, request: Request, scope: str | None) -> Client:
@@ -367,13 +372,14 @@ async def _purge_every(service: Service, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
 
-async def _watch_lists(service: Service, seconds: float) -> None:
-    """Every ``seconds``, swap in each list whose file changed (read in a worker thread)."""
+async def _watch(check: Callable[[], object], seconds: float) -> None:
+    """Every ``seconds``, run ``check`` (a look at files that reloads what changed) in a worker
+    thread."""
     import asyncio
 
     while True:
         await asyncio.sleep(seconds)
-        await run_in_threadpool(service.holder.reload_lists)
+        await run_in_threadpool(check)
 
 
 def create_app(config: ServiceConfig) -> Starlette:
@@ -394,12 +400,16 @@ def create_app(config: ServiceConfig) -> Starlette:
         gc.freeze()
         purging = (asyncio.create_task(_purge_every(service, PURGE_EVERY_S))
                    if service.config.retention_days is not None else None)
-        watching = (asyncio.create_task(_watch_lists(service, service.config.list_check_s))
-                    if service.config.lists and service.config.list_check_s > 0 else None)
+        config = service.config
+        watching = (asyncio.create_task(_watch(service.holder.reload_lists, config.list_check_s))
+                    if config.lists and config.list_check_s > 0 else None)
+        watching_policies = (
+            asyncio.create_task(_watch(service.reload_changed_policies, config.policy_check_s))
+            if config.policy_check_s > 0 else None)
         try:
             yield
         finally:
-            for task in (purging, watching):
+            for task in (purging, watching, watching_policies):
                 if task is not None:
                     task.cancel()
             service.close()

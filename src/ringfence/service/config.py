@@ -32,6 +32,8 @@ class ServiceConfig:
     retention_days: float | None = None
     # how often the list files are looked at for a change (seconds; 0: only on SIGHUP)
     list_check_s: float = 2.0
+    # how often the policy files are looked at for a change (seconds; 0: only on SIGHUP)
+    policy_check_s: float = 2.0
 
     def check(self) -> None:
         """Refuse settings that would serve without authentication off the loopback."""

@@ -79,6 +79,18 @@ def _read_list(name: str, path: Path) -> LoadedList:
     return LoadedList(NumberList.from_file(path), digest, stamp, _now())
 
 
+def _file_stamp(path: str) -> tuple[int, int, int] | None:
+    try:
+        return _stamp(Path(path))
+    except OSError:
+        return None  # gone or unreadable: a change, which the reload then names
+
+
+def _policy_stamps(loaded: Loaded) -> dict[str, tuple[int, int, int] | None]:
+    """The identity of each file the policies were loaded from, by which a change is noticed."""
+    return {p.path: _file_stamp(p.path) for p in loaded.policies.policies}
+
+
 def _load(refs: tuple[str, ...], tables: Mapping[str, NumberList]) -> Loaded:
     policies = load(*refs, lists=dict(tables))
     summary = [{"id": p.id, "version": p.version, "hash": p.hash} for p in policies.policies]
@@ -94,6 +106,7 @@ class PolicyHolder:
         self.files = {name: Path(path) for name, path in lists.items()}
         self.lists = {name: _read_list(name, path) for name, path in self.files.items()}
         self.current = _load(refs, self._tables())
+        self._policy_files = _policy_stamps(self.current)
         self.last_error: str | None = None
         #: why the last reload of each list failed (the running list stayed)
         self.list_errors: dict[str, str] = {}
@@ -114,9 +127,19 @@ class PolicyHolder:
                 return False
             # one reference assignment: a request sees the old set or the new one, never a mix
             self.current = fresh
+            self._policy_files = _policy_stamps(fresh)
             self.last_error = None
             logger.info("policies reloaded: %s", fresh.summary)
             return True
+
+    def policies_changed(self) -> bool:
+        """Whether a file of the running policies changed since they were loaded (or since the
+        last look, so a file that fails to load is tried again only when it changes again)."""
+        now = {path: _file_stamp(path) for path in self._policy_files}
+        if now == self._policy_files:
+            return False
+        self._policy_files = now
+        return True
 
     def reload_lists(self) -> list[str]:
         """Load again each list whose file changed (a new content hash) and swap it into the

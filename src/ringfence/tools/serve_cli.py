@@ -41,6 +41,10 @@ from ringfence.tools.listoption import parse_lists
               type=click.FloatRange(min=0),
               help="How often list files are looked at; a changed one is swapped in without "
                    "reloading the policies (0: only on SIGHUP).")
+@click.option("--policy-check-seconds", default=2.0, show_default=True,
+              type=click.FloatRange(min=0),
+              help="How often the policy files are looked at; a changed one is reloaded, and "
+                   "replaces the running policies only if it checks (0: only on SIGHUP).")
 @click.option("--max-body", default=1 << 20, show_default=True, type=int,
               help="Largest request body accepted, in bytes.")
 @cli_guard
@@ -48,7 +52,8 @@ def serve_command(policies: tuple[str, ...], lists: tuple[str, ...], ledger: str
                   key_file: str | None, seller: str | None, tokens: str | None,
                   insecure_local: bool, host: str, port: int, workers: int, log_path: str | None,
                   log_max_bytes: int, log_fsync: bool, retention_days: float | None,
-                  list_check_seconds: float, max_body: int) -> None:
+                  list_check_seconds: float, policy_check_seconds: float,
+                  max_body: int) -> None:
     """Serve decisions over HTTP (see the docs: "The ledger and the service").
 
     Policies are loaded and checked before the port opens; a policy error exits 2. SIGHUP reloads
@@ -66,7 +71,8 @@ def serve_command(policies: tuple[str, ...], lists: tuple[str, ...], ledger: str
     config = ServiceConfig(policies, parse_lists(lists), ledger, key_file, seller, tokens,
                            insecure_local, host, max_body=max_body, log=log_path,
                            log_max_bytes=log_max_bytes, log_fsync=log_fsync,
-                           retention_days=retention_days, list_check_s=list_check_seconds)
+                           retention_days=retention_days, list_check_s=list_check_seconds,
+                           policy_check_s=policy_check_seconds)
     configure_logging()
     app = create_app(config)  # loads and checks everything once, here, so errors exit 2
     options: dict[str, Any] = {"host": host, "port": port, "log_level": "info",
