@@ -42,7 +42,7 @@ import tempfile
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -552,14 +552,22 @@ def _checked_run(suite: Any, cache: PolicyCache) -> Any:
 
 
 def call_values(call: Any) -> tuple[Any, ...]:
-    """Everything a Call holds, with the types that tell a date from a timestamp."""
-    lists = None if call.lists is None else {k: (type(v).__name__, v) for k, v in call.lists.items()}
-    checked = {k: (type(v).__name__, v) for k, v in call.lists_checked_at.items()}
-    return (call.to, call.at, call.at.utcoffset(), call.at.tzinfo == dt.UTC, call.at_ts,
-            type(call.at_ts), call.consent, call.opt_outs, call.contract_active,
-            call.last_transaction_at, call.last_inquiry_at, lists, checked, call.history_at,
-            call.history, call.from_, call.technology, call.purpose, call.subject,
-            call.campaign, call.sector, call.line_type, call.to_timezone, call.to_region)
+    """Everything a Call holds, slot by slot as the contract lists them (the request itself
+    aside), each with its type, which tells a date from a timestamp; ``at`` with its offset."""
+    found: list[Any] = []
+    for slot in (*request.CONTRACT.slots, "history"):
+        value = getattr(call, slot)
+        if slot == "raw":
+            continue
+        if slot == "at":
+            value = (value, value.utcoffset(), value.tzinfo == dt.UTC)
+        elif slot == "history_items":  # the words `with same purpose` reads from the items
+            value = None if value is None else tuple(
+                (item.get("outcome"), item.get("purpose")) for item in value)
+        elif isinstance(value, Mapping):
+            value = {k: (type(v).__name__, v) for k, v in value.items()}
+        found.append((slot, type(value).__name__, value))
+    return tuple(found)
 
 
 def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:

@@ -7,12 +7,13 @@ values; whatever it is not sure of, it must hand over (answer None).
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
+import importlib.util
 import os
 import random
 import sys
 import tracemalloc
+from pathlib import Path
 from typing import NamedTuple
 
 import pytest
@@ -39,18 +40,14 @@ def test_the_compiled_reader_is_built_and_in_use():
     assert ("python" if off else "compiled") == request.READER
 
 
-def values(call) -> tuple:
-    """Everything a Call holds, with the types that tell a date from a timestamp."""
-    lists = None if call.lists is None else {k: (type(v).__name__, v) for k, v in call.lists.items()}
-    checked = {k: (type(v).__name__, v) for k, v in call.lists_checked_at.items()}
-    return (call.to, call.at, call.at.utcoffset(), call.at.tzinfo == dt.UTC, call.at_ts,
-            type(call.at_ts), call.consent, call.opt_outs, call.contract_active,
-            call.last_transaction_at, call.last_inquiry_at, lists, checked, call.history_at,
-            call.history, call.from_, call.technology, call.purpose, call.subject,
-            call.line_type, call.sector, call.campaign, call.seller, call.new_words,
-            # the words of the attempts, which `with same purpose` reads from the items
-            (None if call.history_items is None else
-             tuple((item.get("outcome"), item.get("purpose")) for item in call.history_items)))
+# Everything a Call holds, with the types that tell a date from a timestamp: one definition,
+# the fuzzing harness's, which compares the two readers the same way.
+_HARNESS = importlib.util.spec_from_file_location(
+    "ringfence_fuzz_values", Path(__file__).resolve().parent.parent / "benchmarks" / "fuzz.py")
+assert _HARNESS is not None and _HARNESS.loader is not None
+_fuzz = sys.modules[_HARNESS.name] = importlib.util.module_from_spec(_HARNESS)  # (dataclasses)
+_HARNESS.loader.exec_module(_fuzz)
+values = _fuzz.call_values
 
 
 def reference(raw: object):

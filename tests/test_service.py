@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import signal
@@ -213,6 +214,17 @@ def test_decisions_are_logged_in_a_chain_that_verifies(site) -> None:
     assert verified.exit_code == 0 and verified.output.startswith("ok: ")
 
 
+def _wait_for_health(health, check) -> dict:
+    """The first ``/health`` answer ``check`` accepts, within 30 s (the reload is seen)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        seen = health()
+        if check(seen):
+            return seen
+        time.sleep(0.05)
+    raise AssertionError(f"no reload seen: {health()}")
+
+
 def test_sighup_reloads_and_a_broken_policy_never_replaces_the_running_one(
         tmp_path_factory, start_server, house_policy) -> None:
     folder = tmp_path_factory.mktemp("reload")
@@ -222,15 +234,7 @@ def test_sighup_reloads_and_a_broken_policy_never_replaces_the_running_one(
     server = start_server("-p", str(policy), "--insecure-local", "--policy-check-seconds", "0",
                           cwd=folder)
     health = lambda: httpx.get(server.url + "/health").json()  # noqa: E731
-
-    def wait_for(check) -> dict:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            seen = health()
-            if check(seen):
-                return seen
-            time.sleep(0.05)
-        raise AssertionError(f"no reload seen: {health()}")
+    wait_for = functools.partial(_wait_for_health, health)
 
     assert health()["policies"][0]["version"] == "1"
     policy.write_text(house_policy.read_text().replace("version 1", "version 2"))
@@ -254,15 +258,7 @@ def test_a_changed_policy_file_is_reloaded_and_a_broken_one_never_goes_live(
     server = start_server("-p", str(policy), "--insecure-local", "--policy-check-seconds", "0.1",
                           cwd=folder)
     health = lambda: httpx.get(server.url + "/health").json()  # noqa: E731
-
-    def wait_for(check) -> dict:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            seen = health()
-            if check(seen):
-                return seen
-            time.sleep(0.05)
-        raise AssertionError(f"no reload seen: {health()}")
+    wait_for = functools.partial(_wait_for_health, health)
 
     assert health()["policies"][0]["version"] == "1"
     policy.write_text(house_policy.read_text().replace("version 1", "version 2"))  # no SIGHUP
