@@ -37,6 +37,17 @@ def test_a_call_nested_past_the_recursion_limit_is_a_call_error(read, field):
         read(raw)
 
 
+@pytest.mark.parametrize("read", [parse_call, parse_call_reference])
+def test_a_lone_surrogate_beside_a_recased_value_is_a_call_error(read):
+    # Found as call:6506 (seed 7): a value in another case ("landLine") made the reference path
+    # try the call again in lowercase, and that second validation raised UnicodeEncodeError on
+    # a lone surrogate elsewhere in the call (a list name) instead of rejecting it.
+    raw = {"to": "+13054606530", "at": "2026-08-21T06:30:00-04:00", "line_type": "landLine",
+           "lists": [], "lists_checked_at": {"natio\udc94al_dnc": "2026-07-31"}}
+    with pytest.raises(CallError):
+        read(raw)
+
+
 @pytest.mark.parametrize("query", ["x", "", "+", "+1-", "number"])
 def test_looking_up_text_that_is_not_a_number_finds_nothing(tmp_path: Path, query: str):
     # Found as list:5 (seed 1): `"x" in numbers` raised ValueError from int("").

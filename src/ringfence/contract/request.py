@@ -572,15 +572,20 @@ def parse_call(raw: object) -> Call:
     return call if call is not None else parse_call_reference(raw)
 
 
+def _schema_valid(raw: object) -> bool:
+    """Whether the compiled validator accepts ``raw``; False for a Python value JSON has no
+    form for (a lone surrogate, a huge integer...), which the reference validator then words."""
+    try:
+        return bool(_fast_validator().is_valid(raw))
+    except (ValueError, TypeError, OverflowError):
+        return False
+
+
 def parse_call_reference(raw: object) -> Call:
     """:func:`parse_call` by the reference path alone (JSON Schema, then the Python conversion)."""
-    try:
-        valid = _fast_validator().is_valid(raw)
-    except (ValueError, TypeError, OverflowError):
-        valid = False  # a Python value JSON has no form for: the reference validator judges
-    if not valid:
+    if not _schema_valid(raw):
         folded = _folded(raw)
-        if folded is not None and _fast_validator().is_valid(folded):
+        if folded is not None and _schema_valid(folded):
             return _converted(folded, raw)  # type: ignore[arg-type]
         try:
             found = schema_error(raw)
