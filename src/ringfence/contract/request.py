@@ -182,15 +182,18 @@ class Call(_CallSlots):
 
     def in_zone(self, zone: dt.tzinfo) -> Call:
         """This call with every bare date of ``lists`` and ``lists_checked_at`` placed at
-        midnight at the start of its day in ``zone`` (POSIX seconds); the call itself when it has
-        none. The call is not changed: the answer is a new Call."""
-        lists = self.lists or _NO_ENTRIES
-        if not any(type(v) is dt.date for v in (*lists.values(), *self.lists_checked_at.values())):
-            return self
+        midnight at the start of its day in ``zone`` (POSIX seconds), as each is read; the call
+        itself when it names no list or is placed already. The call is not changed: the answer
+        is a new Call."""
+        lists, checked = self.lists, self.lists_checked_at
+        if type(checked) is PlacedDates or (not lists and not checked):
+            return self  # placed already (both maps are placed together), or nothing to place
+        # Placed as read: a call names a dozen lists, of which the callee's policies read one
+        # or two; placing them all cost more than the rest of reading the call.
+        place = _placer(zone)
         draft = _copy(self)
-        draft.lists = None if self.lists is None else {
-            k: instant_in(v, zone) for k, v in self.lists.items()}
-        draft.lists_checked_at = {k: instant_in(v, zone) for k, v in self.lists_checked_at.items()}
+        draft.lists = None if lists is None else PlacedDates(lists, place)
+        draft.lists_checked_at = PlacedDates(checked, place)  # type: ignore[assignment]  # floats, no None
         return _frozen(draft)
 
     def instants(self) -> Iterator[float | dt.date]:
@@ -212,9 +215,66 @@ def instant_in(value: float | dt.date | None, zone: dt.tzinfo) -> float | None: 
 def instant_in(value: float | dt.date | None, zone: dt.tzinfo) -> float | None:
     """A value of ``lists``/``lists_checked_at`` as POSIX seconds (None stays None): a bare date
     is midnight at the start of that day in ``zone`` (the callee's)."""
-    if type(value) is dt.date:
-        return dt.datetime.combine(value, dt.time(), zone).timestamp()
-    return value  # type: ignore[return-value]
+    return _placer(zone)(value)
+
+
+class PlacedDates(Mapping[str, float | None]):
+    """A call's ``lists`` or ``lists_checked_at`` with every bare date read as midnight at the
+    start of that day in one zone (see :meth:`Call.in_zone`), placed when it is read."""
+
+    __slots__ = ("_given", "_place")
+
+    def __init__(self, given: Mapping[str, float | dt.date | None],
+                 place: Callable[[float | dt.date | None], float | None]):
+        self._given = given
+        self._place = place
+
+    def __getitem__(self, name: str) -> float | None:
+        return self._place(self._given[name])
+
+    def get(self, name: str, default: Any = None) -> Any:  # one lookup, not Mapping's two
+        given = self._given
+        return self._place(given[name]) if name in given else default
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._given
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._given)
+
+    def __len__(self) -> int:
+        return len(self._given)
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+
+# Midnight of each date already placed, per zone. A call gives a dozen list dates, nearly all
+# shared with the calls around it, and placing one (combine, then timestamp through the zone's
+# rules) costs over a microsecond. Bounded: a zone's table starts afresh past _MAX_MIDNIGHTS.
+# Threads may race to fill an entry; both compute the same value.
+_MIDNIGHTS: dict[dt.tzinfo, dict[dt.date, float]] = {}
+_MAX_MIDNIGHTS = 100_000
+
+
+def _placer(zone: dt.tzinfo) -> Callable[[float | dt.date | None], float | None]:
+    """The function placing values of ``lists``/``lists_checked_at`` in ``zone`` (see
+    :func:`instant_in`), with that zone's table of midnights."""
+    midnights = _MIDNIGHTS.get(zone)
+    if midnights is None:
+        midnights = _MIDNIGHTS.setdefault(zone, {})
+
+    def place(value: float | dt.date | None) -> float | None:
+        if type(value) is not dt.date:
+            return value  # type: ignore[return-value]
+        seconds = midnights.get(value)
+        if seconds is None:
+            if len(midnights) >= _MAX_MIDNIGHTS:
+                midnights.clear()
+            seconds = midnights[value] = dt.datetime.combine(value, dt.time(), zone).timestamp()
+        return seconds
+
+    return place
 
 
 def _frozen(draft: _CallSlots) -> Call:
