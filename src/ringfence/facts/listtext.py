@@ -204,8 +204,9 @@ def _line_array(block: bytes) -> pa.BinaryArray:
         block = block.replace(b"\r", b"\n")
     if not block.endswith(b"\n"):
         block += b"\n"
-    offsets = np.zeros(block.count(b"\n") + 1, np.int32)
-    offsets[1:] = np.flatnonzero(np.frombuffer(block, np.uint8) == ord("\n")) + 1
+    ends = np.flatnonzero(np.frombuffer(block, np.uint8) == ord("\n"))
+    offsets = np.zeros(len(ends) + 1, np.int32)
+    np.add(ends, 1, out=offsets[1:], casting="unsafe")  # (a block is under 2 GiB: int32 holds)
     return pa.BinaryArray.from_buffers(pa.binary(), len(offsets) - 1,
                                        [None, pa.py_buffer(offsets), pa.py_buffer(block)])
 
