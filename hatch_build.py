@@ -1,13 +1,15 @@
-"""Build hook: compile the call reader (``src/ringfence/contract/_callreader.c``) into the wheel.
+"""Build hook: compile the C modules into the wheel: the call reader
+(``src/ringfence/contract/_callreader.c``) and the number-list search
+(``src/ringfence/facts/_listsearch.c``).
 
 The reader's tables (``_callreader_tables.h``: field names, kinds, vocabularies, slots) are
 generated here from ``src/ringfence/schemas/call.schema.json`` by ``ringfence/contract/schema.py``,
 so there is nothing to keep in step by hand.
 
-The reader is a faster road to the same result as the pure-Python reference path, so a machine
-without a C compiler still gets a working wheel: the hook says why it could not build the reader,
-and Ringfence then reads every call with the reference path (on the benchmark, about 100,000
-decisions/s instead of about 170,000).
+Each is a faster road to the same result as its pure-Python reference path, so a machine
+without a C compiler still gets a working wheel: the hook says why it could not build them, and
+Ringfence then reads every call with the reference path (on the benchmark, about 100,000
+decisions/s instead of about 170,000) and searches lists with it (about 0.5 µs a lookup more).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-MODULE = "ringfence.contract._callreader"
-SOURCE = "src/ringfence/contract/_callreader.c"
+# module -> its C source
+MODULES = {"ringfence.contract._callreader": "src/ringfence/contract/_callreader.c",
+           "ringfence.facts._listsearch": "src/ringfence/facts/_listsearch.c"}
 DERIVATION = "src/ringfence/contract/schema.py"
 SCHEMA = "src/ringfence/schemas/call.schema.json"
 
@@ -49,27 +52,31 @@ class CallReaderBuildHook(BuildHookInterface):
             return
         try:
             built = self._compile(Path(self.root) / "build" / "callreader")
-        except Exception as err:  # no compiler, no headers: the reference path still works
-            self.app.display_warning(f"ringfence: the compiled call reader was not built ({err}); "
-                                     "calls will be read by the pure-Python reference path")
+        except Exception as err:  # no compiler, no headers: the reference paths still work
+            self.app.display_warning(f"ringfence: the C modules were not built ({err}); calls "
+                                     "will be read and lists searched by the pure-Python "
+                                     "reference paths")
             return
         build_data["pure_python"] = False
         build_data["infer_tag"] = True
-        if version == "editable":
-            # An editable install imports the package from src/, so the module goes beside its
-            # source (as `setup.py build_ext --inplace` would put it).
-            shutil.copy2(built, Path(self.root) / "src" / "ringfence" / "contract" / built.name)
-        else:
-            build_data["force_include"][str(built)] = f"ringfence/contract/{built.name}"
+        for module, path in built.items():
+            package = module.rpartition(".")[0].replace(".", "/")
+            if version == "editable":
+                # An editable install imports the package from src/, so the module goes beside
+                # its source (as `setup.py build_ext --inplace` would put it).
+                shutil.copy2(path, Path(self.root) / "src" / package / path.name)
+            else:
+                build_data["force_include"][str(path)] = f"{package}/{path.name}"
 
-    def _compile(self, folder: Path) -> Path:
+    def _compile(self, folder: Path) -> dict[str, Path]:
         from setuptools import Distribution, Extension
         from setuptools.command.build_ext import build_ext
 
         tables = folder / "include"
         write_tables(Path(self.root), tables)
-        extension = Extension(MODULE, [SOURCE], include_dirs=[str(tables)])
-        command = build_ext(Distribution({"name": "ringfence", "ext_modules": [extension]}))
+        extensions = [Extension(module, [source], include_dirs=[str(tables)])
+                      for module, source in MODULES.items()]
+        command = build_ext(Distribution({"name": "ringfence", "ext_modules": extensions}))
         command.build_lib = str(folder)
         command.build_temp = str(folder / "temp")
         # build_ext compares only the .c file's time with the module's: the tables it includes
@@ -77,4 +84,4 @@ class CallReaderBuildHook(BuildHookInterface):
         command.force = True
         command.ensure_finalized()
         command.run()
-        return Path(command.get_ext_fullpath(MODULE))
+        return {module: Path(command.get_ext_fullpath(module)) for module in MODULES}

@@ -8,7 +8,14 @@ Generates a list of N random NANP numbers (10,000,000 by default) as a text file
   cost of one lookup (``contains``, the evaluator's membership test, and ``lookup``, which also
   reads the listing date) for numbers on the list and numbers not on it, over random numbers
   (memory-bound: each probe touches pages no other probe did) and over a small working set;
+- the cost of the same tests as the engine asks them, per call: ``callee on list NAME`` (the
+  generated judge's copy of the runtime's ``on_list`` asks the list's slot, ``slot.contains``)
+  and the dated forms ``listed at least ... ago`` and ``as of last wash`` (the runtime's
+  ``listing``, through ``StandardFacts.listed``);
 - the API figure of ``benchmarks/bench.py`` measured in the same run.
+
+Lists are searched by the compiled finder when the package was built with it; set
+RINGFENCE_PURE_PYTHON=1 to time the pure-Python reference finder instead.
 
 Every figure is the median of ``--repeat`` runs (3 by default; the 100,000,000 case is meant to
 be run once: ``--numbers 100000000 --repeat 1``; it needs about 2.2 GB in ``--dir``).
@@ -29,11 +36,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ringfence.contract.request import parse_call
+from ringfence.engine.runtime import Ctx, listing
+from ringfence.facts import listindex
+from ringfence.facts.callee import StandardFacts
 from ringfence.facts.numberlist import NumberList
 
 HERE = Path(__file__).resolve().parent
@@ -71,17 +83,27 @@ def write_numbers(path: Path, n: int, seed: int) -> None:
             fh.write(rows.tobytes())
 
 
-def per_call_ns(fn, probes: list[str], repeat: int) -> tuple[float, float]:
-    """Medians over ``repeat`` passes of the nanoseconds one call of ``fn`` takes: wall clock,
-    and CPU time of this process (which leaves out the time other processes held the core)."""
+def per_item_ns(run: Callable[[list[Any]], None], items: list[Any],
+                repeat: int) -> tuple[float, float]:
+    """Medians over ``repeat`` runs of ``run(items)`` of the nanoseconds an item takes: wall
+    clock, and CPU time of this process (which leaves out the time other processes held the
+    core)."""
     walls, cpus = [], []
     for _ in range(repeat):
         wall, cpu = time.perf_counter(), time.process_time()
-        for probe in probes:
-            fn(probe)
-        walls.append((time.perf_counter() - wall) / len(probes) * 1e9)
-        cpus.append((time.process_time() - cpu) / len(probes) * 1e9)
+        run(items)
+        walls.append((time.perf_counter() - wall) / len(items) * 1e9)
+        cpus.append((time.process_time() - cpu) / len(items) * 1e9)
     return statistics.median(walls), statistics.median(cpus)
+
+
+def per_call_ns(fn: Callable[[str], object], probes: list[str],
+                repeat: int) -> tuple[float, float]:
+    """As :func:`per_item_ns`, for one call of ``fn`` a probe."""
+    def run(items: list[str]) -> None:
+        for probe in items:
+            fn(probe)
+    return per_item_ns(run, probes, repeat)
 
 
 def measure_load(path: Path, repeat: int) -> dict[str, Any]:
@@ -91,10 +113,7 @@ def measure_load(path: Path, repeat: int) -> dict[str, Any]:
     table = NumberList.from_file(path)
     load, load_cpu = time.perf_counter() - start, time.process_time() - cpu
     after_load = rss_delta(before)
-    rng = np.random.default_rng(11)
-    keys = table.keys
-    hits = [f"+{k}" for k in keys[rng.integers(0, len(keys), PROBES)].tolist()]
-    misses = [f"+{k}" for k in rng.integers(LOW, HIGH, PROBES).tolist() if f"+{k}" not in table]
+    hits, misses = probes(table, PROBES, seed=11)
     warm = hits[:1000] * (PROBES // 1000)
     figures = {
         "load_s": load, "load_cpu_s": load_cpu, "rss_load_mb": after_load, "count": len(table),
@@ -104,9 +123,48 @@ def measure_load(path: Path, repeat: int) -> dict[str, Any]:
         "lookup_hit_ns": per_call_ns(table.lookup, hits, repeat),
         "lookup_miss_ns": per_call_ns(table.lookup, misses, repeat),
     }
-    del hits, misses, warm, keys
+    del hits, misses, warm
     figures["rss_lookups_mb"] = rss_delta(before)
+    figures.update(engine_figures(table, repeat))
     return figures
+
+
+def probes(table: NumberList, count: int, seed: int) -> tuple[list[str], list[str]]:
+    """``count`` random numbers on the list and as many (or a few fewer) not on it."""
+    rng = np.random.default_rng(seed)
+    keys = table.keys
+    hits = [f"+{k}" for k in keys[rng.integers(0, len(keys), count)].tolist()]
+    misses = [f"+{k}" for k in rng.integers(LOW, HIGH, count).tolist() if f"+{k}" not in table]
+    return hits, misses
+
+
+def engine_figures(table: NumberList, repeat: int) -> dict[str, Any]:
+    """Per call, the list tests as the engine makes them; measured after the memory figure
+    (the calls built here take memory of their own), on probes of their own."""
+    hits, misses = probes(table, PROBES // 4, seed=12)
+    facts = StandardFacts({"dnc": table})
+    slot, missing = facts.slot("dnc"), set()
+    zone = facts.zone("America/New_York")
+
+    def contexts(numbers: list[str]) -> list[Ctx]:
+        calls = (parse_call({"to": n, "at": "2026-06-15T16:00:00Z", "purpose": "marketing"})
+                 for n in numbers)
+        return [Ctx(call, call.at, (zone,), "US", None, facts) for call in calls]
+
+    def on_list_pass(numbers: list[str]) -> None:
+        for number in numbers:
+            slot.contains(number)  # the judge's copy of on_list asks LIST.contains(call.to)
+
+    def listing_pass(contexts: list[Ctx]) -> None:
+        for ctx in contexts:
+            listing(ctx, "dnc", missing)  # what on_list_aged and on_list_at_wash call
+
+    return {
+        "engine_on_list_hit_ns": per_item_ns(on_list_pass, hits, repeat),
+        "engine_on_list_miss_ns": per_item_ns(on_list_pass, misses, repeat),
+        "engine_listing_hit_ns": per_item_ns(listing_pass, contexts(hits), repeat),
+        "engine_listing_miss_ns": per_item_ns(listing_pass, contexts(misses), repeat),
+    }
 
 
 def child(path: Path, repeat: int) -> dict[str, Any]:
@@ -149,6 +207,9 @@ def report(label: str, f: dict[str, Any]) -> None:
     print(f"  contains: hit {ns('contains_hit_ns')}, miss {ns('contains_miss_ns')}, "
           f"small working set {ns('contains_warm_ns')}")
     print(f"  lookup (with date): hit {ns('lookup_hit_ns')}, miss {ns('lookup_miss_ns')}")
+    print(f"  engine, on list: hit {ns('engine_on_list_hit_ns')}, miss "
+          f"{ns('engine_on_list_miss_ns')}; listed ... ago / as of last wash: hit "
+          f"{ns('engine_listing_hit_ns')}, miss {ns('engine_listing_miss_ns')}")
 
 
 def main() -> int:
@@ -168,7 +229,8 @@ def main() -> int:
         write_numbers(text, args.numbers, seed=1)
         print(f"{args.numbers:,} numbers generated in {time.perf_counter() - start:.1f} s "
               f"({text.stat().st_size / 1e6:,.0f} MB of text); load average "
-              f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+              f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; lists searched by the "
+              f"{listindex.SEARCH} finder")
         wall, cpu = compile_times(text, compiled, args.repeat)
         print(f"compile: {wall:.2f} s wall, {cpu:.2f} s CPU "
               f"({compiled.stat().st_size / 1e6:,.0f} MB compiled)")

@@ -85,6 +85,34 @@ def test_a_clean_file_is_read_by_the_kernels_alone(tmp_path, monkeypatch):
     assert table.listing(PHILLY) == (True, None)
 
 
+PLAIN = ["+1234567", "+123456789012345", "+12125550101", "+4930123456", "+12125550101"]
+
+
+@pytest.mark.parametrize("odd", [None, "+0125550101", "+1234567890123456", "+123456", "++12125550101",
+                                 "+1212555010a", "+12125550101 ", " +12125550101", "", "# note",
+                                 "+1212555\x000101", "+12125550101\r", "number"])
+def test_a_block_of_numbers_alone_is_read_as_the_reference_does(tmp_path, odd):
+    # the bytes check of a plain block (no pattern per line) against the line-by-line reader,
+    # with one line in the block that is not a number alone, or none
+    path = tmp_path / "l.txt"
+    lines = PLAIN[:2] + ([] if odd is None else [odd]) + PLAIN[2:]
+    path.write_text("\n".join(lines), "utf-8")  # the last line without its line feed
+    assert kernels(path) == reference(path)
+
+
+def test_a_block_of_numbers_alone_needs_no_pattern(tmp_path, monkeypatch):
+    matched = listtext.pc.match_substring_regex
+
+    def watched(lines: object, pattern: str) -> object:
+        assert pattern != listtext._PLAIN, "a block of numbers alone was matched line by line"
+        return matched(lines, pattern)
+
+    monkeypatch.setattr(listtext.pc, "match_substring_regex", watched)
+    path = tmp_path / "l.txt"
+    path.write_text("".join(f"{n}\n" for n in PLAIN), "utf-8")
+    assert kernels(path) == reference(path)
+
+
 def test_errors_name_the_line_across_blocks(tmp_path, monkeypatch):
     monkeypatch.setattr(listtext, "BLOCK", 64)
     path = tmp_path / "l.txt"

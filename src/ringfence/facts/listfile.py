@@ -76,8 +76,9 @@ def write(path: Path, keys: npt.NDArray[np.int64], stored: npt.NDArray[np.int64]
             for name, array in arrays.items():
                 if array is not None:
                     fh.seek(header["arrays"][name]["offset"])
+                    # the array's own bytes (a copy of hundreds of MB at registry scale saved)
                     fh.write(np.ascontiguousarray(array).astype(_DTYPES[_dtype_name(array)],
-                                                               copy=False).tobytes())
+                                                               copy=False).data)
             fh.truncate(place)
         os.replace(temp, path)
     except OSError as err:

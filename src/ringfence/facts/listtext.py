@@ -134,7 +134,10 @@ def _fast_block(block: bytes, state: _State) -> bool:
     if not block.isascii() or len(block) >= 1 << 31:  # (binary arrays take 32-bit offsets)
         return False
     lines = _line_array(block)
-    plain = pc.match_substring_regex(lines, _PLAIN).to_numpy(zero_copy_only=False)
+    if _all_plain(lines):  # a registry's own form: no line needs a pattern
+        plain = np.ones(len(lines), bool)
+    else:
+        plain = pc.match_substring_regex(lines, _PLAIN).to_numpy(zero_copy_only=False)
     others = np.flatnonzero(~plain)
     rest = lines.take(pa.array(others))
     rows = pc.extract_regex(rest, _ROW)
@@ -159,7 +162,7 @@ def _fast_block(block: bytes, state: _State) -> bool:
         if found is None:
             return False
         stored = np.concatenate([np.full(int(plain.sum()), NO_DATE, np.int64), found])
-    numbers = pc.binary_slice(lines.filter(pa.array(plain)), 1, -1)
+    numbers = pc.binary_slice(lines if plain.all() else lines.filter(pa.array(plain)), 1, -1)
     keys = np.concatenate([_integers(numbers), _integers(row_fields.field("number"))])
     state.keys.append(keys)
     state.stored.append(stored)
@@ -167,6 +170,21 @@ def _fast_block(block: bytes, state: _State) -> bool:
     state.has_entry = state.has_entry or bool(len(keys))
     state.line += _line_count(block, len(lines))
     return True
+
+
+def _all_plain(lines: pa.BinaryArray) -> bool:
+    """Whether every line (of :func:`_line_array`) is a number alone, as ``_PLAIN`` matches it:
+    ``+``, 7 to 15 digits not starting with 0, and its line feed. Checked on the block's bytes
+    at once, without a pattern per line (which costs about 50 ns a line)."""
+    offsets = np.frombuffer(lines.buffers()[1], np.int32, len(lines) + 1)
+    data = np.frombuffer(lines.buffers()[2], np.uint8, int(offsets[-1]))
+    starts, widths = offsets[:-1], np.diff(offsets)  # a width counts "+", digits and LF
+    # Each line ends with its LF (the array is cut there) and is checked to start with "+":
+    # neither is a digit, so when the block holds no other byte that is not a digit, every
+    # line is "+" and digits, as many as its width says. (Below "0", a byte wraps past 9.)
+    return bool(len(lines) and widths.min() >= 9 and widths.max() <= 17
+                and (data[starts] == ord("+")).all() and (data[starts + 1] != ord("0")).all()
+                and np.count_nonzero(data - np.uint8(ord("0")) > 9) == 2 * len(lines))
 
 
 def _line_count(block: bytes, pieces: int) -> int:
@@ -186,8 +204,9 @@ def _line_array(block: bytes) -> pa.BinaryArray:
         block = block.replace(b"\r", b"\n")
     if not block.endswith(b"\n"):
         block += b"\n"
-    offsets = np.zeros(block.count(b"\n") + 1, np.int32)
-    offsets[1:] = np.flatnonzero(np.frombuffer(block, np.uint8) == ord("\n")) + 1
+    ends = np.flatnonzero(np.frombuffer(block, np.uint8) == ord("\n"))
+    offsets = np.zeros(len(ends) + 1, np.int32)
+    np.add(ends, 1, out=offsets[1:], casting="unsafe")  # (a block is under 2 GiB: int32 holds)
     return pa.BinaryArray.from_buffers(pa.binary(), len(offsets) - 1,
                                        [None, pa.py_buffer(offsets), pa.py_buffer(block)])
 

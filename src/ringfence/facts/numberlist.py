@@ -51,7 +51,7 @@ def _view(array: npt.NDArray[Any], fmt: Literal["q", "I"]) -> memoryview[int]:
 class NumberList:
     """A read-only set of E.164 numbers, each with an optional listing time or date."""
 
-    __slots__ = ("_dates", "_find", "_keys", "contains", "directory", "header", "name")
+    __slots__ = ("_dates", "_keys", "_stored", "contains", "directory", "header", "name")
 
     def __init__(self, entries: Iterable[tuple[str, When]], name: str = ""):
         keys: list[int] = []
@@ -73,8 +73,10 @@ class NumberList:
         self._keys = _view(keys, "q")
         self._dates = None if dates is None else _view(dates, "q")
         bounds = _view(directory.bounds, "I" if directory.bounds.dtype == np.uint32 else "q")
-        self._find, contains = finders(self._keys, directory, bounds)
-        self.contains: Callable[[str], bool] = contains
+        search = finders(self._keys, directory, bounds, self._dates, NO_DATE)
+        self._stored: Callable[[str], int | None] = search.value
+        """The stored listing (``NO_DATE`` when unknown), or None when the number is absent."""
+        self.contains: Callable[[str], bool] = search.contains
         """``e164 -> bool``: the fastest membership test this list has."""
         if len(keys) <= SET_LIMIT:
             # The canonical spelling of each stored key, so both tests agree on every input.
@@ -97,13 +99,6 @@ class NumberList:
         """The stored listing of each key (see :mod:`ringfence.facts.listtext`), or None."""
         return None if self._dates is None else np.frombuffer(self._dates, np.int64)
 
-    def _stored(self, e164: str) -> int | None:
-        """The stored listing (``NO_DATE`` when unknown), or None when the number is absent."""
-        at = self._find(e164)
-        if at < 0:
-            return None
-        return NO_DATE if self._dates is None else int(self._dates[at])
-
     def listing(self, e164: str) -> tuple[bool, When]:
         """(found, listing: POSIX seconds, a bare date, or None when unknown)."""
         stored = self._stored(e164)
@@ -119,7 +114,7 @@ class NumberList:
         return True, None if stored == NO_DATE else _utc(stored)
 
     def __contains__(self, e164: str) -> bool:
-        return self._find(e164) >= 0
+        return self._stored(e164) is not None
 
     def __len__(self) -> int:
         return len(self._keys)
