@@ -25,6 +25,7 @@ import datetime as dt
 import time
 from collections import Counter
 from collections.abc import Sequence
+from itertools import pairwise
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -36,6 +37,7 @@ from ringfence.api import PolicySet
 from ringfence.contract.decision import rfc3339
 from ringfence.engine.batch import group_calls
 from ringfence.errors import CallError
+from ringfence.facts.locate import NumberFacts
 from ringfence.tools.calllog import LogError
 from ringfence.tools.calltable import CallTable
 
@@ -74,15 +76,23 @@ class Verdict:
     field: str | None = None
 
 
-def _zone(policies: PolicySet, call: dict[str, Any], day: dt.date) -> ZoneInfo:
+def _zone(policies: PolicySet, call: dict[str, Any], day: dt.date,
+          located: NumberFacts | None) -> ZoneInfo:
     """The callee's zone a local plan is read in: the first of the zones ``decide`` judges the
-    call in (``to_timezone``, else the postal code's, else the number's), asked of ``decide``
-    itself at noon UTC that day, so a malformed call is reported as ``decide`` reports it."""
-    probe = policies.decide({**call, "at": rfc3339(dt.datetime.combine(day, _NOON, dt.UTC))})
-    if not probe.timezones:
+    call in (``to_timezone``, else the postal code's, else the number's).
+
+    The reference finds them as ``decide`` does, for the call at noon UTC that day, so a
+    malformed call is reported as ``decide`` reports it. The batch path knows what the number
+    tells (``located``): when the call names no zone and no postal code, the number's first
+    zone is that zone, and a malformed call is reported by the decision itself."""
+    if (located is not None and located.zones and call.get("to_timezone") is None
+            and call.get("to_postal_code") is None):
+        return policies.facts.zone(located.zones[0])
+    zones = policies.zones({**call, "at": rfc3339(dt.datetime.combine(day, _NOON, dt.UTC))})
+    if not zones:
         raise CallError("to_timezone", f"no time zone is known for {call['to']}; give "
                         "to_timezone to plan a local time")
-    return policies.facts.zone(probe.timezones[0])
+    return zones[0]
 
 
 def judge_row(policies: PolicySet, call: dict[str, Any] | LogError, plan: Plan, *,
@@ -92,10 +102,16 @@ def judge_row(policies: PolicySet, call: dict[str, Any] | LogError, plan: Plan, 
     ``when_allowed=False`` leaves ``next_allowed_at`` out (None) for a check of the verdicts
     alone (it is the costly part); a ``day`` plan's verdict depends on it, so it is then kept.
     """
+    return _verdict(policies, call, plan, when_allowed, None)
+
+
+def _verdict(policies: PolicySet, call: dict[str, Any] | LogError, plan: Plan,
+             when_allowed: bool, located: NumberFacts | None) -> Verdict:
+    """:func:`judge_row`, told what the number tells when the batch path knows it."""
     if isinstance(call, LogError):
         return Verdict("error", error=call.message, field=call.field)
     try:
-        return _judge(policies, call, plan, when_allowed or plan.kind == "day")
+        return _judge(policies, call, plan, when_allowed or plan.kind == "day", located)
     except CallError as err:
         return Verdict("error", error=err.message, field=err.path or "(call)")
     except Exception as err:  # a defect must cost this row, never the rest of the list
@@ -103,14 +119,15 @@ def judge_row(policies: PolicySet, call: dict[str, Any] | LogError, plan: Plan, 
                        f"{type(err).__name__}: {err}", field="(call)")
 
 
-def _judge(policies: PolicySet, call: dict[str, Any], plan: Plan, when_allowed: bool) -> Verdict:
+def _judge(policies: PolicySet, call: dict[str, Any], plan: Plan, when_allowed: bool,
+           located: NumberFacts | None) -> Verdict:
     end = None
     if plan.kind == "instant":
         assert plan.at is not None
         call = {**call, "at": rfc3339(plan.at)}
     elif plan.kind in ("local", "day"):
         assert plan.day is not None
-        zone = _zone(policies, call, plan.day)
+        zone = _zone(policies, call, plan.day, located)
         call = {**call, "at": rfc3339(plan.start(zone))}
         if plan.kind == "day":
             end = dt.datetime.combine(plan.day + dt.timedelta(days=1), dt.time(), zone)
@@ -135,8 +152,10 @@ class ScrubResult:
     by_rule: Counter[str] = field(default_factory=Counter)
     by_jurisdiction: dict[str, Counter[str]] = field(default_factory=dict)
     groups: int = 0
-    grouping_seconds: float = 0.0  # keying and grouping the rows (number facts, list lookups)
-    deciding_seconds: float = 0.0  # deciding one row of each group (next_allowed_at included)
+    # (wall, CPU) seconds of each stage: "grouping" (keying the rows: number facts, list
+    # lookups), "deciding" (one row of each group, next_allowed_at included), "answers" (the
+    # answer columns and the counts)
+    stages: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """The counts as JSON-able data (``--summary-json``)."""
@@ -151,7 +170,7 @@ def scrub(policies: PolicySet, calls: CallTable, plan: Plan, *, batch: bool = Tr
     """Judge every row; with ``batch=False`` every row goes through :func:`judge_row` (the
     reference the batch path is tested against)."""
     rows = len(calls)
-    started = time.perf_counter()
+    clock = [(time.perf_counter(), time.process_time())]
     if batch:
         columns = {name: calls.table.column(name).combine_chunks()
                    for name in calls.table.column_names}
@@ -160,11 +179,14 @@ def scrub(policies: PolicySet, calls: CallTable, plan: Plan, *, batch: bool = Tr
         representatives = np.concatenate([groups.first, alone])
         index = groups.group.copy()
         index[alone] = len(groups.first) + np.arange(len(alone))
+        located = [*groups.located, *[None] * len(alone)]
     else:
         representatives = index = np.arange(rows)
-    grouped = time.perf_counter()
-    verdicts = [judge_row(policies, call, plan) for call in calls.records_at(representatives)]
-    decided = time.perf_counter()
+        located = [None] * rows
+    clock.append((time.perf_counter(), time.process_time()))
+    verdicts = [_verdict(policies, call, plan, True, where) for call, where
+                in zip(calls.records_at(representatives), located, strict=True)]
+    clock.append((time.perf_counter(), time.process_time()))
     lines = calls.lines
     if calls.errors:  # rows the reader could not read: error rows of their own
         verdicts.extend(Verdict("error", error=e.message, field=e.field) for e in calls.errors)
@@ -173,22 +195,29 @@ def scrub(policies: PolicySet, calls: CallTable, plan: Plan, *, batch: bool = Tr
     order = np.argsort(lines, kind="stable")
     index, lines = index[order], lines[order]
     result = _result(calls, verdicts, index, lines, order, len(representatives))
-    result.grouping_seconds, result.deciding_seconds = grouped - started, decided - grouped
+    clock.append((time.perf_counter(), time.process_time()))
+    result.stages = {stage: (end[0] - start[0], end[1] - start[1]) for stage, (start, end)
+                     in zip(("grouping", "deciding", "answers"), pairwise(clock), strict=True)}
     return result
 
 
 def _result(calls: CallTable, verdicts: Sequence[Verdict], index: np.ndarray, lines: np.ndarray,
             order: np.ndarray, judged: int) -> ScrubResult:
     take = pa.array(index)
-    columns: dict[str, pa.Array] = {"row": pa.array(lines, pa.int64())}
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {"row": pa.array(lines, pa.int64())}
     table = calls.table
     readable = len(calls)
+    in_order = readable == len(order) and np.array_equal(order, np.arange(readable))
     for name in ("id", "to"):
-        if name in table.column_names:
-            # rows the reader could not read have no values: nulls after the table's rows
-            source = pa.concat_arrays([table.column(name).combine_chunks(),
-                                       pa.nulls(len(order) - readable, table.column(name).type)])
-            columns[name] = source.take(pa.array(order))
+        if name not in table.column_names:
+            continue
+        if in_order:  # every row read, in the file's order: the columns as they are
+            columns[name] = table.column(name)
+            continue
+        # rows the reader could not read have no values: nulls after the table's rows
+        source = pa.concat_arrays([table.column(name).combine_chunks(),
+                                   pa.nulls(len(order) - readable, table.column(name).type)])
+        columns[name] = source.take(pa.array(order))
     strings = pa.string()
     for key, kind in (("decision", strings), ("at", strings), ("violations", pa.list_(strings)),
                       ("warnings", pa.list_(strings)), ("next_allowed_at", strings),

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import sys
 import time
@@ -169,6 +170,9 @@ def add_scrub(group: click.Group, policy_options: Callable[..., Any],
         plan = plan_of(at, at_local, date, day)
         fmt = out_fmt or ("jsonl" if output == "-" else log_format(Path(output)))
         loaded = policy_set(policies, jurisdiction, lists)
+        # What is loaded lives until the command ends: the collector's full passes, which the
+        # deciding's allocations set off, need not walk it (they cost up to 0.2 s a million rows).
+        gc.freeze()
         started = time.perf_counter()
         calls = read_table(campaign, in_fmt)
         check_columns(calls, plan, campaign)
