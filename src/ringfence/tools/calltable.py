@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from ringfence.errors import InputError
 from ringfence.tools.calllog import NESTED, LogError, csv_record, jsonl_records, log_format, plain
 
-__all__ = ["CallTable", "read_table"]
+__all__ = ["CallTable", "decoded", "read_table"]
 
 
 @dataclass
@@ -55,7 +55,7 @@ class CallTable:
         (taken from the table at once)."""
         if self.originals is not None:
             return [self.originals[int(i)] for i in indices]
-        rows = _undictionaried(self.table.take(pa.array(indices, pa.int64()))).to_pylist()
+        rows = decoded(self.table.take(pa.array(indices, pa.int64()))).to_pylist()
         return [self._call(int(i), row) for i, row in zip(indices, rows, strict=True)]
 
     def records(self) -> Iterator[dict[str, Any] | LogError]:
@@ -64,7 +64,7 @@ class CallTable:
             yield from self.originals
             return
         index = 0
-        for batch in _undictionaried(self.table).to_batches():
+        for batch in decoded(self.table).to_batches():
             for row in batch.to_pylist():
                 yield self._call(index, row)
                 index += 1
@@ -102,9 +102,9 @@ def _read_parquet(path: Path) -> CallTable:
     return CallTable(table, "parquet", np.arange(1, table.num_rows + 1, dtype=np.int64))
 
 
-def _undictionaried(table: pa.Table) -> pa.Table:
-    """``table`` with its dictionaries decoded, to be read as Python values (a value read from a
-    dictionary costs a hundred times more)."""
+def decoded(table: pa.Table) -> pa.Table:
+    """``table`` with its dictionaries decoded, to be read as Python values or written as text
+    (a value read from a dictionary costs a hundred times more)."""
     return table.cast(pa.schema([field.with_type(_decoded(field.type)) for field in table.schema]))
 
 

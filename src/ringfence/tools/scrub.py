@@ -25,12 +25,13 @@ import datetime as dt
 import time
 from collections import Counter
 from collections.abc import Sequence
-from itertools import pairwise
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from ringfence.api import PolicySet
@@ -144,7 +145,8 @@ def _judge(policies: PolicySet, call: dict[str, Any], plan: Plan, when_allowed: 
 
 @dataclass
 class ScrubResult:
-    """The answer of every row, as columns, and its counts."""
+    """The answer of every row, as columns (the text of the answers as dictionaries: a few
+    thousand distinct values over a million rows), and its counts."""
 
     table: pa.Table
     rows: int = 0
@@ -201,9 +203,29 @@ def scrub(policies: PolicySet, calls: CallTable, plan: Plan, *, batch: bool = Tr
     return result
 
 
+def _spread(values: list[str | None], index: npt.NDArray[np.int64]) -> pa.DictionaryArray:
+    """Row ``i`` takes ``values[index[i]]``: each row's code in a dictionary of the distinct
+    values, in order (a million rows' text is never copied, nor hashed again when written; in
+    order, equal answers are equal arrays whatever order the rows were judged in)."""
+    names = sorted({value for value in values if value is not None})
+    code: dict[str | None, int] = {None: -1, **{name: at for at, name in enumerate(names)}}
+    codes = np.array([code[value] for value in values], dtype=np.int32)[index]
+    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0),
+                                          pa.array(names, pa.string()))
+
+
+def _spread_lists(values: list[tuple[str, ...]], index: npt.NDArray[np.int64]) -> pa.ListArray:
+    """Row ``i`` takes the list ``values[index[i]]``, its items coded as by :func:`_spread`."""
+    names = sorted({item for value in values for item in value})
+    code = {name: at for at, name in enumerate(names)}
+    taken = pa.array([[code[item] for item in value] for value in values],
+                     pa.list_(pa.int32())).take(pa.array(index))
+    return pa.ListArray.from_arrays(taken.offsets, pa.DictionaryArray.from_arrays(
+        taken.values, pa.array(names, pa.string())))
+
+
 def _result(calls: CallTable, verdicts: Sequence[Verdict], index: np.ndarray, lines: np.ndarray,
             order: np.ndarray, judged: int) -> ScrubResult:
-    take = pa.array(index)
     columns: dict[str, pa.Array | pa.ChunkedArray] = {"row": pa.array(lines, pa.int64())}
     table = calls.table
     readable = len(calls)
@@ -218,14 +240,11 @@ def _result(calls: CallTable, verdicts: Sequence[Verdict], index: np.ndarray, li
         source = pa.concat_arrays([table.column(name).combine_chunks(),
                                    pa.nulls(len(order) - readable, table.column(name).type)])
         columns[name] = source.take(pa.array(order))
-    strings = pa.string()
-    for key, kind in (("decision", strings), ("at", strings), ("violations", pa.list_(strings)),
-                      ("warnings", pa.list_(strings)), ("next_allowed_at", strings),
-                      ("jurisdiction", strings), ("error", strings), ("field", strings)):
+    for key in ("decision", "at", "violations", "warnings", "next_allowed_at", "jurisdiction",
+                "error", "field"):
         values = [getattr(v, key) for v in verdicts]
-        if kind is not strings:
-            values = [list(v) for v in values]
-        columns["error_field" if key == "field" else key] = pa.array(values, kind).take(take)
+        spread = _spread_lists if key in ("violations", "warnings") else _spread
+        columns["error_field" if key == "field" else key] = spread(values, index)
     weights = np.bincount(index, minlength=len(verdicts))
     result = ScrubResult(pa.table(columns), rows=len(index), groups=judged)
     for verdict, weight in zip(verdicts, weights.tolist(), strict=True):
