@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 import ringfence
 from ringfence.contract.decision import rfc3339
-from ringfence.engine.batch import group_calls
+from ringfence.engine.batch import e164_numbers, group_calls
 from ringfence.errors import CallError
 from ringfence.tools.calltable import read_table
 from ringfence.tools.cli import cli
@@ -136,6 +137,24 @@ def test_parquet_text_read_as_dictionaries_over_row_groups_agrees(policies, tmp_
     for row, group in enumerate(groups.group.tolist()):
         first = records[groups.first[group]]
         assert {**records[row], "to": None} == {**first, "to": None}
+
+
+E164 = re.compile(r"\+[1-9][0-9]{6,14}\Z")  # the call schema's pattern for `to`
+number_texts = st.one_of(
+    st.from_regex(E164, fullmatch=True),
+    st.text(st.sampled_from("+0123456789 \n١é-"), max_size=18),
+    st.builds(lambda digits, tail: f"+{digits}{tail}", st.text("0123456789", min_size=5,
+              max_size=17), st.sampled_from(["", "\n", "١", "x"])),
+    st.none())
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(number_texts, max_size=30))
+def test_numbers_read_by_columns_are_those_the_schema_accepts(texts):
+    # "+", a digit other than 0, 6 to 14 more ASCII digits (not other scripts' digits, no
+    # trailing newline): those texts as their digits' integer, every other text as 0
+    expected = [int(t[1:]) if t is not None and E164.match(t) else 0 for t in texts]
+    assert e164_numbers(pa.array(texts, pa.string())).tolist() == expected
 
 
 def test_zones_are_those_decide_judges_in(policies):
