@@ -3,8 +3,10 @@
 :func:`judge_row` is the reference: one row's call (as the call-log readers make it) with the
 planned instant put in, decided by :meth:`PolicySet.decide`. :func:`scrub` gives every row of a
 :class:`~ringfence.tools.calltable.CallTable` the same answer, faster: rows are grouped by the
-facts their decision depends on (:mod:`ringfence.engine.batch`), one row of each group goes
-through :func:`judge_row`, and the answers are spread back over the rows with Arrow ``take``.
+facts their decision depends on (:mod:`ringfence.engine.batch`), one row of each group is judged
+as :func:`judge_row` judges it (for a local plan, told the zone its number already places the
+callee in: one decision per group, not two), and each row gets its group's answer as a code in
+a dictionary of the few distinct answers.
 
 The planned time is one of (:class:`Plan`):
 
