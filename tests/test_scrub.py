@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import ringfence
 from ringfence.contract.decision import rfc3339
-from ringfence.engine.batch import e164_numbers, group_calls
+from ringfence.engine.batch import ascending, e164_numbers, group_calls
 from ringfence.errors import CallError
 from ringfence.tools.calltable import read_table
 from ringfence.tools.cli import cli
@@ -155,6 +155,18 @@ def test_numbers_read_by_columns_are_those_the_schema_accepts(texts):
     # trailing newline): those texts as their digits' integer, every other text as 0
     expected = [int(t[1:]) if t is not None and E164.match(t) else 0 for t in texts]
     assert e164_numbers(pa.array(texts, pa.string())).tolist() == expected
+
+
+@pytest.mark.parametrize("largest", [10**12, 10**15 - 1])
+def test_numbers_are_ordered_as_argsort_orders_them(largest):
+    # a million numbers up to 10**12 sort packed with their positions; up to 10**15 they do not
+    # fit beside twenty bits of position and are argsorted
+    numbers = np.random.default_rng(7).integers(0, largest, 1_000_000)
+    numbers[:1000] = numbers[1000:2000]  # equal numbers too
+    order = ascending(numbers)
+    assert np.array_equal(numbers[order], np.sort(numbers))
+    assert np.array_equal(np.sort(order), np.arange(len(numbers)))
+    assert len(ascending(np.array([], dtype=np.int64))) == 0
 
 
 def test_zones_are_those_decide_judges_in(policies):

@@ -197,7 +197,7 @@ def _number_codes(policies: PolicySet, to: pa.Array | None, rows: int,
     assert isinstance(facts, StandardFacts)
     # In ascending order the location table and every list are searched with the numbers in
     # step, not at random: a few times faster over a million numbers, more for a big list.
-    order = np.argsort(numbers)
+    order = ascending(numbers)
     ordered = numbers[order]
     places: dict[NumberFacts, int] = {}
     place = _places(facts, ordered, places)
@@ -209,6 +209,19 @@ def _number_codes(policies: PolicySet, to: pa.Array | None, rows: int,
     key[order] = _combine(parts, rows)
     by_row[order[place < 0]] = True
     return _Numbers([key], numbers, ordered, place, tuple(places))
+
+
+def ascending(numbers: Codes) -> Codes:
+    """The positions of ``numbers`` (none negative) in ascending order, as ``np.argsort``.
+
+    When every number and every position fit in 63 bits together, by sorting the numbers with
+    their positions in the low bits: a sort of plain integers costs a third of an argsort."""
+    bits = max(len(numbers) - 1, 1).bit_length()
+    if int(numbers.max(initial=0)) >= 1 << (63 - bits):
+        return np.argsort(numbers)
+    packed = np.sort((numbers << bits) | np.arange(len(numbers), dtype=np.int64))
+    positions: Codes = packed & ((1 << bits) - 1)
+    return positions
 
 
 # 10**n for every n: how many digits a number has is how many of these it reaches
