@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 from test_core_support import NYC, PANHANDLE, call, load_rule, same_instant
 
@@ -64,6 +65,19 @@ def test_text_that_is_not_ten_ascii_digits_is_not_read_from_the_table(text):
     # such text goes to phonenumbers (which reads other scripts' digits as digits)
     assert nanp_table().get(text) is None
     assert answer(StandardFacts(), text) == reference(text)
+
+
+def test_a_column_of_numbers_is_located_as_one_by_one():
+    # find_sorted (a whole column at once) against find (one number): every run's two ends,
+    # the numbers either side of them, and random numbers, in ascending order
+    table = nanp_table()
+    bounds = [n for first, last, _ in table.run_bounds() for n in (first, last)]
+    rng = random.Random(5)
+    numbers = sorted({*bounds, *(n + 1 for n in bounds if n + 1 < 10**10),
+                      *(rng.randrange(10**10) for _ in range(20_000))})
+    found = table.find_sorted(np.array(numbers, dtype=np.int64))
+    assert [table.answers[i] for i in found.tolist()] == [table.find(n) for n in numbers]
+    assert len(table.find_sorted(np.array([], dtype=np.int64))) == 0
 
 
 def test_a_damaged_table_file_is_refused():

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -16,6 +18,8 @@ from hypothesis import strategies as st
 
 import ringfence
 from ringfence.contract.decision import rfc3339
+from ringfence.engine.batch import ascending, e164_numbers, group_calls
+from ringfence.errors import CallError
 from ringfence.tools.calltable import read_table
 from ringfence.tools.cli import cli
 from ringfence.tools.scrub import Plan, judge_row, scrub
@@ -102,6 +106,76 @@ def test_a_generated_campaign_shares_decisions_and_agrees(policies, tmp_path):
     batch = scrub(policies, calls, plan)
     assert batch.groups < 60  # far fewer decisions than rows
     assert batch.table.equals(scrub(policies, calls, plan, batch=False).table)
+
+
+def test_parquet_text_read_as_dictionaries_over_row_groups_agrees(policies, tmp_path):
+    # Each row group of a Parquet file has its own dictionaries (text is read as dictionaries,
+    # also inside a struct): rows are keyed by value across them, and judged as decide judges.
+    rng = np.random.default_rng(3)
+    rows = 300
+    pick = lambda values: [values[i] for i in rng.integers(0, len(values), rows)]  # noqa: E731
+    checked = pick([{"national_dnc": "2026-11-20"}, None, {"national_dnc": None}])
+    table = pa.table({"to": pick(NUMBERS[3:7]), "purpose": pick(("marketing", "research", None)),
+                      "technology": pick(("manual",)), "from": pick(("+12025550143",)),
+                      "to_postal_code": pick(("33101", None)),
+                      "lists_checked_at": pa.array(checked, pa.struct([("national_dnc",
+                                                                        pa.string())]))})
+    pq.write_table(table, tmp_path / "c.parquet", row_group_size=37)
+    calls = read_table(tmp_path / "c.parquet")
+    assert pa.types.is_dictionary(calls.table.schema.field("purpose").type)
+    assert calls.table.column("purpose").num_chunks > 1
+    for plan in PLANS:
+        batch = scrub(policies, calls, plan)
+        assert batch.groups <= 4 * 3 * 2 * 3  # at most one per combination of values
+        assert batch.table.equals(scrub(policies, calls, plan, batch=False).table)
+    records = calls.records_at(np.arange(rows))
+    assert records == list(calls.records())
+    # rows grouped together are the same call but for the number
+    columns = {name: calls.table.column(name).combine_chunks() for name in calls.table.column_names}
+    groups = group_calls(policies, columns, rows)
+    assert (groups.group >= 0).all()  # nothing here needs judging alone
+    for row, group in enumerate(groups.group.tolist()):
+        first = records[groups.first[group]]
+        assert {**records[row], "to": None} == {**first, "to": None}
+
+
+E164 = re.compile(r"\+[1-9][0-9]{6,14}\Z")  # the call schema's pattern for `to`
+number_texts = st.one_of(
+    st.from_regex(E164, fullmatch=True),
+    st.text(st.sampled_from("+0123456789 \n١é-"), max_size=18),
+    st.builds(lambda digits, tail: f"+{digits}{tail}", st.text("0123456789", min_size=5,
+              max_size=17), st.sampled_from(["", "\n", "١", "x"])),
+    st.none())
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(number_texts, max_size=30))
+def test_numbers_read_by_columns_are_those_the_schema_accepts(texts):
+    # "+", a digit other than 0, 6 to 14 more ASCII digits (not other scripts' digits, no
+    # trailing newline): those texts as their digits' integer, every other text as 0
+    expected = [int(t[1:]) if t is not None and E164.match(t) else 0 for t in texts]
+    assert e164_numbers(pa.array(texts, pa.string())).tolist() == expected
+
+
+@pytest.mark.parametrize("largest", [10**12, 10**15 - 1])
+def test_numbers_are_ordered_as_argsort_orders_them(largest):
+    # a million numbers up to 10**12 sort packed with their positions; up to 10**15 they do not
+    # fit beside twenty bits of position and are argsorted
+    numbers = np.random.default_rng(7).integers(0, largest, 1_000_000)
+    numbers[:1000] = numbers[1000:2000]  # equal numbers too
+    order = ascending(numbers)
+    assert np.array_equal(numbers[order], np.sort(numbers))
+    assert np.array_equal(np.sort(order), np.arange(len(numbers)))
+    assert len(ascending(np.array([], dtype=np.int64))) == 0
+
+
+def test_zones_are_those_decide_judges_in(policies):
+    for extra in ({}, {"to_postal_code": "32501"}, {"to_timezone": "America/Denver"}):
+        call = {"to": "+18505550101", "at": "2026-12-01T12:00:00Z", **extra}
+        names = [zone.key for zone in policies.zones(call)]
+        assert names == policies.decide(call).timezones
+    with pytest.raises(CallError):
+        policies.zones({"to": "+1212555", "at": "2026-12-01T12:00:00Z"})
 
 
 def test_judge_row_is_decide_at_the_planned_local_time(policies):

@@ -269,6 +269,14 @@ class PolicySet:
         violations, warnings, _ = evaluator.judge(ctx)
         return Judgement(violations, warnings, ctx.zones, ctx.region, ctx.country)
 
+    def zones(self, call: dict[str, Any]) -> tuple[ZoneInfo, ...]:
+        """The callee's zones :meth:`decide` judges ``call`` in (its local time is read in the
+        first), found as ``decide`` finds them, without judging the call.
+
+        Raises :class:`ringfence.errors.CallError` when the call is malformed.
+        """
+        return self._evaluator.context(call).zones
+
     def explain(self, call: dict[str, Any]) -> Explanation:
         """Judge one call and say why, rule by rule, in the words of the policies: each rule's
         title, citation and message, the facts it looked at in plain language, and which rules

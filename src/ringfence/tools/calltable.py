@@ -3,7 +3,8 @@
 The formats and their column mapping are those of call logs (:mod:`ringfence.tools.calllog`):
 the same suffixes, an empty CSV cell is an absent field, nested fields are JSON text in CSV, and
 any row can be read back as the call request :func:`~ringfence.tools.calllog.read_log` would
-make of it (:meth:`CallTable.records_at`). Columns are Arrow arrays: Parquet as stored, CSV as text.
+make of it (:meth:`CallTable.records_at`). Columns are Arrow arrays: Parquet as stored (its text
+as dictionaries), CSV as text.
 A JSON Lines file is read line by line into text columns (nested values as their JSON text); a
 line whose value has a type its column cannot hold (a number as ``purpose``) is marked
 :attr:`CallTable.by_row` and judged from its original record.
@@ -27,7 +28,7 @@ import pyarrow.parquet as pq
 from ringfence.errors import InputError
 from ringfence.tools.calllog import NESTED, LogError, csv_record, jsonl_records, log_format, plain
 
-__all__ = ["CallTable", "read_table"]
+__all__ = ["CallTable", "decoded", "read_table"]
 
 
 @dataclass
@@ -54,7 +55,7 @@ class CallTable:
         (taken from the table at once)."""
         if self.originals is not None:
             return [self.originals[int(i)] for i in indices]
-        rows = self.table.take(pa.array(indices, pa.int64())).to_pylist()
+        rows = decoded(self.table.take(pa.array(indices, pa.int64()))).to_pylist()
         return [self._call(int(i), row) for i, row in zip(indices, rows, strict=True)]
 
     def records(self) -> Iterator[dict[str, Any] | LogError]:
@@ -63,7 +64,7 @@ class CallTable:
             yield from self.originals
             return
         index = 0
-        for batch in self.table.to_batches():
+        for batch in decoded(self.table).to_batches():
             for row in batch.to_pylist():
                 yield self._call(index, row)
                 index += 1
@@ -90,8 +91,42 @@ def read_table(path: Path, fmt: str | None = None) -> CallTable:
 
 
 def _read_parquet(path: Path) -> CallTable:
-    table = pq.read_table(path)
+    # Text is read as Arrow dictionaries: Parquet stores a repeated value once per page and
+    # dictionaries keep it so (decoding every row's text costs more than the rest of the read),
+    # and judging groups rows by equal values, which the indices already tell. The number and
+    # the id are as many as the rows, and are copied to the answers: read as they are.
+    schema = pq.read_schema(path)
+    table = pq.read_table(path, read_dictionary=[
+        name for field in schema if field.name not in ("id", "to")
+        for name in _text_paths(field, field.name)])
     return CallTable(table, "parquet", np.arange(1, table.num_rows + 1, dtype=np.int64))
+
+
+def decoded(table: pa.Table) -> pa.Table:
+    """``table`` with its dictionaries decoded, to be read as Python values or written as text
+    (a value read from a dictionary costs a hundred times more)."""
+    return table.cast(pa.schema([field.with_type(_decoded(field.type)) for field in table.schema]))
+
+
+def _decoded(kind: pa.DataType) -> pa.DataType:
+    """``kind`` with every dictionary in it replaced by the type of its values."""
+    if pa.types.is_dictionary(kind):
+        return _decoded(kind.value_type)
+    if pa.types.is_struct(kind):
+        return pa.struct([field.with_type(_decoded(field.type)) for field in kind])
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        field = kind.value_field.with_type(_decoded(kind.value_type))
+        return pa.list_(field) if pa.types.is_list(kind) else pa.large_list(field)
+    return kind
+
+
+def _text_paths(field: pa.Field, path: str) -> list[str]:
+    """The column paths of ``field``'s text, itself or in its struct fields (``a.b``)."""
+    if pa.types.is_string(field.type):
+        return [path]
+    if pa.types.is_struct(field.type):
+        return [name for child in field.type for name in _text_paths(child, f"{path}.{child.name}")]
+    return []
 
 
 def _read_csv(path: Path) -> CallTable:

@@ -3,8 +3,10 @@
 :func:`judge_row` is the reference: one row's call (as the call-log readers make it) with the
 planned instant put in, decided by :meth:`PolicySet.decide`. :func:`scrub` gives every row of a
 :class:`~ringfence.tools.calltable.CallTable` the same answer, faster: rows are grouped by the
-facts their decision depends on (:mod:`ringfence.engine.batch`), one row of each group goes
-through :func:`judge_row`, and the answers are spread back over the rows with Arrow ``take``.
+facts their decision depends on (:mod:`ringfence.engine.batch`), one row of each group is judged
+as :func:`judge_row` judges it (for a local plan, told the zone its number already places the
+callee in: one decision per group, not two), and each row gets its group's answer as a code in
+a dictionary of the few distinct answers.
 
 The planned time is one of (:class:`Plan`):
 
@@ -26,16 +28,19 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from ringfence.api import PolicySet
 from ringfence.contract.decision import rfc3339
 from ringfence.engine.batch import group_calls
 from ringfence.errors import CallError
+from ringfence.facts.locate import NumberFacts
 from ringfence.tools.calllog import LogError
 from ringfence.tools.calltable import CallTable
 
@@ -74,15 +79,23 @@ class Verdict:
     field: str | None = None
 
 
-def _zone(policies: PolicySet, call: dict[str, Any], day: dt.date) -> ZoneInfo:
+def _zone(policies: PolicySet, call: dict[str, Any], day: dt.date,
+          located: NumberFacts | None) -> ZoneInfo:
     """The callee's zone a local plan is read in: the first of the zones ``decide`` judges the
-    call in (``to_timezone``, else the postal code's, else the number's), asked of ``decide``
-    itself at noon UTC that day, so a malformed call is reported as ``decide`` reports it."""
-    probe = policies.decide({**call, "at": rfc3339(dt.datetime.combine(day, _NOON, dt.UTC))})
-    if not probe.timezones:
+    call in (``to_timezone``, else the postal code's, else the number's).
+
+    The reference finds them as ``decide`` does, for the call at noon UTC that day, so a
+    malformed call is reported as ``decide`` reports it. The batch path knows what the number
+    tells (``located``): when the call names no zone and no postal code, the number's first
+    zone is that zone, and a malformed call is reported by the decision itself."""
+    if (located is not None and located.zones and call.get("to_timezone") is None
+            and call.get("to_postal_code") is None):
+        return policies.facts.zone(located.zones[0])
+    zones = policies.zones({**call, "at": rfc3339(dt.datetime.combine(day, _NOON, dt.UTC))})
+    if not zones:
         raise CallError("to_timezone", f"no time zone is known for {call['to']}; give "
                         "to_timezone to plan a local time")
-    return policies.facts.zone(probe.timezones[0])
+    return zones[0]
 
 
 def judge_row(policies: PolicySet, call: dict[str, Any] | LogError, plan: Plan, *,
@@ -92,10 +105,16 @@ def judge_row(policies: PolicySet, call: dict[str, Any] | LogError, plan: Plan, 
     ``when_allowed=False`` leaves ``next_allowed_at`` out (None) for a check of the verdicts
     alone (it is the costly part); a ``day`` plan's verdict depends on it, so it is then kept.
     """
+    return _verdict(policies, call, plan, when_allowed, None)
+
+
+def _verdict(policies: PolicySet, call: dict[str, Any] | LogError, plan: Plan,
+             when_allowed: bool, located: NumberFacts | None) -> Verdict:
+    """:func:`judge_row`, told what the number tells when the batch path knows it."""
     if isinstance(call, LogError):
         return Verdict("error", error=call.message, field=call.field)
     try:
-        return _judge(policies, call, plan, when_allowed or plan.kind == "day")
+        return _judge(policies, call, plan, when_allowed or plan.kind == "day", located)
     except CallError as err:
         return Verdict("error", error=err.message, field=err.path or "(call)")
     except Exception as err:  # a defect must cost this row, never the rest of the list
@@ -103,14 +122,15 @@ def judge_row(policies: PolicySet, call: dict[str, Any] | LogError, plan: Plan, 
                        f"{type(err).__name__}: {err}", field="(call)")
 
 
-def _judge(policies: PolicySet, call: dict[str, Any], plan: Plan, when_allowed: bool) -> Verdict:
+def _judge(policies: PolicySet, call: dict[str, Any], plan: Plan, when_allowed: bool,
+           located: NumberFacts | None) -> Verdict:
     end = None
     if plan.kind == "instant":
         assert plan.at is not None
         call = {**call, "at": rfc3339(plan.at)}
     elif plan.kind in ("local", "day"):
         assert plan.day is not None
-        zone = _zone(policies, call, plan.day)
+        zone = _zone(policies, call, plan.day, located)
         call = {**call, "at": rfc3339(plan.start(zone))}
         if plan.kind == "day":
             end = dt.datetime.combine(plan.day + dt.timedelta(days=1), dt.time(), zone)
@@ -127,7 +147,8 @@ def _judge(policies: PolicySet, call: dict[str, Any], plan: Plan, when_allowed: 
 
 @dataclass
 class ScrubResult:
-    """The answer of every row, as columns, and its counts."""
+    """The answer of every row, as columns (the text of the answers as dictionaries: a few
+    thousand distinct values over a million rows), and its counts."""
 
     table: pa.Table
     rows: int = 0
@@ -135,8 +156,10 @@ class ScrubResult:
     by_rule: Counter[str] = field(default_factory=Counter)
     by_jurisdiction: dict[str, Counter[str]] = field(default_factory=dict)
     groups: int = 0
-    grouping_seconds: float = 0.0  # keying and grouping the rows (number facts, list lookups)
-    deciding_seconds: float = 0.0  # deciding one row of each group (next_allowed_at included)
+    # (wall, CPU) seconds of each stage: "grouping" (keying the rows: number facts, list
+    # lookups), "deciding" (one row of each group, next_allowed_at included), "answers" (the
+    # answer columns and the counts)
+    stages: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """The counts as JSON-able data (``--summary-json``)."""
@@ -151,7 +174,7 @@ def scrub(policies: PolicySet, calls: CallTable, plan: Plan, *, batch: bool = Tr
     """Judge every row; with ``batch=False`` every row goes through :func:`judge_row` (the
     reference the batch path is tested against)."""
     rows = len(calls)
-    started = time.perf_counter()
+    clock = [(time.perf_counter(), time.process_time())]
     if batch:
         columns = {name: calls.table.column(name).combine_chunks()
                    for name in calls.table.column_names}
@@ -160,11 +183,14 @@ def scrub(policies: PolicySet, calls: CallTable, plan: Plan, *, batch: bool = Tr
         representatives = np.concatenate([groups.first, alone])
         index = groups.group.copy()
         index[alone] = len(groups.first) + np.arange(len(alone))
+        located = [*groups.located, *[None] * len(alone)]
     else:
         representatives = index = np.arange(rows)
-    grouped = time.perf_counter()
-    verdicts = [judge_row(policies, call, plan) for call in calls.records_at(representatives)]
-    decided = time.perf_counter()
+        located = [None] * rows
+    clock.append((time.perf_counter(), time.process_time()))
+    verdicts = [_verdict(policies, call, plan, True, where) for call, where
+                in zip(calls.records_at(representatives), located, strict=True)]
+    clock.append((time.perf_counter(), time.process_time()))
     lines = calls.lines
     if calls.errors:  # rows the reader could not read: error rows of their own
         verdicts.extend(Verdict("error", error=e.message, field=e.field) for e in calls.errors)
@@ -173,30 +199,54 @@ def scrub(policies: PolicySet, calls: CallTable, plan: Plan, *, batch: bool = Tr
     order = np.argsort(lines, kind="stable")
     index, lines = index[order], lines[order]
     result = _result(calls, verdicts, index, lines, order, len(representatives))
-    result.grouping_seconds, result.deciding_seconds = grouped - started, decided - grouped
+    clock.append((time.perf_counter(), time.process_time()))
+    result.stages = {stage: (end[0] - start[0], end[1] - start[1]) for stage, (start, end)
+                     in zip(("grouping", "deciding", "answers"), pairwise(clock), strict=True)}
     return result
+
+
+def _spread(values: list[str | None], index: npt.NDArray[np.int64]) -> pa.DictionaryArray:
+    """Row ``i`` takes ``values[index[i]]``: each row's code in a dictionary of the distinct
+    values, in order (a million rows' text is never copied, nor hashed again when written; in
+    order, equal answers are equal arrays whatever order the rows were judged in)."""
+    names = sorted({value for value in values if value is not None})
+    code: dict[str | None, int] = {None: -1, **{name: at for at, name in enumerate(names)}}
+    codes = np.array([code[value] for value in values], dtype=np.int32)[index]
+    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0),
+                                          pa.array(names, pa.string()))
+
+
+def _spread_lists(values: list[tuple[str, ...]], index: npt.NDArray[np.int64]) -> pa.ListArray:
+    """Row ``i`` takes the list ``values[index[i]]``, its items coded as by :func:`_spread`."""
+    names = sorted({item for value in values for item in value})
+    code = {name: at for at, name in enumerate(names)}
+    taken = pa.array([[code[item] for item in value] for value in values],
+                     pa.list_(pa.int32())).take(pa.array(index))
+    return pa.ListArray.from_arrays(taken.offsets, pa.DictionaryArray.from_arrays(
+        taken.values, pa.array(names, pa.string())))
 
 
 def _result(calls: CallTable, verdicts: Sequence[Verdict], index: np.ndarray, lines: np.ndarray,
             order: np.ndarray, judged: int) -> ScrubResult:
-    take = pa.array(index)
-    columns: dict[str, pa.Array] = {"row": pa.array(lines, pa.int64())}
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {"row": pa.array(lines, pa.int64())}
     table = calls.table
     readable = len(calls)
+    in_order = readable == len(order) and np.array_equal(order, np.arange(readable))
     for name in ("id", "to"):
-        if name in table.column_names:
-            # rows the reader could not read have no values: nulls after the table's rows
-            source = pa.concat_arrays([table.column(name).combine_chunks(),
-                                       pa.nulls(len(order) - readable, table.column(name).type)])
-            columns[name] = source.take(pa.array(order))
-    strings = pa.string()
-    for key, kind in (("decision", strings), ("at", strings), ("violations", pa.list_(strings)),
-                      ("warnings", pa.list_(strings)), ("next_allowed_at", strings),
-                      ("jurisdiction", strings), ("error", strings), ("field", strings)):
+        if name not in table.column_names:
+            continue
+        if in_order:  # every row read, in the file's order: the columns as they are
+            columns[name] = table.column(name)
+            continue
+        # rows the reader could not read have no values: nulls after the table's rows
+        source = pa.concat_arrays([table.column(name).combine_chunks(),
+                                   pa.nulls(len(order) - readable, table.column(name).type)])
+        columns[name] = source.take(pa.array(order))
+    for key in ("decision", "at", "violations", "warnings", "next_allowed_at", "jurisdiction",
+                "error", "field"):
         values = [getattr(v, key) for v in verdicts]
-        if kind is not strings:
-            values = [list(v) for v in values]
-        columns["error_field" if key == "field" else key] = pa.array(values, kind).take(take)
+        spread = _spread_lists if key in ("violations", "warnings") else _spread
+        columns["error_field" if key == "field" else key] = spread(values, index)
     weights = np.bincount(index, minlength=len(verdicts))
     result = ScrubResult(pa.table(columns), rows=len(index), groups=judged)
     for verdict, weight in zip(verdicts, weights.tolist(), strict=True):
