@@ -78,6 +78,34 @@ def test_blocks_hold_whole_lines_numbered_as_the_input_whatever_the_reads():
         assert lines_of(Trickle(data, step)) == expected
 
 
+class Dribble:
+    """A stream that hands out a few bytes per read while more is ready at once, as a pipe
+    does (whose reads give at most its 64 kB buffer)."""
+
+    def __init__(self, path: Path, step: int):
+        self.file, self.step = path.open("rb"), step
+
+    def fileno(self) -> int:
+        return self.file.fileno()
+
+    def read1(self, size: int) -> bytes:
+        return self.file.read(min(size, self.step))
+
+    read = read1
+
+
+def test_a_block_gathers_what_is_ready_up_to_its_size(tmp_path):
+    data = b"".join(call(i) + b"\n" for i in range(300))
+    (tmp_path / "calls.jsonl").write_bytes(data)
+    stream = Dribble(tmp_path / "calls.jsonl", 100)
+    with stream.file:
+        got = list(blocks(stream, 10_000))  # type: ignore[arg-type]
+    assert b"".join(b.data for b in got) == data
+    assert len(got) <= len(data) // 9_000 + 1  # not one block per read of 100 bytes
+    assert [b.first for b in got] == [1 + b"".join(x.data for x in got[:i]).count(b"\n")
+                                      for i in range(len(got))]
+
+
 def test_a_call_written_over_several_lines_is_one_call_at_line_1():
     pretty = json.dumps(json.loads(call("p")), indent=2).encode()
     for data in (pretty, b"\n\n" + pretty + b"\n\n"):

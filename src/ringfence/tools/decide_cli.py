@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import click
 
 from ringfence.errors import InputError
-from ringfence.tools.callstream import Block, blocks, open_calls
+from ringfence.tools.callstream import BLOCK, FANOUT_BLOCK, Block, blocks, open_calls
 from ringfence.tools.decidework import (
     DecideOptions,
     Decider,
@@ -26,6 +25,7 @@ from ringfence.tools.decidework import (
     start_worker,
     work,
 )
+from ringfence.tools.fanout import WorkerLost, ordered_map
 from ringfence.tools.runreport import Progress, summary
 
 EXIT_BAD_INPUT = 2
@@ -49,8 +49,6 @@ def _check(options: DecideOptions, jobs: int) -> None:
 def _outputs(main: Decider, source: Iterable[Block], jobs: int) -> Iterator[Output]:
     if jobs == 1:
         return map(main.block, source)
-    from ringfence.tools.fanout import ordered_map
-
     if main.options.ledger is not None:
         from ringfence.tools.decidework import open_ledger
 
@@ -66,7 +64,8 @@ def _run(options: DecideOptions, calls: str, jobs: int, quiet: bool) -> Tally:
     progress = Progress(enabled=not quiet)
     try:
         with open_calls(calls) as stream:
-            for output in _outputs(main, blocks(stream), jobs):
+            source = blocks(stream, BLOCK if jobs == 1 else FANOUT_BLOCK)
+            for output in _outputs(main, source, jobs):
                 out.write(output.data)
                 out.flush()  # a block's decisions leave before the next input is awaited
                 tally.add(output.tally)
@@ -125,7 +124,7 @@ def decide_command(policy_options: Callable[..., Any],
         _check(options, jobs)
         try:
             tally = _run(options, calls, jobs, quiet)
-        except BrokenProcessPool:
+        except WorkerLost:
             raise InputError("a worker process of --jobs stopped (out of memory?); "
                              "the output is incomplete") from None
         except Exception as err:
