@@ -25,7 +25,7 @@ def _work(item: int) -> tuple[int, int, str]:
     if item == 13:
         raise ValueError("thirteen")
     if item == 666:
-        os._exit(3)  # noqa: SLF001 (a worker that dies without answering)
+        os._exit(3)  # a worker that dies without answering
     time.sleep(0.001 * (item % 3))  # answers that come out of order across workers
     return item, os.getpid(), _TAG
 
