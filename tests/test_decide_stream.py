@@ -363,3 +363,18 @@ def _is_worker_of(pid: int) -> bool:
             return int(stat.read().rsplit(")", 1)[1].split()[1]) == os.getpid()
     except (OSError, ValueError, IndexError):
         return False
+
+
+def test_decide_imports_only_what_deciding_needs():
+    # start-up is paid by every run: what only scrub, test, serve or list files need (pyarrow,
+    # PyYAML, SQLAlchemy, the reference schema validator) is imported when they are used
+    script = ("import sys\nfrom ringfence.tools.cli import cli\n"
+              "cli.main(['decide', '-q', '-p', sys.argv[1], sys.argv[2]], standalone_mode=False)\n"
+              "print(sorted({m.split('.')[0] for m in sys.modules} & "
+              "{'pyarrow', 'yaml', 'sqlalchemy', 'jsonschema'}), file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", script, HOURS, call(1).decode()],
+                          capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout)["id"] == 1
+    assert done.stderr.strip() == "[]"
+    # the other commands are all there for help and for running
+    assert {"decide", "scrub", "test", "serve", "lists"} <= set(cli.commands)
