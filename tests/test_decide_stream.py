@@ -4,6 +4,7 @@ forms both follow the decision schema, a summary on stderr, and the ledger merge
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -378,3 +379,12 @@ def test_decide_imports_only_what_deciding_needs():
     assert done.stderr.strip() == "[]"
     # the other commands are all there for help and for running
     assert {"decide", "scrub", "test", "serve", "lists"} <= set(cli.commands)
+
+
+def test_a_run_sets_the_garbage_collector_back():
+    # decide freezes what it loaded and collects less often while it runs (see _steady): a
+    # caller running it in its own process gets its collector back as it was
+    before = gc.get_threshold()
+    code, records, _ = decide(b"".join(call(i) + b"\n" for i in range(5)))
+    assert code == 0 and len(records) == 5
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

@@ -1,8 +1,9 @@
 """The calls of ``ringfence decide`` as a stream of blocks of whole lines.
 
-The input is read a block at a time (what one read returns, at most :data:`BLOCK` bytes), cut
-after its last line break, so deciding starts with the first block, memory does not grow with the
-input, and a block can be sent whole to another process. Lines end at ``\\n`` only (see
+The input is read a block at a time (what is there to read without waiting, at most
+:data:`BLOCK` bytes, or :data:`FANOUT_BLOCK` for ``--jobs``), cut after its last line break, so
+deciding starts with the first block, memory does not grow with the input, and a block can be
+sent whole to another process. Lines end at ``\\n`` only (see
 :func:`ringfence.tools.jsonlines.calls_in`).
 
 One JSON call written over several lines (a pretty-printed file, or inline JSON) is still one

@@ -7,6 +7,8 @@ so the first decision comes out while the input is still being read and memory s
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -57,13 +59,31 @@ def _outputs(main: Decider, source: Iterable[Block], jobs: int) -> Iterator[Outp
     return ordered_map(work, source, jobs, start_worker, (main.options,))
 
 
+@contextlib.contextmanager
+def _steady() -> Iterator[None]:
+    """The garbage collector set for a long run, and set back after it: what is loaded (the
+    policies) frozen out of its walks, and the youngest generation collected after 10,000 new
+    objects rather than 700. A block keeps its calls and decisions alive until it is written,
+    which would otherwise set off a collection every few dozen calls, each walking them all
+    again: about a tenth of the time of a call. Worker processes of --jobs inherit both (and,
+    frozen, copy no page of what they inherit for the collector's sake)."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(10_000, *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
 def _run(options: DecideOptions, calls: str, jobs: int, quiet: bool) -> Tally:
     main = decider(options, with_ledger=jobs == 1)
     tally = Tally()
     out = sys.stdout.buffer
     progress = Progress(enabled=not quiet)
     try:
-        with open_calls(calls) as stream:
+        with _steady(), open_calls(calls) as stream:
             source = blocks(stream, BLOCK if jobs == 1 else FANOUT_BLOCK)
             for output in _outputs(main, source, jobs):
                 out.write(output.data)

@@ -10,7 +10,6 @@ so a fast reader and slow workers do not pile the input up in memory.
 from __future__ import annotations
 
 import contextlib
-import gc
 import multiprocessing
 import queue
 import signal
@@ -69,23 +68,17 @@ def _start(workers: _Workers, jobs: int, work: Callable[[T], R], start: Callable
     """Start the workers, each with its pipe in and its pipe out."""
     context = (multiprocessing.get_context("fork") if sys.platform == "linux"
                else multiprocessing.get_context("spawn"))
-    # Forked with what this process holds frozen: their garbage collector then never walks (and
-    # so copies) its pages.
-    gc.freeze()
-    try:
-        for _ in range(jobs):
-            inbox, to_worker = context.Pipe(duplex=False)
-            from_worker, outbox = context.Pipe(duplex=False)
-            _widen(to_worker)
-            _widen(from_worker)
-            process = context.Process(target=_serve, daemon=True,
-                                      args=(inbox, outbox, work, start, start_args))
-            process.start()
-            inbox.close()  # the worker's ends: a worker that dies is then an EOF here
-            outbox.close()
-            workers.append((process, to_worker, from_worker))
-    finally:
-        gc.unfreeze()
+    for _ in range(jobs):
+        inbox, to_worker = context.Pipe(duplex=False)
+        from_worker, outbox = context.Pipe(duplex=False)
+        _widen(to_worker)
+        _widen(from_worker)
+        process = context.Process(target=_serve, daemon=True,
+                                  args=(inbox, outbox, work, start, start_args))
+        process.start()
+        inbox.close()  # the worker's ends: a worker that dies is then an EOF here
+        outbox.close()
+        workers.append((process, to_worker, from_worker))
 
 
 def ordered_map(work: Callable[[T], R], items: Iterable[T], jobs: int,
@@ -93,7 +86,8 @@ def ordered_map(work: Callable[[T], R], items: Iterable[T], jobs: int,
     """``work(item)`` for each item, computed by ``jobs`` processes, yielded in input order.
 
     ``start(*start_args)`` runs in each process first. On Linux the processes are forked, before
-    any thread starts here, so they inherit what this process has loaded; elsewhere they are
+    any thread starts here, so they inherit what this process has loaded (``gc.freeze()`` it
+    first, or each worker's garbage collector copies the pages it walks); elsewhere they are
     spawned and ``start`` loads it. An error reading ``items`` or raised by ``work`` is raised
     here, in order; :class:`WorkerLost` when a worker stops without answering.
     """
