@@ -5,7 +5,8 @@ jurisdictions, each with its own id) into a scratch file, then runs the command 
 with ``--jobs 1`` and ``--jobs 2`` (``--repeat`` times each, interleaved, median reported) and
 prints for each: calls per second (wall clock, start-up included, and after start-up), the peak
 memory of the whole process tree (PSS, sampled from /proc), the time from the first input line
-to the first decision out, and the ratio of the two rates. Then, in the same run, the API figure
+to the first decision out, the CPU time of each process of ``--jobs 2`` (are both workers busy,
+how much does the parent do), and the ratio of the two rates. Then, in the same run, the API figure
 of ``benchmarks/bench.py`` and where a call's time goes in ``decide``, stage by stage.
 
     python benchmarks/cli_bench.py [--calls N] [--repeat R] [--api-calls N] [--profile]
