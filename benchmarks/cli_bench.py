@@ -5,7 +5,8 @@ jurisdictions, each with its own id) into a scratch file, then runs the command 
 with ``--jobs 1`` and ``--jobs 2`` (``--repeat`` times each, interleaved, median reported) and
 prints for each: calls per second (wall clock, start-up included, and after start-up), the peak
 memory of the whole process tree (PSS, sampled from /proc), the time from the first input line
-to the first decision out, and the ratio of the two rates. Then, in the same run, the API figure
+to the first decision out, the CPU time of each process of ``--jobs 2`` (are both workers busy,
+how much does the parent do), and the ratio of the two rates. Then, in the same run, the API figure
 of ``benchmarks/bench.py`` and where a call's time goes in ``decide``, stage by stage.
 
     python benchmarks/cli_bench.py [--calls N] [--repeat R] [--api-calls N] [--profile]
@@ -67,27 +68,47 @@ def write_calls(path: Path, n: int) -> None:
             out.write(b'{"id":"bench-%07d",%s\n' % (i, pool[i % POOL]))
 
 
-def _tree_pss_kb(pid: int) -> int:
-    """Proportional set size of a process and its descendants (shared pages counted once)."""
-    total = 0
-    todo = [pid]
+def _tree(pid: int) -> list[int]:
+    """A process and its descendants."""
+    found, todo = [], [pid]
     while todo:
         current = todo.pop()
+        found.append(current)
         try:
-            with open(f"/proc/{current}/smaps_rollup") as rollup:
-                total += next(int(line.split()[1]) for line in rollup if line.startswith("Pss:"))
             with open(f"/proc/{current}/task/{current}/children") as children:
                 todo.extend(int(c) for c in children.read().split())
-        except (OSError, StopIteration):
+        except OSError:
             continue
-    return total
+    return found
 
 
-class PeakMemory:
-    """Samples the process tree's PSS every 50 ms while it runs."""
+def _pss_kb(pid: int) -> int:
+    """Proportional set size of a process (shared pages counted once over the tree)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            return next(int(line.split()[1]) for line in rollup if line.startswith("Pss:"))
+    except (OSError, StopIteration):
+        return 0
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time of a process so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class TreeSampler:
+    """Samples the process tree every 50 ms while it runs: its peak PSS, and the CPU time of
+    each process (the last seen: whether every process of --jobs was busy, and the parent's
+    share)."""
 
     def __init__(self, pid: int):
         self.peak_kb = 0
+        self.cpu: dict[int, float] = {}
         self._pid = pid
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -95,7 +116,12 @@ class PeakMemory:
 
     def _sample(self) -> None:
         while not self._done.wait(0.05):
-            self.peak_kb = max(self.peak_kb, _tree_pss_kb(self._pid))
+            pids = _tree(self._pid)
+            self.peak_kb = max(self.peak_kb, sum(_pss_kb(pid) for pid in pids))
+            for pid in pids:
+                seconds = _cpu_seconds(pid)
+                if seconds is not None:
+                    self.cpu[pid] = seconds
 
     def stop(self) -> int:
         self._done.set()
@@ -111,24 +137,26 @@ def startup_seconds() -> float:
     return time.perf_counter() - start
 
 
-def throughput(calls: Path, n: int, jobs: int) -> dict[str, float]:
+def throughput(calls: Path, n: int, jobs: int) -> dict[str, Any]:
     """One run over the file: wall time, calls/s, peak memory."""
     start = time.perf_counter()
     proc = subprocess.Popen([*RINGFENCE, *COMMAND, "--jobs", str(jobs), str(calls)],
                             stdout=subprocess.PIPE)
-    memory = PeakMemory(proc.pid)
+    sampler = TreeSampler(proc.pid)
     assert proc.stdout is not None
     lines = sum(chunk.count(b"\n") for chunk in iter(lambda: proc.stdout.read(1 << 20), b""))
     # wait4: the CPU time of the command and of the worker processes it waited for
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
-    peak = memory.stop()
+    peak = sampler.stop()
     if proc.returncode != 0 or lines != n:
         raise SystemExit(f"decide --jobs {jobs} exited {proc.returncode} with {lines:,} lines "
                          f"of {n:,}")
+    parent = sampler.cpu.pop(proc.pid, 0.0)
     return {"wall": wall, "rate": n / wall, "peak_mb": peak / 1024,
-            "cpu": usage.ru_utime + usage.ru_stime}
+            "cpu": usage.ru_utime + usage.ru_stime, "parent_cpu": parent,
+            "workers_cpu": sorted(sampler.cpu.values(), reverse=True)}
 
 
 def first_line_latency(calls: Path, jobs: int, wait: float) -> float:
@@ -160,9 +188,12 @@ def api_figure(api_calls: int) -> list[str]:
 
 def stages(calls: Path, sample: int) -> list[tuple[str, float]]:
     """CPU microseconds per call of each step ``decide`` takes, measured in this process on the
-    first ``sample`` calls: read a line, decide, next_allowed_at, the compact dict, encode."""
+    first ``sample`` calls: read a line, decide, next_allowed_at, write the decision's line
+    (``Decision.to_json``, the compact form), and a block of lines through ``Decider.block``
+    beyond deciding them (reading, writing, tallying)."""
     from ringfence.api import load_library
-    from ringfence.tools.decidework import encode
+    from ringfence.tools.callstream import Block
+    from ringfence.tools.decidework import DecideOptions, Decider
     from ringfence.tools.jsonlines import parse_json
 
     with calls.open("rb") as source:
@@ -175,19 +206,25 @@ def stages(calls: Path, sample: int) -> list[tuple[str, float]]:
     for d in decisions:
         _ = d.next_allowed_at
     fresh = [policies.decide(raw) for raw in raws]  # next_allowed_at not computed yet
-    records = [d.to_dict(compact=True) for d in decisions]
+    # Decider.block with the decisions already made: the block's own work around deciding
+    block = Block(1, b"".join(lines))
+    made = iter(decisions)
+    decider = Decider(policies, DecideOptions((), "auto", ()))
+    decider._decide_calls = lambda calls: [(next(made), None) for _ in calls]  # type: ignore
     steps: list[tuple[str, Callable[[], object]]] = [
         ("read and parse a line", lambda: [parse_json(line) for line in lines]),
         ("decide (verdict)", lambda: [policies.decide(raw) for raw in raws]),
         ("next_allowed_at", lambda: [d.next_allowed_at for d in fresh]),
-        ("compact dict", lambda: [d.to_dict(compact=True) for d in decisions]),
-        ("encode (orjson)", lambda: [encode(1, None, r) for r in records]),
+        ("decision line (compact)", lambda: [d.to_json(compact=True) for d in decisions]),
+        ("Decider.block but deciding", lambda: decider.block(block)),
     ]
     best = [float("inf")] * len(steps)
     for _ in range(3):  # interleaved, best of three; CPU time, which a busy machine inflates less
         for i, (_name, step) in enumerate(steps):
             if i == 2:
                 fresh[:] = [policies.decide(raw) for raw in raws]
+            if i == 4:
+                made = iter(decisions)
             start = time.process_time()
             step()
             best[i] = min(best[i], time.process_time() - start)
@@ -231,7 +268,7 @@ def main() -> int:
               f"load average {os.getloadavg()[0]:.2f}")
         startup = statistics.median(startup_seconds() for _ in range(args.repeat))
         print(f"start-up (imports, load and compile the library): {startup:.2f} s")
-        runs: dict[int, list[dict[str, float]]] = {1: [], 2: []}
+        runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
         for _ in range(args.repeat):
             for jobs in runs:  # interleaved: a slower stretch of the machine slows both
                 runs[jobs].append(throughput(calls, args.calls, jobs))
@@ -252,6 +289,11 @@ def main() -> int:
             print(f"--jobs {jobs}: {rates[jobs]:>9,.0f} calls/s ({steady:,.0f} after start-up), "
                   f"wall {wall:.1f} s, CPU {cpu[jobs]:.1f} s, peak memory {peak:.0f} MB, "
                   f"first line out {latency * 1000:.0f} ms after the first line in")
+            if jobs > 1:  # the median run's: is every worker busy, how much does the parent do
+                middle = sorted(results, key=lambda r: r["wall"])[len(results) // 2]
+                workers = ", ".join(f"{c:.1f}" for c in middle["workers_cpu"])
+                print(f"  CPU s per process: parent {middle['parent_cpu']:.1f} (start-up "
+                      f"included), workers {workers}")
         ratio = rates[2] / rates[1]
         print(f"ratio --jobs 2 / --jobs 1: {ratio:.2f}x (CPU time --jobs 2 / --jobs 1: "
               f"{cpu[2] / cpu[1]:.2f}x; on a busy machine the wall ratio says little)")

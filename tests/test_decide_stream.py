@@ -4,6 +4,7 @@ forms both follow the decision schema, a summary on stderr, and the ledger merge
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -76,6 +77,34 @@ def test_blocks_hold_whole_lines_numbered_as_the_input_whatever_the_reads():
         got = list(blocks(Trickle(data, step)))
         assert all(b.data.endswith(b"\n") for b in got[:-1])
         assert lines_of(Trickle(data, step)) == expected
+
+
+class Dribble:
+    """A stream that hands out a few bytes per read while more is ready at once, as a pipe
+    does (whose reads give at most its 64 kB buffer)."""
+
+    def __init__(self, path: Path, step: int):
+        self.file, self.step = path.open("rb"), step
+
+    def fileno(self) -> int:
+        return self.file.fileno()
+
+    def read1(self, size: int) -> bytes:
+        return self.file.read(min(size, self.step))
+
+    read = read1
+
+
+def test_a_block_gathers_what_is_ready_up_to_its_size(tmp_path):
+    data = b"".join(call(i) + b"\n" for i in range(300))
+    (tmp_path / "calls.jsonl").write_bytes(data)
+    stream = Dribble(tmp_path / "calls.jsonl", 100)
+    with stream.file:
+        got = list(blocks(stream, 10_000))  # type: ignore[arg-type]
+    assert b"".join(b.data for b in got) == data
+    assert len(got) <= len(data) // 9_000 + 1  # not one block per read of 100 bytes
+    assert [b.first for b in got] == [1 + b"".join(x.data for x in got[:i]).count(b"\n")
+                                      for i in range(len(got))]
 
 
 def test_a_call_written_over_several_lines_is_one_call_at_line_1():
@@ -335,3 +364,27 @@ def _is_worker_of(pid: int) -> bool:
             return int(stat.read().rsplit(")", 1)[1].split()[1]) == os.getpid()
     except (OSError, ValueError, IndexError):
         return False
+
+
+def test_decide_imports_only_what_deciding_needs():
+    # start-up is paid by every run: what only scrub, test, serve or list files need (pyarrow,
+    # PyYAML, SQLAlchemy, the reference schema validator) is imported when they are used
+    script = ("import sys\nfrom ringfence.tools.cli import cli\n"
+              "cli.main(['decide', '-q', '-p', sys.argv[1], sys.argv[2]], standalone_mode=False)\n"
+              "print(sorted({m.split('.')[0] for m in sys.modules} & "
+              "{'pyarrow', 'yaml', 'sqlalchemy', 'jsonschema'}), file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", script, HOURS, call(1).decode()],
+                          capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout)["id"] == 1
+    assert done.stderr.strip() == "[]"
+    # the other commands are all there for help and for running
+    assert {"decide", "scrub", "test", "serve", "lists"} <= set(cli.commands)
+
+
+def test_a_run_sets_the_garbage_collector_back():
+    # decide freezes what it loaded and collects less often while it runs (see _steady): a
+    # caller running it in its own process gets its collector back as it was
+    before = gc.get_threshold()
+    code, records, _ = decide(b"".join(call(i) + b"\n" for i in range(5)))
+    assert code == 0 and len(records) == 5
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

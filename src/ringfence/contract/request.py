@@ -28,9 +28,8 @@ import functools
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, NamedTuple, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
-import jsonschema
 import jsonschema_rs
 
 from ringfence.contract import schema as _derive
@@ -38,6 +37,9 @@ from ringfence.contract import wordscan
 from ringfence.contract.schema import RECORD_SLOTS
 from ringfence.errors import CallError, did_you_mean, excerpt
 from ringfence.resources import schema_path
+
+if TYPE_CHECKING:  # the reference validator words errors: imported when a call has one
+    import jsonschema
 
 
 @functools.cache
@@ -583,6 +585,8 @@ def _canonical(raw: dict[str, Any]) -> dict[str, Any]:
 
 @functools.cache
 def _validator() -> jsonschema.Draft202012Validator:
+    import jsonschema
+
     return jsonschema.Draft202012Validator(call_schema())
 
 
@@ -597,6 +601,8 @@ def _path(parts: Iterable[str | int]) -> str:
 
 def schema_error(raw: object) -> CallError | None:
     """The reference validator's verdict: the most relevant schema error, or None."""
+    import jsonschema.exceptions
+
     error = jsonschema.exceptions.best_match(_validator().iter_errors(raw))
     if error is None:
         return None

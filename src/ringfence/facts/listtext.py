@@ -17,12 +17,13 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
-import pyarrow.compute as pc
+
+if TYPE_CHECKING:  # imported where a text list is read: deciding without one never needs it
+    import pyarrow as pa
 
 from ringfence.errors import InputError, excerpt
 
@@ -66,6 +67,8 @@ def encode(when: float | dt.date) -> int:
 def read_text_list(path: Path) -> tuple[Keys, Keys | None, str]:
     """Sorted unique keys (the number's digits), their stored listings (None when the file has
     no date) and the file's SHA-256; InputError naming file and line for a bad line."""
+    import pyarrow as pa
+
     try:
         fh = path.open("rb")
     except OSError as err:
@@ -131,6 +134,9 @@ def _blocks(fh: BinaryIO, digest: hashlib._Hash) -> Iterator[bytes]:
 
 def _fast_block(block: bytes, state: _State) -> bool:
     """Read a block with the kernels into ``state``; False (state untouched) if they cannot."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if not block.isascii() or len(block) >= 1 << 31:  # (binary arrays take 32-bit offsets)
         return False
     lines = _line_array(block)
@@ -199,6 +205,8 @@ def _line_count(block: bytes, pieces: int) -> int:
 
 def _line_array(block: bytes) -> pa.BinaryArray:
     """The block's lines, each with its line feed, as a binary array over the block's bytes."""
+    import pyarrow as pa
+
     # a lone CR ends a line too; CR LF becomes an extra blank line, which is skipped
     if b"\r" in block:
         block = block.replace(b"\r", b"\n")
@@ -213,6 +221,9 @@ def _line_array(block: bytes) -> pa.BinaryArray:
 
 def _integers(digits: pa.Array) -> Keys:
     """ASCII digit strings (already matched) as int64, without a second UTF-8 check."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     keys: Keys = pc.cast(digits.view(pa.string()), pa.int64()).to_numpy(zero_copy_only=False)
     return keys
 
@@ -220,6 +231,8 @@ def _integers(digits: pa.Array) -> Keys:
 def _read_dates(dates: pa.Array) -> Keys | None:
     """Each row's stored listing (NO_DATE when empty), each distinct text read once by
     :func:`parse_when`; None when one is not a date (the reference reader reports it)."""
+    import pyarrow.compute as pc
+
     encoded = pc.dictionary_encode(dates)
     values: list[int] = []
     for raw in encoded.dictionary.to_pylist():

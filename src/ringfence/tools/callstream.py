@@ -1,8 +1,9 @@
 """The calls of ``ringfence decide`` as a stream of blocks of whole lines.
 
-The input is read a block at a time (what one read returns, at most :data:`BLOCK` bytes), cut
-after its last line break, so deciding starts with the first block, memory does not grow with the
-input, and a block can be sent whole to another process. Lines end at ``\\n`` only (see
+The input is read a block at a time (what is there to read without waiting, at most
+:data:`BLOCK` bytes, or :data:`FANOUT_BLOCK` for ``--jobs``), cut after its last line break, so
+deciding starts with the first block, memory does not grow with the input, and a block can be
+sent whole to another process. Lines end at ``\\n`` only (see
 :func:`ringfence.tools.jsonlines.calls_in`).
 
 One JSON call written over several lines (a pretty-printed file, or inline JSON) is still one
@@ -15,8 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import select
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -25,6 +28,9 @@ from ringfence.errors import InputError
 from ringfence.tools.jsonlines import JSON_SPACE, NotJson, parse_json
 
 BLOCK = 1 << 16
+# The block of ``decide --jobs N``: about a thousand calls, so that sending a block to a worker
+# process and its decisions back costs little beside deciding them.
+FANOUT_BLOCK = 1 << 20
 # The largest call read as one JSON value written over several lines.
 MAX_OBJECT = 1 << 20
 
@@ -69,14 +75,44 @@ def read_all(source: str) -> bytes:
 def _reader(stream: BinaryIO, size: int) -> Iterator[bytes]:
     read = getattr(stream, "read1", stream.read)  # read1: what is there, without waiting for more
     name = getattr(stream, "name", "standard input")
+    ready = _ready_check(stream)
     while True:
         try:
             data = read(size)
+            if ready is not None and data and len(data) < size:
+                data = _gather(data, read, ready, size)
         except OSError as err:
             raise InputError(f"cannot read {name}: {err.strerror or err}") from None
         if not data:
             return
         yield data
+
+
+def _ready_check(stream: BinaryIO) -> Callable[[], bool] | None:
+    """Whether more of the stream can be read at once, without waiting (None when that cannot
+    be asked: no file descriptor, or not POSIX)."""
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):  # BytesIO: io.UnsupportedOperation
+        return None
+    if os.name != "posix":
+        return None
+    return lambda: bool(select.select([fd], [], [], 0)[0])
+
+
+def _gather(data: bytes, read: Callable[[int], bytes], ready: Callable[[], bool],
+            size: int) -> bytes:
+    """``data`` and what else is there to read now, up to ``size`` bytes: a pipe gives at most
+    its buffer (64 kB) a read, far less than a block of ``--jobs``."""
+    pieces = [data]
+    got = len(data)
+    while got < size and ready():
+        more = read(size - got)
+        if not more:  # the end: the next read says so again
+            break
+        pieces.append(more)
+        got += len(more)
+    return b"".join(pieces) if len(pieces) > 1 else data
 
 
 def _one_value(head: bytes, rest: Iterator[bytes]) -> tuple[bytes | None, bytes]:

@@ -12,7 +12,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import click
@@ -71,7 +71,43 @@ def policy_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Ringfence(click.Group):
+    """The ``ringfence`` group. The commands that live next to their own feature's modules are
+    added when first needed (listed, looked up, or any of them run), except that ``decide``, run
+    on every batch of calls, is added alone: it then does not import what the others need
+    (pyarrow, PyYAML, SQLAlchemy, jsonschema ...), a tenth of its start-up."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        self._commands: MutableMapping[str, click.Command] = {}
+        self._complete = False
+        super().__init__(*args, **kwargs)
+
+    @property
+    def commands(self) -> MutableMapping[str, click.Command]:
+        if not self._complete:
+            self._complete = True
+            _register_optional()
+        return self._commands
+
+    @commands.setter
+    def commands(self, commands: MutableMapping[str, click.Command]) -> None:
+        self._commands = commands
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        complete, self._complete = self._complete, True  # adding one is no reason to add all
+        try:
+            super().add_command(cmd, name)
+        finally:
+            self._complete = complete
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "decide" and not self._complete:
+            _add_decide()
+            return self._commands["decide"]
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Ringfence, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ringfence")
 def cli() -> None:
     """Ringfence: policy-as-code for outbound calling compliance."""
@@ -193,19 +229,24 @@ def holidays_command(policies: tuple[str, ...], year: int | None, region: str | 
     print_holidays(policies, year or dt.date.today().year, region, as_json)
 
 
+def _add_decide() -> None:
+    from ringfence.tools.decide_cli import decide_command
+
+    cli.add_command(decide_command(policy_options, _guard), name="decide")
+
+
 def _register_optional() -> None:
-    """Commands that live next to their own feature's modules."""
+    """Commands that live next to their own feature's modules (see :class:`_Ringfence`)."""
     from ringfence.language.formatter import fmt_command
     from ringfence.testing.cli import test_command
     from ringfence.tools.calendar_view import calendar_command
     from ringfence.tools.compliance_cli import add_commands
-    from ringfence.tools.decide_cli import decide_command
     from ringfence.tools.ledger_cli import ledger_command
     from ringfence.tools.lists_cli import add_lists_command
     from ringfence.tools.scrub_cli import add_scrub
     from ringfence.tools.serve_cli import log_command, serve_command, token_command
 
-    cli.add_command(decide_command(policy_options, _guard), name="decide")
+    _add_decide()
     cli.add_command(test_command, name="test")
     cli.add_command(fmt_command, name="fmt")
     cli.add_command(calendar_command, name="calendar")
@@ -216,9 +257,6 @@ def _register_optional() -> None:
     cli.add_command(token_command, name="token")
     cli.add_command(log_command, name="log")
     add_lists_command(cli, _guard)
-
-
-_register_optional()
 
 
 def main() -> None:

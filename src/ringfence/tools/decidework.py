@@ -89,6 +89,17 @@ def encode(number: int, raw: Any, record: dict[str, Any]) -> tuple[bytes, bool]:
             return _json_line(bad), True
 
 
+def decision_line(number: int, raw: Any, decision: Decision, attempt: str | None,
+                  compact: bool) -> tuple[bytes, bool]:
+    """A decision's output line (what :func:`encode` writes for its ``to_dict``, and the id of
+    the attempt it reserved, if any), and whether it is an error record."""
+    extra = None if attempt is None else {"attempt_id": attempt}
+    try:
+        return decision.to_json(compact=compact, extra=extra), False
+    except orjson.JSONEncodeError:  # what orjson cannot write: encode's fallbacks
+        return encode(number, raw, {**decision.to_dict(compact=compact), **(extra or {})})
+
+
 @dataclass(frozen=True)
 class DecideOptions:
     """What ``ringfence decide`` was asked for, everything a worker process needs to start."""
@@ -130,27 +141,26 @@ class Decider:
         # while it lives, so 30,000 short lines held at once would take over 100 MB
         out = bytearray()
         compact = not self.options.full
+        denials: list[str] = []  # "policy/rule" of each violation, counted once per block
         items = list(calls_in(block.first, block.data))
         for (number, raw), made in zip(items, self._decide_lines(items), strict=True):
             if isinstance(made, tuple):
                 decision, attempt = made
-                record = decision.to_dict(compact=compact)
-                if attempt is not None:
-                    record["attempt_id"] = attempt
-            elif isinstance(made, Exception):
-                record = _failure(number, raw, made)
+                line, is_error = decision_line(number, raw, decision, attempt, compact)
+                if is_error:
+                    tally.errors += 1
+                elif decision.allowed:
+                    tally.allowed += 1
+                else:
+                    tally.denied += 1
+                    denials += [f"{v.policy}/{v.rule}" for v in decision.violations]
             else:
-                record = made
-            line, is_error = encode(number, raw, record)
-            out += line
-            tally.calls += 1
-            if is_error:
+                line, _ = encode(number, raw, _failure(number, raw, made)
+                                 if isinstance(made, Exception) else made)
                 tally.errors += 1
-            elif record["allowed"]:
-                tally.allowed += 1
-            else:
-                tally.denied += 1
-                tally.rules.update(f"{v['policy']}/{v['rule']}" for v in record["violations"])
+            out += line
+        tally.calls = len(items)
+        tally.rules.update(denials)
         return Output(bytes(out), tally)
 
     def _decide_lines(self, items: list[tuple[int, Any]]) -> list[Made | dict[str, Any]]:

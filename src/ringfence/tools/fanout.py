@@ -1,27 +1,84 @@
 """Work spread over worker processes, answered in input order, with memory bounded.
 
-A thread reads the items and submits each to the pool as it comes; the answers are taken in
-submission order. At most ``2 x jobs`` items are in flight, so a fast reader and slow workers
-do not pile the input up in memory (``Pool.imap`` would read all of it ahead).
+Each worker has a pipe in and a pipe out. A thread of this process reads the items and hands
+item ``k`` to worker ``k mod jobs``; the answers are read back in the same turn, so they come in
+input order with no bookkeeping, and this process does nothing but move each item and answer
+once through a pipe (no executor, no result threads). At most ``2 x jobs`` items are in flight,
+so a fast reader and slow workers do not pile the input up in memory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import queue
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 _END = object()
+_Workers = list[tuple[multiprocessing.process.BaseProcess, Connection, Connection]]
+# Pipes this large (Linux's default limit for anyone) carry a block of decide --jobs in one or
+# two writes instead of sixteen 64 kB ones.
+_PIPE_SIZE = 1 << 20
 
 
-def _ready() -> None:
-    """Nothing: submitted once so that the pool starts its processes at once."""
+class WorkerLost(Exception):
+    """A worker process stopped before answering (killed, out of memory)."""
+
+
+class _Failed:
+    """What a worker sends back when ``work`` raised: the error, raised again in order here."""
+
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+def _serve(inbox: Connection, outbox: Connection, work: Callable[[T], R],
+           start: Callable[..., None], start_args: tuple[Any, ...]) -> None:
+    """A worker's life: start, then answer each item until told to stop (``None``)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's, who ends the workers
+    start(*start_args)
+    while (item := inbox.recv()) is not None:
+        try:
+            answer: Any = work(item)
+        except Exception as err:  # the caller's error, raised there in order
+            answer = _Failed(err)
+        try:
+            outbox.send(answer)
+        except Exception as err:  # an error that cannot be pickled: said in words
+            outbox.send(_Failed(RuntimeError(f"{type(err).__name__}: {err}")))
+
+
+def _widen(connection: Connection) -> None:
+    if sys.platform == "linux":
+        import fcntl
+
+        with contextlib.suppress(OSError):  # a smaller pipe only costs more writes
+            fcntl.fcntl(connection.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+
+
+def _start(workers: _Workers, jobs: int, work: Callable[[T], R], start: Callable[..., None],
+           start_args: tuple[Any, ...]) -> None:
+    """Start the workers, each with its pipe in and its pipe out."""
+    context = (multiprocessing.get_context("fork") if sys.platform == "linux"
+               else multiprocessing.get_context("spawn"))
+    for _ in range(jobs):
+        inbox, to_worker = context.Pipe(duplex=False)
+        from_worker, outbox = context.Pipe(duplex=False)
+        _widen(to_worker)
+        _widen(from_worker)
+        process = context.Process(target=_serve, daemon=True,
+                                  args=(inbox, outbox, work, start, start_args))
+        process.start()
+        inbox.close()  # the worker's ends: a worker that dies is then an EOF here
+        outbox.close()
+        workers.append((process, to_worker, from_worker))
 
 
 def ordered_map(work: Callable[[T], R], items: Iterable[T], jobs: int,
@@ -29,36 +86,69 @@ def ordered_map(work: Callable[[T], R], items: Iterable[T], jobs: int,
     """``work(item)`` for each item, computed by ``jobs`` processes, yielded in input order.
 
     ``start(*start_args)`` runs in each process first. On Linux the processes are forked, before
-    any thread starts here, so they inherit what this process has loaded; elsewhere they are
-    spawned and ``start`` loads it. An error reading ``items`` is raised here, in order.
+    any thread starts here, so they inherit what this process has loaded (``gc.freeze()`` it
+    first, or each worker's garbage collector copies the pages it walks); elsewhere they are
+    spawned and ``start`` loads it. An error reading ``items`` or raised by ``work`` is raised
+    here, in order; :class:`WorkerLost` when a worker stops without answering.
     """
-    method = "fork" if sys.platform == "linux" else "spawn"
-    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method),
-                               initializer=start, initargs=start_args)
-    pending: queue.Queue[Any] = queue.Queue(maxsize=2 * jobs)
+    workers: _Workers = []
+    # the worker each item went to, in input order; the end or a reading error last
+    turns: queue.Queue[Any] = queue.Queue(maxsize=2 * jobs)
     stop = threading.Event()
+
+    def put(turn: Any) -> bool:
+        while not stop.is_set():  # the consumer may have gone: then this thread ends
+            try:
+                turns.put(turn, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def feed() -> None:
         try:
-            for item in items:
-                if stop.is_set():
+            for k, item in enumerate(items):
+                try:
+                    workers[k % jobs][1].send(item)
+                except OSError:  # its end is closed: it died
+                    raise WorkerLost(f"worker process {k % jobs + 1} of {jobs} stopped") from None
+                if not put(k % jobs):
                     return
-                pending.put(pool.submit(work, item))
         except BaseException as err:  # raised again by the consumer, in order
-            pending.put(err)
+            put(err)
         else:
-            pending.put(_END)
+            put(_END)
 
+    finished = False
     try:
-        pool.submit(_ready).result()  # forks every worker now, while this is the only thread
+        _start(workers, jobs, work, start, start_args)  # now, while this is the only thread
         threading.Thread(target=feed, name="ringfence-reader", daemon=True).start()
-        while (got := pending.get()) is not _END:
-            if isinstance(got, BaseException):
-                raise got
-            assert isinstance(got, Future)
-            yield got.result()
-    except BaseException:
+        while (turn := turns.get()) is not _END:
+            if isinstance(turn, BaseException):
+                raise turn
+            try:
+                answer = workers[turn][2].recv()
+            except (EOFError, OSError):
+                raise WorkerLost(f"worker process {turn + 1} of {jobs} stopped") from None
+            if isinstance(answer, _Failed):
+                raise answer.error
+            yield answer
+        finished = True
+    finally:
         stop.set()
-        pool.shutdown(wait=False, cancel_futures=True)  # what is left is not wanted
-        raise
-    pool.shutdown()  # every answer is in: the workers exit, and are waited for
+        _stop(workers, finished)
+
+
+def _stop(workers: _Workers, finished: bool) -> None:
+    """Let the workers exit once every answer is in; otherwise (an error, the consumer gone)
+    end them: their work is no longer wanted."""
+    for process, to_worker, from_worker in workers:
+        if finished:
+            with contextlib.suppress(OSError):  # the reader thread has sent its last item
+                to_worker.send(None)
+        else:
+            process.terminate()
+        to_worker.close()
+        from_worker.close()
+    for process, _, _ in workers:
+        process.join()

@@ -1,0 +1,75 @@
+"""A decision written by ``Decision.to_json`` (what ``ringfence decide`` prints) is byte for byte
+what orjson writes for ``to_dict``, compact and full, traced or not, whatever its instants; what
+orjson cannot write goes the standard library's way, as before."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import orjson
+import pytest
+
+import ringfence
+from ringfence.contract.decision import Decision, PolicyRef
+from ringfence.tools.decidework import decision_line, encode
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "calls.jsonl"
+
+
+@pytest.fixture(scope="module")
+def decisions() -> list[Decision]:
+    policies = ringfence.load_library()
+    calls = [json.loads(line) for line in EXAMPLES.read_text("utf-8").splitlines()[:150]]
+    made = []
+    for i, call in enumerate(calls):
+        try:
+            made.append(policies.decide(call, trace=i % 5 == 0))
+        except ringfence.CallError:
+            continue
+    assert any(d.violations for d in made) and any(d.warnings for d in made)
+    assert any(d.trace for d in made) and any(d.meta for d in made)
+    return made
+
+
+def test_to_json_is_orjson_of_to_dict_in_both_forms(decisions):
+    for decision in decisions:
+        for compact in (True, False):
+            expected = orjson.dumps(decision.to_dict(compact=compact)) + b"\n"
+            assert decision.to_json(compact=compact) == expected
+            with_attempt = {**decision.to_dict(compact=compact), "attempt_id": "a-1"}
+            assert decision.to_json(compact=compact, extra={"attempt_id": "a-1"}) == \
+                orjson.dumps(with_attempt) + b"\n"
+
+
+def test_a_finding_and_a_policy_reference_are_written_once(decisions):
+    found = next(d for d in decisions if d.violations).violations[0]
+    assert found.to_json(compact=True) is found.to_json(compact=True)
+    assert found.to_json(compact=True) != found.to_json(compact=False)  # the file's name
+    ref = PolicyRef("p", "1", "sha256:0", True)
+    assert ref.to_json() is ref.to_json()
+    assert ref == PolicyRef("p", "1", "sha256:0", True)  # what is written is no part of it
+
+
+@pytest.mark.parametrize("at", [
+    dt.datetime(2026, 6, 15, 12, tzinfo=dt.timezone(dt.timedelta(hours=-4))),
+    dt.datetime(2026, 1, 15, 12, tzinfo=ZoneInfo("Europe/London")),  # UTC: "Z"
+    dt.datetime(2026, 6, 15, 12, 0, 1, 250, tzinfo=ZoneInfo("Asia/Kolkata")),
+    dt.datetime(1850, 6, 15, 12, tzinfo=ZoneInfo("America/New_York")),  # -04:56:02
+    dt.datetime(2026, 6, 15, 12, tzinfo=dt.timezone(dt.timedelta(seconds=-3601, microseconds=9))),
+    dt.datetime(2026, 6, 15, 12),
+])
+def test_instants_are_written_as_rfc3339_writes_them(at):
+    decision = Decision("allow", at, [], [], [], None, None, [], _next_value=at)
+    assert decision.to_json() == orjson.dumps(decision.to_dict()) + b"\n"
+
+
+def test_what_orjson_cannot_write_goes_the_standard_library_way(decisions):
+    for meta in ({"n": 2**70}, {"s": "\ud800"}):
+        decision = copy.copy(decisions[0])
+        decision.meta = meta
+        line = decision_line(7, {"id": decision.call_id}, decision, None, True)
+        assert line == encode(7, {"id": decision.call_id}, decision.to_dict(compact=True))
