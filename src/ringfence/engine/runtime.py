@@ -278,9 +278,13 @@ def minus(ctx: Ctx, duration: nodes.Duration) -> float:
 
 
 def _months_or_years(duration: nodes.Duration) -> relativedelta:
-    if duration.unit == "month":
-        return relativedelta(months=duration.amount)
-    return relativedelta(years=duration.amount)
+    return _relative(duration.unit, duration.amount)
+
+
+@functools.lru_cache(maxsize=256)
+def _relative(unit: str, amount: int) -> relativedelta:
+    # Kept: building a relativedelta costs more than adding it, and rules name few periods.
+    return relativedelta(months=amount) if unit == "month" else relativedelta(years=amount)
 
 
 Business = Callable[[dt.date, int, "CalendarDays | None"], dt.date | None]

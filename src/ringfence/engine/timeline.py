@@ -21,6 +21,7 @@ call :class:`Uncomputable`: the schedule then falls back to searching candidate 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
 import functools
 import math
@@ -29,12 +30,22 @@ from typing import Any
 
 from ringfence.contract.decision import Finding
 from ringfence.contract.request import instant_in
-from ringfence.engine import ir, runtime
+from ringfence.engine import ir, pygen, runtime
 from ringfence.engine.interp import Interpreter
-from ringfence.engine.runtime import FIXED_SECONDS, Apply, Const, Ctx, Tri, age_durations
+from ringfence.engine.runtime import (
+    FIXED_SECONDS,
+    Apply,
+    Const,
+    Ctx,
+    ListLookup,
+    Tri,
+    age_durations,
+)
 from ringfence.language import nodes
 
 _DAY = 86400.0
+_ONE_DAY = dt.timedelta(days=1)
+_EPOCH = dt.date(1970, 1, 1)
 _APPLICABILITY = "applicability"  # the rule a finding names when a policy's scope is unknown
 #: A window's change points are placed for this long first (seconds): most denials by a
 #: window clear within a day, and placing them over the whole horizon costs more.
@@ -46,71 +57,80 @@ class Uncomputable(Exception):
 
 
 class Span:
-    """The stretch of time examined, ``[lo, hi]`` (POSIX seconds), for one call; keeps what
-    several atoms ask (a zone's day starts, a window's bounds)."""
+    """The stretch of time examined, ``(lo, hi]`` (POSIX seconds), for one call."""
+
+    __slots__ = ("clock", "ctx", "first", "hi", "home", "last", "lo")
 
     def __init__(self, ctx: Ctx, lo: float, hi: float):
         self.ctx = ctx
         self.lo = lo
         self.hi = hi
+        self.first, self.last = int(lo // _DAY), int(hi // _DAY)  # its UTC days, since 1970
+        self.home = ctx.home
         # The clock instants are judged on: the call's own offset, as deciding the call at the
         # answer would (months and years are counted on it).
         self.clock: dt.tzinfo = ctx.call.at.tzinfo  # type: ignore[assignment]
-        self.memo: dict[object, list[float]] = {}
 
-    def local_days(self, zone: dt.tzinfo) -> list[dt.date]:
-        """The local dates a zone's clock shows in the stretch, one day either side."""
-        key = ("days", zone)
-        found: list[dt.date] | None = self.memo.get(key)  # type: ignore[assignment]
-        if found is None:
-            day = dt.datetime.fromtimestamp(self.lo, zone).date() - dt.timedelta(days=1)
-            last = dt.datetime.fromtimestamp(self.hi, zone).date() + dt.timedelta(days=1)
-            found = [day + dt.timedelta(days=n) for n in range((last - day).days + 1)]
-            self.memo[key] = found  # type: ignore[assignment]
-        return found
+    def local_days(self) -> Iterator[dt.date]:
+        """The dates any zone's clock shows in the stretch, a day either side (a zone's date is
+        within a day of the UTC date)."""
+        start = _EPOCH + dt.timedelta(days=self.first - 2)
+        return (start + dt.timedelta(days=n) for n in range(self.last - self.first + 5))
 
-    def changes(self, zone: dt.tzinfo) -> list[float]:
-        """The zone's clock changes in the stretch (a day either side)."""
-        key = ("changes", zone)
-        found = self.memo.get(key)
-        if found is None:
-            first, last = int(self.lo // _DAY) - 1, int(self.hi // _DAY) + 1
-            found = self.memo[key] = [t for day in range(first, last + 1)
-                                      for t in clock_changes(zone, day)]
-        return found
-
-    def day_start(self, day: dt.date, zone: dt.tzinfo | None = None) -> list[float]:
-        """The instants at which ``day`` can start on the zone's clock (the callee's home zone
-        by default): its midnight, and the zone's clock changes (a clock put back can return
-        to the day before)."""
-        zone = zone or self.ctx.home
-        return [*wall(dt.datetime.combine(day, dt.time()), zone), *self.changes(zone)]
+    def day_start(self, day: dt.date, zone: dt.tzinfo | None = None) -> tuple[float, ...]:
+        """:func:`day_starts` on the zone's clock (the callee's home zone by default)."""
+        return day_starts(day, zone or self.home)
 
     def business_days(self, event: float, n: int,
                       calendar: runtime.CalendarDays | None = None) -> list[float]:
         """Where the business days since ``event``'s date (around ``calendar``'s days when
         given, as the rule counts them) can reach ``n`` or ``n + 1`` or become unknown (a day
         whose holidays the calendar does not hold) within the stretch."""
-        home = self.ctx.home
+        home = self.home
         first = dt.datetime.fromtimestamp(event, home).date()
-        last = dt.datetime.fromtimestamp(self.hi, home).date() + dt.timedelta(days=1)
-        lo = dt.datetime.fromtimestamp(self.lo, home).date() - dt.timedelta(days=1)
+        last = dt.datetime.fromtimestamp(self.hi, home).date() + _ONE_DAY
+        lo = dt.datetime.fromtimestamp(self.lo, home).date() - _ONE_DAY
+        scratch = self.ctx.at(self.ctx.t_dt)
         # n business days take at most this many calendar days (weekends, and a holiday on
         # every other day of a week): from an older event both counts were reached before lo.
         reached = (n // 5 + 2) * 7 + 14
-        scratch = self.ctx.at(self.ctx.t_dt)
+        day, count = lo, n + 2
+        if first >= lo:
+            day, count = first, 0
+        elif (lo - first).days <= reached:
+            counted = runtime.business_days_between(scratch, first, lo, calendar)
+            if counted is None:  # unknown from a day before the stretch on: it cannot change
+                return []
+            count = counted
         found: list[float] = []
-        day, count = (first, 0) if (lo - first).days <= reached else (lo, n + 2)
-        while day < last:
-            day += dt.timedelta(days=1)
-            counted = runtime.business_days_between(scratch, day - dt.timedelta(days=1), day,
-                                                    calendar)
+        while day < last and count <= n + 1:
+            day += _ONE_DAY
+            counted = runtime.business_days_between(scratch, day - _ONE_DAY, day, calendar)
             if counted is None:  # unknown from here on
-                return found + self.day_start(day, home)
+                return [*found, *self.day_start(day)]
             count += counted
             if counted and count in (n, n + 1):
-                found += self.day_start(day, home)
+                found += self.day_start(day)
+        # Past n + 1 every comparison with n is settled; only a day whose holidays are not
+        # known can still change it (to unknown, from that day on).
+        if day < last and runtime.business_days_between(scratch, day, last, calendar) is None:
+            while runtime.business_days_between(scratch, day, day + _ONE_DAY,
+                                                calendar) is not None:
+                day += _ONE_DAY
+            found += self.day_start(day + _ONE_DAY)
         return found
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def day_starts(day: dt.date, zone: dt.tzinfo) -> tuple[float, ...]:
+    """The instants at which ``day`` can start on the zone's clock: its midnight, and the
+    zone's clock changes within two days of it (a clock put back can return to the day before;
+    a clock change moves the date only across a midnight it jumps over, and no jump reaches a
+    day). Kept: every call asks for the same few days."""
+    starts = wall(dt.datetime.combine(day, dt.time()), zone)
+    utc_day = int(starts[0] // _DAY)
+    return starts + tuple(t for near in range(utc_day - 2, utc_day + 3)
+                          for t in clock_changes(zone, near))
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -193,7 +213,7 @@ def age_breaks(span: Span, age: nodes.Age | None, event: float) -> Iterator[floa
     for duration in age_durations(age):
         n = duration.amount
         if duration.kind == "calendar":  # days counted between the callee's dates
-            day = dt.datetime.fromtimestamp(event, span.ctx.home).date()
+            day = dt.datetime.fromtimestamp(event, span.home).date()
             for days in (n, n + 1):
                 yield from span.day_start(day + dt.timedelta(days=days))
             continue
@@ -206,7 +226,13 @@ def age_breaks(span: Span, age: nodes.Age | None, event: float) -> Iterator[floa
             yield event + n * seconds + 1.0
             continue
         # Months and years on the judged clock: the end, and (a month end cuts the day short
-        # both ways) the days after it, at midnight and at the event's time of day.
+        # both ways) the days after it, at midnight and at the event's time of day: from a day
+        # before the end to five days after it. n months take 28n to 31n days, n years 365n to
+        # 366n (bounds with a margin below): a period ending far from the stretch places none.
+        shortest, longest = (28 * n - 4, 31 * n + 1) if duration.unit == "month" \
+            else (365 * n - 2, 366 * n + 1)
+        if event + (shortest - 1) * _DAY > span.hi or event + (longest + 7) * _DAY <= span.lo:
+            continue
         start = dt.datetime.fromtimestamp(event, span.clock)
         moved = start + runtime._months_or_years(duration)
         for days in range(5):
@@ -221,20 +247,26 @@ def age_breaks(span: Span, age: nodes.Age | None, event: float) -> Iterator[floa
 def _window(span: Span, ctx: Ctx, fixed: tuple[dt.tzinfo, ...] | None,
             hours: tuple[tuple[runtime.Interval, ...], ...], *_: object) -> list[float]:
     # A window is only ever the effect of ``allow only``: a rule it belongs to can become
-    # allowed where the window opens, never where it closes. It opens where an interval
-    # starts on a zone's clock (after a closed day too: the day's interval starts then), or
-    # where the clock is put back into an interval.
+    # allowed where the window opens, never where it closes.
     found: list[float] = []
     for zone in fixed or ctx.zones:
-        key = (zone, hours)  # windows of several rules often read the same hours
-        starts = span.memo.get(key)
-        if starts is None:
-            starts = list(span.changes(zone))
-            for day in span.local_days(zone):
-                starts += window_starts(zone, hours[day.weekday()], day)
-            span.memo[key] = starts
-        found += starts
+        found += window_openings(zone, hours, span.first, span.last)
     return found
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def window_openings(zone: dt.tzinfo, hours: tuple[tuple[runtime.Interval, ...], ...],
+                    first: int, last: int) -> tuple[float, ...]:
+    """Where a window can open on the zone's clock during the UTC days ``first`` to ``last``
+    (days since 1970): where an interval starts on the local days around them (after a closed
+    day too: the day's interval starts then), and where the clock changes (it can be put back
+    into an interval). Kept: windows of several rules, and every call of a day, ask alike."""
+    found = [t for day in range(first - 1, last + 2) for t in clock_changes(zone, day)]
+    start = _EPOCH + dt.timedelta(days=first - 2)  # a zone's date is within a day of UTC's
+    for n in range(last - first + 5):
+        day = start + dt.timedelta(days=n)
+        found += window_starts(zone, hours[day.weekday()], day)
+    return tuple(found)
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -320,15 +352,14 @@ def _list_checked(span: Span, ctx: Ctx, name: str, age: nodes.Age,
 @breaks(runtime.holiday_today)
 def _holiday_today(span: Span, ctx: Ctx, *_: object) -> list[float]:
     # The callee's date, in each of its zones, changes at each local midnight.
-    return [t for zone in ctx.zones for day in span.local_days(zone)
-            for t in span.day_start(day, zone)]
+    return [t for zone in ctx.zones for day in span.local_days() for t in day_starts(day, zone)]
 
 
 @breaks(runtime.compare_date)
 def _compare_date(span: Span, ctx: Ctx, value: object, op: object, limit: dt.date,
-                  *_: object) -> list[float]:
+                  *_: object) -> tuple[float, ...]:
     # Timed only on ``at``: the judged instant's date reaches the limit, or passes it.
-    after = [] if limit == dt.date.max else span.day_start(limit + dt.timedelta(days=1))
+    after = () if limit == dt.date.max else span.day_start(limit + dt.timedelta(days=1))
     return span.day_start(limit) + after
 
 
@@ -341,25 +372,6 @@ def _constant(span: Span, *_: object) -> tuple[()]:
 # ---- judging one step -------------------------------------------------------------------------
 
 
-class _Steps(Interpreter):
-    """The interpreter, answering atoms that cannot change with time once per call."""
-
-    def __init__(self, base: Interpreter):  # shares the base's tables; adds a cache
-        self.policies = base.policies
-        self.facts = base.facts
-        self._lookups = base._lookups
-        self.fixed: dict[int, Tri] = {}
-
-    def apply(self, applied: Apply, ctx: Ctx) -> Tri:
-        if applied.timed:
-            return super().apply(applied, ctx)
-        key = id(applied)
-        if key in self.fixed:
-            return self.fixed[key]
-        value = self.fixed[key] = super().apply(applied, ctx)
-        return value
-
-
 def _timed(policy: ir.Policy) -> bool:
     """Whether the policy's applicability can change with time."""
     info = policy.info
@@ -367,15 +379,19 @@ def _timed(policy: ir.Policy) -> bool:
             or any(a.apply.timed for c in policy.when for a in ir.atoms(c)))
 
 
+Read = Callable[[object, Ctx], object]
+
+
 class _Constraint:
     """One deny rule (or, ``rule`` None, only its policy's applicability): allowed where its
     policy does not apply or the rule is not violated. Its value is a step function of time
     that changes only where its timed atoms (``conds``) or its dates say. Made once per load."""
 
-    __slots__ = ("breaks", "dates", "policy", "rule", "timed", "windowed")
+    __slots__ = ("_judge", "breaks", "dates", "facts", "policy", "rule", "scope", "windowed")
 
-    def __init__(self, policy: ir.Policy, timed: bool, rule: ir.Rule | None):
-        self.policy, self.timed, self.rule = policy, timed, rule
+    def __init__(self, policy: ir.Policy, timed: bool, rule: ir.Rule | None,
+                 interpreter: Interpreter):
+        self.policy, self.rule, self.facts = policy, rule, interpreter.facts
         conds: list[ir.Cond] = list(policy.when) if timed else []
         info = policy.info
         dates = [info.effective_from, info.effective_until] if timed else []
@@ -383,44 +399,71 @@ class _Constraint:
             conds.extend(rule.conditions())
             dates += [rule.effective_from, rule.effective_until]
         timed_atoms = [a.apply for c in conds for a in ir.atoms(c) if a.apply.timed]
-        # Where each timed atom can change (None: this module cannot say), and its arguments.
-        self.breaks = tuple((BREAKS.get(a.fn), a.fn.__name__, a.args) for a in timed_atoms)
+        # Where each timed atom can change (None: this module cannot say), its arguments fixed
+        # at load, and the positions of those read from the call.
+        self.breaks = tuple((BREAKS.get(a.fn), a.fn.__name__, *_arguments(a, interpreter))
+                            for a in timed_atoms)
         self.windowed = any(a.fn is runtime.window_open for a in timed_atoms)
         self.dates = tuple(d for d in dates if d is not None)  # coming into or out of force
+        # What is judged: the policy with this rule alone. A policy whose applicability cannot
+        # change with time applied at the call's instant (its rule was violated there), so it
+        # applies at every instant: judged as applying everywhere, always, under no condition.
+        self.scope = dataclasses.replace(policy, rules=() if rule is None else (rule,))
+        if not timed:
+            self.scope = dataclasses.replace(
+                self.scope, any_place=True, subdivisions=frozenset(), when=(),
+                info=dataclasses.replace(info, effective_from=None, effective_until=None))
+        self._judge: pygen.Judge | None = None  # written on first use: most rules never deny
 
-    def place(self, span: Span, ctx: Ctx, argument: Callable[[object, Ctx], object]
-              ) -> list[float]:
+    def place(self, span: Span, ctx: Ctx, read: Read) -> list[float]:
         """The instants in ``span`` from which its value can change (a change just after an
         instant is placed a second after it, the search's resolution), in order."""
         found: set[float] = set()
         for day in self.dates:
             found.update(span.day_start(day))
-        for where, name, args in self.breaks:
+        for where, name, fixed, called in self.breaks:
             if where is None:
                 raise Uncomputable(name)
-            found.update(where(span, *[a.value if type(a) is Const else argument(a, ctx)
-                                       for a in args]))
+            args = list(fixed)
+            for i, arg in called:
+                args[i] = read(arg, ctx)
+            found.update(where(span, *args))
         lo, hi = span.lo, span.hi
         return sorted(x for x in found if lo < x <= hi)
 
-    def allowed(self, steps: _Steps, ctx: Ctx) -> bool:
-        """Its value at ``ctx``'s instant."""
-        if self.timed:
-            applies = steps.applies(self.policy, ctx)
-            if applies is not True:
-                return applies is False
-        return self.rule is None or steps.rule(self.rule, ctx) != ir.VIOLATED
+    def allowed(self, ctx: Ctx) -> bool:
+        """Its value at ``ctx``'s instant: the generated judgement of :attr:`scope`, as
+        ``decide`` judges (a race may write it twice; either is kept)."""
+        judge = self._judge
+        if judge is None:
+            judge = self._judge = pygen.generate((self.scope,), self.facts)[0]
+        return not judge(ctx)[0]
+
+
+def _arguments(applied: Apply, interpreter: Interpreter
+               ) -> tuple[tuple[object, ...], tuple[tuple[int, object], ...]]:
+    """An atom's arguments as its change points take them: those fixed at load (a literal, a
+    list's slot) read once, and (position, argument) of those read from each call."""
+    fixed: list[object] = []
+    called: list[tuple[int, object]] = []
+    for i, arg in enumerate(applied.args):
+        if isinstance(arg, Const):
+            fixed.append(arg.value)
+        elif isinstance(arg, ListLookup):
+            fixed.append(interpreter._lookups[arg.name])
+        else:
+            fixed.append(None)
+            called.append((i, arg))
+    return tuple(fixed), tuple(called)
 
 
 class _Walk:
     """One call's computation: the instants judged, each constraint's change points and its
     value at each instant judged."""
 
-    def __init__(self, ctx: Ctx, steps: _Steps, argument: Callable[[object, Ctx], object],
-                 horizon: float):
+    def __init__(self, ctx: Ctx, read: Read, horizon: float):
         self.ctx = ctx
-        self.steps = steps
-        self.argument = argument
+        self.read = read
         self.clock: dt.tzinfo = ctx.call.at.tzinfo  # type: ignore[assignment]
         self.contexts: dict[float, Ctx] = {}
         self.seen: dict[tuple[int, float], bool] = {}  # (constraint, instant) -> allows
@@ -443,7 +486,7 @@ class _Walk:
         key = (id(constraint), instant)
         ok = self.seen.get(key)
         if ok is None:
-            ok = self.seen[key] = constraint.allowed(self.steps, self.at(instant))
+            ok = self.seen[key] = constraint.allowed(self.at(instant))
         return ok
 
     def next_allowed(self, constraint: _Constraint, instant: float) -> float | None:
@@ -454,7 +497,7 @@ class _Walk:
             key = (id(constraint), span.hi)
             points = self.points.get(key)
             if points is None:
-                points = self.points[key] = constraint.place(span, self.ctx, self.argument)
+                points = self.points[key] = constraint.place(span, self.ctx, self.read)
             for x in points[bisect.bisect_right(points, instant):]:
                 if self.allowed(constraint, x):
                     return x
@@ -473,10 +516,12 @@ class Timeline:
         self.constraints: dict[tuple[str, str], _Constraint] = {}
         for policy in policies:
             timed = _timed(policy)
-            self.constraints[policy.info.id, _APPLICABILITY] = _Constraint(policy, timed, None)
+            self.constraints[policy.info.id, _APPLICABILITY] = _Constraint(
+                policy, timed, None, interpreter)
             for rule in policy.rules:
                 if rule.level == "deny":
-                    self.constraints[policy.info.id, rule.id] = _Constraint(policy, timed, rule)
+                    self.constraints[policy.info.id, rule.id] = _Constraint(
+                        policy, timed, rule, interpreter)
 
     def next_allowed(self, ctx: Ctx, violations: list[Finding]) -> dt.datetime | None:
         """The first instant after the call's, within the horizon and at the search's
@@ -489,7 +534,7 @@ class Timeline:
         earlier instant can be allowed); the whole policy set is judged there again, until
         nothing is violated. Raises :class:`Uncomputable` for an atom kind without
         :data:`BREAKS`."""
-        walk = _Walk(ctx, _Steps(self.interpreter), self.interpreter.argument, self.horizon)
+        walk = _Walk(ctx, self.interpreter.argument, self.horizon)
         instant = ctx.t
         while True:
             latest = instant
