@@ -24,6 +24,7 @@ import bisect
 import dataclasses
 import datetime as dt
 import functools
+import inspect
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -266,7 +267,7 @@ def window_openings(zone: dt.tzinfo, hours: tuple[tuple[runtime.Interval, ...], 
     for n in range(last - first + 5):
         day = start + dt.timedelta(days=n)
         found += window_starts(zone, hours[day.weekday()], day)
-    return tuple(found)
+    return tuple(sorted(found))
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -379,15 +380,13 @@ def _timed(policy: ir.Policy) -> bool:
             or any(a.apply.timed for c in policy.when for a in ir.atoms(c)))
 
 
-Read = Callable[[object, Ctx], object]
-
-
 class _Constraint:
     """One deny rule (or, ``rule`` None, only its policy's applicability): allowed where its
     policy does not apply or the rule is not violated. Its value is a step function of time
     that changes only where its timed atoms (``conds``) or its dates say. Made once per load."""
 
-    __slots__ = ("_judge", "breaks", "dates", "facts", "policy", "rule", "scope", "windowed")
+    __slots__ = ("_judge", "breaks", "dates", "facts", "policy", "rule", "scope", "window",
+                 "windowed")
 
     def __init__(self, policy: ir.Policy, timed: bool, rule: ir.Rule | None,
                  interpreter: Interpreter):
@@ -400,10 +399,20 @@ class _Constraint:
             dates += [rule.effective_from, rule.effective_until]
         timed_atoms = [a.apply for c in conds for a in ir.atoms(c) if a.apply.timed]
         # Where each timed atom can change (None: this module cannot say), its arguments fixed
-        # at load, and the positions of those read from the call.
-        self.breaks = tuple((BREAKS.get(a.fn), a.fn.__name__, *_arguments(a, interpreter))
-                            for a in timed_atoms)
-        self.windowed = any(a.fn is runtime.window_open for a in timed_atoms)
+        # at load, and the positions of those read from the call, with their readers.
+        self.breaks = tuple((where, a.fn.__name__, a.fn is runtime.window_open,
+                             *_arguments(a, where, interpreter))
+                            for a in timed_atoms for where in (BREAKS.get(a.fn),))
+        windows = [a for a in timed_atoms if a.fn is runtime.window_open]
+        self.windowed = bool(windows)
+        # A window that is the rule's effect (``allow only``) and its only window: while it is
+        # closed, and nothing else of the rule changes, the rule stays violated (it can only
+        # pass where the window is open), so such instants need not be judged (see
+        # _Walk.next_allowed).
+        effect = None if rule is None else rule.effect
+        self.window = rule.window if (
+            rule is not None and rule.window is not None and rule.passes
+            and isinstance(effect, ir.Atom) and windows == [effect.apply]) else None
         self.dates = tuple(d for d in dates if d is not None)  # coming into or out of force
         # What is judged: the policy with this rule alone. A policy whose applicability cannot
         # change with time applied at the call's instant (its rule was violated there), so it
@@ -415,21 +424,23 @@ class _Constraint:
                 info=dataclasses.replace(info, effective_from=None, effective_until=None))
         self._judge: pygen.Judge | None = None  # written on first use: most rules never deny
 
-    def place(self, span: Span, ctx: Ctx, read: Read) -> list[float]:
+    def place(self, span: Span, ctx: Ctx) -> tuple[list[float], set[float]]:
         """The instants in ``span`` from which its value can change (a change just after an
-        instant is placed a second after it, the search's resolution), in order."""
+        instant is placed a second after it, the search's resolution), in order; and those
+        of them placed by its dates and atoms other than its window."""
         found: set[float] = set()
+        opens: set[float] = set()
         for day in self.dates:
             found.update(span.day_start(day))
-        for where, name, fixed, called in self.breaks:
+        for where, name, windowed, fixed, called in self.breaks:
             if where is None:
                 raise Uncomputable(name)
             args = list(fixed)
-            for i, arg in called:
-                args[i] = read(arg, ctx)
-            found.update(where(span, *args))
+            for i, read in called:
+                args[i] = read(ctx)
+            (opens if windowed else found).update(where(span, *args))
         lo, hi = span.lo, span.hi
-        return sorted(x for x in found if lo < x <= hi)
+        return sorted(x for x in found | opens if lo < x <= hi), found
 
     def allowed(self, ctx: Ctx) -> bool:
         """Its value at ``ctx``'s instant: the generated judgement of :attr:`scope`, as
@@ -440,38 +451,55 @@ class _Constraint:
         return not judge(ctx)[0]
 
 
-def _arguments(applied: Apply, interpreter: Interpreter
-               ) -> tuple[tuple[object, ...], tuple[tuple[int, object], ...]]:
-    """An atom's arguments as its change points take them: those fixed at load (a literal, a
-    list's slot) read once, and (position, argument) of those read from each call."""
+def _arguments(applied: Apply, where: Breaks | None, interpreter: Interpreter
+               ) -> tuple[tuple[object, ...], tuple[tuple[int, Callable[[Ctx], object]], ...]]:
+    """The arguments of an atom its change points take (the leading ones their function names;
+    it ignores the rest): those fixed at load (a literal, a list's slot) read once, and
+    (position, reader) of those read from each call."""
+    taken = applied.args if where is None else applied.args[:_taken(where)]
     fixed: list[object] = []
-    called: list[tuple[int, object]] = []
-    for i, arg in enumerate(applied.args):
+    called: list[tuple[int, Callable[[Ctx], object]]] = []
+    for i, arg in enumerate(taken):
         if isinstance(arg, Const):
             fixed.append(arg.value)
         elif isinstance(arg, ListLookup):
             fixed.append(interpreter._lookups[arg.name])
         else:
             fixed.append(None)
-            called.append((i, arg))
+            called.append((i, interpreter.reader(arg)))
     return tuple(fixed), tuple(called)
+
+
+def _taken(where: Breaks) -> int:
+    """How many of an atom's arguments a change-point function names, after the span."""
+    parameters = inspect.signature(where).parameters.values()
+    return sum(p.kind is p.POSITIONAL_OR_KEYWORD for p in parameters) - 1
 
 
 class _Walk:
     """One call's computation: the instants judged, each constraint's change points and its
     value at each instant judged."""
 
-    def __init__(self, ctx: Ctx, read: Read, horizon: float):
+    def __init__(self, ctx: Ctx, horizon: float):
         self.ctx = ctx
-        self.read = read
+        self.horizon = horizon
         self.clock: dt.tzinfo = ctx.call.at.tzinfo  # type: ignore[assignment]
         self.contexts: dict[float, Ctx] = {}
         self.seen: dict[tuple[int, float], bool] = {}  # (constraint, instant) -> allows
-        self.points: dict[tuple[int, float], list[float]] = {}  # (constraint, stretch end)
-        start = ctx.t
-        self.spans = [Span(ctx, start, start + horizon)]
-        if horizon > _FIRST:
-            self.spans.insert(0, Span(ctx, start, start + _FIRST))
+        # (constraint, stretch end) -> its change points there, and those not its window's
+        self.points: dict[tuple[int, float], tuple[list[float], set[float]]] = {}
+        self._spans: list[Span] = []  # made when first placed: most denials end sooner
+
+    @property
+    def spans(self) -> list[Span]:
+        """The stretches placed: the first day (when shorter than the horizon), the horizon."""
+        spans = self._spans
+        if not spans:
+            start, ctx = self.ctx.t, self.ctx
+            if self.horizon > _FIRST:
+                spans.append(Span(ctx, start, start + _FIRST))
+            spans.append(Span(ctx, start, start + self.horizon))
+        return spans
 
     def at(self, instant: float) -> Ctx:
         """The call judged at ``instant`` (on the call's own clock)."""
@@ -492,16 +520,46 @@ class _Walk:
     def next_allowed(self, constraint: _Constraint, instant: float) -> float | None:
         """The first of the constraint's change points after ``instant`` within the horizon
         at which it allows (``instant`` itself is known to deny). A window's are placed for a
-        day first (most denials clear within it), others' over the whole horizon at once."""
+        day first (most denials clear within it), others' over the whole horizon at once.
+
+        A window read in several zones opens at each zone's openings, but is open only where
+        all zones are: where the rule is still violated, the zones closed there stay closed
+        until their next openings, and the points only the window placed before the latest of
+        those are passed over unjudged (the rest of the rule is as it was at the last point
+        judged, where it was violated, and a closed window cannot make it pass)."""
+        window = constraint.window
+        if window is not None and len(runtime.window_zones(self.ctx, window)) < 2:
+            window = None  # one zone: its next opening is the window's next point anyway
         for span in self.spans if constraint.windowed else self.spans[-1:]:
             key = (id(constraint), span.hi)
-            points = self.points.get(key)
-            if points is None:
-                points = self.points[key] = constraint.place(span, self.ctx, self.read)
+            placed = self.points.get(key)
+            if placed is None:
+                placed = self.points[key] = constraint.place(span, self.ctx)
+            points, others = placed
+            closed_until = -math.inf
             for x in points[bisect.bisect_right(points, instant):]:
+                if x < closed_until and x not in others:
+                    continue
                 if self.allowed(constraint, x):
                     return x
+                if window is not None:
+                    closed_until = self.closed_until(window, x, span)
         return None
+
+    def closed_until(self, window: runtime.WindowSpec, instant: float, span: Span) -> float:
+        """Until when the window stays closed from ``instant``: the latest next opening of
+        the zones where it is closed then (-inf when it is open in every zone), each zone's
+        clock judged alone as the runtime judges it."""
+        ctx = self.at(instant)
+        until = -math.inf
+        for zone in runtime.window_zones(ctx, window):
+            alone = ctx if window.zones else Ctx(ctx.call, ctx.t_dt, (zone,), ctx.country,
+                                                 ctx.region, ctx.facts)
+            if runtime.window_check(alone, window, set()) is not True:
+                opens = window_openings(zone, window.hours, span.first, span.last)
+                i = bisect.bisect_right(opens, instant)
+                until = max(until, opens[i] if i < len(opens) else math.inf)
+        return until
 
 
 class Timeline:
@@ -534,7 +592,7 @@ class Timeline:
         earlier instant can be allowed); the whole policy set is judged there again, until
         nothing is violated. Raises :class:`Uncomputable` for an atom kind without
         :data:`BREAKS`."""
-        walk = _Walk(ctx, self.interpreter.argument, self.horizon)
+        walk = _Walk(ctx, self.horizon)
         instant = ctx.t
         while True:
             latest = instant
