@@ -17,12 +17,11 @@ import datetime as dt
 import functools
 import math
 import operator
+from calendar import monthrange
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
-
-from dateutil.relativedelta import relativedelta
 
 from ringfence.contract.request import Call
 from ringfence.facts.callee import FactSource, HolidaysUnknown, ListSlot, StandardFacts
@@ -273,18 +272,23 @@ def minus(ctx: Ctx, duration: nodes.Duration) -> float:
     key = ("minus", duration.amount, duration.unit)
     found = ctx._cache.get(key)
     if found is None:
-        found = ctx._cache[key] = (ctx.t_dt - _months_or_years(duration)).timestamp()
+        found = ctx._cache[key] = months_later(ctx.t_dt, -months(duration)).timestamp()
     return found
 
 
-def _months_or_years(duration: nodes.Duration) -> relativedelta:
-    return _relative(duration.unit, duration.amount)
+def months(duration: nodes.Duration) -> int:
+    """A period of months or years, in months."""
+    return duration.amount if duration.unit == "month" else 12 * duration.amount
 
 
-@functools.lru_cache(maxsize=256)
-def _relative(unit: str, amount: int) -> relativedelta:
-    # Kept: building a relativedelta costs more than adding it, and rules name few periods.
-    return relativedelta(months=amount) if unit == "month" else relativedelta(years=amount)
+def months_later(when: dt.datetime, count: int) -> dt.datetime:
+    """``when`` moved ``count`` months on (back when negative) on its own clock: the same time
+    on the same day of the month or, past the end of the month reached, on its last day (as
+    dateutil's ``relativedelta`` moves it; this costs a fifth of that)."""
+    year, month = divmod(when.year * 12 + when.month - 1 + count, 12)
+    month += 1
+    return when.replace(year=year, month=month,
+                        day=min(when.day, monthrange(year, month)[1]))
 
 
 Business = Callable[[dt.date, int, "CalendarDays | None"], dt.date | None]
@@ -302,7 +306,7 @@ def plus(when: dt.datetime, duration: nodes.Duration, business: Business) -> dt.
     seconds = FIXED_SECONDS.get(duration.unit)
     if seconds is not None:
         return when + dt.timedelta(seconds=duration.amount * seconds)
-    return when + _months_or_years(duration)
+    return months_later(when, months(duration))
 
 
 def business_days_between(ctx: Ctx, start: dt.date, end: dt.date,

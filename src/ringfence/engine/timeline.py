@@ -235,7 +235,7 @@ def age_breaks(span: Span, age: nodes.Age | None, event: float) -> Iterator[floa
         if event + (shortest - 1) * _DAY > span.hi or event + (longest + 7) * _DAY <= span.lo:
             continue
         start = dt.datetime.fromtimestamp(event, span.clock)
-        moved = start + runtime._months_or_years(duration)
+        moved = runtime.months_later(start, runtime.months(duration))
         for days in range(5):
             day = moved.date() + dt.timedelta(days=days)
             for moment in (dt.time(), start.time()):
