@@ -7,8 +7,10 @@ given, expires or is revoked. Each atom kind says where (:data:`BREAKS`, keyed b
 function, computed from the atom's own arguments: the window's hours, the count's length and the
 call's attempts, the age's durations and the event). Between two such instants the rule is
 constant, and its value there is the runtime's own answer (so nonexistent and repeated local
-times, holidays and month ends mean exactly what they mean to ``decide``); atoms that cannot
-change are answered once per call.
+times, holidays and month ends mean exactly what they mean to ``decide``): each rule is judged
+by code generated for it alone, as ``decide``'s is (:mod:`.pygen`), on first use. What every
+call asks alike (a day's start on a zone's clock, a window's openings over some days) is kept
+per day and zone, not per call.
 
 The answer is the intersection of the rules' allowed sets, from the call's instant on: each rule
 violated at the current instant moves it to the first of its own change points at which the rule
