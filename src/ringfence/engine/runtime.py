@@ -324,11 +324,12 @@ def business_days_between(ctx: Ctx, start: dt.date, end: dt.date,
     names it.
 
     Counted as the range's weekdays less the holidays among them, found by bisection in each
-    year's ordered weekday holidays; by :func:`business_days_by_day` when the fact source
-    gives only a day at a time (one that is not the standard source)."""
-    if calendar is None and not isinstance(ctx.facts, StandardFacts):
-        return business_days_by_day(ctx, start, end)
+    year's ordered weekday holidays; by :func:`business_days_by_day` over a week or less (it
+    takes fewer steps there) or when the fact source gives only a day at a time (one that is
+    not the standard source)."""
     first, last = start.toordinal() + 1, end.toordinal()
+    if last - first < 7 or (calendar is None and not isinstance(ctx.facts, StandardFacts)):
+        return business_days_by_day(ctx, start, end, calendar)
     count = _weekdays(first, last)
     if count <= 0:
         return 0
@@ -361,11 +362,12 @@ def _public_weekdays(ctx: Ctx, year: int) -> tuple[int, ...] | None:
 
 def _weekdays(first: int, last: int) -> int:
     """How many of the days with ordinals ``first`` to ``last`` fall Monday to Friday (the
-    day of ordinal 1 was a Monday)."""
-    def upto(n: int) -> int:
-        return n // 7 * 5 + min(n % 7, 5)
-
-    return upto(last) - upto(first - 1) if last >= first else 0
+    day of ordinal 1 was a Monday: of the first n days, five in each whole week, and up to
+    five of the rest)."""
+    if last < first:
+        return 0
+    first -= 1
+    return last // 7 * 5 + min(last % 7, 5) - first // 7 * 5 - min(first % 7, 5)
 
 
 def business_days_by_day(ctx: Ctx, start: dt.date, end: dt.date,
