@@ -164,3 +164,61 @@ def test_an_atom_kind_without_change_points_falls_back_to_the_search(
     assert schedule.searched == 1 and schedule.computed == 0
     assert found is not None and found.astimezone(dt.UTC) == dt.datetime(2026, 6, 16, 13,
                                                                           tzinfo=dt.UTC)
+
+
+def test_a_window_read_in_eight_zones_opens_where_all_of_them_are_open(tmp_path: Path) -> None:
+    # An Australian mobile number may be in any of eight zones, from Cocos (UTC+6:30) to Lord
+    # Howe (UTC+11 in summer): the window is open only where it is open in every one, and the
+    # openings of one zone while another is still closed are passed over unjudged. Calls every
+    # five hours over a week that starts the day Sydney's clocks go forward (2026-10-04), and
+    # around a national holiday (2026-12-25).
+    path = tmp_path / "w.rf"
+    path.write_text('policy w "W"\n  version 1\n  applies to AU\n\nrule w "W"\n  cite "T"\n'
+                    "  allow only\n    monday to friday 09:00 to 20:00 inclusive\n"
+                    "    saturday 09:00 to 17:00 inclusive\n"
+                    "    closed on national public holidays\n    callee local time\n",
+                    encoding="utf-8")
+    policyset = ringfence.load(path)
+    found = []
+    for start in (dt.datetime(2026, 10, 3, tzinfo=dt.UTC), dt.datetime(2026, 12, 22, tzinfo=dt.UTC)):
+        for hours in range(0, 7 * 24, 5):
+            call = {"to": "+61412345678", "at": (start + dt.timedelta(hours=hours)).isoformat()}
+            when = _compare(policyset, call)
+            if isinstance(when, dt.datetime):
+                _check_first(policyset, call, when)
+                found.append(when)
+    assert len(found) > 20
+    assert policyset._evaluator.schedule.searched == 0
+
+
+def test_an_argument_reader_reads_what_the_interpreter_reads() -> None:
+    from ringfence.engine import ir
+    from ringfence.engine.runtime import Attr, Env
+
+    policyset = ringfence.load_library()
+    evaluator = policyset._evaluator
+    interpreter = evaluator.interpreter
+    lines = (ROOT / "examples" / "calls.jsonl").read_text(encoding="utf-8").splitlines()
+    contexts = [evaluator.context(json.loads(line)) for line in lines[:40]]
+    args = {a for atom in ir.policy_atoms(evaluator.policies) for a in atom.apply.args
+            if isinstance(a, Attr | Env)}
+    assert len(args) > 10
+    for arg in args:
+        read = interpreter.reader(arg)
+        for ctx in contexts:
+            assert read(ctx) == interpreter.argument(arg, ctx), arg
+
+
+@settings(max_examples=400, deadline=None)
+@given(when=st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2100, 12, 31),
+                         timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=-5)),
+                                                    dt.timezone(dt.timedelta(hours=9, minutes=30))])),
+       count=st.integers(-240, 240))
+def test_months_later_moves_as_relativedelta_does(when: dt.datetime, count: int) -> None:
+    from dateutil.relativedelta import relativedelta
+
+    from ringfence.engine.runtime import months_later
+
+    assert months_later(when, count) == when + relativedelta(months=count)
+    assert months_later(when, 12 * count) == when + relativedelta(years=count)
+    assert months_later(when, -count) == when - relativedelta(months=count)

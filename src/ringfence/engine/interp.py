@@ -9,6 +9,7 @@ the two equal.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 
 from ringfence.contract.decision import Finding, PolicyRef
@@ -18,6 +19,10 @@ from ringfence.facts.callee import FactSource
 
 # What an observer of each rule's outcome is given: the rule, the context, the outcome.
 RuleObserver = Callable[[ir.Rule, Ctx, ir.Outcome], None]
+
+
+def _itself(ctx: Ctx) -> Ctx:
+    return ctx
 
 
 class Interpreter:
@@ -40,6 +45,15 @@ class Interpreter:
             return ctx if arg.name == "ctx" else getattr(ctx, arg.name)
         assert isinstance(arg, ListLookup)
         return self._lookups[arg.name]
+
+    @staticmethod
+    def reader(arg: Env | Attr) -> Callable[[Ctx], object]:
+        """What reads an argument given per judgement, chosen once: ``reader(arg)(ctx)`` is
+        ``argument(arg, ctx)``."""
+        if isinstance(arg, Attr):
+            return operator.attrgetter(f"call.{arg.attribute}" if arg.owner == "call"
+                                       else arg.attribute)
+        return _itself if arg.name == "ctx" else operator.attrgetter(arg.name)
 
     def apply(self, applied: Apply, ctx: Ctx) -> Tri:
         """An atom's answer: its runtime function on its arguments."""

@@ -7,8 +7,10 @@ given, expires or is revoked. Each atom kind says where (:data:`BREAKS`, keyed b
 function, computed from the atom's own arguments: the window's hours, the count's length and the
 call's attempts, the age's durations and the event). Between two such instants the rule is
 constant, and its value there is the runtime's own answer (so nonexistent and repeated local
-times, holidays and month ends mean exactly what they mean to ``decide``); atoms that cannot
-change are answered once per call.
+times, holidays and month ends mean exactly what they mean to ``decide``): each rule is judged
+by code generated for it alone, as ``decide``'s is (:mod:`.pygen`), on first use. What every
+call asks alike (a day's start on a zone's clock, a window's openings over some days) is kept
+per day and zone, not per call.
 
 The answer is the intersection of the rules' allowed sets, from the call's instant on: each rule
 violated at the current instant moves it to the first of its own change points at which the rule
@@ -21,20 +23,32 @@ call :class:`Uncomputable`: the schedule then falls back to searching candidate 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
 import functools
+import inspect
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from ringfence.contract.decision import Finding
 from ringfence.contract.request import instant_in
-from ringfence.engine import ir, runtime
+from ringfence.engine import ir, pygen, runtime
 from ringfence.engine.interp import Interpreter
-from ringfence.engine.runtime import FIXED_SECONDS, Apply, Const, Ctx, Tri, age_durations
+from ringfence.engine.runtime import (
+    FIXED_SECONDS,
+    Apply,
+    Const,
+    Ctx,
+    ListLookup,
+    Tri,
+    age_durations,
+)
 from ringfence.language import nodes
 
 _DAY = 86400.0
+_ONE_DAY = dt.timedelta(days=1)
+_EPOCH = dt.date(1970, 1, 1)
 _APPLICABILITY = "applicability"  # the rule a finding names when a policy's scope is unknown
 #: A window's change points are placed for this long first (seconds): most denials by a
 #: window clear within a day, and placing them over the whole horizon costs more.
@@ -46,71 +60,80 @@ class Uncomputable(Exception):
 
 
 class Span:
-    """The stretch of time examined, ``[lo, hi]`` (POSIX seconds), for one call; keeps what
-    several atoms ask (a zone's day starts, a window's bounds)."""
+    """The stretch of time examined, ``(lo, hi]`` (POSIX seconds), for one call."""
+
+    __slots__ = ("clock", "ctx", "first", "hi", "home", "last", "lo")
 
     def __init__(self, ctx: Ctx, lo: float, hi: float):
         self.ctx = ctx
         self.lo = lo
         self.hi = hi
+        self.first, self.last = int(lo // _DAY), int(hi // _DAY)  # its UTC days, since 1970
+        self.home = ctx.home
         # The clock instants are judged on: the call's own offset, as deciding the call at the
         # answer would (months and years are counted on it).
         self.clock: dt.tzinfo = ctx.call.at.tzinfo  # type: ignore[assignment]
-        self.memo: dict[object, list[float]] = {}
 
-    def local_days(self, zone: dt.tzinfo) -> list[dt.date]:
-        """The local dates a zone's clock shows in the stretch, one day either side."""
-        key = ("days", zone)
-        found: list[dt.date] | None = self.memo.get(key)  # type: ignore[assignment]
-        if found is None:
-            day = dt.datetime.fromtimestamp(self.lo, zone).date() - dt.timedelta(days=1)
-            last = dt.datetime.fromtimestamp(self.hi, zone).date() + dt.timedelta(days=1)
-            found = [day + dt.timedelta(days=n) for n in range((last - day).days + 1)]
-            self.memo[key] = found  # type: ignore[assignment]
-        return found
+    def local_days(self) -> Iterator[dt.date]:
+        """The dates any zone's clock shows in the stretch, a day either side (a zone's date is
+        within a day of the UTC date)."""
+        start = _EPOCH + dt.timedelta(days=self.first - 2)
+        return (start + dt.timedelta(days=n) for n in range(self.last - self.first + 5))
 
-    def changes(self, zone: dt.tzinfo) -> list[float]:
-        """The zone's clock changes in the stretch (a day either side)."""
-        key = ("changes", zone)
-        found = self.memo.get(key)
-        if found is None:
-            first, last = int(self.lo // _DAY) - 1, int(self.hi // _DAY) + 1
-            found = self.memo[key] = [t for day in range(first, last + 1)
-                                      for t in clock_changes(zone, day)]
-        return found
-
-    def day_start(self, day: dt.date, zone: dt.tzinfo | None = None) -> list[float]:
-        """The instants at which ``day`` can start on the zone's clock (the callee's home zone
-        by default): its midnight, and the zone's clock changes (a clock put back can return
-        to the day before)."""
-        zone = zone or self.ctx.home
-        return [*wall(dt.datetime.combine(day, dt.time()), zone), *self.changes(zone)]
+    def day_start(self, day: dt.date, zone: dt.tzinfo | None = None) -> tuple[float, ...]:
+        """:func:`day_starts` on the zone's clock (the callee's home zone by default)."""
+        return day_starts(day, zone or self.home)
 
     def business_days(self, event: float, n: int,
                       calendar: runtime.CalendarDays | None = None) -> list[float]:
         """Where the business days since ``event``'s date (around ``calendar``'s days when
         given, as the rule counts them) can reach ``n`` or ``n + 1`` or become unknown (a day
         whose holidays the calendar does not hold) within the stretch."""
-        home = self.ctx.home
+        home = self.home
         first = dt.datetime.fromtimestamp(event, home).date()
-        last = dt.datetime.fromtimestamp(self.hi, home).date() + dt.timedelta(days=1)
-        lo = dt.datetime.fromtimestamp(self.lo, home).date() - dt.timedelta(days=1)
+        last = dt.datetime.fromtimestamp(self.hi, home).date() + _ONE_DAY
+        lo = dt.datetime.fromtimestamp(self.lo, home).date() - _ONE_DAY
+        scratch = self.ctx.at(self.ctx.t_dt)
         # n business days take at most this many calendar days (weekends, and a holiday on
         # every other day of a week): from an older event both counts were reached before lo.
         reached = (n // 5 + 2) * 7 + 14
-        scratch = self.ctx.at(self.ctx.t_dt)
+        day, count = lo, n + 2
+        if first >= lo:
+            day, count = first, 0
+        elif (lo - first).days <= reached:
+            counted = runtime.business_days_between(scratch, first, lo, calendar)
+            if counted is None:  # unknown from a day before the stretch on: it cannot change
+                return []
+            count = counted
         found: list[float] = []
-        day, count = (first, 0) if (lo - first).days <= reached else (lo, n + 2)
-        while day < last:
-            day += dt.timedelta(days=1)
-            counted = runtime.business_days_between(scratch, day - dt.timedelta(days=1), day,
-                                                    calendar)
+        while day < last and count <= n + 1:
+            day += _ONE_DAY
+            counted = runtime.business_days_between(scratch, day - _ONE_DAY, day, calendar)
             if counted is None:  # unknown from here on
-                return found + self.day_start(day, home)
+                return [*found, *self.day_start(day)]
             count += counted
             if counted and count in (n, n + 1):
-                found += self.day_start(day, home)
+                found += self.day_start(day)
+        # Past n + 1 every comparison with n is settled; only a day whose holidays are not
+        # known can still change it (to unknown, from that day on).
+        if day < last and runtime.business_days_between(scratch, day, last, calendar) is None:
+            while runtime.business_days_between(scratch, day, day + _ONE_DAY,
+                                                calendar) is not None:
+                day += _ONE_DAY
+            found += self.day_start(day + _ONE_DAY)
         return found
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def day_starts(day: dt.date, zone: dt.tzinfo) -> tuple[float, ...]:
+    """The instants at which ``day`` can start on the zone's clock: its midnight, and the
+    zone's clock changes within two days of it (a clock put back can return to the day before;
+    a clock change moves the date only across a midnight it jumps over, and no jump reaches a
+    day). Kept: every call asks for the same few days."""
+    starts = wall(dt.datetime.combine(day, dt.time()), zone)
+    utc_day = int(starts[0] // _DAY)
+    return starts + tuple(t for near in range(utc_day - 2, utc_day + 3)
+                          for t in clock_changes(zone, near))
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -193,7 +216,7 @@ def age_breaks(span: Span, age: nodes.Age | None, event: float) -> Iterator[floa
     for duration in age_durations(age):
         n = duration.amount
         if duration.kind == "calendar":  # days counted between the callee's dates
-            day = dt.datetime.fromtimestamp(event, span.ctx.home).date()
+            day = dt.datetime.fromtimestamp(event, span.home).date()
             for days in (n, n + 1):
                 yield from span.day_start(day + dt.timedelta(days=days))
             continue
@@ -206,9 +229,15 @@ def age_breaks(span: Span, age: nodes.Age | None, event: float) -> Iterator[floa
             yield event + n * seconds + 1.0
             continue
         # Months and years on the judged clock: the end, and (a month end cuts the day short
-        # both ways) the days after it, at midnight and at the event's time of day.
+        # both ways) the days after it, at midnight and at the event's time of day: from a day
+        # before the end to five days after it. n months take 28n to 31n days, n years 365n to
+        # 366n (bounds with a margin below): a period ending far from the stretch places none.
+        shortest, longest = (28 * n - 4, 31 * n + 1) if duration.unit == "month" \
+            else (365 * n - 2, 366 * n + 1)
+        if event + (shortest - 1) * _DAY > span.hi or event + (longest + 7) * _DAY <= span.lo:
+            continue
         start = dt.datetime.fromtimestamp(event, span.clock)
-        moved = start + runtime._months_or_years(duration)
+        moved = runtime.months_later(start, runtime.months(duration))
         for days in range(5):
             day = moved.date() + dt.timedelta(days=days)
             for moment in (dt.time(), start.time()):
@@ -221,20 +250,26 @@ def age_breaks(span: Span, age: nodes.Age | None, event: float) -> Iterator[floa
 def _window(span: Span, ctx: Ctx, fixed: tuple[dt.tzinfo, ...] | None,
             hours: tuple[tuple[runtime.Interval, ...], ...], *_: object) -> list[float]:
     # A window is only ever the effect of ``allow only``: a rule it belongs to can become
-    # allowed where the window opens, never where it closes. It opens where an interval
-    # starts on a zone's clock (after a closed day too: the day's interval starts then), or
-    # where the clock is put back into an interval.
+    # allowed where the window opens, never where it closes.
     found: list[float] = []
     for zone in fixed or ctx.zones:
-        key = (zone, hours)  # windows of several rules often read the same hours
-        starts = span.memo.get(key)
-        if starts is None:
-            starts = list(span.changes(zone))
-            for day in span.local_days(zone):
-                starts += window_starts(zone, hours[day.weekday()], day)
-            span.memo[key] = starts
-        found += starts
+        found += window_openings(zone, hours, span.first, span.last)
     return found
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def window_openings(zone: dt.tzinfo, hours: tuple[tuple[runtime.Interval, ...], ...],
+                    first: int, last: int) -> tuple[float, ...]:
+    """Where a window can open on the zone's clock during the UTC days ``first`` to ``last``
+    (days since 1970): where an interval starts on the local days around them (after a closed
+    day too: the day's interval starts then), and where the clock changes (it can be put back
+    into an interval). Kept: windows of several rules, and every call of a day, ask alike."""
+    found = [t for day in range(first - 1, last + 2) for t in clock_changes(zone, day)]
+    start = _EPOCH + dt.timedelta(days=first - 2)  # a zone's date is within a day of UTC's
+    for n in range(last - first + 5):
+        day = start + dt.timedelta(days=n)
+        found += window_starts(zone, hours[day.weekday()], day)
+    return tuple(sorted(found))
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -320,15 +355,14 @@ def _list_checked(span: Span, ctx: Ctx, name: str, age: nodes.Age,
 @breaks(runtime.holiday_today)
 def _holiday_today(span: Span, ctx: Ctx, *_: object) -> list[float]:
     # The callee's date, in each of its zones, changes at each local midnight.
-    return [t for zone in ctx.zones for day in span.local_days(zone)
-            for t in span.day_start(day, zone)]
+    return [t for zone in ctx.zones for day in span.local_days() for t in day_starts(day, zone)]
 
 
 @breaks(runtime.compare_date)
 def _compare_date(span: Span, ctx: Ctx, value: object, op: object, limit: dt.date,
-                  *_: object) -> list[float]:
+                  *_: object) -> tuple[float, ...]:
     # Timed only on ``at``: the judged instant's date reaches the limit, or passes it.
-    after = [] if limit == dt.date.max else span.day_start(limit + dt.timedelta(days=1))
+    after = () if limit == dt.date.max else span.day_start(limit + dt.timedelta(days=1))
     return span.day_start(limit) + after
 
 
@@ -339,25 +373,6 @@ def _constant(span: Span, *_: object) -> tuple[()]:
 
 
 # ---- judging one step -------------------------------------------------------------------------
-
-
-class _Steps(Interpreter):
-    """The interpreter, answering atoms that cannot change with time once per call."""
-
-    def __init__(self, base: Interpreter):  # shares the base's tables; adds a cache
-        self.policies = base.policies
-        self.facts = base.facts
-        self._lookups = base._lookups
-        self.fixed: dict[int, Tri] = {}
-
-    def apply(self, applied: Apply, ctx: Ctx) -> Tri:
-        if applied.timed:
-            return super().apply(applied, ctx)
-        key = id(applied)
-        if key in self.fixed:
-            return self.fixed[key]
-        value = self.fixed[key] = super().apply(applied, ctx)
-        return value
 
 
 def _timed(policy: ir.Policy) -> bool:
@@ -372,10 +387,12 @@ class _Constraint:
     policy does not apply or the rule is not violated. Its value is a step function of time
     that changes only where its timed atoms (``conds``) or its dates say. Made once per load."""
 
-    __slots__ = ("breaks", "dates", "policy", "rule", "timed", "windowed")
+    __slots__ = ("_judge", "breaks", "dates", "facts", "policy", "rule", "scope", "window",
+                 "windowed")
 
-    def __init__(self, policy: ir.Policy, timed: bool, rule: ir.Rule | None):
-        self.policy, self.timed, self.rule = policy, timed, rule
+    def __init__(self, policy: ir.Policy, timed: bool, rule: ir.Rule | None,
+                 interpreter: Interpreter):
+        self.policy, self.rule, self.facts = policy, rule, interpreter.facts
         conds: list[ir.Cond] = list(policy.when) if timed else []
         info = policy.info
         dates = [info.effective_from, info.effective_until] if timed else []
@@ -383,52 +400,108 @@ class _Constraint:
             conds.extend(rule.conditions())
             dates += [rule.effective_from, rule.effective_until]
         timed_atoms = [a.apply for c in conds for a in ir.atoms(c) if a.apply.timed]
-        # Where each timed atom can change (None: this module cannot say), and its arguments.
-        self.breaks = tuple((BREAKS.get(a.fn), a.fn.__name__, a.args) for a in timed_atoms)
-        self.windowed = any(a.fn is runtime.window_open for a in timed_atoms)
+        # Where each timed atom can change (None: this module cannot say), its arguments fixed
+        # at load, and the positions of those read from the call, with their readers.
+        self.breaks = tuple((where, a.fn.__name__, a.fn is runtime.window_open,
+                             *_arguments(a, where, interpreter))
+                            for a in timed_atoms for where in (BREAKS.get(a.fn),))
+        windows = [a for a in timed_atoms if a.fn is runtime.window_open]
+        self.windowed = bool(windows)
+        # A window that is the rule's effect (``allow only``) and its only window: while it is
+        # closed, and nothing else of the rule changes, the rule stays violated (it can only
+        # pass where the window is open), so such instants need not be judged (see
+        # _Walk.next_allowed).
+        effect = None if rule is None else rule.effect
+        self.window = rule.window if (
+            rule is not None and rule.window is not None and rule.passes
+            and isinstance(effect, ir.Atom) and windows == [effect.apply]) else None
         self.dates = tuple(d for d in dates if d is not None)  # coming into or out of force
+        # What is judged: the policy with this rule alone. A policy whose applicability cannot
+        # change with time applied at the call's instant (its rule was violated there), so it
+        # applies at every instant: judged as applying everywhere, always, under no condition.
+        self.scope = dataclasses.replace(policy, rules=() if rule is None else (rule,))
+        if not timed:
+            self.scope = dataclasses.replace(
+                self.scope, any_place=True, subdivisions=frozenset(), when=(),
+                info=dataclasses.replace(info, effective_from=None, effective_until=None))
+        self._judge: pygen.Judge | None = None  # written on first use: most rules never deny
 
-    def place(self, span: Span, ctx: Ctx, argument: Callable[[object, Ctx], object]
-              ) -> list[float]:
+    def place(self, span: Span, ctx: Ctx) -> tuple[list[float], set[float]]:
         """The instants in ``span`` from which its value can change (a change just after an
-        instant is placed a second after it, the search's resolution), in order."""
+        instant is placed a second after it, the search's resolution), in order; and those
+        of them placed by its dates and atoms other than its window."""
         found: set[float] = set()
+        opens: set[float] = set()
         for day in self.dates:
             found.update(span.day_start(day))
-        for where, name, args in self.breaks:
+        for where, name, windowed, fixed, called in self.breaks:
             if where is None:
                 raise Uncomputable(name)
-            found.update(where(span, *[a.value if type(a) is Const else argument(a, ctx)
-                                       for a in args]))
+            args = list(fixed)
+            for i, read in called:
+                args[i] = read(ctx)
+            (opens if windowed else found).update(where(span, *args))
         lo, hi = span.lo, span.hi
-        return sorted(x for x in found if lo < x <= hi)
+        return sorted(x for x in found | opens if lo < x <= hi), found
 
-    def allowed(self, steps: _Steps, ctx: Ctx) -> bool:
-        """Its value at ``ctx``'s instant."""
-        if self.timed:
-            applies = steps.applies(self.policy, ctx)
-            if applies is not True:
-                return applies is False
-        return self.rule is None or steps.rule(self.rule, ctx) != ir.VIOLATED
+    def allowed(self, ctx: Ctx) -> bool:
+        """Its value at ``ctx``'s instant: the generated judgement of :attr:`scope`, as
+        ``decide`` judges (a race may write it twice; either is kept)."""
+        judge = self._judge
+        if judge is None:
+            judge = self._judge = pygen.generate((self.scope,), self.facts)[0]
+        return not judge(ctx)[0]
+
+
+def _arguments(applied: Apply, where: Breaks | None, interpreter: Interpreter
+               ) -> tuple[tuple[object, ...], tuple[tuple[int, Callable[[Ctx], object]], ...]]:
+    """The arguments of an atom its change points take (the leading ones their function names;
+    it ignores the rest): those fixed at load (a literal, a list's slot) read once, and
+    (position, reader) of those read from each call."""
+    taken = applied.args if where is None else applied.args[:_taken(where)]
+    fixed: list[object] = []
+    called: list[tuple[int, Callable[[Ctx], object]]] = []
+    for i, arg in enumerate(taken):
+        if isinstance(arg, Const):
+            fixed.append(arg.value)
+        elif isinstance(arg, ListLookup):
+            fixed.append(interpreter._lookups[arg.name])
+        else:
+            fixed.append(None)
+            called.append((i, interpreter.reader(arg)))
+    return tuple(fixed), tuple(called)
+
+
+def _taken(where: Breaks) -> int:
+    """How many of an atom's arguments a change-point function names, after the span."""
+    parameters = inspect.signature(where).parameters.values()
+    return sum(p.kind is p.POSITIONAL_OR_KEYWORD for p in parameters) - 1
 
 
 class _Walk:
     """One call's computation: the instants judged, each constraint's change points and its
     value at each instant judged."""
 
-    def __init__(self, ctx: Ctx, steps: _Steps, argument: Callable[[object, Ctx], object],
-                 horizon: float):
+    def __init__(self, ctx: Ctx, horizon: float):
         self.ctx = ctx
-        self.steps = steps
-        self.argument = argument
+        self.horizon = horizon
         self.clock: dt.tzinfo = ctx.call.at.tzinfo  # type: ignore[assignment]
         self.contexts: dict[float, Ctx] = {}
         self.seen: dict[tuple[int, float], bool] = {}  # (constraint, instant) -> allows
-        self.points: dict[tuple[int, float], list[float]] = {}  # (constraint, stretch end)
-        start = ctx.t
-        self.spans = [Span(ctx, start, start + horizon)]
-        if horizon > _FIRST:
-            self.spans.insert(0, Span(ctx, start, start + _FIRST))
+        # (constraint, stretch end) -> its change points there, and those not its window's
+        self.points: dict[tuple[int, float], tuple[list[float], set[float]]] = {}
+        self._spans: list[Span] = []  # made when first placed: most denials end sooner
+
+    @property
+    def spans(self) -> list[Span]:
+        """The stretches placed: the first day (when shorter than the horizon), the horizon."""
+        spans = self._spans
+        if not spans:
+            start, ctx = self.ctx.t, self.ctx
+            if self.horizon > _FIRST:
+                spans.append(Span(ctx, start, start + _FIRST))
+            spans.append(Span(ctx, start, start + self.horizon))
+        return spans
 
     def at(self, instant: float) -> Ctx:
         """The call judged at ``instant`` (on the call's own clock)."""
@@ -443,22 +516,52 @@ class _Walk:
         key = (id(constraint), instant)
         ok = self.seen.get(key)
         if ok is None:
-            ok = self.seen[key] = constraint.allowed(self.steps, self.at(instant))
+            ok = self.seen[key] = constraint.allowed(self.at(instant))
         return ok
 
     def next_allowed(self, constraint: _Constraint, instant: float) -> float | None:
         """The first of the constraint's change points after ``instant`` within the horizon
         at which it allows (``instant`` itself is known to deny). A window's are placed for a
-        day first (most denials clear within it), others' over the whole horizon at once."""
+        day first (most denials clear within it), others' over the whole horizon at once.
+
+        A window read in several zones opens at each zone's openings, but is open only where
+        all zones are: where the rule is still violated, the zones closed there stay closed
+        until their next openings, and the points only the window placed before the latest of
+        those are passed over unjudged (the rest of the rule is as it was at the last point
+        judged, where it was violated, and a closed window cannot make it pass)."""
+        window = constraint.window
+        if window is not None and len(runtime.window_zones(self.ctx, window)) < 2:
+            window = None  # one zone: its next opening is the window's next point anyway
         for span in self.spans if constraint.windowed else self.spans[-1:]:
             key = (id(constraint), span.hi)
-            points = self.points.get(key)
-            if points is None:
-                points = self.points[key] = constraint.place(span, self.ctx, self.argument)
+            placed = self.points.get(key)
+            if placed is None:
+                placed = self.points[key] = constraint.place(span, self.ctx)
+            points, others = placed
+            closed_until = -math.inf
             for x in points[bisect.bisect_right(points, instant):]:
+                if x < closed_until and x not in others:
+                    continue
                 if self.allowed(constraint, x):
                     return x
+                if window is not None:
+                    closed_until = self.closed_until(window, x, span)
         return None
+
+    def closed_until(self, window: runtime.WindowSpec, instant: float, span: Span) -> float:
+        """Until when the window stays closed from ``instant``: the latest next opening of
+        the zones where it is closed then (-inf when it is open in every zone), each zone's
+        clock judged alone as the runtime judges it."""
+        ctx = self.at(instant)
+        until = -math.inf
+        for zone in runtime.window_zones(ctx, window):
+            alone = ctx if window.zones else Ctx(ctx.call, ctx.t_dt, (zone,), ctx.country,
+                                                 ctx.region, ctx.facts)
+            if runtime.window_check(alone, window, set()) is not True:
+                opens = window_openings(zone, window.hours, span.first, span.last)
+                i = bisect.bisect_right(opens, instant)
+                until = max(until, opens[i] if i < len(opens) else math.inf)
+        return until
 
 
 class Timeline:
@@ -473,10 +576,12 @@ class Timeline:
         self.constraints: dict[tuple[str, str], _Constraint] = {}
         for policy in policies:
             timed = _timed(policy)
-            self.constraints[policy.info.id, _APPLICABILITY] = _Constraint(policy, timed, None)
+            self.constraints[policy.info.id, _APPLICABILITY] = _Constraint(
+                policy, timed, None, interpreter)
             for rule in policy.rules:
                 if rule.level == "deny":
-                    self.constraints[policy.info.id, rule.id] = _Constraint(policy, timed, rule)
+                    self.constraints[policy.info.id, rule.id] = _Constraint(
+                        policy, timed, rule, interpreter)
 
     def next_allowed(self, ctx: Ctx, violations: list[Finding]) -> dt.datetime | None:
         """The first instant after the call's, within the horizon and at the search's
@@ -489,7 +594,7 @@ class Timeline:
         earlier instant can be allowed); the whole policy set is judged there again, until
         nothing is violated. Raises :class:`Uncomputable` for an atom kind without
         :data:`BREAKS`."""
-        walk = _Walk(ctx, _Steps(self.interpreter), self.interpreter.argument, self.horizon)
+        walk = _Walk(ctx, self.horizon)
         instant = ctx.t
         while True:
             latest = instant

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -63,6 +63,14 @@ class _HolidayTable:
 
     covered: bool
     names: Mapping[dt.date, str]
+    # The ordinals of its holidays of that year that fall on a weekday, in order: business days
+    # over a range are counted by bisection rather than day by day.
+    weekdays: tuple[int, ...] = ()
+
+
+def weekday_ordinals(days: Iterable[dt.date]) -> tuple[int, ...]:
+    """The ordinals of those of ``days`` from Monday to Friday, in order."""
+    return tuple(sorted(day.toordinal() for day in days if day.weekday() < 5))
 
 
 def _not_loaded(e164: str) -> bool | None:
@@ -159,16 +167,26 @@ class StandardFacts:
 
     def holiday(self, country: str, region: str | None, day: dt.date,
                 national_only: bool) -> str | None:
+        return self._covered(country, region, day.year, national_only).names.get(day)
+
+    def holiday_weekdays(self, country: str, region: str | None, year: int) -> tuple[int, ...]:
+        """The ordinals of the days of ``year`` from Monday to Friday on which :meth:`holiday`
+        names a holiday (national or the region's), in order. Raise :class:`HolidaysUnknown`
+        as it does."""
+        return self._covered(country, region, year, False).weekdays
+
+    def _covered(self, country: str, region: str | None, year: int,
+                 national_only: bool) -> _HolidayTable:
         subdiv = None if national_only or not region or "-" not in region else region[3:]
-        key = (country, subdiv, day.year, national_only)
+        key = (country, subdiv, year, national_only)
         table = self._holidays.get(key)
         if table is None:
             table = self._holiday_table(*key)
             with self._lock:
                 self._holidays[key] = table
         if not table.covered:
-            raise HolidaysUnknown(f"the {country} holiday calendar has no data for {day.year}")
-        return table.names.get(day)
+            raise HolidaysUnknown(f"the {country} holiday calendar has no data for {year}")
+        return table
 
     @staticmethod
     def _holiday_table(country: str, subdiv: str | None, year: int,
@@ -182,7 +200,10 @@ class StandardFacts:
             found = holidays.country_holidays(country, years=year)
         # Each calendar of the holidays package states the years it knows (start_year, end_year;
         # 2100 by default, 2026 for Sri Lanka): outside them it silently lists no holiday at all.
-        return _HolidayTable(found.start_year <= year <= found.end_year, dict(found))
+        names = dict(found)
+        return _HolidayTable(found.start_year <= year <= found.end_year, names,
+                             weekday_ordinals(day for day, name in names.items()
+                                              if name and day.year == year))
 
     @property
     def lists(self) -> dict[str, NumberList]:
