@@ -327,7 +327,19 @@ def _day_diff(ctx: Ctx, duration: nodes.Duration, event: float) -> int | None:
     start, end = ctx.date_of(event), ctx.local_date()
     if duration.kind == "calendar":
         return (end - start).days
-    return business_days_between(ctx, start, end, excluded(duration)) if start <= end else -1
+    if start > end:
+        return -1
+    # Several rules measure the same event in business days (an opt-out: honoured after 10,
+    # pending before 10); a count is a day-by-day walk, so it is kept for the judgement. Only a
+    # count is kept: an unknown one named its missing fact, which the next rule must name too.
+    calendar = excluded(duration)
+    key = ("business", start, end, calendar)
+    found: int | None = ctx._cache.get(key)
+    if found is None:
+        found = business_days_between(ctx, start, end, calendar)
+        if found is not None:
+            ctx._cache[key] = found
+    return found
 
 
 def age_holds(ctx: Ctx, age: nodes.Age, event: float) -> Tri:
