@@ -15,6 +15,8 @@ import holidays
 import phonenumbers
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from phonenumbers import PhoneNumberType
 from test_core_support import FIXTURES, NYC, policy_text, rule, write
 
@@ -238,6 +240,37 @@ def test_a_year_past_a_calendar_s_data_is_unknown_not_a_working_day():
         assert facts.holiday(country, None, day, False) == name
         with pytest.raises(HolidaysUnknown):
             facts.holiday(country, None, dt.date(last + 1, 1, 1), False)
+
+
+def _business_days_one_by_one(facts: StandardFacts, country: str, region: str | None,
+                              start: dt.date, end: dt.date) -> int | str:
+    """Weekdays after ``start`` up to ``end`` that are not holidays, asked a day at a time."""
+    count, day = 0, start + dt.timedelta(days=1)
+    while day <= end:
+        if day.weekday() < 5:
+            try:
+                count += not facts.holiday(country, region, day, False)
+            except HolidaysUnknown:
+                return "unknown"
+        day += dt.timedelta(days=1)
+    return count
+
+
+@settings(max_examples=300, deadline=None)
+@given(place=st.sampled_from([("US", "US-NY"), ("US", None), ("CA", "CA-BC"), ("LK", None),
+                              ("JP", None), ("GB", "GB-SCT"), ("DE", "DE-BY"), ("AU", "AU-NSW")]),
+       start=st.one_of(st.dates(dt.date(2019, 1, 1), dt.date(2031, 12, 31)),
+                       st.dates(dt.date(2095, 1, 1), dt.date(2101, 12, 31))),
+       days=st.one_of(st.integers(0, 20), st.integers(0, 1200)))
+def test_business_days_counted_a_year_at_a_time_are_those_counted_one_by_one(
+        place: tuple[str, str | None], start: dt.date, days: int) -> None:
+    facts = StandardFacts()
+    end = start + dt.timedelta(days=days)
+    try:
+        counted: int | str = facts.business_days(*place, start, end)
+    except HolidaysUnknown:
+        counted = "unknown"
+    assert counted == _business_days_one_by_one(facts, *place, start, end)
 
 
 # ---- items 1 and 11: a test suite's size, depth and relative times are bounded ---------------

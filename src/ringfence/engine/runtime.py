@@ -304,7 +304,14 @@ def plus(when: dt.datetime, duration: nodes.Duration, business: Business) -> dt.
 def business_days_between(ctx: Ctx, start: dt.date, end: dt.date,
                           calendar: CalendarDays | None = None) -> int | None:
     """Business days d with start < d <= end: Monday to Friday, not a public holiday of the
-    callee (``calendar`` given: not one of its days instead)."""
+    callee (``calendar`` given: not one of its days instead). The standard fact source
+    counts the callee's a year at a time; day by day, as here, is the reference."""
+    if calendar is None and ctx.country is not None and isinstance(ctx.facts, StandardFacts):
+        try:
+            return ctx.facts.business_days(ctx.country, ctx.region, start, end)
+        except HolidaysUnknown:  # as Ctx.holiday says of the first day it cannot tell
+            ctx.missing.add("holidays")
+            return None
     count = 0
     day = start + dt.timedelta(days=1)
     while day <= end:

@@ -65,6 +65,15 @@ class _HolidayTable:
     names: Mapping[dt.date, str]
 
 
+def _weekdays(first: dt.date, last: dt.date) -> int:
+    """How many days from ``first`` to ``last``, both included, are Monday to Friday."""
+    if last < first:
+        return 0
+    weeks, rest = divmod((last - first).days + 1, 7)
+    start = first.weekday()
+    return weeks * 5 + sum((start + i) % 7 < 5 for i in range(rest))
+
+
 def _not_loaded(e164: str) -> bool | None:
     """No list is loaded under the slot's name: whether a number is on it is not known."""
     return None
@@ -159,16 +168,38 @@ class StandardFacts:
 
     def holiday(self, country: str, region: str | None, day: dt.date,
                 national_only: bool) -> str | None:
+        return self._year(country, region, day.year, national_only).names.get(day)
+
+    def business_days(self, country: str, region: str | None, start: dt.date,
+                      end: dt.date) -> int:
+        """The days d with start < d <= end, Monday to Friday, that are not public holidays
+        (:meth:`holiday` naming one), counted a year at a time rather than a day at a time.
+        Raise :class:`HolidaysUnknown` as :meth:`holiday` would for the first such day of a
+        year the calendar does not cover."""
+        first = start + dt.timedelta(days=1)
+        count = 0
+        for year in range(first.year, end.year + 1):
+            lo, hi = max(first, dt.date(year, 1, 1)), min(end, dt.date(year, 12, 31))
+            weekdays = _weekdays(lo, hi)
+            if weekdays:
+                names = self._year(country, region, year, False).names
+                count += weekdays - sum(1 for day, name in names.items()
+                                        if lo <= day <= hi and day.weekday() < 5 and name)
+        return count
+
+    def _year(self, country: str, region: str | None, year: int,
+              national_only: bool) -> _HolidayTable:
+        """The calendar's holidays of ``year``; HolidaysUnknown when it does not cover it."""
         subdiv = None if national_only or not region or "-" not in region else region[3:]
-        key = (country, subdiv, day.year, national_only)
+        key = (country, subdiv, year, national_only)
         table = self._holidays.get(key)
         if table is None:
             table = self._holiday_table(*key)
             with self._lock:
                 self._holidays[key] = table
         if not table.covered:
-            raise HolidaysUnknown(f"the {country} holiday calendar has no data for {day.year}")
-        return table.names.get(day)
+            raise HolidaysUnknown(f"the {country} holiday calendar has no data for {year}")
+        return table
 
     @staticmethod
     def _holiday_table(country: str, subdiv: str | None, year: int,
