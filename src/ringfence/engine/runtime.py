@@ -745,6 +745,8 @@ def _observe_opted_out(node: nodes.OptedOut, ctx: Ctx) -> str:
 # Positions in an Attempt tuple (at, outcome, subject, campaign, purpose).
 _ATTEMPT_INDEX = {"at": 0, "outcome": 1, "subject": 2, "campaign": 3, "purpose": 4}
 _EVENT_OUTCOME = {"conversation": "conversation", "refusal": "refused"}
+# Events the call gives as one instant of its own, by the field that holds it.
+_EVENT_FIELDS = {"purchase": "last_transaction_at", "inquiry": "last_inquiry_at"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -787,10 +789,10 @@ def event_instants(ctx: Ctx, event: str, filters: HistoryFilter) -> Iterator[flo
     """The instants of an event kind; None when the call leaves out the array that holds them
     (``opt_outs``, ``history``) or a filter's fact (named in ``ctx.missing``)."""
     call = ctx.call
-    if event == "purchase":
-        return iter(() if call.last_transaction_at is None else (call.last_transaction_at,))
-    if event == "inquiry":
-        return iter(() if call.last_inquiry_at is None else (call.last_inquiry_at,))
+    field = _EVENT_FIELDS.get(event)
+    if field is not None:
+        at = getattr(call, field)
+        return iter(() if at is None else (at,))
     if event == "opt_out":
         if call.opt_outs is None:
             ctx.missing.add("opt_outs")
@@ -825,10 +827,24 @@ def last_event(ctx: Ctx, event: str, filters: HistoryFilter, age: nodes.Age | No
     return True if age is None else age_holds(ctx, age, latest)
 
 
+@hot
+def event_age(ctx: Ctx, at: float | None, t: float, age: nodes.Age | None) -> Tri:
+    """:func:`last_event` for an event the call gives as one instant (``last purchase AGE``,
+    ``last inquiry AGE``): none, or one after the judged instant, is no event before it."""
+    if at is None or at > t:
+        return False
+    return True if age is None else age_holds(ctx, age, at)
+
+
 @lowers(nodes.LastEvent)
 def _lower_last_event(node: nodes.LastEvent) -> Apply:
+    durations, timed = age_durations(node.age), node.age is not None
+    field = _EVENT_FIELDS.get(node.event)
+    if field is not None:  # read where the call gives it (filters are of attempts)
+        return Apply(event_age, (CTX, Attr("call", field), T, Const(node.age)), durations,
+                     timed=timed)
     return Apply(last_event, (CTX, Const(node.event), Const(HistoryFilter.of(node.filters)),
-                              Const(node.age)), age_durations(node.age), timed=node.age is not None)
+                              Const(node.age)), durations, timed=timed)
 
 
 def _filter_words(filters: HistoryFilter) -> str:
