@@ -185,6 +185,23 @@ def _reachable(statements: list[ast.stmt]) -> list[ast.stmt]:
     return kept
 
 
+def _expression(statements: list[ast.stmt]) -> ast.expr | None:
+    """The answer of statements that only test and return (``if A: return X`` ...
+    ``return Y``) as one conditional expression (``X if A else Y``), which needs no jump out
+    of a block; None for any other statements."""
+    if not statements:
+        return None
+    first, rest = statements[0], statements[1:]
+    if isinstance(first, ast.Return):
+        return first.value if first.value is not None and not rest else None
+    if not isinstance(first, ast.If):
+        return None
+    then, otherwise = _expression(first.body), _expression(first.orelse + rest)
+    if then is None or otherwise is None:
+        return None
+    return ast.IfExp(first.test, then, otherwise)
+
+
 @dataclass(frozen=True)
 class _Template:
     """A function's body as source, written once: parameters, locals, the target and the done
@@ -218,8 +235,9 @@ def _template(fn: Callable[..., Any], facts: tuple[Known | None, ...]) -> _Templ
     names.update({n: f"__l{i}__" for i, n in enumerate(local_names)})
     used = {n.id for s in statements for n in ast.walk(s) if isinstance(n, ast.Name)}
     global_names = tuple(sorted(n for n in used - names.keys() if not hasattr(builtins, n)))
-    if len(statements) == 1 and isinstance(statements[0], ast.Return) and statements[0].value:
-        value = _Rewrite(names, "__target__", "").visit(statements[0].value)
+    expression = _expression(statements)
+    if expression is not None:
+        value = _Rewrite(names, "__target__", "").visit(expression)
         text, flagged = f"__target__ = {ast.unparse(value)}", False
     else:
         rewrite = _Rewrite(names, "__target__", "__done__")
