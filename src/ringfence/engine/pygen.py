@@ -160,13 +160,17 @@ def _where(span: Span) -> str:
     return f"{Path(span.file).name}:{span.line}"
 
 
+# The callee's date, read where Ctx.local_date keeps it once a policy asked (a date is true).
+_DAY = "day = ctx._day or ctx.local_date()"
+
+
 def _rule(src: _Source, rule: ir.Rule, depth: int) -> None:
     src.where = _where(rule.span)
     src.emit(depth, f"# rule {rule.policy_id}/{rule.id}", "if missing:", "    missing.clear()")
     dated = rule.effective_from is not None or rule.effective_until is not None
     if dated and not src.day_known:
         # rules run one after another at the function's top level: later ones keep the day
-        src.emit(depth, "day = ctx.local_date()")
+        src.emit(depth, _DAY)
         src.day_known = True
     src.emit(depth, "while True:")
     body = depth + 1
@@ -213,7 +217,7 @@ def _policy(src: _Source, policy: ir.Policy) -> str:
              "    if missing:", "        missing.clear()")
     src.where = _where(info.span)
     if info.effective_from is not None or info.effective_until is not None:
-        src.emit(1, "day = ctx.local_date()")
+        src.emit(1, _DAY)
         src.day_known = True
         tests = []
         if info.effective_from is not None:
@@ -240,54 +244,55 @@ def _policy(src: _Source, policy: ir.Policy) -> str:
 
 
 Run = Callable[[Ctx, Any, float, set[str], list[Finding], list[Finding]], PolicyRef]
-# A plan for one place: stretches of policies settled by where the callee is (their refs and
-# denials, fixed), each followed by the function of a policy that applies there (or None).
-Plan = tuple[tuple[tuple[PolicyRef, ...], tuple[Finding, ...], Run | None], ...]
+# A plan for one place: every policy's ref as far as the place settles it, and the policies
+# to run there, by position (each run returns the policy's ref and appends its findings).
+Plan = tuple[tuple[PolicyRef, ...], tuple[tuple[int, Run], ...]]
 
 
-def _plan(policies: Sequence[ir.Policy], runs: Sequence[Run], country: str | None,
-          region: str | None) -> Plan:
-    """What judging a callee at (``country``, ``region``) takes, policy by policy in order:
-    a policy not placed there is not applicable; one whose placement is not known denies
-    naming ``to_region`` (fail closed), as the interpreter does; one placed there is run."""
-    plan: list[tuple[tuple[PolicyRef, ...], tuple[Finding, ...], Run | None]] = []
+def _undetermined(policy: ir.Policy) -> Run:
+    """The run of a policy where the callee's placement is not known: it denies naming
+    ``to_region`` (fail closed), as the interpreter does."""
+    finding, ref = policy.undetermined({"to_region"}), policy.ref_applicable
+
+    def run(ctx: Ctx, call: Any, t: float, missing: set[str], violations: list[Finding],
+            warnings: list[Finding]) -> PolicyRef:
+        violations.append(finding)
+        return ref
+
+    return run
+
+
+def _plan(policies: Sequence[ir.Policy], runs: Sequence[Run], denials: Sequence[Run],
+          country: str | None, region: str | None) -> Plan:
+    """What judging a callee at (``country``, ``region``) takes: a policy not placed there is
+    not applicable; one whose placement is not known denies; one placed there is run."""
     refs: list[PolicyRef] = []
-    found: list[Finding] = []
-    for policy, run in zip(policies, runs, strict=True):
+    steps: list[tuple[int, Run]] = []
+    for i, (policy, run, deny) in enumerate(zip(policies, runs, denials, strict=True)):
         placed = policy.placed(country, region)
-        if placed is False:
-            refs.append(policy.ref_not_applicable)
-        elif placed is None:
-            refs.append(policy.ref_applicable)
-            found.append(policy.undetermined({"to_region"}))
-        else:
-            plan.append((tuple(refs), tuple(found), run))
-            refs, found = [], []
-    if refs or found:
-        plan.append((tuple(refs), tuple(found), None))
-    return tuple(plan)
+        refs.append(policy.ref_not_applicable if placed is False else policy.ref_applicable)
+        if placed is not False:
+            steps.append((i, run if placed else deny))
+    return tuple(refs), tuple(steps)
 
 
 def _dispatch(policies: Sequence[ir.Policy], runs: Sequence[Run]) -> Judge:
     """The judge: the plan for the callee's place (made on the first call from there and
-    kept: there are as many as places), then each policy that applies there."""
+    kept: there are as many as places), then each policy that applies there, in order."""
     plans: dict[tuple[str | None, str | None], Plan] = {}
+    denials = [_undetermined(policy) for policy in policies]
 
     def judge(ctx: Ctx) -> tuple[list[Finding], list[Finding], list[PolicyRef]]:
         place = (ctx.country, ctx.region)
         plan = plans.get(place)
         if plan is None:  # racing threads make the same plan; either may stay
-            plan = plans[place] = _plan(policies, runs, *place)
+            plan = plans[place] = _plan(policies, runs, denials, *place)
         call, t, missing = ctx.call, ctx.t, ctx.missing
         violations: list[Finding] = []
         warnings: list[Finding] = []
-        refs: list[PolicyRef] = []
-        for settled, denials, run in plan:
-            refs += settled
-            if denials:
-                violations += denials
-            if run is not None:
-                refs.append(run(ctx, call, t, missing, violations, warnings))
+        refs = list(plan[0])
+        for i, run in plan[1]:
+            refs[i] = run(ctx, call, t, missing, violations, warnings)
         return violations, warnings, refs
 
     return judge
