@@ -17,12 +17,11 @@ import datetime as dt
 import functools
 import math
 import operator
+from calendar import monthrange
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
-
-from dateutil.relativedelta import relativedelta
 
 from ringfence.contract.request import Call
 from ringfence.facts.callee import FactSource, HolidaysUnknown, ListSlot, StandardFacts
@@ -64,7 +63,7 @@ class Ctx:
         """The same call and facts, judged at another instant."""
         return Ctx(self.call, t_dt, self.zones, self.country, self.region, self.facts)
 
-    def local(self, zone: ZoneInfo) -> dt.datetime:
+    def local(self, zone: dt.tzinfo) -> dt.datetime:
         """The judged instant on the clock of ``zone`` (kept: several windows ask)."""
         found: dt.datetime | None = self._cache.get(zone)
         if found is None:
@@ -83,8 +82,8 @@ class Ctx:
     def local_date(self) -> dt.date:
         """The callee's calendar date at the judged instant (asked by many rules: kept)."""
         day = self._day
-        if day is None:
-            day = self._day = self.t_dt.astimezone(self.home).date()
+        if day is None:  # the first zone's clock, which its windows read too
+            day = self._day = self.local(self.home).date()
         return day
 
     def date_of(self, ts: float) -> dt.date:
@@ -273,14 +272,23 @@ def minus(ctx: Ctx, duration: nodes.Duration) -> float:
     key = ("minus", duration.amount, duration.unit)
     found = ctx._cache.get(key)
     if found is None:
-        found = ctx._cache[key] = (ctx.t_dt - _months_or_years(duration)).timestamp()
+        found = ctx._cache[key] = shift_months(ctx.t_dt, -months(duration)).timestamp()
     return found
 
 
-def _months_or_years(duration: nodes.Duration) -> relativedelta:
-    if duration.unit == "month":
-        return relativedelta(months=duration.amount)
-    return relativedelta(years=duration.amount)
+def months(duration: nodes.Duration) -> int:
+    """A duration in months or years, in months."""
+    return duration.amount if duration.unit == "month" else 12 * duration.amount
+
+
+def shift_months(when: dt.datetime, count: int) -> dt.datetime:
+    """``when`` moved ``count`` months (back when negative) on its own clock: the same day of
+    the month, or the month's last day when it has fewer, as ``dateutil``'s ``relativedelta``
+    moves it (a tenth of its cost, which a rule measuring months pays on every call)."""
+    year, month = divmod(when.year * 12 + when.month - 1 + count, 12)
+    month += 1
+    return when.replace(year=year, month=month,
+                        day=min(when.day, monthrange(year, month)[1]))
 
 
 Business = Callable[[dt.date, int, "CalendarDays | None"], dt.date | None]
@@ -298,7 +306,7 @@ def plus(when: dt.datetime, duration: nodes.Duration, business: Business) -> dt.
     seconds = FIXED_SECONDS.get(duration.unit)
     if seconds is not None:
         return when + dt.timedelta(seconds=duration.amount * seconds)
-    return when + _months_or_years(duration)
+    return shift_months(when, months(duration))
 
 
 def business_days_between(ctx: Ctx, start: dt.date, end: dt.date,

@@ -208,7 +208,7 @@ def age_breaks(span: Span, age: nodes.Age | None, event: float) -> Iterator[floa
         # Months and years on the judged clock: the end, and (a month end cuts the day short
         # both ways) the days after it, at midnight and at the event's time of day.
         start = dt.datetime.fromtimestamp(event, span.clock)
-        moved = start + runtime._months_or_years(duration)
+        moved = runtime.shift_months(start, runtime.months(duration))
         for days in range(5):
             day = moved.date() + dt.timedelta(days=days)
             for moment in (dt.time(), start.time()):
