@@ -50,3 +50,26 @@ def test_a_body_with_a_loop_still_leaves_its_block_on_return(history: Any) -> No
     missing: set[str] = set()
     assert answer is runtime.count_recent(history, 100.0, 30, args["op"], 2, missing)
     assert args["missing"] == missing and "while True" in text
+
+
+def test_a_literal_argument_is_written_in_place_unless_compared_by_identity() -> None:
+    namespace: dict[str, object] = {"lists": None, "checked": {"dnc": "2026-06-01"},
+                                    "slot": runtime.ListSlot(), "missing": set()}
+    names = itertools.count()
+    lines = copy_in(runtime.on_list, ["lists", "checked", "'dnc'", "slot", "'+12125550101'",
+                                      "missing", "'lists.dnc'"], (None,) * 7, "target",
+                    lambda name: f"{name}_{next(names)}", lambda name, value: name)
+    text = "\n".join(lines)
+    assert "'dnc' in checked" in text and "= 'dnc'" not in text
+    exec(text, {**namespace, "unknown": runtime.unknown})
+
+    compared = copy_in(_is, ["value", "'x'"], (None, None), "target", lambda name: f"{name}_0",
+                       lambda name, value: name)
+    assert compared[0] == "wanted_0 = 'x'"  # `value is 'x'` would not be Python to rely on
+    found: dict[str, object] = {"value": "x"}
+    exec(compile("\n".join(compared), "<copied>", "exec"), found)
+    assert found["target"] is _is("x", "x")
+
+
+def _is(value: object, wanted: object) -> bool:
+    return value is wanted

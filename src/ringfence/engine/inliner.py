@@ -209,6 +209,7 @@ class _Template:
 
     params: tuple[str, ...]
     stored: frozenset[str]  # the parameters the body assigns to
+    compared: frozenset[str]  # the parameters the body compares by identity (is, is not)
     locals: tuple[str, ...]
     globals: tuple[str, ...]
     text: str
@@ -231,6 +232,10 @@ def _template(fn: Callable[..., Any], facts: tuple[Known | None, ...]) -> _Templ
     stored = {n.id for s in statements for n in ast.walk(s)
               if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     local_names = tuple(sorted(stored - set(params)))
+    # before the names are replaced below
+    compared = {n.id for s in statements for c in ast.walk(s)
+                if isinstance(c, ast.Compare) and any(isinstance(o, ast.Is | ast.IsNot) for o in c.ops)
+                for n in (c.left, *c.comparators) if isinstance(n, ast.Name)}
     names = {p: f"__p{i}__" for i, p in enumerate(params)}
     names.update({n: f"__l{i}__" for i, n in enumerate(local_names)})
     used = {n.id for s in statements for n in ast.walk(s) if isinstance(n, ast.Name)}
@@ -250,8 +255,18 @@ def _template(fn: Callable[..., Any], facts: tuple[Known | None, ...]) -> _Templ
                       ast.Break()]
         wrapper = ast.fix_missing_locations(ast.While(ast.Constant(True), block, []))
         text, flagged = "__done__ = False\n" + ast.unparse(wrapper), True
-    return _Template(params, frozenset(stored & set(params)), local_names, global_names, text,
+    return _Template(params, frozenset(stored & set(params)), frozenset(compared & set(params)),
+                     local_names, global_names, text,
                      flagged)
+
+
+def _literal(text: str) -> bool:
+    """Whether ``text`` is a string or number literal (written in place of its parameter)."""
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return False
+    return isinstance(node, ast.Constant) and type(node.value) in (str, int, float)
 
 
 _PLACEHOLDER = re.compile(r"__(?:p\d+|l\d+|target|done)__")
@@ -271,7 +286,8 @@ def copy_in(fn: Callable[..., Any], args: list[str], facts: tuple[Known | None, 
     names = {"__target__": target}
     lines: list[str] = []
     for i, (param, arg) in enumerate(zip(template.params, args, strict=True)):
-        if param not in template.stored and (arg.isidentifier() or arg in _SINGLETONS):
+        if param not in template.stored and (arg.isidentifier() or arg in _SINGLETONS or (
+                param not in template.compared and _literal(arg))):
             names[f"__p{i}__"] = arg
         else:  # evaluated once, as a call would, and never compared by identity as a literal
             names[f"__p{i}__"] = fresh(param)

@@ -213,8 +213,7 @@ def _policy(src: _Source, policy: ir.Policy) -> str:
     applicable = src.bind(policy.ref_applicable, "REF")
     not_applicable = src.bind(policy.ref_not_applicable, "REF")
     src.day_known = False
-    src.emit(0, f"# policy {info.id}", f"def {name}(ctx, call, t, missing, violations, warnings):",
-             "    if missing:", "        missing.clear()")
+    src.emit(0, f"# policy {info.id}", f"def {name}(ctx, call, t, missing, violations, warnings):")
     src.where = _where(info.span)
     if info.effective_from is not None or info.effective_until is not None:
         src.emit(1, _DAY)
@@ -226,8 +225,9 @@ def _policy(src: _Source, policy: ir.Policy) -> str:
             tests.append(f"day >= {src.bind(info.effective_until, 'D')}")
         src.emit(1, f"if {' or '.join(tests)}:", f"    return {not_applicable}")
     if policy.when:
-        # a false `when` decides; an unknown one leaves the policy undetermined
-        src.emit(1, "undetermined = False")
+        # a false `when` decides; an unknown one leaves the policy undetermined, naming only
+        # what its own conditions miss (each rule clears what the one before it left)
+        src.emit(1, "if missing:", "    missing.clear()", "undetermined = False")
         for cond in policy.when:
             value = src.name("v")
             _condition(src, cond, value, 1)
@@ -287,11 +287,12 @@ def _dispatch(policies: Sequence[ir.Policy], runs: Sequence[Run]) -> Judge:
         plan = plans.get(place)
         if plan is None:  # racing threads make the same plan; either may stay
             plan = plans[place] = _plan(policies, runs, denials, *place)
+        settled, steps = plan
         call, t, missing = ctx.call, ctx.t, ctx.missing
         violations: list[Finding] = []
         warnings: list[Finding] = []
-        refs = list(plan[0])
-        for i, run in plan[1]:
+        refs = [*settled]
+        for i, run in steps:
             refs[i] = run(ctx, call, t, missing, violations, warnings)
         return violations, warnings, refs
 
