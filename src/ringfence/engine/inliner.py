@@ -279,8 +279,9 @@ def copy_in(fn: Callable[..., Any], args: list[str], facts: tuple[Known | None, 
 
     ``args`` are expressions; ``facts`` what is known of each (:func:`known` for a constant,
     None for a value read per judgement), which folds the branches it decides; ``fresh(name)``
-    gives an unused local name; ``bind(name, value)`` makes a global of ``fn`` (another runtime
-    function, a module) visible to the code.
+    gives a local name no other code of the copy uses (distinct names give distinct ones);
+    ``bind(name, value)`` makes a global of ``fn`` (another runtime function, a module) visible
+    to the code.
     """
     template = _template(fn, facts)
     names = {"__target__": target}
@@ -295,7 +296,10 @@ def copy_in(fn: Callable[..., Any], args: list[str], facts: tuple[Known | None, 
     for i, name in enumerate(template.locals):
         names[f"__l{i}__"] = fresh(name)
     if template.flagged:
-        names["__done__"] = fresh("done")
+        flag, taken = "done", {*template.params, *template.locals}
+        while flag in taken:  # named apart from the body's own names
+            flag += "_"
+        names["__done__"] = fresh(flag)
     for name in template.globals:
         bind(name, fn.__globals__[name])
     text = _PLACEHOLDER.sub(lambda m: names[m.group()], template.text)

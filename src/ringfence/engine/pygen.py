@@ -40,7 +40,7 @@ Judge = Callable[[Ctx], tuple[list[Finding], list[Finding], list[PolicyRef]]]
 
 # Names the functions themselves use; a runtime global copied in by inlining must not shadow them.
 _LOCALS = frozenset({"ctx", "call", "t", "missing", "violations", "warnings", "day",
-                     "undetermined"})
+                     "undetermined", "v"})
 _serial = itertools.count(1)
 
 
@@ -109,7 +109,9 @@ def _apply(src: _Source, applied: Apply, target: str, depth: int) -> None:
         src.emit(depth, f"{target} = {src.bind_global(fn.__name__, fn)}({', '.join(args)})")
         return
     facts = tuple(known(a.value) if isinstance(a, Const) else None for a in applied.args)
-    src.emit(depth, *copy_in(fn, args, facts, target, lambda name: src.name(f"{name}_"),
+    # An atom's locals are dead once it has answered, and atoms never nest: every copy reuses
+    # the same names, so a policy's function has few locals to set up and clear per call.
+    src.emit(depth, *copy_in(fn, args, facts, target, lambda name: f"{name}_",
                              src.bind_global))
 
 
@@ -178,7 +180,7 @@ def _rule(src: _Source, rule: ir.Rule, depth: int) -> None:
         src.emit(body, f"if day < {src.bind(rule.effective_from, 'D')}:", "    break")
     if rule.effective_until is not None:
         src.emit(body, f"if day >= {src.bind(rule.effective_until, 'D')}:", "    break")
-    value = src.name("v")
+    value = "v"  # rules run one after another: each rule's answers reuse the name
     if rule.when:
         src.emit(body, "undetermined = False")
     for cond in rule.when:
@@ -229,7 +231,7 @@ def _policy(src: _Source, policy: ir.Policy) -> str:
         # what its own conditions miss (each rule clears what the one before it left)
         src.emit(1, "if missing:", "    missing.clear()", "undetermined = False")
         for cond in policy.when:
-            value = src.name("v")
+            value = "v"
             _condition(src, cond, value, 1)
             src.emit(1, f"if {value} is False:", f"    return {not_applicable}",
                      f"if {value} is None:", "    undetermined = True")

@@ -42,7 +42,8 @@ class Ctx:
                  "missing", "region", "t", "t_dt", "zones")
 
     def __init__(self, call: Call, t_dt: dt.datetime, zones: tuple[ZoneInfo, ...],
-                 country: str | None, region: str | None, facts: FactSource):
+                 country: str | None, region: str | None, facts: FactSource,
+                 located_by: str = "number_prefix", location_note: str | None = None):
         self.call = call
         self.t_dt = t_dt
         self.t: float = call.at_ts if t_dt is call.at else t_dt.timestamp()
@@ -55,9 +56,9 @@ class Ctx:
         # instants a month or year before it (by duration). One dict: one allocation per call.
         self._cache: dict[object, Any] = {}
         self._day: dt.date | None = None
-        # how the callee was located, and why not as the call asked (decide sets them)
-        self.located_by = "number_prefix"
-        self.location_note: str | None = None
+        # how the callee was located, and why not as the call asked (decide says)
+        self.located_by = located_by
+        self.location_note = location_note
 
     def at(self, t_dt: dt.datetime) -> Ctx:
         """The same call and facts, judged at another instant."""
