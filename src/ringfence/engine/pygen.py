@@ -52,7 +52,7 @@ class _Source:
         self.lines: list[str] = []
         self.namespace: dict[str, Any] = {}
         self.where = ""  # the policy line the statements being written belong to
-        self.helpers: list[str] = []  # functions written before judge (deep conditions)
+        self.helpers: list[str] = []  # functions written before the policies (deep conditions)
         self.day_known = False  # whether the function being written has set `day` already
         self._count = 0
         self._lookups: dict[str, str] = {}
