@@ -472,3 +472,27 @@ def test_decision_carries_rule_details(tmp_path):
     assert (f.source.line, f.source.column) == (6, 1)
     assert f.source.file.endswith("t.rf")
     assert violated(d) == {"r"}
+
+
+@pytest.mark.parametrize("condition", ["last purchase within 18 months",
+                                       "last inquiry more than 3 months ago", "any purchase",
+                                       "last inquiry between 2 business days and 1 years ago"])
+@pytest.mark.parametrize("days", [None, -30, -1, 0, 1, 3, 60, 400, 800])
+def test_an_event_the_call_gives_as_one_instant_is_the_last_of_its_kind(tmp_path, condition,
+                                                                       days):
+    """``last purchase``/``last inquiry`` read the call's field (runtime.event_age), as
+    ``last_event`` reads every event kind: the same answer, for an instant before, at or after
+    the call's, or none."""
+    from ringfence.engine import runtime
+
+    policyset = load_rule(tmp_path, f"deny if {condition}")
+    field = "last_transaction_at" if "purchase" in condition else "last_inquiry_at"
+    fields = {} if days is None else {"relationship": {field: ago(AT, days=days)}}
+    ctx = policyset._evaluator.context(call(AT, **fields))
+    (policy,) = policyset._evaluator.policies
+    applied = policy.rules[0].effect.apply  # type: ignore[union-attr]
+    assert applied.fn is runtime.event_age
+    age = applied.args[-1].value
+    event = "purchase" if "purchase" in condition else "inquiry"
+    expected = runtime.last_event(ctx, event, runtime.HistoryFilter((), None), age)
+    assert runtime.event_age(ctx, getattr(ctx.call, field), ctx.t, age) is expected

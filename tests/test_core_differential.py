@@ -336,3 +336,28 @@ def test_the_daily_window_means_what_the_general_window_means(
     general = runtime.window_check(ctx, spec, set())
     assert applied.fn(*[ctx if a == runtime.CTX else set() if a == runtime.MISSING
                         else a.value for a in applied.args]) == general  # type: ignore[union-attr]
+
+
+# Places that settle the shipped library's policies every way: a state's number, a toll-free
+# number (US, no state: the state policies deny naming to_region, between federal ones), a region
+# given against the number (no country: every policy denies), the country alone, one province of
+# two, a country no policy covers.
+LIBRARY_CALLS = [{"to": "+12125550101"}, {"to": "+18002752273"},
+                 {"to": "+12125550101", "to_region": "FR"}, {"to": "+12125550101", "to_region": "US"},
+                 {"to": "+16045550123"}, {"to": "+14165550123"}, {"to": "+33612345678"},
+                 {"to": "+81312345678"}]
+
+
+@pytest.mark.parametrize("place", LIBRARY_CALLS, ids=lambda p: "-".join(p.values()))
+@pytest.mark.parametrize("purpose", ["marketing", "informational"])
+def test_the_library_agrees_wherever_the_callee_is(place: dict[str, str], purpose: str) -> None:
+    policyset = ringfence.load_library()
+    for at in ("2026-06-15T12:00:00-04:00", "2026-06-20T22:30:00-04:00"):  # a plan made, reused
+        call = {**place, "at": at, "purpose": purpose, "technology": "autodialer"}
+        assert _both_agree(policyset, call, hours=(0, 30)) == 2
+        refs = policyset._evaluator.judge(policyset._evaluator.context(call))[2]
+        assert [r.id for r in refs] == [p.id for p in policyset.policies]
+    if place.get("to_region") == "FR":  # where the callee is is not known: nothing applies unsaid
+        denials = policyset.decide(call).violations
+        assert [(v.rule, v.missing_facts) for v in denials] == \
+            [("applicability", ("to_region",))] * len(policyset.policies)

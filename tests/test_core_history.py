@@ -4,7 +4,7 @@ and when a capped call may be made again."""
 from __future__ import annotations
 
 import pytest
-from test_core_support import ago, call, load_rule, same_instant
+from test_core_support import ago, both_ways, call, load_rule, load_text, policy_text, rule, same_instant
 
 AT = "2026-06-15T12:00:00-04:00"
 CAP = "deny if count of attempts in last 24 hours >= 3"
@@ -132,3 +132,18 @@ def test_count_explained_in_trace(tmp_path):
     assert d.trace[0].outcome == "violated"
     assert ("3 earlier attempts to this number in the last 24 hours; this rule looks for 3 or "
             "more") in d.trace[0].detail
+
+
+def test_every_rule_counting_the_same_business_days_names_unknown_holidays(tmp_path):
+    """A business-day count is kept for the judgement only when it is known: the second rule
+    measuring the same opt-out past the calendar's last year names ``holidays`` too."""
+    rules = (rule("deny if opted out at least 10 business days ago", rid="first") + "\n"
+             + rule("deny if opted out more than 9 business days ago", rid="second"))
+    policyset = load_text(tmp_path, policy_text(rules))
+    raw = call(at="2101-01-20T12:00:00-05:00", opt_outs=[{"at": "2100-12-01T12:00:00-05:00"}])
+    fast, reference = both_ways(policyset, raw)
+    expected = [("first", ("holidays",)), ("second", ("holidays",))]
+    assert [(v.rule, v.missing_facts) for v in fast] == expected
+    assert [(v.rule, v.missing_facts) for v in reference] == expected
+    known = call(at="2100-12-20T12:00:00-05:00", opt_outs=[{"at": "2100-12-01T12:00:00-05:00"}])
+    assert [v.rule for v in policyset.decide(known).violations] == ["first", "second"]

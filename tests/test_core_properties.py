@@ -16,16 +16,20 @@ rather than the world, so that no fact can be read from a field's absence: ``FIE
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections.abc import Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from dateutil.relativedelta import relativedelta
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from test_core_differential import ATOMS, DNC, _call, policies
 
 import ringfence
+from ringfence.engine.runtime import months_later
 from ringfence.errors import CallError
 
 WORLD_ATOMS = [a for a in ATOMS if not a.endswith(("is present", "is missing"))
@@ -106,3 +110,25 @@ def test_a_call_made_at_its_next_allowed_at_is_allowed(
         again = {**call, "at": later.isoformat()}
         assert _denies(policyset, again) == (False, False), (call, later)
         assert policyset.decide(again).next_allowed_at == later
+
+
+@given(when=st.datetimes(dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31),
+                         timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=-5)),
+                                                    ZoneInfo("America/New_York")])),
+       count=st.integers(-2400, 2400))
+@example(when=dt.datetime(2024, 1, 31, 9, tzinfo=dt.UTC), count=1)  # to February's last day
+@example(when=dt.datetime(2024, 2, 29, 9, tzinfo=dt.UTC), count=-12)  # a leap day, a year back
+@example(when=dt.datetime(2026, 3, 31, 9, tzinfo=dt.UTC), count=-18)
+@example(when=dt.datetime(1, 1, 1, tzinfo=dt.UTC), count=-1)  # before year 1
+def test_months_are_moved_as_relativedelta_moves_them(when: dt.datetime, count: int) -> None:
+    try:
+        expected: dt.datetime | str = when + relativedelta(months=count)
+    except ValueError:
+        expected = "out of range"
+    try:
+        moved: dt.datetime | str = months_later(when, count)
+    except ValueError:
+        moved = "out of range"
+    assert moved == expected
+    if isinstance(moved, dt.datetime):
+        assert moved.tzinfo is when.tzinfo and moved.time() == when.time()

@@ -207,18 +207,3 @@ def test_an_argument_reader_reads_what_the_interpreter_reads() -> None:
         read = interpreter.reader(arg)
         for ctx in contexts:
             assert read(ctx) == interpreter.argument(arg, ctx), arg
-
-
-@settings(max_examples=400, deadline=None)
-@given(when=st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2100, 12, 31),
-                         timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=-5)),
-                                                    dt.timezone(dt.timedelta(hours=9, minutes=30))])),
-       count=st.integers(-240, 240))
-def test_months_later_moves_as_relativedelta_does(when: dt.datetime, count: int) -> None:
-    from dateutil.relativedelta import relativedelta
-
-    from ringfence.engine.runtime import months_later
-
-    assert months_later(when, count) == when + relativedelta(months=count)
-    assert months_later(when, 12 * count) == when + relativedelta(years=count)
-    assert months_later(when, -count) == when - relativedelta(months=count)

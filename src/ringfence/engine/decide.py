@@ -119,9 +119,7 @@ class Evaluator:
             else:
                 region = place if "-" in place else None
                 country = place[:2]
-        ctx = Ctx(call, call.at, zones, country, region, facts)
-        ctx.located_by, ctx.location_note = located_by, note
-        return ctx
+        return Ctx(call, call.at, zones, country, region, facts, located_by, note)
 
     def judge(self, ctx: Ctx) -> tuple[list[Finding], list[Finding], list[PolicyRef]]:
         """Every rule of every applicable policy at ``ctx``'s instant: (violations, warnings,
@@ -164,6 +162,6 @@ class Evaluator:
         else:
             verdict, search, context, allowed_at = "allow", None, None, call.at
         # by position: keywords cost more, and this runs for every call
-        return Decision(verdict, call.at, violations, warnings, list(names), ctx.region,
+        return Decision(verdict, call.at, violations, warnings, [*names], ctx.region,
                         ctx.country, refs, raw.get("id"), raw.get("meta"), traces, search,
                         context, allowed_at, ctx.located_by, ctx.location_note)

@@ -185,6 +185,23 @@ def _reachable(statements: list[ast.stmt]) -> list[ast.stmt]:
     return kept
 
 
+def _expression(statements: list[ast.stmt]) -> ast.expr | None:
+    """The answer of statements that only test and return (``if A: return X`` ...
+    ``return Y``) as one conditional expression (``X if A else Y``), which needs no jump out
+    of a block; None for any other statements."""
+    if not statements:
+        return None
+    first, rest = statements[0], statements[1:]
+    if isinstance(first, ast.Return):
+        return first.value if first.value is not None and not rest else None
+    if not isinstance(first, ast.If):
+        return None
+    then, otherwise = _expression(first.body), _expression(first.orelse + rest)
+    if then is None or otherwise is None:
+        return None
+    return ast.IfExp(first.test, then, otherwise)
+
+
 @dataclass(frozen=True)
 class _Template:
     """A function's body as source, written once: parameters, locals, the target and the done
@@ -192,6 +209,7 @@ class _Template:
 
     params: tuple[str, ...]
     stored: frozenset[str]  # the parameters the body assigns to
+    compared: frozenset[str]  # the parameters the body compares by identity (is, is not)
     locals: tuple[str, ...]
     globals: tuple[str, ...]
     text: str
@@ -214,12 +232,17 @@ def _template(fn: Callable[..., Any], facts: tuple[Known | None, ...]) -> _Templ
     stored = {n.id for s in statements for n in ast.walk(s)
               if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     local_names = tuple(sorted(stored - set(params)))
+    # before the names are replaced below
+    compared = {n.id for s in statements for c in ast.walk(s)
+                if isinstance(c, ast.Compare) and any(isinstance(o, ast.Is | ast.IsNot) for o in c.ops)
+                for n in (c.left, *c.comparators) if isinstance(n, ast.Name)}
     names = {p: f"__p{i}__" for i, p in enumerate(params)}
     names.update({n: f"__l{i}__" for i, n in enumerate(local_names)})
     used = {n.id for s in statements for n in ast.walk(s) if isinstance(n, ast.Name)}
     global_names = tuple(sorted(n for n in used - names.keys() if not hasattr(builtins, n)))
-    if len(statements) == 1 and isinstance(statements[0], ast.Return) and statements[0].value:
-        value = _Rewrite(names, "__target__", "").visit(statements[0].value)
+    expression = _expression(statements)
+    if expression is not None:
+        value = _Rewrite(names, "__target__", "").visit(expression)
         text, flagged = f"__target__ = {ast.unparse(value)}", False
     else:
         rewrite = _Rewrite(names, "__target__", "__done__")
@@ -232,8 +255,18 @@ def _template(fn: Callable[..., Any], facts: tuple[Known | None, ...]) -> _Templ
                       ast.Break()]
         wrapper = ast.fix_missing_locations(ast.While(ast.Constant(True), block, []))
         text, flagged = "__done__ = False\n" + ast.unparse(wrapper), True
-    return _Template(params, frozenset(stored & set(params)), local_names, global_names, text,
+    return _Template(params, frozenset(stored & set(params)), frozenset(compared & set(params)),
+                     local_names, global_names, text,
                      flagged)
+
+
+def _literal(text: str) -> bool:
+    """Whether ``text`` is a string or number literal (written in place of its parameter)."""
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return False
+    return isinstance(node, ast.Constant) and type(node.value) in (str, int, float)
 
 
 _PLACEHOLDER = re.compile(r"__(?:p\d+|l\d+|target|done)__")
@@ -246,14 +279,16 @@ def copy_in(fn: Callable[..., Any], args: list[str], facts: tuple[Known | None, 
 
     ``args`` are expressions; ``facts`` what is known of each (:func:`known` for a constant,
     None for a value read per judgement), which folds the branches it decides; ``fresh(name)``
-    gives an unused local name; ``bind(name, value)`` makes a global of ``fn`` (another runtime
-    function, a module) visible to the code.
+    gives a local name no other code of the copy uses (distinct names give distinct ones);
+    ``bind(name, value)`` makes a global of ``fn`` (another runtime function, a module) visible
+    to the code.
     """
     template = _template(fn, facts)
     names = {"__target__": target}
     lines: list[str] = []
     for i, (param, arg) in enumerate(zip(template.params, args, strict=True)):
-        if param not in template.stored and (arg.isidentifier() or arg in _SINGLETONS):
+        if param not in template.stored and (arg.isidentifier() or arg in _SINGLETONS or (
+                param not in template.compared and _literal(arg))):
             names[f"__p{i}__"] = arg
         else:  # evaluated once, as a call would, and never compared by identity as a literal
             names[f"__p{i}__"] = fresh(param)
@@ -261,7 +296,10 @@ def copy_in(fn: Callable[..., Any], args: list[str], facts: tuple[Known | None, 
     for i, name in enumerate(template.locals):
         names[f"__l{i}__"] = fresh(name)
     if template.flagged:
-        names["__done__"] = fresh("done")
+        flag, taken = "done", {*template.params, *template.locals}
+        while flag in taken:  # named apart from the body's own names
+            flag += "_"
+        names["__done__"] = fresh(flag)
     for name in template.globals:
         bind(name, fn.__globals__[name])
     text = _PLACEHOLDER.sub(lambda m: names[m.group()], template.text)

@@ -103,19 +103,11 @@ class Interpreter:
     @staticmethod
     def placed(policy: ir.Policy, ctx: Ctx) -> Tri:
         """Whether the callee is in one of the policy's jurisdictions (None: where the callee
-        is cannot be established closely enough, ``to_region`` named missing). Waiting cannot
-        change it."""
-        if policy.any_place or ctx.country in policy.countries:
-            return True
-        if ctx.country is None:  # where the callee is is not established
+        is cannot be established closely enough, ``to_region`` named missing)."""
+        placed = policy.placed(ctx.country, ctx.region)
+        if placed is None:
             ctx.missing.add("to_region")
-            return None
-        if ctx.region is not None:
-            return ctx.region in policy.subdivisions
-        if any(s[:2] == ctx.country for s in policy.subdivisions):
-            ctx.missing.add("to_region")
-            return None
-        return False
+        return placed
 
     def applies(self, policy: ir.Policy, ctx: Ctx) -> Tri:
         """True, False, or None when the call's region (or a ``when`` fact) is unknown."""

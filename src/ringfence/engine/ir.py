@@ -236,6 +236,19 @@ class Policy:
                        f"(cannot establish: {facts})", info.sources[:1] or ("policy scope",),
                        info.span, tuple(sorted(missing)))
 
+    def placed(self, country: str | None, region: str | None) -> bool | None:
+        """Whether a callee in ``country`` (and ``region``, a subdivision code) is in one of the
+        policy's jurisdictions; None when where the callee is cannot be established closely
+        enough (the missing fact is ``to_region``). Waiting cannot change it."""
+        if self.any_place or country in self.countries:
+            return True
+        if country is None:  # where the callee is is not established
+            return None
+        if region is not None:
+            return region in self.subdivisions
+        # a country the policy covers only in part: which part decides
+        return None if any(s[:2] == country for s in self.subdivisions) else False
+
     @property
     def plain(self) -> bool:
         """Applies to every call: anywhere, always, under no condition."""

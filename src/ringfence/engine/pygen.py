@@ -1,9 +1,15 @@
-"""The intermediate form written out as one Python function: what ``decide`` runs.
+"""The intermediate form written out as Python functions, one per policy: what ``decide`` runs.
 
 Judging every rule of every policy by walking the intermediate form costs several Python calls per
-condition. So once per load this module writes the whole policy set out as straight-line source,
-as Jinja2 does with templates: policies and rules one after another, each rule a ``while True``
-block left by ``break``, the three-valued logic between conditions written inline.
+condition. So once per load this module writes each policy out as straight-line source, as
+Jinja2 does with templates: its dates and ``when`` conditions, then its rules one after another,
+each rule a ``while True`` block left by ``break``, the three-valued logic between conditions
+written inline.
+
+Where the callee is decides which policies can apply, and it is the same for every call to one
+place: the judge settles the others once per place (:func:`_plan`: not applicable, or denying
+for want of ``to_region``) and runs only the functions of the policies placed there, keeping
+policy refs and findings in the policies' order.
 
 Atoms are the runtime's functions (:mod:`.runtime`), called with their arguments; the few that
 run for nearly every call (marked hot) have their body copied in place instead
@@ -32,9 +38,9 @@ from ringfence.facts.callee import FactSource
 
 Judge = Callable[[Ctx], tuple[list[Finding], list[Finding], list[PolicyRef]]]
 
-# Names the function itself uses; a runtime global copied in by inlining must not shadow them.
-_LOCALS = frozenset({"ctx", "call", "t", "missing", "violations", "warnings", "refs", "applies",
-                     "day", "undetermined", "judge"})
+# Names the functions themselves use; a runtime global copied in by inlining must not shadow them.
+_LOCALS = frozenset({"ctx", "call", "t", "missing", "violations", "warnings", "day",
+                     "undetermined", "v"})
 _serial = itertools.count(1)
 
 
@@ -46,7 +52,8 @@ class _Source:
         self.lines: list[str] = []
         self.namespace: dict[str, Any] = {}
         self.where = ""  # the policy line the statements being written belong to
-        self.helpers: list[str] = []  # functions written before judge (deep conditions)
+        self.helpers: list[str] = []  # functions written before the policies (deep conditions)
+        self.day_known = False  # whether the function being written has set `day` already
         self._count = 0
         self._lookups: dict[str, str] = {}
 
@@ -102,7 +109,9 @@ def _apply(src: _Source, applied: Apply, target: str, depth: int) -> None:
         src.emit(depth, f"{target} = {src.bind_global(fn.__name__, fn)}({', '.join(args)})")
         return
     facts = tuple(known(a.value) if isinstance(a, Const) else None for a in applied.args)
-    src.emit(depth, *copy_in(fn, args, facts, target, lambda name: src.name(f"{name}_"),
+    # An atom's locals are dead once it has answered, and atoms never nest: every copy reuses
+    # the same names, so a policy's function has few locals to set up and clear per call.
+    src.emit(depth, *copy_in(fn, args, facts, target, lambda name: f"{name}_",
                              src.bind_global))
 
 
@@ -153,18 +162,25 @@ def _where(span: Span) -> str:
     return f"{Path(span.file).name}:{span.line}"
 
 
+# The callee's date, read where Ctx.local_date keeps it once a policy asked (a date is true).
+_DAY = "day = ctx._day or ctx.local_date()"
+
+
 def _rule(src: _Source, rule: ir.Rule, depth: int) -> None:
     src.where = _where(rule.span)
-    src.emit(depth, f"# rule {rule.policy_id}/{rule.id}", "if missing:", "    missing.clear()",
-             "while True:")
+    src.emit(depth, f"# rule {rule.policy_id}/{rule.id}", "if missing:", "    missing.clear()")
+    dated = rule.effective_from is not None or rule.effective_until is not None
+    if dated and not src.day_known:
+        # rules run one after another at the function's top level: later ones keep the day
+        src.emit(depth, _DAY)
+        src.day_known = True
+    src.emit(depth, "while True:")
     body = depth + 1
-    if rule.effective_from is not None or rule.effective_until is not None:
-        src.emit(body, "day = ctx.local_date()")
-        if rule.effective_from is not None:
-            src.emit(body, f"if day < {src.bind(rule.effective_from, 'D')}:", "    break")
-        if rule.effective_until is not None:
-            src.emit(body, f"if day >= {src.bind(rule.effective_until, 'D')}:", "    break")
-    value = src.name("v")
+    if rule.effective_from is not None:
+        src.emit(body, f"if day < {src.bind(rule.effective_from, 'D')}:", "    break")
+    if rule.effective_until is not None:
+        src.emit(body, f"if day >= {src.bind(rule.effective_until, 'D')}:", "    break")
+    value = "v"  # rules run one after another: each rule's answers reuse the name
     if rule.when:
         src.emit(body, "undetermined = False")
     for cond in rule.when:
@@ -189,81 +205,111 @@ def _rule(src: _Source, rule: ir.Rule, depth: int) -> None:
     src.where = ""
 
 
-def _applies(src: _Source, policy: ir.Policy) -> None:
-    """Lines that set ``applies`` as :meth:`.interp.Interpreter.applies` does."""
+def _policy(src: _Source, policy: ir.Policy) -> str:
+    """Writes the function that judges ``policy`` for a callee in its jurisdictions (the
+    dispatch settles where, :func:`_plan`) and returns its name. The function does what
+    :meth:`.interp.Interpreter.judge` does once ``placed`` answered True: it appends the
+    policy's findings and returns its :class:`PolicyRef`."""
     info = policy.info
+    name = src.name("policy")
+    applicable = src.bind(policy.ref_applicable, "REF")
+    not_applicable = src.bind(policy.ref_not_applicable, "REF")
+    src.day_known = False
+    src.emit(0, f"# policy {info.id}", f"def {name}(ctx, call, t, missing, violations, warnings):")
     src.where = _where(info.span)
-    src.emit(1, "while True:")
-    if policy.any_place:
-        src.emit(2, "applies = True")
-    else:
-        # where the callee is is not established: whether the policy applies is unknown
-        src.emit(2, "if ctx.country is None:", "    missing.add('to_region')",
-                 "    applies = None", "    break")
-        if not policy.subdivisions:
-            # Countries only: the call's country decides.
-            src.emit(2, f"applies = ctx.country in {src.bind(policy.countries, 'W')}")
-        else:
-            countries = src.bind(frozenset(s[:2] for s in policy.subdivisions), "W")
-            src.emit(2, f"if ctx.country in {src.bind(policy.countries, 'W')}:",
-                     "    applies = True", "elif ctx.region is not None:",
-                     f"    applies = ctx.region in {src.bind(policy.subdivisions, 'W')}",
-                     # a country the policy covers only in part: which part decides
-                     f"elif ctx.country in {countries}:",
-                     "    missing.add('to_region')", "    applies = None",
-                     "else:", "    applies = False")
-    src.emit(2, "if applies is not True:", "    break")
     if info.effective_from is not None or info.effective_until is not None:
-        src.emit(2, "day = ctx.local_date()")
+        src.emit(1, _DAY)
+        src.day_known = True
         tests = []
         if info.effective_from is not None:
             tests.append(f"day < {src.bind(info.effective_from, 'D')}")
         if info.effective_until is not None:
             tests.append(f"day >= {src.bind(info.effective_until, 'D')}")
-        src.emit(2, f"if {' or '.join(tests)}:", "    applies = False", "    break")
-    for cond in policy.when:
-        value = src.name("v")
-        _condition(src, cond, value, 2)
-        src.emit(2, f"if {value} is False:", "    applies = False", "    break",
-                 f"if {value} is None:", "    applies = None")
-    src.emit(2, "break")
+        src.emit(1, f"if {' or '.join(tests)}:", f"    return {not_applicable}")
+    if policy.when:
+        # a false `when` decides; an unknown one leaves the policy undetermined, naming only
+        # what its own conditions miss (each rule clears what the one before it left)
+        src.emit(1, "if missing:", "    missing.clear()", "undetermined = False")
+        for cond in policy.when:
+            value = "v"
+            _condition(src, cond, value, 1)
+            src.emit(1, f"if {value} is False:", f"    return {not_applicable}",
+                     f"if {value} is None:", "    undetermined = True")
+        src.emit(1, "if undetermined:",
+                 f"    violations.append({src.bind(policy.undetermined, 'UND')}(missing))",
+                 f"    return {applicable}")
     src.where = ""
+    for rule in policy.rules:
+        _rule(src, rule, 1)
+    src.emit(1, f"return {applicable}")
+    return name
+
+
+Run = Callable[[Ctx, Any, float, set[str], list[Finding], list[Finding]], PolicyRef]
+# A plan for one place: every policy's ref as far as the place settles it, and the policies
+# to run there, by position (each run returns the policy's ref and appends its findings).
+Plan = tuple[tuple[PolicyRef, ...], tuple[tuple[int, Run], ...]]
+
+
+def _undetermined(policy: ir.Policy) -> Run:
+    """The run of a policy where the callee's placement is not known: it denies naming
+    ``to_region`` (fail closed), as the interpreter does."""
+    finding, ref = policy.undetermined({"to_region"}), policy.ref_applicable
+
+    def run(ctx: Ctx, call: Any, t: float, missing: set[str], violations: list[Finding],
+            warnings: list[Finding]) -> PolicyRef:
+        violations.append(finding)
+        return ref
+
+    return run
+
+
+def _plan(policies: Sequence[ir.Policy], runs: Sequence[Run], denials: Sequence[Run],
+          country: str | None, region: str | None) -> Plan:
+    """What judging a callee at (``country``, ``region``) takes: a policy not placed there is
+    not applicable; one whose placement is not known denies; one placed there is run."""
+    refs: list[PolicyRef] = []
+    steps: list[tuple[int, Run]] = []
+    for i, (policy, run, deny) in enumerate(zip(policies, runs, denials, strict=True)):
+        placed = policy.placed(country, region)
+        refs.append(policy.ref_not_applicable if placed is False else policy.ref_applicable)
+        if placed is not False:
+            steps.append((i, run if placed else deny))
+    return tuple(refs), tuple(steps)
+
+
+def _dispatch(policies: Sequence[ir.Policy], runs: Sequence[Run]) -> Judge:
+    """The judge: the plan for the callee's place (made on the first call from there and
+    kept: there are as many as places), then each policy that applies there, in order."""
+    plans: dict[tuple[str | None, str | None], Plan] = {}
+    denials = [_undetermined(policy) for policy in policies]
+
+    def judge(ctx: Ctx) -> tuple[list[Finding], list[Finding], list[PolicyRef]]:
+        place = (ctx.country, ctx.region)
+        plan = plans.get(place)
+        if plan is None:  # racing threads make the same plan; either may stay
+            plan = plans[place] = _plan(policies, runs, denials, *place)
+        settled, steps = plan
+        call, t, missing = ctx.call, ctx.t, ctx.missing
+        violations: list[Finding] = []
+        warnings: list[Finding] = []
+        refs = [*settled]
+        for i, run in steps:
+            refs[i] = run(ctx, call, t, missing, violations, warnings)
+        return violations, warnings, refs
+
+    return judge
 
 
 def generate(policies: Sequence[ir.Policy], facts: FactSource) -> tuple[Judge, str]:
-    """One judge function for ``policies``, and its source (registered with linecache)."""
+    """One judge for ``policies``, and the source of its functions (registered with
+    linecache)."""
     src = _Source(facts)
-    src.emit(0, "def judge(ctx):",
-             "    call = ctx.call",
-             "    t = ctx.t",
-             "    missing = ctx.missing",
-             "    violations = []",
-             "    warnings = []",
-             "    refs = []")
-    for policy in policies:
-        src.emit(1, f"# policy {policy.info.id}", "missing.clear()")
-        if policy.plain:
-            src.emit(1, f"refs.append({src.bind(policy.ref_applicable, 'REF')})")
-            depth = 1
-        else:
-            _applies(src, policy)
-            src.emit(1, "if applies is False:",
-                     f"    refs.append({src.bind(policy.ref_not_applicable, 'REF')})",
-                     "else:",
-                     f"    refs.append({src.bind(policy.ref_applicable, 'REF')})",
-                     "    if applies is None:",
-                     f"        violations.append({src.bind(policy.undetermined, 'UND')}(missing))",
-                     "    else:")
-            depth = 3
-        if not policy.rules:
-            src.emit(depth, "pass")
-        for rule in policy.rules:
-            _rule(src, rule, depth)
-    src.emit(1, "return violations, warnings, refs")
+    names = [_policy(src, policy) for policy in policies]
     text = "\n".join([*src.helpers, *src.lines]) + "\n"
     filename = f"<ringfence policy set {next(_serial)}>"
     # Registered so that tracebacks and profilers show the generated line, which names the
     # policy line in its trailing comment.
     linecache.cache[filename] = (len(text), None, text.splitlines(keepends=True), filename)
     exec(compile(text, filename, "exec"), src.namespace)
-    return src.namespace["judge"], text
+    return _dispatch(policies, [src.namespace[name] for name in names]), text

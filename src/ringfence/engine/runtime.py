@@ -49,7 +49,8 @@ class Ctx:
                  "missing", "region", "t", "t_dt", "zones")
 
     def __init__(self, call: Call, t_dt: dt.datetime, zones: tuple[ZoneInfo, ...],
-                 country: str | None, region: str | None, facts: FactSource):
+                 country: str | None, region: str | None, facts: FactSource,
+                 located_by: str = "number_prefix", location_note: str | None = None):
         self.call = call
         self.t_dt = t_dt
         self.t: float = call.at_ts if t_dt is call.at else t_dt.timestamp()
@@ -62,15 +63,15 @@ class Ctx:
         # instants a month or year before it (by duration). One dict: one allocation per call.
         self._cache: dict[object, Any] = {}
         self._day: dt.date | None = None
-        # how the callee was located, and why not as the call asked (decide sets them)
-        self.located_by = "number_prefix"
-        self.location_note: str | None = None
+        # how the callee was located, and why not as the call asked (decide says)
+        self.located_by = located_by
+        self.location_note = location_note
 
     def at(self, t_dt: dt.datetime) -> Ctx:
         """The same call and facts, judged at another instant."""
         return Ctx(self.call, t_dt, self.zones, self.country, self.region, self.facts)
 
-    def local(self, zone: ZoneInfo) -> dt.datetime:
+    def local(self, zone: dt.tzinfo) -> dt.datetime:
         """The judged instant on the clock of ``zone`` (kept: several windows ask)."""
         found: dt.datetime | None = self._cache.get(zone)
         if found is None:
@@ -89,8 +90,8 @@ class Ctx:
     def local_date(self) -> dt.date:
         """The callee's calendar date at the judged instant (asked by many rules: kept)."""
         day = self._day
-        if day is None:
-            day = self._day = self.t_dt.astimezone(self.home).date()
+        if day is None:  # the first zone's clock, which its windows read too
+            day = self._day = self.local(self.home).date()
         return day
 
     def date_of(self, ts: float) -> dt.date:
@@ -395,7 +396,19 @@ def _day_diff(ctx: Ctx, duration: nodes.Duration, event: float) -> int | None:
     start, end = ctx.date_of(event), ctx.local_date()
     if duration.kind == "calendar":
         return (end - start).days
-    return business_days_between(ctx, start, end, excluded(duration)) if start <= end else -1
+    if start > end:
+        return -1
+    # Several rules measure the same event in business days (an opt-out: honoured after 10,
+    # pending before 10); a count is a day-by-day walk, so it is kept for the judgement. Only a
+    # count is kept: an unknown one named its missing fact, which the next rule must name too.
+    calendar = excluded(duration)
+    key = ("business", start, end, calendar)
+    found: int | None = ctx._cache.get(key)
+    if found is None:
+        found = business_days_between(ctx, start, end, calendar)
+        if found is not None:
+            ctx._cache[key] = found
+    return found
 
 
 def age_holds(ctx: Ctx, age: nodes.Age, event: float) -> Tri:
@@ -794,6 +807,8 @@ def _observe_opted_out(node: nodes.OptedOut, ctx: Ctx) -> str:
 # Positions in an Attempt tuple (at, outcome, subject, campaign, purpose).
 _ATTEMPT_INDEX = {"at": 0, "outcome": 1, "subject": 2, "campaign": 3, "purpose": 4}
 _EVENT_OUTCOME = {"conversation": "conversation", "refusal": "refused"}
+# Events the call gives as one instant of its own, by the field that holds it.
+_EVENT_FIELDS = {"purchase": "last_transaction_at", "inquiry": "last_inquiry_at"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -836,10 +851,10 @@ def event_instants(ctx: Ctx, event: str, filters: HistoryFilter) -> Iterator[flo
     """The instants of an event kind; None when the call leaves out the array that holds them
     (``opt_outs``, ``history``) or a filter's fact (named in ``ctx.missing``)."""
     call = ctx.call
-    if event == "purchase":
-        return iter(() if call.last_transaction_at is None else (call.last_transaction_at,))
-    if event == "inquiry":
-        return iter(() if call.last_inquiry_at is None else (call.last_inquiry_at,))
+    field = _EVENT_FIELDS.get(event)
+    if field is not None:
+        at = getattr(call, field)
+        return iter(() if at is None else (at,))
     if event == "opt_out":
         if call.opt_outs is None:
             ctx.missing.add("opt_outs")
@@ -874,10 +889,24 @@ def last_event(ctx: Ctx, event: str, filters: HistoryFilter, age: nodes.Age | No
     return True if age is None else age_holds(ctx, age, latest)
 
 
+@hot
+def event_age(ctx: Ctx, at: float | None, t: float, age: nodes.Age | None) -> Tri:
+    """:func:`last_event` for an event the call gives as one instant (``last purchase AGE``,
+    ``last inquiry AGE``): none, or one after the judged instant, is no event before it."""
+    if at is None or at > t:
+        return False
+    return True if age is None else age_holds(ctx, age, at)
+
+
 @lowers(nodes.LastEvent)
 def _lower_last_event(node: nodes.LastEvent) -> Apply:
+    durations, timed = age_durations(node.age), node.age is not None
+    field = _EVENT_FIELDS.get(node.event)
+    if field is not None:  # read where the call gives it (filters are of attempts)
+        return Apply(event_age, (CTX, Attr("call", field), T, Const(node.age)), durations,
+                     timed=timed)
     return Apply(last_event, (CTX, Const(node.event), Const(HistoryFilter.of(node.filters)),
-                              Const(node.age)), age_durations(node.age), timed=node.age is not None)
+                              Const(node.age)), durations, timed=timed)
 
 
 def _filter_words(filters: HistoryFilter) -> str:

@@ -332,6 +332,12 @@ def _last_event(span: Span, ctx: Ctx, event: str, filters: runtime.HistoryFilter
         yield from age_breaks(span, age, at)
 
 
+@breaks(runtime.event_age)
+def _event_age(span: Span, ctx: Ctx, at: float | None, t: float,
+               age: nodes.Age | None) -> Iterable[float]:
+    return () if at is None else (at, *age_breaks(span, age, at))
+
+
 @breaks(runtime.field_age)
 def _field_age(span: Span, ctx: Ctx, value: float | None, age: nodes.Age,
                *_: object) -> Iterable[float]:
