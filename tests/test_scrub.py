@@ -23,6 +23,7 @@ from ringfence.errors import CallError
 from ringfence.tools.calltable import read_table
 from ringfence.tools.cli import cli
 from ringfence.tools.scrub import Plan, judge_row, scrub
+from ringfence.tools.scrub_cli import write_result
 
 LISTED = ("+12125550102", "+13055550177", "+447911123456")
 # Numbers of every kind a campaign holds: one area code of one zone, area codes reaching two zones
@@ -272,6 +273,21 @@ def test_cli_writes_every_format_and_a_summary(tmp_path):
         summary = json.loads((tmp_path / "s.json").read_text())
         assert (summary["rows"], summary["denied"], summary["errors"]) == (2, 1, 1)
         assert summary["by_jurisdiction"]["US-FL"] == {"deny": 1}
+
+
+def test_parquet_answers_are_text_stored_as_dictionaries_lists_included(policies, tmp_path):
+    rows = [{"to": "+13055550178", "purpose": "marketing"}, {"to": "+1212555"}]
+    result = scrub(policies, read_table(_write(tmp_path / "c.csv", rows, "csv")),
+                   Plan("local", day=dt.date(2026, 12, 1), time=dt.time(10)))
+    write_result(result.table, str(tmp_path / "out.parquet"), "parquet")
+    meta = pq.ParquetFile(tmp_path / "out.parquet").metadata.row_group(0)
+    chunks = {meta.column(i).path_in_schema: meta.column(i) for i in range(meta.num_columns)}
+    for path in ("decision", "violations.list.element", "warnings.list.element"):
+        assert chunks[path].has_dictionary_page, path
+    assert not chunks["to"].has_dictionary_page
+    back = pq.read_table(tmp_path / "out.parquet")
+    assert back.column("violations").type == pa.list_(pa.string())
+    assert back.column("violations").to_pylist() == result.table.column("violations").to_pylist()
 
 
 @pytest.mark.parametrize(("args", "message"), [

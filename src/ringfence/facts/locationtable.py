@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import threading
 from array import array
 from bisect import bisect_right
@@ -39,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 import phonenumbers
 
+from ringfence.facts.cachefiles import cache_dir, write_cache_file
 from ringfence.facts.locate import DATA_FILES, NumberFacts, reference
 from ringfence.facts.numberblocks import block_length
 from ringfence.resources import data_path
@@ -172,15 +171,6 @@ class LocationTable:
         return cls(depths, starts, runs, answers)
 
 
-def cache_dir() -> Path:
-    """The folder the table is kept in."""
-    given = os.environ.get("RINGFENCE_CACHE_DIR")
-    if given:
-        return Path(given)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "ringfence"
-
-
 def table_path() -> Path:
     """Where the table for the installed ``phonenumbers`` and the shipped data is kept."""
     digest = hashlib.sha256(f"{FORMAT} {phonenumbers.__version__}".encode())
@@ -196,14 +186,7 @@ def _load_or_build() -> LocationTable:
     except (OSError, ValueError):
         pass  # not built yet (or damaged): build it
     table = LocationTable.build()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # written beside and renamed: a process reading it never sees half a file
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as fh:
-            fh.write(table.to_bytes())
-        os.replace(fh.name, path)
-    except OSError:
-        pass  # a read-only home: the table stays in memory for this process
+    write_cache_file(path, table.to_bytes())  # a read-only home: kept in memory only
     return table
 
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 import functools
 import re._constants as sre  # type: ignore[import-not-found]  # no stubs: see _Item below
 import re._parser as _parser  # type: ignore[import-not-found]
+import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,8 @@ import numpy.typing as npt
 import phonenumbers
 from phonenumbers import PhoneMetadata
 from phonenumbers.tzdata import TIMEZONE_DATA  # the table phonenumbers.timezone looks zones up in
+
+from ringfence.facts.diskmemo import DiskMemo
 
 _DESCS = ("general_desc", "fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost",
           "personal_number", "voip", "pager", "uan", "voicemail")
@@ -230,10 +234,28 @@ def _metadata_depth(meta: PhoneMetadata, length: int, prefix: str) -> int:
     return depth
 
 
-@functools.cache
+# Working a block's length out reads the metadata's patterns (about a millisecond each; a
+# campaign list abroad meets a few hundred): the answers depend only on phonenumbers' metadata and
+# this module (and the Python whose re parser reads them), so they are kept on disk under a name
+# that hashes all three.
+_LENGTHS = DiskMemo("number-blocks", f"{phonenumbers.__version__} {sys.version}".encode()
+                    + Path(__file__).read_bytes())
+
+
 def block_length(country_code: int, length: int, prefix: str) -> int:
     """Leading national digits that decide validity, type, region and zones of a number with
-    ``length`` national digits that start with ``prefix``."""
+    ``length`` national digits that start with ``prefix`` (worked out once: see
+    :func:`save_block_lengths`)."""
+    return _LENGTHS.get(f"{country_code} {length} {prefix}",
+                        lambda: _block_length(country_code, length, prefix))
+
+
+def save_block_lengths() -> None:
+    """Keep the block lengths worked out in this process in the cache folder, for the next."""
+    _LENGTHS.save()
+
+
+def _block_length(country_code: int, length: int, prefix: str) -> int:
     regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())
     metas = [PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
              for region in regions]
@@ -269,6 +291,7 @@ def block_keys(numbers: npt.NDArray[np.int64], digits: npt.NDArray[np.int64]
     heads = numbers // scale[digits - 6] * 16 + digits
     _, first, where = np.unique(heads, return_index=True, return_inverse=True)
     lengths = np.array([block_key_length(f"+{numbers[i]}") - 1 for i in first], dtype=np.int64)
+    save_block_lengths()
     kept = lengths[where]  # national and country digits that decide each number's facts
     keys: npt.NDArray[np.int64] = numbers // scale[digits - kept] * 16 + digits
     return keys
