@@ -207,3 +207,29 @@ def test_an_argument_reader_reads_what_the_interpreter_reads() -> None:
         read = interpreter.reader(arg)
         for ctx in contexts:
             assert read(ctx) == interpreter.argument(arg, ctx), arg
+
+
+@pytest.mark.parametrize(("dated", "at", "expected"), [
+    # Only its dates change a rule without timed atoms: it stops binding at the start of
+    # 2026-06-20 in New York (04:00Z), within the horizon.
+    ("effective until 2026-06-20", "2026-06-15T15:00:00Z", "2026-06-20T04:00:00Z"),
+    # Both dates long past: it is violated at every instant from the call's on.
+    ("effective from 2004-01-29", "2026-06-15T15:00:00Z", None),
+    # A date past the horizon: nothing changes within it.
+    ("effective until 2027-01-01", "2026-06-15T15:00:00Z", None),
+])
+def test_a_rule_without_timed_atoms_changes_only_at_its_dates(
+        tmp_path: Path, dated: str, at: str, expected: str | None) -> None:
+    path = tmp_path / "d.rf"
+    path.write_text('policy d "D"\n  version 1\n  applies to US\n  effective from 2003-10-01\n\n'
+                    f'rule d "D"\n  cite "T"\n  {dated}\n  deny if from is missing\n',
+                    encoding="utf-8")
+    policyset = ringfence.load(path)
+    call = {"to": NEW_YORK, "to_timezone": "America/New_York", "at": at}
+    found = _compare(policyset, call)
+    assert found is not False
+    assert (found if found is None else found.astimezone(dt.UTC)) == (
+        expected if expected is None else dt.datetime.fromisoformat(expected))
+    if found is not None:
+        _check_first(policyset, call, found)
+    assert policyset._evaluator.schedule.searched == 0

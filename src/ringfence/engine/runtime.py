@@ -758,6 +758,7 @@ def _observe_consent(node: nodes.Consent, ctx: Ctx) -> str:
         return f"{lacking('purpose')}; {seen}"
     return seen
 
+@hot
 def opted_out(ctx: Ctx, any_purpose: bool, purpose: str | None, age: nodes.Age | None,
               missing: set[str]) -> Tri:
     """``opted out [for PURPOSE] [AGE]``: an opt-out before the judged instant that covers the

@@ -53,6 +53,9 @@ _APPLICABILITY = "applicability"  # the rule a finding names when a policy's sco
 #: A window's change points are placed for this long first (seconds): most denials by a
 #: window clear within a day, and placing them over the whole horizon costs more.
 _FIRST = _DAY
+#: How many UTC days a date's starts on any zone's clock can lie from its own (three either
+#: side: see _Constraint.dates), with a day to spare.
+_DATE_REACH = 4
 
 
 class Uncomputable(Exception):
@@ -393,8 +396,8 @@ class _Constraint:
     policy does not apply or the rule is not violated. Its value is a step function of time
     that changes only where its timed atoms (``conds``) or its dates say. Made once per load."""
 
-    __slots__ = ("_judge", "breaks", "dates", "facts", "policy", "rule", "scope", "window",
-                 "windowed")
+    __slots__ = ("_judge", "breaks", "dates", "facts", "policy", "rule", "scope", "settled",
+                 "window", "windowed")
 
     def __init__(self, policy: ir.Policy, timed: bool, rule: ir.Rule | None,
                  interpreter: Interpreter):
@@ -421,7 +424,13 @@ class _Constraint:
         self.window = rule.window if (
             rule is not None and rule.window is not None and rule.passes
             and isinstance(effect, ir.Atom) and windows == [effect.apply]) else None
-        self.dates = tuple(d for d in dates if d is not None)  # coming into or out of force
+        # Coming into or out of force, each with its UTC day (days since 1970): a day's starts
+        # on any zone's clock lie in the UTC days three either side of it (its midnight within
+        # a day, the clock changes :func:`day_starts` adds within two more).
+        self.dates = tuple((d, (d - _EPOCH).days) for d in dates if d is not None)
+        # Without timed atoms only its dates change it: from this instant on it never changes.
+        self.settled = math.inf if self.breaks else \
+            max((n + _DATE_REACH) * _DAY for _d, n in self.dates) if self.dates else -math.inf
         # What is judged: the policy with this rule alone. A policy whose applicability cannot
         # change with time applied at the call's instant (its rule was violated there), so it
         # applies at every instant: judged as applying everywhere, always, under no condition.
@@ -438,8 +447,10 @@ class _Constraint:
         of them placed by its dates and atoms other than its window."""
         found: set[float] = set()
         opens: set[float] = set()
-        for day in self.dates:
-            found.update(span.day_start(day))
+        first, last = span.first - _DATE_REACH, span.last + _DATE_REACH
+        for day, n in self.dates:
+            if first <= n <= last:  # the others start nowhere near the stretch
+                found.update(span.day_start(day))
         for where, name, windowed, fixed, called in self.breaks:
             if where is None:
                 raise Uncomputable(name)
@@ -600,16 +611,23 @@ class Timeline:
         earlier instant can be allowed); the whole policy set is judged there again, until
         nothing is violated. Raises :class:`Uncomputable` for an atom kind without
         :data:`BREAKS`."""
-        walk = _Walk(ctx, self.horizon)
         instant = ctx.t
+        constraints = self.constraints
+        for finding in violations:  # one violated for good settles it before any walk
+            constraint = constraints.get((finding.policy, finding.rule))
+            if constraint is None:
+                break  # raised below, in the findings' order
+            if instant >= constraint.settled:
+                return None  # violated at every instant from this one on
+        walk = _Walk(ctx, self.horizon)
         while True:
             latest = instant
             for finding in violations:
-                constraint = self.constraints.get((finding.policy, finding.rule))
+                constraint = constraints.get((finding.policy, finding.rule))
                 if constraint is None:
                     raise Uncomputable(f"{finding.policy}/{finding.rule}")
-                if not (constraint.breaks or constraint.dates):
-                    return None  # violated at every instant
+                if instant >= constraint.settled:
+                    return None  # violated at every instant from this one on
                 found = walk.next_allowed(constraint, instant)
                 if found is None:
                     return None  # violated up to the horizon
