@@ -73,3 +73,17 @@ def test_a_literal_argument_is_written_in_place_unless_compared_by_identity() ->
 
 def _is(value: object, wanted: object) -> bool:
     return value is wanted
+
+
+def test_a_literal_argument_read_in_an_f_string_is_bound_to_a_local() -> None:
+    # written in place, 'x' would end the f-string f'... {'x'} ...' on Python 3.11
+    lines = copy_in(_says, ["'x'"], (None,), "target", lambda name: f"{name}_0",
+                    lambda name, value: name)
+    assert lines[0] == "name_0 = 'x'"
+    found: dict[str, object] = {}
+    exec(compile("\n".join(lines), "<copied>", "exec"), found)
+    assert found["target"] == _says("x")
+
+
+def _says(name: str) -> str:
+    return f'the call does not give {name}'

@@ -209,7 +209,9 @@ class _Template:
 
     params: tuple[str, ...]
     stored: frozenset[str]  # the parameters the body assigns to
-    compared: frozenset[str]  # the parameters the body compares by identity (is, is not)
+    # the parameters no literal may stand in for: compared by identity (is, is not), or read
+    # in an f-string's braces, where a string literal's quotes could end the f-string (3.11)
+    unwritten: frozenset[str]
     locals: tuple[str, ...]
     globals: tuple[str, ...]
     text: str
@@ -236,6 +238,8 @@ def _template(fn: Callable[..., Any], facts: tuple[Known | None, ...]) -> _Templ
     compared = {n.id for s in statements for c in ast.walk(s)
                 if isinstance(c, ast.Compare) and any(isinstance(o, ast.Is | ast.IsNot) for o in c.ops)
                 for n in (c.left, *c.comparators) if isinstance(n, ast.Name)}
+    formatted = {n.id for s in statements for f in ast.walk(s) if isinstance(f, ast.JoinedStr)
+                 for n in ast.walk(f) if isinstance(n, ast.Name)}
     names = {p: f"__p{i}__" for i, p in enumerate(params)}
     names.update({n: f"__l{i}__" for i, n in enumerate(local_names)})
     used = {n.id for s in statements for n in ast.walk(s) if isinstance(n, ast.Name)}
@@ -255,9 +259,9 @@ def _template(fn: Callable[..., Any], facts: tuple[Known | None, ...]) -> _Templ
                       ast.Break()]
         wrapper = ast.fix_missing_locations(ast.While(ast.Constant(True), block, []))
         text, flagged = "__done__ = False\n" + ast.unparse(wrapper), True
-    return _Template(params, frozenset(stored & set(params)), frozenset(compared & set(params)),
-                     local_names, global_names, text,
-                     flagged)
+    return _Template(params, frozenset(stored & set(params)),
+                     frozenset((compared | formatted) & set(params)), local_names, global_names,
+                     text, flagged)
 
 
 def _literal(text: str) -> bool:
@@ -288,9 +292,9 @@ def copy_in(fn: Callable[..., Any], args: list[str], facts: tuple[Known | None, 
     lines: list[str] = []
     for i, (param, arg) in enumerate(zip(template.params, args, strict=True)):
         if param not in template.stored and (arg.isidentifier() or arg in _SINGLETONS or (
-                param not in template.compared and _literal(arg))):
+                param not in template.unwritten and _literal(arg))):
             names[f"__p{i}__"] = arg
-        else:  # evaluated once, as a call would, and never compared by identity as a literal
+        else:  # evaluated once, as a call would; never a literal where it may not stand
             names[f"__p{i}__"] = fresh(param)
             lines.append(f"{names[f'__p{i}__']} = {arg}")
     for i, name in enumerate(template.locals):
