@@ -14,3 +14,6 @@ def configure(call: type[Call], records: dict[str, type[tuple[Any, ...]]],
               defaults: dict[str, Any]) -> None:
     """The class the reader builds, the record class of each array of records by field, and
     the default of each slot by name."""
+
+def digit_run(data: bytes, length: int) -> bool:
+    """Whether ``data`` holds a run of at least ``length`` ASCII digits."""

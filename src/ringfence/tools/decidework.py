@@ -142,7 +142,7 @@ class Decider:
         out = bytearray()
         compact = not self.options.full
         denials: list[str] = []  # "policy/rule" of each violation, counted once per block
-        items = list(calls_in(block.first, block.data))
+        items = calls_in(block.first, block.data)
         for (number, raw), made in zip(items, self._decide_lines(items), strict=True):
             if isinstance(made, tuple):
                 decision, attempt = made
@@ -168,7 +168,10 @@ class Decider:
         out: list[Made | dict[str, Any] | None] = []
         calls: list[Any] = []
         for number, raw in items:
-            if isinstance(raw, NotJson):
+            if type(raw) is dict:  # nearly every line: a call, as not_a_call would say
+                out.append(None)
+                calls.append(raw)
+            elif isinstance(raw, NotJson):
                 more = {} if raw.column is None else {"column": raw.column}
                 out.append(error_record(number, None, raw.message, **more))
             elif (why := not_a_call(raw)) is not None:
@@ -181,7 +184,16 @@ class Decider:
 
     def _decide_calls(self, calls: list[Any]) -> list[Made]:
         ledger = self.ledger
-        if ledger is not None and not self.options.reserve:
+        if ledger is None:  # the loop written out: a method call per call costs
+            decide, trace = self.policies.decide, self.options.trace
+            made: list[Made] = []
+            for call in calls:
+                try:
+                    made.append((decide(call, trace=trace), None))
+                except Exception as err:  # a defect must cost this line, never the rest
+                    made.append(err)
+            return made
+        if not self.options.reserve:
             try:  # one read of the ledger for the whole block
                 return [made if isinstance(made, Exception) else (made.decision, None)
                         for made in ledger.decide_many(self.policies, calls)]
@@ -194,8 +206,6 @@ class Decider:
     def _decide_one(self, call: Any) -> Made:
         ledger = self.ledger
         try:
-            if ledger is None:
-                return self.policies.decide(call, trace=self.options.trace), None
             made = ledger.decide(self.policies, call, reserve=self.options.reserve,
                                  decision_id=str(uuid.uuid4()) if self.options.reserve else None)
             return made.decision, made.attempt_id
