@@ -249,3 +249,22 @@ def test_digit_runs_are_found_as_the_reference_finds_them():
                 jsonlines._DIGITS_ONLY)), (line, length)
     with pytest.raises(ValueError):
         digit_run(b"1", 0)
+
+
+def test_a_call_with_other_dates_is_the_same_copy_by_both_roads():
+    # Call.in_zone's copy: the compiled with_dates against the Python copy it stands for.
+    from ringfence.contract._callreader import with_dates
+
+    rng = random.Random(7)
+    for raw in (full_call(), *(_valid_call(rng) for _ in range(200))):
+        call = read(raw)
+        before = values(call)
+        lists, checked = {"a": 1.5}, {"b": None}
+        fast, slow = (copy(call, lists, checked)
+                      for copy in (with_dates, request.with_dates_python))
+        assert type(fast) is request.Call and fast is not call and fast.raw is call.raw
+        assert fast.lists is lists and fast.lists_checked_at is checked
+        assert values(fast) == values(slow)
+        assert values(call) == before  # the call copied is not changed
+    with pytest.raises(TypeError):
+        with_dates({"to": "+12125551234"}, None, {})

@@ -193,11 +193,9 @@ class Call(_CallSlots):
         # Placed as read: a call names a dozen lists, of which the callee's policies read one
         # or two; placing them all cost more than the rest of reading the call.
         place = _placers.get(zone) or _placer(zone)
-        draft = _copy(self)
-        if lists:  # None (not given) and {} (none) hold no date
-            draft.lists = PlacedDates(lists, place)
-        draft.lists_checked_at = PlacedDates(checked, place)  # type: ignore[assignment]  # floats, no None
-        return _frozen(draft)
+        # lists: None (not given) and {} (none) hold no date
+        return _with_dates(self, PlacedDates(lists, place) if lists else lists,
+                           PlacedDates(checked, place))
 
     def instants(self) -> Iterator[float | dt.date]:
         """Every instant the call gives besides its own ``at``, in no particular order (the
@@ -396,6 +394,16 @@ def _compile_copy() -> Callable[[Call], _CallSlots]:
 
 
 _copy = _compile_copy()
+
+
+def with_dates_python(call: Call, lists: Mapping[str, float | dt.date | None] | None,
+                      lists_checked_at: Mapping[str, float | dt.date | None]) -> Call:
+    """A new Call holding every slot of ``call`` but ``lists`` and ``lists_checked_at``, given
+    (the reference of the compiled reader's ``with_dates``)."""
+    draft = _copy(call)
+    draft.lists = lists
+    draft.lists_checked_at = lists_checked_at  # type: ignore[assignment]  # placed: no None
+    return _frozen(draft)
 
 
 def _date_or_seconds(value: str) -> float | dt.date:
@@ -702,3 +710,16 @@ def _compiled_reader() -> Any:
 read_compiled = _compiled_reader()
 #: Which road reads calls in this process: "compiled" or "python".
 READER = "python" if read_compiled is None else "compiled"
+
+
+def _compiled_with_dates() -> Callable[[Call, Any, Any], Call]:
+    """The compiled reader's ``with_dates`` (a copy slot by slot in C) when the reader is in
+    use, else :func:`with_dates_python`."""
+    if read_compiled is None:
+        return with_dates_python
+    from ringfence.contract import _callreader
+
+    return _callreader.with_dates
+
+
+_with_dates = _compiled_with_dates()
