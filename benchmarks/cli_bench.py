@@ -209,14 +209,8 @@ def stages(calls: Path, sample: int) -> list[tuple[str, float]]:
     # Decider.block with the decisions already made: the block's own work around deciding
     block = Block(1, b"".join(lines))
     made = iter(decisions)
-
-    class Replay:
-        """Stands for the policy set: gives the decisions already made, in order."""
-
-        def decide(self, call: object, *, trace: bool = False) -> object:
-            return next(made)
-
-    decider = Decider(Replay(), DecideOptions((), "auto", ()))  # type: ignore[arg-type]
+    decider = Decider(policies, DecideOptions((), "auto", ()))
+    decider._decide_calls = lambda calls: [(next(made), None) for _ in calls]  # type: ignore
     steps: list[tuple[str, Callable[[], object]]] = [
         ("read and parse a line", lambda: [parse_json(line) for line in lines]),
         ("decide (verdict)", lambda: [policies.decide(raw) for raw in raws]),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,13 +124,13 @@ def not_a_call(value: Any) -> str | None:
     return f"a call is a JSON object, not {kind}"
 
 
-def calls_in(first: int, data: bytes) -> Iterator[tuple[int, Any | NotJson]]:
+def calls_in(first: int, data: bytes) -> list[tuple[int, Any | NotJson]]:
     """(line number, call or :class:`NotJson`) for each line of ``data`` that is not blank; its
     first line is line ``first``.
 
     Lines end at ``\\n`` only: U+2028, U+0085 and the other Unicode line breaks may stand raw
     inside a JSON string, so splitting on them would cut one call into bogus pieces.
     """
-    for number, line in enumerate(data.split(b"\n"), start=first):
-        if line.strip(JSON_SPACE):
-            yield number, parse_json(line)
+    return [(number, parse_json(line))
+            for number, line in enumerate(data.split(b"\n"), start=first)
+            if line.strip(JSON_SPACE)]
