@@ -229,3 +229,42 @@ def test_a_class_that_does_not_fit_leaves_the_reader_as_it_was():
     with pytest.raises(TypeError, match="no default"):
         _callreader.configure(request.Call, dict(request.RECORDS), {})
     assert values(read(full_call())) == values(parse_call_reference(full_call()))
+
+
+def test_digit_runs_are_found_as_the_reference_finds_them():
+    # jsonlines sends a line with a long run of digits to the exact parser; the compiled scan
+    # looks at one byte in `length` and must agree with the translate-and-search everywhere.
+    from ringfence.contract._callreader import digit_run
+    from ringfence.tools import jsonlines
+
+    rng = random.Random(13)
+    pieces = [b"1", b"9", b"0", b"a", b"-", b'"', b".", b"e", b"\xc3\xa9", b"12345678"]
+    lines = [b"", b"7" * 18, b"7" * 19, b"x" + b"7" * 19, b"7" * 19 + b"x",
+             *(b"".join(rng.choices(pieces, k=rng.randrange(60))) for _ in range(3000))]
+    for line in lines:
+        assert digit_run(line, jsonlines.LONG_RUN) == jsonlines.long_digit_run(line), line
+    for length in (1, 2, 5):
+        for line in lines[:300]:
+            assert digit_run(line, length) == (b"0" * length in line.translate(
+                jsonlines._DIGITS_ONLY)), (line, length)
+    with pytest.raises(ValueError):
+        digit_run(b"1", 0)
+
+
+def test_a_call_with_other_dates_is_the_same_copy_by_both_roads():
+    # Call.in_zone's copy: the compiled with_dates against the Python copy it stands for.
+    from ringfence.contract._callreader import with_dates
+
+    rng = random.Random(7)
+    for raw in (full_call(), *(_valid_call(rng) for _ in range(200))):
+        call = read(raw)
+        before = values(call)
+        lists, checked = {"a": 1.5}, {"b": None}
+        fast, slow = (copy(call, lists, checked)
+                      for copy in (with_dates, request.with_dates_python))
+        assert type(fast) is request.Call and fast is not call and fast.raw is call.raw
+        assert fast.lists is lists and fast.lists_checked_at is checked
+        assert values(fast) == values(slow)
+        assert values(call) == before  # the call copied is not changed
+    with pytest.raises(TypeError):
+        with_dates({"to": "+12125551234"}, None, {})

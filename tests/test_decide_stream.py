@@ -388,3 +388,24 @@ def test_a_run_sets_the_garbage_collector_back():
     code, records, _ = decide(b"".join(call(i) + b"\n" for i in range(5)))
     assert code == 0 and len(records) == 5
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_a_block_of_several_runs_writes_what_each_line_alone_would():
+    # Decider.block decides RUN lines, writes them, then the next RUN: lines that are no call,
+    # calls that fail and the runs' seams change nothing a line says, nor the tally.
+    from ringfence.tools.callstream import Block
+    from ringfence.tools.decidework import RUN, DecideOptions, decider
+
+    work = decider(DecideOptions((HOURS,), None, ()))
+    kinds = [call(0), call(1, LATE), b"not json", b"[1]", call(2, at="2026-02-30T12:00:00Z")]
+    lines = [kinds[i % len(kinds)].replace(b'"id": 0', b'"id": %d' % i)
+             for i in range(2 * RUN + 7)]
+    whole = work.block(Block(1, b"\n".join(lines)))
+    alone = [work.block(Block(i, line)) for i, line in enumerate(lines, start=1)]
+    assert whole.data == b"".join(a.data for a in alone)
+    errors = sum(i % len(kinds) >= 2 for i in range(len(lines)))  # the last three kinds
+    assert whole.tally.calls == len(lines) and whole.tally.errors == errors
+    total = Tally()
+    for a in alone:
+        total.add(a.tally)
+    assert whole.tally == total

@@ -863,12 +863,79 @@ static PyObject *configure(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* with_dates(call, lists, lists_checked_at): a new Call holding every slot of `call` (shared)
+ * but those two (request.py's Call.in_zone gives them placed in the callee's zone). The twin of
+ * request.py's _with_dates: a copy slot by slot in Python cost several times more. */
+static PyObject *with_dates(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (call_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "the call reader is not configured");
+        return NULL;
+    }
+    if (nargs != 3 || Py_TYPE(args[0]) != call_type) {
+        PyErr_SetString(PyExc_TypeError, "with_dates(call: Call, lists, lists_checked_at)");
+        return NULL;
+    }
+    PyObject *copy = call_type->tp_alloc(call_type, 0);
+    if (copy == NULL)
+        return NULL;
+    for (int slot = 0; slot < SLOT_COUNT; slot++) {
+        PyObject *value = *(PyObject **)((char *)args[0] + slot_offset[slot]);
+        set_slot(copy, slot, Py_XNewRef(value));
+    }
+    set_slot(copy, S_LISTS, Py_NewRef(args[1]));
+    set_slot(copy, S_LISTS_CHECKED_AT, Py_NewRef(args[2]));
+    return copy;
+}
+
+/* ---- lines of JSON ------------------------------------------------------------------------ */
+
+/* digit_run(data, length): whether bytes hold a run of at least `length` ASCII digits (the
+ * JSON reader sends such a line to the exact parser: orjson reads an integer past 64 bits as a
+ * float). The twin of jsonlines.py's translate-and-find. Every run that long covers one of the
+ * positions length-1, 2*length-1, ...: only those are looked at, and the run of digits around
+ * one that is a digit is measured. */
+static PyObject *digit_run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2 || !PyBytes_CheckExact(args[0]) || !PyLong_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "digit_run(data: bytes, length: int)");
+        return NULL;
+    }
+    Py_ssize_t length = PyLong_AsSsize_t(args[1]);
+    if (length < 1) {
+        if (length == -1 && PyErr_Occurred())
+            return NULL;
+        PyErr_SetString(PyExc_ValueError, "a run has at least one digit");
+        return NULL;
+    }
+    const char *s = PyBytes_AS_STRING(args[0]);
+    Py_ssize_t n = PyBytes_GET_SIZE(args[0]);
+    for (Py_ssize_t at = length - 1; at < n; at += length) {
+        if (!is_digit(s[at]))
+            continue;
+        Py_ssize_t start = at, end = at + 1;
+        while (start > 0 && is_digit(s[start - 1]))
+            start--;
+        while (end < n && is_digit(s[end]))
+            end++;
+        if (end - start >= length)
+            Py_RETURN_TRUE;
+    }
+    Py_RETURN_FALSE;
+}
+
 static PyMethodDef methods[] = {
     {"read", read_call, METH_O,
      "read(raw) -> Call | None: the call converted, or None when the reference path must judge."},
     {"configure", configure, METH_VARARGS,
      "configure(Call, records, defaults): the class the reader builds, the record class of each "
      "array of records by field, and the default of each slot by name."},
+    {"with_dates", (PyCFunction)(void (*)(void))with_dates, METH_FASTCALL,
+     "with_dates(call, lists, lists_checked_at) -> Call: a copy of the call with those two."},
+    {"digit_run", (PyCFunction)(void (*)(void))digit_run, METH_FASTCALL,
+     "digit_run(data, length) -> bool: whether the bytes hold a run of `length` ASCII digits."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module_def = {

@@ -14,3 +14,9 @@ def configure(call: type[Call], records: dict[str, type[tuple[Any, ...]]],
               defaults: dict[str, Any]) -> None:
     """The class the reader builds, the record class of each array of records by field, and
     the default of each slot by name."""
+
+def digit_run(data: bytes, length: int) -> bool:
+    """Whether ``data`` holds a run of at least ``length`` ASCII digits."""
+
+def with_dates(call: Call, lists: Any, lists_checked_at: Any) -> Call:
+    """A new Call holding every slot of ``call`` but ``lists`` and ``lists_checked_at``."""

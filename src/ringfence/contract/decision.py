@@ -186,12 +186,11 @@ class Decision:
                 policies: Any) -> dict[str, Any]:
         """The decision's record, with its instants, findings and policies as given, in the
         schema's order (the order its JSON is written in)."""
-        out: dict[str, Any] = {}
-        if self.call_id is not None:
-            out["id"] = self.call_id
-        out.update({
+        # one dict built whole (its keys are constants), its "id" dropped when there is none
+        out: dict[str, Any] = {
+            "id": self.call_id,
             "decision": self.decision,
-            "allowed": self.allowed,
+            "allowed": self.decision == "allow",
             "at": at,
             "violations": violations,
             "warnings": warnings,
@@ -202,7 +201,9 @@ class Decision:
             "located_by": self.located_by,
             "location_note": self.location_note,
             "policies": policies,
-        })
+        }
+        if self.call_id is None:
+            del out["id"]
         if self.meta is not None:
             out["meta"] = self.meta
         if self.trace:

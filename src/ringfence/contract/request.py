@@ -192,11 +192,10 @@ class Call(_CallSlots):
             return self  # placed already (both maps are placed together), or nothing to place
         # Placed as read: a call names a dozen lists, of which the callee's policies read one
         # or two; placing them all cost more than the rest of reading the call.
-        place = _placer(zone)
-        draft = _copy(self)
-        draft.lists = None if lists is None else PlacedDates(lists, place)
-        draft.lists_checked_at = PlacedDates(checked, place)  # type: ignore[assignment]  # floats, no None
-        return _frozen(draft)
+        place = _placers.get(zone) or _placer(zone)
+        # lists: None (not given) and {} (none) hold no date
+        return _with_dates(self, PlacedDates(lists, place) if lists else lists,
+                           PlacedDates(checked, place))
 
     def instants(self) -> Iterator[float | dt.date]:
         """Every instant the call gives besides its own ``at``, in no particular order (the
@@ -217,7 +216,11 @@ def instant_in(value: float | dt.date | None, zone: dt.tzinfo) -> float | None: 
 def instant_in(value: float | dt.date | None, zone: dt.tzinfo) -> float | None:
     """A value of ``lists``/``lists_checked_at`` as POSIX seconds (None stays None): a bare date
     is midnight at the start of that day in ``zone`` (the callee's)."""
-    return _placer(zone)(value)
+    return (_placers.get(zone) or _placer(zone))(value)
+
+
+#: How a value of ``lists``/``lists_checked_at`` is placed in one zone (see :func:`instant_in`).
+Placer = Callable[[float | dt.date | None], float | None]
 
 
 class PlacedDates(Mapping[str, float | None]):
@@ -227,7 +230,7 @@ class PlacedDates(Mapping[str, float | None]):
     __slots__ = ("_given", "_place")
 
     def __init__(self, given: Mapping[str, float | dt.date | None],
-                 place: Callable[[float | dt.date | None], float | None]):
+                 place: Placer):
         self._given = given
         self._place = place
 
@@ -257,14 +260,14 @@ class PlacedDates(Mapping[str, float | None]):
 # Threads may race to fill an entry; both compute the same value.
 _MIDNIGHTS: dict[dt.tzinfo, dict[dt.date, float]] = {}
 _MAX_MIDNIGHTS = 100_000
+# The placing function of each zone, made once (it was a closure made for every call).
+_placers: dict[dt.tzinfo, Placer] = {}
 
 
-def _placer(zone: dt.tzinfo) -> Callable[[float | dt.date | None], float | None]:
+def _placer(zone: dt.tzinfo) -> Placer:
     """The function placing values of ``lists``/``lists_checked_at`` in ``zone`` (see
-    :func:`instant_in`), with that zone's table of midnights."""
-    midnights = _MIDNIGHTS.get(zone)
-    if midnights is None:
-        midnights = _MIDNIGHTS.setdefault(zone, {})
+    :func:`instant_in`), with that zone's table of midnights; made and kept on first use."""
+    midnights = _MIDNIGHTS.setdefault(zone, {})
 
     def place(value: float | dt.date | None) -> float | None:
         if type(value) is not dt.date:
@@ -276,7 +279,7 @@ def _placer(zone: dt.tzinfo) -> Callable[[float | dt.date | None], float | None]
             seconds = midnights[value] = dt.datetime.combine(value, dt.time(), zone).timestamp()
         return seconds
 
-    return place
+    return _placers.setdefault(zone, place)
 
 
 def _frozen(draft: _CallSlots) -> Call:
@@ -391,6 +394,16 @@ def _compile_copy() -> Callable[[Call], _CallSlots]:
 
 
 _copy = _compile_copy()
+
+
+def with_dates_python(call: Call, lists: Mapping[str, float | dt.date | None] | None,
+                      lists_checked_at: Mapping[str, float | dt.date | None]) -> Call:
+    """A new Call holding every slot of ``call`` but ``lists`` and ``lists_checked_at``, given
+    (the reference of the compiled reader's ``with_dates``)."""
+    draft = _copy(call)
+    draft.lists = lists
+    draft.lists_checked_at = lists_checked_at  # type: ignore[assignment]  # placed: no None
+    return _frozen(draft)
 
 
 def _date_or_seconds(value: str) -> float | dt.date:
@@ -697,3 +710,16 @@ def _compiled_reader() -> Any:
 read_compiled = _compiled_reader()
 #: Which road reads calls in this process: "compiled" or "python".
 READER = "python" if read_compiled is None else "compiled"
+
+
+def _compiled_with_dates() -> Callable[[Call, Any, Any], Call]:
+    """The compiled reader's ``with_dates`` (a copy slot by slot in C) when the reader is in
+    use, else :func:`with_dates_python`."""
+    if read_compiled is None:
+        return with_dates_python
+    from ringfence.contract import _callreader
+
+    return _callreader.with_dates
+
+
+_with_dates = _compiled_with_dates()

@@ -76,8 +76,7 @@ class Evaluator:
             self._check_words(call)
         facts = self.facts
         number = facts.number(call.to)
-        zone_name, place, postal_code = raw.get("to_timezone"), raw.get("to_region"), \
-            call.to_postal_code
+        zone_name, place, postal_code = call.to_timezone, call.to_region, call.to_postal_code
         region, country = number.region, number.country
         located_by, note = NUMBER_PREFIX if len(number.zones) < 2 else MULTIZONE, None
         candidates = number.zones

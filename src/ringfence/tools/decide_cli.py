@@ -63,9 +63,9 @@ def _outputs(main: Decider, source: Iterable[Block], jobs: int) -> Iterator[Outp
 def _steady() -> Iterator[None]:
     """The garbage collector set for a long run, and set back after it: what is loaded (the
     policies) frozen out of its walks, and the youngest generation collected after 10,000 new
-    objects rather than 700. A block keeps its calls and decisions alive until it is written,
-    which would otherwise set off a collection every few dozen calls, each walking them all
-    again: about a tenth of the time of a call. Worker processes of --jobs inherit both (and,
+    objects rather than 700. A run of lines (decidework.RUN) keeps its calls and decisions
+    alive until it is written, which would otherwise set off a collection every few dozen
+    calls, each walking them all again. Worker processes of --jobs inherit both (and,
     frozen, copy no page of what they inherit for the collector's sake)."""
     threshold = gc.get_threshold()
     gc.freeze()
