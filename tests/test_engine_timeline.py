@@ -10,6 +10,8 @@ import datetime as dt
 import json
 import random
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,11 +19,15 @@ from hypothesis import strategies as st
 from test_core_differential import _call, load_random, policies
 
 import ringfence
-from ringfence.engine.timeline import Uncomputable
+from ringfence.engine.runtime import Ctx, business_days_between
+from ringfence.engine.timeline import Span, Uncomputable, age_breaks, day_starts
 from ringfence.errors import CallError
+from ringfence.errors import Span as SourceSpan
+from ringfence.language import nodes
 from ringfence.testing.cli import load_suites
 
 ROOT = Path(__file__).resolve().parent.parent
+SPAN = SourceSpan("t.rf", 1, 1)
 
 
 def _compare(policyset: ringfence.PolicySet, call: dict) -> dt.datetime | bool | None:
@@ -233,3 +239,79 @@ def test_a_rule_without_timed_atoms_changes_only_at_its_dates(
     if found is not None:
         _check_first(policyset, call, found)
     assert policyset._evaluator.schedule.searched == 0
+
+
+# ---- where an age's and a business-day count's changes are placed --------------------------
+
+_SPAN_AT = dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC)  # Paris puts its clocks back at 01:00Z
+_ZONES = [ZoneInfo("America/New_York"), ZoneInfo("Europe/Paris"), ZoneInfo("Pacific/Kiritimati"),
+          dt.timezone(dt.timedelta(hours=-23, minutes=-59)), dt.timezone(dt.timedelta(hours=23))]
+
+
+def _span(zone: dt.tzinfo, country: str | None = "US", region: str | None = "US-NY",
+          days: float = 14) -> Span:
+    base = ringfence.load_library()._evaluator.context({"to": NEW_YORK, "at": _SPAN_AT.isoformat()})
+    ctx = Ctx(base.call, _SPAN_AT, (zone,), country, region, base.facts)
+    return Span(ctx, ctx.t, ctx.t + days * 86400)
+
+
+def _duration(amount: int, kind: str) -> Any:
+    return nodes.Duration(amount, "day", kind, SPAN)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("zone", _ZONES, ids=str)
+@pytest.mark.parametrize("n", [0, 1, 7, 30])
+def test_calendar_days_are_placed_where_they_end_within_the_stretch(zone: dt.tzinfo,
+                                                                    n: int) -> None:
+    # Only the days near the stretch are placed: what lands in it is what placing the starts
+    # of both days n and n + 1 after the event's date, wherever they fall, would place.
+    span = _span(zone)
+    age = nodes.Age("within", _duration(n, "calendar"), None, SPAN)
+    for hours in range(-24 * (n + 30), 24 * 30, 7):
+        event = span.lo + hours * 3600.0
+        day = dt.datetime.fromtimestamp(event, zone).date()
+        every = {event, *day_starts(day + dt.timedelta(days=n), zone),
+                 *day_starts(day + dt.timedelta(days=n + 1), zone)}
+        placed = set(age_breaks(span, age, event))
+        assert placed <= every
+        assert {t for t in placed if span.lo < t <= span.hi} == \
+            {t for t in every if span.lo < t <= span.hi}, (zone, n, hours)
+
+
+def _business_reference(span: Span, event: float, n: int) -> set[float]:
+    """Where the count of business days since the event's date reaches n or n + 1 or becomes
+    unknown, counted afresh from the event's date to each day of the stretch."""
+    scratch = span.ctx.at(span.ctx.t_dt)
+    first = dt.datetime.fromtimestamp(event, span.home).date()
+    last = dt.datetime.fromtimestamp(span.hi, span.home).date() + dt.timedelta(days=1)
+    found: set[float] = set()
+    before = business_days_between(scratch, first, first)
+    day = first
+    while day < last:
+        day += dt.timedelta(days=1)
+        count = business_days_between(scratch, first, day)
+        if (count is None and before is not None) or (count is not None and count != before
+                                                        and count in (n, n + 1)):
+            found.update(span.day_start(day))
+        before = count
+    return {t for t in found if span.lo < t <= span.hi}
+
+
+@pytest.mark.parametrize(("country", "region"), [("US", "US-NY"), ("LK", None), (None, None)])
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 25])
+def test_business_days_are_placed_where_the_count_reaches_n_or_becomes_unknown(
+        country: str | None, region: str | None, n: int) -> None:
+    # Sri Lanka's holidays are known up to 2026 only: counts that reach into 2027 become
+    # unknown; a callee whose country is not known has no known business day.
+    zone = ZoneInfo("America/New_York")
+    for at in (_SPAN_AT, dt.datetime(2026, 12, 20, 15, tzinfo=dt.UTC)):
+        for days in (1, 14):
+            base = _span(zone, country, region, days)
+            ctx = base.ctx.at(at)
+            span = Span(ctx, ctx.t, ctx.t + days * 86400)
+            for back in range(-1, 7 * (n // 5 + 2) + 20):
+                event = span.lo - back * 86400.0 - 3600.0
+                # Each change in the stretch is placed (a few more instants may be: judged
+                # there, nothing changes)
+                placed = set(span.business_days(event, n))
+                assert _business_reference(span, event, n) <= placed, (country, n, at, back)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import operator
 from collections.abc import Callable, Iterator, Sequence
 
 from ringfence.contract.decision import Finding
@@ -39,6 +40,7 @@ from ringfence.engine.timeline import (
 from ringfence.language import nodes
 
 _UTC = dt.UTC
+_finding_key = operator.attrgetter("policy", "rule")  # a finding's rule, as (policy, rule)
 SEARCH_DAYS = 14
 
 
@@ -67,8 +69,8 @@ class Schedule:
         # ``today is a holiday in NAME`` changes at each of the callee's local midnights.
         self._midnights = any(atom.apply.fn is holiday_today for atom in atoms)
         self.timeline = Timeline(policies, interpreter, violations_at, SEARCH_DAYS)
-        # Whether waiting can ever clear a rule, decided once per load rather than per denial.
-        self._time_dependent = {(r.policy_id, r.id): r.time_dependent for r in self.rules}
+        # The rules waiting can never clear, decided once per load rather than per denial.
+        self._untimed = frozenset((r.policy_id, r.id) for r in self.rules if not r.time_dependent)
         self.computed = 0
         self.searched = 0  # calls whose rules the timeline could not place (see timeline.py)
 
@@ -92,8 +94,7 @@ class Schedule:
 
     def _may_clear(self, violations: list[Finding]) -> bool:
         """False when a violated rule does not depend on time at all."""
-        time_dependent = self._time_dependent
-        return all(time_dependent.get((f.policy, f.rule), True) for f in violations)
+        return self._untimed.isdisjoint(map(_finding_key, violations))
 
     def search(self, ctx: Ctx) -> dt.datetime | None:
         """The first candidate instant at which re-judging the call finds no violation."""

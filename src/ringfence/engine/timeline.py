@@ -28,7 +28,7 @@ import datetime as dt
 import functools
 import inspect
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from typing import Any
 
 from ringfence.contract.decision import Finding
@@ -56,6 +56,12 @@ _FIRST = _DAY
 #: How many UTC days a date's starts on any zone's clock can lie from its own (three either
 #: side: see _Constraint.dates), with a day to spare.
 _DATE_REACH = 4
+#: How many days from an instant plus n days the starts of the dates n and n + 1 days after its
+#: own can lie, with a day to spare: its date is within two days of it on any clock (an offset
+#: is less than a day), a date's midnight within a day of the UTC day's, and
+#: :func:`day_starts` adds the clock changes within two more.
+_DAY_REACH = 7
+_NOTHING: frozenset[float] = frozenset()
 
 
 class Uncomputable(Exception):
@@ -110,6 +116,15 @@ class Span:
             count = counted
         found: list[float] = []
         while day < last and count <= n + 1:
+            # The days that cannot bring the count to n (a day adds one at most) are counted
+            # at once; day by day only from there, or where a day's holidays are not known.
+            skip = min(n - 1 - count, (last - day).days)
+            if skip > 1:
+                ahead = day + dt.timedelta(days=skip)
+                counted = runtime.business_days_between(scratch, day, ahead, calendar)
+                if counted is not None:
+                    day, count = ahead, count + counted
+                    continue
             day += _ONE_DAY
             counted = runtime.business_days_between(scratch, day - _ONE_DAY, day, calendar)
             if counted is None:  # unknown from here on
@@ -219,9 +234,13 @@ def age_breaks(span: Span, age: nodes.Age | None, event: float) -> Iterator[floa
     for duration in age_durations(age):
         n = duration.amount
         if duration.kind == "calendar":  # days counted between the callee's dates
-            day = dt.datetime.fromtimestamp(event, span.home).date()
-            for days in (n, n + 1):
-                yield from span.day_start(day + dt.timedelta(days=days))
+            # Placed only near the stretch: the starts of the days n and n + 1 days after the
+            # event's date lie within _DAY_REACH days of the event plus n days.
+            if event + (n - _DAY_REACH) * _DAY < span.hi \
+                    and event + (n + _DAY_REACH) * _DAY > span.lo:
+                day = dt.datetime.fromtimestamp(event, span.home).date()
+                for days in (n, n + 1):
+                    yield from span.day_start(day + dt.timedelta(days=days))
             continue
         if duration.kind == "business":
             yield from span.business_days(event, n, runtime.excluded(duration))
@@ -253,10 +272,13 @@ def age_breaks(span: Span, age: nodes.Age | None, event: float) -> Iterator[floa
 def _window(span: Span, ctx: Ctx, fixed: tuple[dt.tzinfo, ...] | None,
             hours: tuple[tuple[runtime.Interval, ...], ...], *_: object) -> list[float]:
     # A window is only ever the effect of ``allow only``: a rule it belongs to can become
-    # allowed where the window opens, never where it closes.
+    # allowed where the window opens, never where it closes. Of the days' openings (kept in
+    # order), only those in the stretch: a day's span would keep a sixth of them.
     found: list[float] = []
+    lo, hi = span.lo, span.hi
     for zone in fixed or ctx.zones:
-        found += window_openings(zone, hours, span.first, span.last)
+        opens = window_openings(zone, hours, span.first, span.last)
+        found += opens[bisect.bisect_right(opens, lo):bisect.bisect_right(opens, hi)]
     return found
 
 
@@ -441,25 +463,30 @@ class _Constraint:
                 info=dataclasses.replace(info, effective_from=None, effective_until=None))
         self._judge: pygen.Judge | None = None  # written on first use: most rules never deny
 
-    def place(self, span: Span, ctx: Ctx) -> tuple[list[float], set[float]]:
+    def place(self, span: Span, ctx: Ctx) -> tuple[list[float], Container[float]]:
         """The instants in ``span`` from which its value can change (a change just after an
-        instant is placed a second after it, the search's resolution), in order; and those
-        of them placed by its dates and atoms other than its window."""
-        found: set[float] = set()
-        opens: set[float] = set()
+        instant is placed a second after it, the search's resolution), in order; and, when it
+        has a :attr:`window`, those placed by its dates and atoms other than the window (empty
+        otherwise: only a window's points are ever passed over, see _Walk.next_allowed)."""
+        found: list[float] = []
+        opens: list[float] = []
         first, last = span.first - _DATE_REACH, span.last + _DATE_REACH
         for day, n in self.dates:
             if first <= n <= last:  # the others start nowhere near the stretch
-                found.update(span.day_start(day))
+                found += span.day_start(day)
         for where, name, windowed, fixed, called in self.breaks:
             if where is None:
                 raise Uncomputable(name)
             args = list(fixed)
             for i, read in called:
                 args[i] = read(ctx)
-            (opens if windowed else found).update(where(span, *args))
+            if windowed:
+                opens += where(span, *args)
+            else:
+                found += where(span, *args)
         lo, hi = span.lo, span.hi
-        return sorted(x for x in found | opens if lo < x <= hi), found
+        points = sorted({x for x in (*found, *opens) if lo < x <= hi})
+        return points, (_NOTHING if self.window is None else frozenset(found))
 
     def allowed(self, ctx: Ctx) -> bool:
         """Its value at ``ctx``'s instant: the generated judgement of :attr:`scope`, as
@@ -506,19 +533,22 @@ class _Walk:
         self.contexts: dict[float, Ctx] = {}
         self.seen: dict[tuple[int, float], bool] = {}  # (constraint, instant) -> allows
         # (constraint, stretch end) -> its change points there, and those not its window's
-        self.points: dict[tuple[int, float], tuple[list[float], set[float]]] = {}
-        self._spans: list[Span] = []  # made when first placed: most denials end sooner
+        self.points: dict[tuple[int, float], tuple[list[float], Container[float]]] = {}
+        self._day: Span | None = None  # each made when first placed: most denials end sooner
+        self._whole: Span | None = None
 
-    @property
-    def spans(self) -> list[Span]:
-        """The stretches placed: the first day (when shorter than the horizon), the horizon."""
-        spans = self._spans
-        if not spans:
-            start, ctx = self.ctx.t, self.ctx
-            if self.horizon > _FIRST:
-                spans.append(Span(ctx, start, start + _FIRST))
-            spans.append(Span(ctx, start, start + self.horizon))
-        return spans
+    def spans(self, windowed: bool) -> Iterator[Span]:
+        """The stretches a constraint's points are placed over, each made when first asked
+        for: a window's first day (when shorter than the horizon), then the horizon; the
+        others' horizon alone."""
+        start, ctx = self.ctx.t, self.ctx
+        if windowed and self.horizon > _FIRST:
+            if self._day is None:
+                self._day = Span(ctx, start, start + _FIRST)
+            yield self._day
+        if self._whole is None:
+            self._whole = Span(ctx, start, start + self.horizon)
+        yield self._whole
 
     def at(self, instant: float) -> Ctx:
         """The call judged at ``instant`` (on the call's own clock)."""
@@ -549,7 +579,7 @@ class _Walk:
         window = constraint.window
         if window is not None and len(runtime.window_zones(self.ctx, window)) < 2:
             window = None  # one zone: its next opening is the window's next point anyway
-        for span in self.spans if constraint.windowed else self.spans[-1:]:
+        for span in self.spans(constraint.windowed):
             key = (id(constraint), span.hi)
             placed = self.points.get(key)
             if placed is None:
@@ -633,6 +663,7 @@ class Timeline:
                     return None  # violated up to the horizon
                 latest = max(latest, found)
             instant = latest
-            violations = self.violations_at(walk.at(instant))
+            judged = walk.at(instant)
+            violations = self.violations_at(judged)
             if not violations:
-                return dt.datetime.fromtimestamp(instant, walk.clock)
+                return judged.t_dt  # the instant on the call's own clock
