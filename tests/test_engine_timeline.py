@@ -20,7 +20,14 @@ from test_core_differential import _call, load_random, policies
 
 import ringfence
 from ringfence.engine.runtime import Ctx, business_days_between
-from ringfence.engine.timeline import Span, Uncomputable, age_breaks, day_starts
+from ringfence.engine.timeline import (
+    Span,
+    Uncomputable,
+    age_breaks,
+    day_starts,
+    window_openings,
+    zones_openings,
+)
 from ringfence.errors import CallError
 from ringfence.errors import Span as SourceSpan
 from ringfence.language import nodes
@@ -315,3 +322,16 @@ def test_business_days_are_placed_where_the_count_reaches_n_or_becomes_unknown(
                 # there, nothing changes)
                 placed = set(span.business_days(event, n))
                 assert _business_reference(span, event, n) <= placed, (country, n, at, back)
+
+
+def test_a_window_opens_where_any_of_the_callees_zones_opens() -> None:
+    hours = tuple(((dt.time(9), dt.time(20), True),) if day < 5 else () for day in range(7))
+    zones = tuple(ZoneInfo(name) for name in ("Australia/Perth", "Australia/Sydney",
+                                               "Australia/Lord_Howe", "Indian/Cocos"))
+    first = int(dt.datetime(2026, 10, 3, tzinfo=dt.UTC).timestamp() // 86400)  # Sydney: DST
+    for last in (first, first + 14):
+        merged = zones_openings(zones, hours, first, last)
+        assert list(merged) == sorted({t for zone in zones
+                                       for t in window_openings(zone, hours, first, last)})
+        assert len(merged) > max(len(window_openings(zone, hours, first, last))
+                                 for zone in zones)  # the zones open at different instants
