@@ -435,10 +435,10 @@ class _Constraint:
             conds.extend(rule.conditions())
             dates += [rule.effective_from, rule.effective_until]
         timed_atoms = [a.apply for c in conds for a in ir.atoms(c) if a.apply.timed]
-        # Where each timed atom can change (None: this module cannot say), its arguments fixed
-        # at load, and the positions of those read from the call, with their readers.
-        self.breaks = tuple((where, a.fn.__name__, a.fn is runtime.window_open,
-                             *_arguments(a, where, interpreter))
+        # Where each timed atom can change, on its arguments at a call (None: this module
+        # cannot say), by its runtime function's name, and whether it is a window.
+        self.breaks = tuple((None if where is None else _placer(where, a, interpreter),
+                             a.fn.__name__, a.fn is runtime.window_open)
                             for a in timed_atoms for where in (BREAKS.get(a.fn),))
         windows = [a for a in timed_atoms if a.fn is runtime.window_open]
         self.windowed = bool(windows)
@@ -478,16 +478,13 @@ class _Constraint:
         for day, n in self.dates:
             if first <= n <= last:  # the others start nowhere near the stretch
                 found += span.day_start(day)
-        for where, name, windowed, fixed, called in self.breaks:
+        for where, name, windowed in self.breaks:
             if where is None:
                 raise Uncomputable(name)
-            args = list(fixed)
-            for i, read in called:
-                args[i] = read(ctx)
             if windowed:
-                opens += where(span, *args)
+                opens += where(span, ctx)
             else:
-                found += where(span, *args)
+                found += where(span, ctx)
         lo, hi = span.lo, span.hi
         points = sorted({x for x in (*found, *opens) if lo < x <= hi})
         return points, (_NOTHING if self.window is None else frozenset(found))
@@ -501,15 +498,14 @@ class _Constraint:
         return not judge(ctx)[0]
 
 
-def _arguments(applied: Apply, where: Breaks | None, interpreter: Interpreter
-               ) -> tuple[tuple[object, ...], tuple[tuple[int, Callable[[Ctx], object]], ...]]:
-    """The arguments of an atom its change points take (the leading ones their function names;
-    it ignores the rest): those fixed at load (a literal, a list's slot) read once, and
-    (position, reader) of those read from each call."""
-    taken = applied.args if where is None else applied.args[:_taken(where)]
+def _placer(where: Breaks, applied: Apply, interpreter: Interpreter
+            ) -> Callable[[Span, Ctx], Iterable[float]]:
+    """``where`` on the arguments of an atom at a call (the leading ones it names; it ignores
+    the rest): those fixed at load (a literal, a list's slot) read once, the others read from
+    the call by the interpreter's readers. Bound once: it is asked for on every denial."""
     fixed: list[object] = []
     called: list[tuple[int, Callable[[Ctx], object]]] = []
-    for i, arg in enumerate(taken):
+    for i, arg in enumerate(applied.args[:_taken(where)]):
         if isinstance(arg, Const):
             fixed.append(arg.value)
         elif isinstance(arg, ListLookup):
@@ -517,7 +513,17 @@ def _arguments(applied: Apply, where: Breaks | None, interpreter: Interpreter
         else:
             fixed.append(None)
             called.append((i, interpreter.reader(arg)))
-    return tuple(fixed), tuple(called)
+    if [i for i, _read in called] == [0]:  # the commonest: the call (or a field of it) first
+        read, rest = called[0][1], fixed[1:]
+        return lambda span, ctx: where(span, read(ctx), *rest)
+
+    def place(span: Span, ctx: Ctx) -> Iterable[float]:
+        args = list(fixed)
+        for i, read in called:
+            args[i] = read(ctx)
+        return where(span, *args)
+
+    return place
 
 
 def _taken(where: Breaks) -> int:
