@@ -56,10 +56,10 @@ _FIRST = _DAY
 #: How many UTC days a date's starts on any zone's clock can lie from its own (three either
 #: side: see _Constraint.dates), with a day to spare.
 _DATE_REACH = 4
-#: How many days from an instant plus n days the starts of the dates n and n + 1 days after its
-#: own can lie, with a day to spare: its date is within two days of it on any clock (an offset
-#: is less than a day), a date's midnight within a day of the UTC day's, and
-#: :func:`day_starts` adds the clock changes within two more.
+#: How many days from an event plus n days the starts (:func:`day_starts`) of the dates n and
+#: n + 1 days after the event's own can lie: less than six (its date starts within two days of
+#: it on any clock, an offset being less than a day; a date's midnight lies within a day of its
+#: UTC day; the clock changes added lie within three days of that), and a day to spare.
 _DAY_REACH = 7
 _NOTHING: frozenset[float] = frozenset()
 
