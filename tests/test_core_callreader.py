@@ -251,6 +251,20 @@ def test_digit_runs_are_found_as_the_reference_finds_them():
         digit_run(b"1", 0)
 
 
+def test_lines_are_cut_as_bytes_split_cuts_them():
+    # jsonlines cuts a block into lines with the compiled split_lines (memchr): bytes.split's
+    # answer on blocks that end with a line break or not, blank lines, any bytes.
+    from ringfence.contract._callreader import split_lines
+
+    rng = random.Random(5)
+    pieces = [b"\n", b"\n\n", b"{}", b"\r", b"\x00", b"\xe2\x80\xa8", b"x" * 900]
+    for data in (b"", b"\n", b"a", b"a\n", *(b"".join(rng.choices(pieces, k=rng.randrange(40)))
+                                          for _ in range(500))):
+        assert split_lines(data) == data.split(b"\n"), data
+    with pytest.raises(TypeError):
+        split_lines(bytearray(b"a\nb"))  # type: ignore[arg-type]
+
+
 def test_a_call_with_other_dates_is_the_same_copy_by_both_roads():
     # Call.in_zone's copy: the compiled with_dates against the Python copy it stands for.
     from ringfence.contract._callreader import with_dates

@@ -131,6 +131,25 @@ def test_inline_json_and_arrays_keep_their_documented_forms():
                                     "path": ""}
 
 
+ODD_LINES = [b"", b"  \t", b"\r", b"\x0c", b"{", b"[1, 2]", b'"text"', b"3", b"null", b"{}",
+             b'{"id": NaN}', b"\xff{}", b'{"id": 1e999}', b"[" * 2000 + b"]" * 2000,
+             b'{"id": "a"}{"id": "b"}', b'  {"id": "spaced"}\r', '{"id": "\u2028"}'.encode()]
+
+
+@pytest.mark.parametrize("digits", [b"", b'{"id": 12345678901234567890123}'])
+def test_a_block_of_lines_reads_as_each_line_alone(digits):
+    # calls_in reads a block without a long run of digits by orjson at once (see parse_json),
+    # one with such a run line by line: both give each line what parse_json gives it.
+    from ringfence.tools.jsonlines import JSON_SPACE, calls_in, parse_json, split_lines
+
+    lines = [*ODD_LINES, call(1), digits, *ODD_LINES[::-1], call(2)]
+    for data in (b"\n".join(lines), b"\n".join(lines) + b"\n"):
+        expected = [(number, parse_json(line)) for number, line
+                    in enumerate(data.split(b"\n"), start=5) if line.strip(JSON_SPACE)]
+        assert calls_in(5, data) == expected
+        assert split_lines(data) == data.split(b"\n")
+
+
 def test_an_unreadable_input_is_one_message(tmp_path):
     code, records, err = decide(b"", str(tmp_path / "nope.jsonl"))
     assert code == 2 and records == []

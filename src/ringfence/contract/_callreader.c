@@ -926,6 +926,36 @@ static PyObject *digit_run(PyObject *module, PyObject *const *args, Py_ssize_t n
     Py_RETURN_FALSE;
 }
 
+/* split_lines(data): data.split(b"\n"), a tenth of the cost: bytes.split looks at a one-byte
+ * separator byte by byte, memchr at a word or more at a time (a call is some 900 bytes). */
+static PyObject *split_lines(PyObject *module, PyObject *data)
+{
+    (void)module;
+    if (!PyBytes_CheckExact(data)) {
+        PyErr_SetString(PyExc_TypeError, "split_lines(data: bytes)");
+        return NULL;
+    }
+    const char *s = PyBytes_AS_STRING(data);
+    Py_ssize_t n = PyBytes_GET_SIZE(data);
+    PyObject *lines = PyList_New(0);
+    if (lines == NULL)
+        return NULL;
+    const char *start = s, *end = s + n;
+    for (;;) {
+        const char *stop = memchr(start, '\n', (size_t)(end - start));
+        PyObject *line = PyBytes_FromStringAndSize(start, (stop == NULL ? end : stop) - start);
+        if (line == NULL || PyList_Append(lines, line) < 0) {
+            Py_XDECREF(line);
+            Py_DECREF(lines);
+            return NULL;
+        }
+        Py_DECREF(line);
+        if (stop == NULL)
+            return lines;
+        start = stop + 1;
+    }
+}
+
 static PyMethodDef methods[] = {
     {"read", read_call, METH_O,
      "read(raw) -> Call | None: the call converted, or None when the reference path must judge."},
@@ -936,6 +966,8 @@ static PyMethodDef methods[] = {
      "with_dates(call, lists, lists_checked_at) -> Call: a copy of the call with those two."},
     {"digit_run", (PyCFunction)(void (*)(void))digit_run, METH_FASTCALL,
      "digit_run(data, length) -> bool: whether the bytes hold a run of `length` ASCII digits."},
+    {"split_lines", split_lines, METH_O,
+     "split_lines(data) -> list[bytes]: data.split(b'\\n'), looked through by memchr."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module_def = {
