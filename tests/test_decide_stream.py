@@ -296,6 +296,22 @@ def test_summary_counts_in_thousands():
         "  300  p/a", "  300  p/b", "   45  q/c"]
 
 
+def test_denials_are_counted_by_rule_name_whatever_their_objects():
+    # A block counts its denials by finding object, then names them: findings of one rule made
+    # afresh per call (those that name missing facts) count under the one name.
+    from ringfence.contract.decision import Finding
+    from ringfence.errors import Span
+    from ringfence.tools.decidework import _by_rule
+
+    def finding(rule: str, *missing: str) -> Finding:
+        return Finding("p", rule, "t", "deny", "m", (), Span("p.rf", 1, 1), missing)
+
+    shared, other = finding("a"), finding("b")
+    denials = [shared, finding("a", "lists"), other, shared, finding("a", "lists"), shared]
+    assert _by_rule(denials) == {"p/a": 5, "p/b": 1}
+    assert _by_rule([]) == {}
+
+
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
