@@ -40,7 +40,7 @@ def split_lines(data: bytes) -> list[bytes]:
 def _compiled() -> Any:
     """The compiled reader (whose ``digit_run`` gives :func:`long_digit_run`'s answer for a
     tenth of the cost: it looks at one byte in 19 and measures the runs of digits found there;
-    and whose ``split_lines`` is :func:`split_lines`'s, a tenth of the cost), or None when the
+    and whose ``split_lines`` is :func:`split_lines`'s for a sixth), or None when the
     package was built without it or ``RINGFENCE_PURE_PYTHON`` is set."""
     if os.environ.get("RINGFENCE_PURE_PYTHON"):
         return None
@@ -146,7 +146,7 @@ def calls_in(first: int, data: bytes) -> list[tuple[int, Any | NotJson]]:
     """(line number, call or :class:`NotJson`) for each line of ``data`` that is not blank; its
     first line is line ``first``: what :func:`parse_json` gives for each line.
 
-    Lines end at ``\n`` only: U+2028, U+0085 and the other Unicode line breaks may stand raw
+    Lines end at ``\\n`` only: U+2028, U+0085 and the other Unicode line breaks may stand raw
     inside a JSON string, so splitting on them would cut one call into bogus pieces.
     """
     lines = enumerate(_split_lines(data), start=first)
