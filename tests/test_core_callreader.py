@@ -156,6 +156,27 @@ def test_instants_convert_exactly_as_python_does():
     assert {1900, 2255, 2256, 2999} <= seen_years
 
 
+def test_dates_read_the_same_whichever_were_read_before():
+    # The reader keeps the dates it made, one per place of a table of days: dates that share a
+    # place (1024 days apart), read in turn, and maps it hands over part way, change nothing.
+    import datetime as dt
+
+    rng = random.Random(9)
+    start = dt.date(2020, 1, 1)
+    days = [start + dt.timedelta(days=rng.choice([0, 1, 1024, 2048, 3000, -5])) for _ in range(300)]
+    for i, day in enumerate(days):
+        checked = {"dnc": day.isoformat(), "tps": days[i - 1].isoformat(),
+                   "company": "2026-06-01T00:00:00Z"}
+        lists = [{"name": "dnc", "listed_at": day.isoformat()}]
+        raw = {"to": NYC, "at": GOOD_AT, "lists_checked_at": checked, "lists": lists}
+        fast = read(raw)
+        assert values(fast) == values(reference(raw)), raw
+        assert fast.lists_checked_at["dnc"] == day and fast.lists["dnc"] == day
+        assert list(fast.lists_checked_at) == list(checked)  # in the order given
+        broken = {**raw, "lists_checked_at": {**checked, "x": "2026-02-30"}}
+        assert read(broken) is None and raw["lists_checked_at"] == checked
+
+
 def test_reading_leaks_no_references_and_no_memory():
     raw = full_call()
     held = [raw, raw["to"], raw["history"], raw["history"][0], raw["consent"][0]["type"],
@@ -249,6 +270,20 @@ def test_digit_runs_are_found_as_the_reference_finds_them():
                 jsonlines._DIGITS_ONLY)), (line, length)
     with pytest.raises(ValueError):
         digit_run(b"1", 0)
+
+
+def test_lines_are_cut_as_bytes_split_cuts_them():
+    # jsonlines cuts a block into lines with the compiled split_lines (memchr): bytes.split's
+    # answer on blocks that end with a line break or not, blank lines, any bytes.
+    from ringfence.contract._callreader import split_lines
+
+    rng = random.Random(5)
+    pieces = [b"\n", b"\n\n", b"{}", b"\r", b"\x00", b"\xe2\x80\xa8", b"x" * 900]
+    for data in (b"", b"\n", b"a", b"a\n", *(b"".join(rng.choices(pieces, k=rng.randrange(40)))
+                                          for _ in range(500))):
+        assert split_lines(data) == data.split(b"\n"), data
+    with pytest.raises(TypeError):
+        split_lines(bytearray(b"a\nb"))  # type: ignore[arg-type]
 
 
 def test_a_call_with_other_dates_is_the_same_copy_by_both_roads():

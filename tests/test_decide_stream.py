@@ -131,6 +131,25 @@ def test_inline_json_and_arrays_keep_their_documented_forms():
                                     "path": ""}
 
 
+ODD_LINES = [b"", b"  \t", b"\r", b"\x0c", b"{", b"[1, 2]", b'"text"', b"3", b"null", b"{}",
+             b'{"id": NaN}', b"\xff{}", b'{"id": 1e999}', b"[" * 2000 + b"]" * 2000,
+             b'{"id": "a"}{"id": "b"}', b'  {"id": "spaced"}\r', '{"id": "\u2028"}'.encode()]
+
+
+@pytest.mark.parametrize("digits", [b"", b'{"id": 12345678901234567890123}'])
+def test_a_block_of_lines_reads_as_each_line_alone(digits):
+    # calls_in reads a block without a long run of digits by orjson at once (see parse_json),
+    # one with such a run line by line: both give each line what parse_json gives it.
+    from ringfence.tools.jsonlines import JSON_SPACE, calls_in, parse_json, split_lines
+
+    lines = [*ODD_LINES, call(1), digits, *ODD_LINES[::-1], call(2)]
+    for data in (b"\n".join(lines), b"\n".join(lines) + b"\n"):
+        expected = [(number, parse_json(line)) for number, line
+                    in enumerate(data.split(b"\n"), start=5) if line.strip(JSON_SPACE)]
+        assert calls_in(5, data) == expected
+        assert split_lines(data) == data.split(b"\n")
+
+
 def test_an_unreadable_input_is_one_message(tmp_path):
     code, records, err = decide(b"", str(tmp_path / "nope.jsonl"))
     assert code == 2 and records == []
@@ -275,6 +294,22 @@ def test_summary_counts_in_thousands():
         "decided 12,345 calls: 12,000 allowed, 345 denied",
         "denials by rule (a call denied by several rules counts for each):",
         "  300  p/a", "  300  p/b", "   45  q/c"]
+
+
+def test_denials_are_counted_by_rule_name_whatever_their_objects():
+    # A block counts its denials by finding object, then names them: findings of one rule made
+    # afresh per call (those that name missing facts) count under the one name.
+    from ringfence.contract.decision import Finding
+    from ringfence.errors import Span
+    from ringfence.tools.decidework import _by_rule
+
+    def finding(rule: str, *missing: str) -> Finding:
+        return Finding("p", rule, "t", "deny", "m", (), Span("p.rf", 1, 1), missing)
+
+    shared, other = finding("a"), finding("b")
+    denials = [shared, finding("a", "lists"), other, shared, finding("a", "lists"), shared]
+    assert _by_rule(denials) == {"p/a": 5, "p/b": 1}
+    assert _by_rule([]) == {}
 
 
 class Terminal(io.StringIO):

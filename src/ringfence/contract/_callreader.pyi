@@ -18,5 +18,8 @@ def configure(call: type[Call], records: dict[str, type[tuple[Any, ...]]],
 def digit_run(data: bytes, length: int) -> bool:
     """Whether ``data`` holds a run of at least ``length`` ASCII digits."""
 
+def split_lines(data: bytes) -> list[bytes]:
+    """``data.split(b"\\n")``."""
+
 def with_dates(call: Call, lists: Any, lists_checked_at: Any) -> Call:
     """A new Call holding every slot of ``call`` but ``lists`` and ``lists_checked_at``."""

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from ringfence.api import PolicySet
-from ringfence.contract.decision import Decision
+from ringfence.contract.decision import Decision, Finding
 from ringfence.errors import CallError
 from ringfence.tools.callstream import Block
 from ringfence.tools.jsonlines import NotJson, calls_in, not_a_call
@@ -138,53 +137,49 @@ class Decider:
             self._fatal = DATABASE_ERRORS
 
     def block(self, block: Block) -> Output:
-        """The output lines of a block's lines, in order, and their tally."""
-        tally = Tally()
+        """The output lines of a block's lines, in order, and their tally.
+
+        :data:`RUN` lines at a time are decided, then written: the same steps one after
+        another keep their code and data in the processor's caches (deciding and writing line
+        by line cost a tenth more). What deciding a run made is freed before the next run: a
+        whole 1 MB block's decisions (``--jobs``) held until it was written cost more again
+        (the garbage collector walked them over and over)."""
         # one buffer, not a list of lines: orjson's output keeps about 4 kB of heap per object
         # while it lives, so 30,000 short lines held at once would take over 100 MB
         out = bytearray()
         compact = not self.options.full
-        denials: list[str] = []  # "policy/rule" of each violation, counted once per block
+        allowed = denied = errors = 0
+        denials: list[Finding] = []  # the findings of each denial, named once per block
         items = calls_in(block.first, block.data)
-        for (number, raw), made in self._decided(items):
-            if isinstance(made, tuple):
-                decision, attempt = made
-                line, is_error = decision_line(number, raw, decision, attempt, compact)
-                if is_error:
-                    tally.errors += 1
-                elif decision.allowed:
-                    tally.allowed += 1
-                else:
-                    tally.denied += 1
-                    denials += [f"{v.policy}/{v.rule}" for v in decision.violations]
-            else:
-                line, _ = encode(number, raw, _failure(number, raw, made)
-                                 if isinstance(made, Exception) else made)
-                tally.errors += 1
-            out += line
-        tally.calls = len(items)
-        tally.rules.update(denials)
-        return Output(bytes(out), tally)
-
-    def _decided(self, items: list[tuple[int, Any]]
-                 ) -> Iterator[tuple[tuple[int, Any], Made | dict[str, Any]]]:
-        """Each line with its decision (or error record), :data:`RUN` lines at a time.
-
-        A run's lines are all decided, then all written: the same steps one after another
-        keep their code and data in the processor's caches (deciding and writing line by line
-        cost a tenth more). What deciding a run made is freed before the next run: a whole
-        1 MB block's decisions (``--jobs``) held until it was written cost more again (the
-        garbage collector walked them over and over)."""
         for start in range(0, len(items), RUN):
             run = items[start:start + RUN]
-            yield from zip(run, self._decide_lines(run), strict=True)
+            for (number, raw), made in zip(run, self._decide_lines(run), strict=True):
+                if isinstance(made, tuple):
+                    decision, attempt = made
+                    line, is_error = decision_line(number, raw, decision, attempt, compact)
+                    if is_error:
+                        errors += 1
+                    elif decision.decision == "allow":
+                        allowed += 1
+                    else:
+                        denied += 1
+                        denials += decision.violations
+                else:
+                    line, _ = encode(number, raw, _failure(number, raw, made)
+                                     if isinstance(made, Exception) else made)
+                    errors += 1
+                out += line
+        return Output(bytes(out), Tally(len(items), allowed, denied, errors, _by_rule(denials)))
 
     def _decide_lines(self, items: list[tuple[int, Any]]) -> list[Made | dict[str, Any]]:
         """Each line's decision, or its error record when it is no call."""
+        calls = [raw for _, raw in items if type(raw) is dict]
+        if len(calls) == len(items):  # nearly every run: all calls, as not_a_call would say
+            return list(self._decide_calls(calls))
         out: list[Made | dict[str, Any] | None] = []
-        calls: list[Any] = []
+        calls.clear()
         for number, raw in items:
-            if type(raw) is dict:  # nearly every line: a call, as not_a_call would say
+            if type(raw) is dict:
                 out.append(None)
                 calls.append(raw)
             elif isinstance(raw, NotJson):
@@ -229,6 +224,17 @@ class Decider:
             raise
         except Exception as err:  # a defect must cost this line, never the rest of the batch
             return err
+
+
+def _by_rule(denials: list[Finding]) -> Counter[str]:
+    """The denials counted by "policy/rule": each finding object counted first (a rule's
+    finding is one object, shared by every call it denies), then named once."""
+    named: Counter[str] = Counter()
+    found = dict(zip(map(id, denials), denials, strict=True))  # alive, so no id is reused
+    for key, count in Counter(map(id, denials)).items():
+        finding = found[key]
+        named[f"{finding.policy}/{finding.rule}"] += count
+    return named
 
 
 def _failure(number: int, raw: Any, err: Exception) -> dict[str, Any]:

@@ -32,20 +32,28 @@ def long_digit_run(raw: bytes) -> bool:
     return _RUN_OF_ZEROS in raw.translate(_DIGITS_ONLY)
 
 
-def _compiled_digit_run() -> Any:
-    """The compiled reader's ``digit_run`` (the same answer, a tenth of the cost: it looks at
-    one byte in 19 and measures the runs of digits found there), or None when the package was
-    built without it or ``RINGFENCE_PURE_PYTHON`` is set."""
+def split_lines(data: bytes) -> list[bytes]:
+    """The lines of ``data``, cut at ``\\n`` (the reference: ``bytes.split``)."""
+    return data.split(b"\n")
+
+
+def _compiled() -> Any:
+    """The compiled reader (whose ``digit_run`` gives :func:`long_digit_run`'s answer for a
+    tenth of the cost: it looks at one byte in 19 and measures the runs of digits found there;
+    and whose ``split_lines`` is :func:`split_lines`'s for a sixth), or None when the
+    package was built without it or ``RINGFENCE_PURE_PYTHON`` is set."""
     if os.environ.get("RINGFENCE_PURE_PYTHON"):
         return None
     try:
-        from ringfence.contract._callreader import digit_run
+        from ringfence.contract import _callreader
     except ImportError:  # built without a C compiler
         return None
-    return digit_run
+    return _callreader
 
 
-_digit_run = _compiled_digit_run()
+_reader = _compiled()
+_digit_run = None if _reader is None else _reader.digit_run
+_split_lines = split_lines if _reader is None else _reader.split_lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +90,7 @@ def parse_json(raw: bytes) -> Any | NotJson:
     read differently, and any value that is not an object, is read again by the standard
     library, whose messages and limits (:data:`MAX_DIGITS`, nesting) are the ones reported.
     """
-    if not (long_digit_run(raw) if _digit_run is None else _digit_run(raw, LONG_RUN)):
+    if not _has_digit_run(raw):
         try:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -90,6 +98,16 @@ def parse_json(raw: bytes) -> Any | NotJson:
         else:
             if type(value) is dict:
                 return value
+    return _parse_exactly(raw)
+
+
+def _has_digit_run(raw: bytes) -> bool:
+    """Whether ``raw`` holds a run of :data:`LONG_RUN` digits (orjson may misread it)."""
+    return long_digit_run(raw) if _digit_run is None else _digit_run(raw, LONG_RUN)
+
+
+def _parse_exactly(raw: bytes) -> Any | NotJson:
+    """:func:`parse_json` by the standard library alone."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -126,11 +144,23 @@ def not_a_call(value: Any) -> str | None:
 
 def calls_in(first: int, data: bytes) -> list[tuple[int, Any | NotJson]]:
     """(line number, call or :class:`NotJson`) for each line of ``data`` that is not blank; its
-    first line is line ``first``.
+    first line is line ``first``: what :func:`parse_json` gives for each line.
 
     Lines end at ``\\n`` only: U+2028, U+0085 and the other Unicode line breaks may stand raw
     inside a JSON string, so splitting on them would cut one call into bogus pieces.
     """
-    return [(number, parse_json(line))
-            for number, line in enumerate(data.split(b"\n"), start=first)
-            if line.strip(JSON_SPACE)]
+    lines = enumerate(_split_lines(data), start=first)
+    if _has_digit_run(data):  # rare: some line needs the exact parser (no run spans lines)
+        return [(number, parse_json(line)) for number, line in lines if line.strip(JSON_SPACE)]
+    # What parse_json does, for a block at once: the digits looked at once, no call per line.
+    found = []
+    loads, refused = orjson.loads, orjson.JSONDecodeError
+    for number, line in lines:
+        try:
+            value = loads(line)
+        except refused:  # a blank line (nothing to read), or one for the exact parser
+            if line.strip(JSON_SPACE):
+                found.append((number, _parse_exactly(line)))
+            continue
+        found.append((number, value if type(value) is dict else _parse_exactly(line)))
+    return found
