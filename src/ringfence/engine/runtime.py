@@ -91,7 +91,13 @@ class Ctx:
         """The callee's calendar date at the judged instant (asked by many rules: kept)."""
         day = self._day
         if day is None:  # the first zone's clock, which its windows read too
-            day = self._day = self.local(self.home).date()
+            # home and local written out: this runs once for nearly every call
+            zones = self.zones
+            zone = zones[0] if zones else self.home
+            local = self._cache.get(zone)
+            if local is None:
+                local = self._cache[zone] = self.t_dt.astimezone(zone)
+            day = self._day = local.date()
         return day
 
     def date_of(self, ts: float) -> dt.date:
@@ -120,6 +126,20 @@ HOT: set[Callable[..., Any]] = set()
 def hot(fn: Callable[..., Tri]) -> Callable[..., Tri]:
     """Mark ``fn`` as copied into the generated function."""
     HOT.add(fn)
+    return fn
+
+
+#: Runtime functions whose answer the generated function may keep for one judgement of one
+#: policy and give again where the policy asks the same again (the same function, equal
+#: arguments): their answer depends only on their arguments and the judgement, and a known
+#: answer (True, False) never names a missing fact. An unknown answer is asked again, so that
+#: each rule needing the fact names it (the missing facts are each rule's own).
+SHARED: set[Callable[..., Any]] = set()
+
+
+def shared(fn: Callable[..., Tri]) -> Callable[..., Tri]:
+    """Mark ``fn`` as one whose known answer the generated function keeps (:data:`SHARED`)."""
+    SHARED.add(fn)
     return fn
 
 
@@ -569,6 +589,7 @@ def _observe_field_age(node: nodes.FieldAge, ctx: Ctx) -> str:
 
 
 @hot
+@shared
 def on_list(lists: Any, checked: Any, name: str, slot: ListSlot, number: str,
             missing: set[str], fact: str) -> Tri:
     """``callee on list NAME``: named in the call's ``lists``, else on the loaded list. A list
@@ -637,6 +658,7 @@ def _listed(ctx: Ctx, name: str) -> str:
 def _observe_on_list(node: nodes.OnList, ctx: Ctx) -> str:
     return _listed(ctx, node.name)
 
+@shared
 def on_list_at_wash(ctx: Ctx, name: str, missing: set[str]) -> Tri:
     """``callee on list NAME as of last wash``: listed no later than the caller's last copy of
     the list (``lists_checked_at.NAME``). An unknown listing date counts as listed long ago
@@ -708,6 +730,7 @@ def _purpose_arg(purpose: str | None) -> Arg:
 
 
 @hot
+@shared
 def has_consent(records: Any, t: float, kinds: frozenset[str] | None, purpose: str | None,
                 missing: set[str], seller: str | None, to: str) -> Tri:
     """``consent [TYPE] for PURPOSE``: a record of the type, for the purpose, given before the
@@ -989,6 +1012,7 @@ def count_attempts(ctx: Ctx, spec: Count) -> Tri:
 
 
 @hot
+@shared
 def count_recent(history_at: tuple[float, ...] | None, t: float, seconds: int,
                  op: Callable[[Any, Any], bool], number: int, missing: set[str]) -> Tri:
     """``count of attempts in last N hours OP N`` without filters: a sliding window of fixed
@@ -1222,6 +1246,7 @@ def closed_reason(ctx: Ctx, window: WindowSpec, local: dt.datetime) -> str | boo
 
 
 @hot
+@shared
 def window_open(ctx: Ctx, fixed: tuple[ZoneInfo, ...] | None,
                 hours: tuple[tuple[Interval, ...], ...], start: dt.time | None,
                 end: dt.time | None, inclusive: bool, window: WindowSpec,
