@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ringfence.contract.request import Call
+from ringfence.contract.request import Call, instant_in
 from ringfence.facts.callee import (
     FactSource,
     HolidaysUnknown,
@@ -102,7 +102,8 @@ class Ctx:
 
     def date_of(self, ts: float) -> dt.date:
         """The callee's calendar date at the instant ``ts``."""
-        return dt.datetime.fromtimestamp(ts, self.home).date()
+        zones = self.zones  # home written out: asked for every event a rule dates
+        return dt.datetime.fromtimestamp(ts, zones[0] if zones else self.home).date()
 
     def holiday(self, day: dt.date, national_only: bool) -> str | bool | None:
         """The public holiday's name on ``day``, False when none, None when the callee's
@@ -413,7 +414,7 @@ def excluded(duration: nodes.Duration) -> CalendarDays | None:
 
 def _day_diff(ctx: Ctx, duration: nodes.Duration, event: float) -> int | None:
     """Calendar or business days between the event's local date and the judged instant's."""
-    start, end = ctx.date_of(event), ctx.local_date()
+    start, end = ctx.date_of(event), ctx._day or ctx.local_date()
     if duration.kind == "calendar":
         return (end - start).days
     if start > end:
@@ -613,7 +614,7 @@ def listing(ctx: Ctx, name: str, missing: set[str]) -> tuple[Tri, float | None]:
     call = ctx.call
     lists = call.lists
     if lists is not None and name in lists:
-        return True, lists[name]  # type: ignore[return-value]
+        return True, instant_in(lists[name], ctx.home)
     found, when = ctx.facts.listed(name, call.to)
     if found is None:
         answered = lists is not None and name in call.lists_checked_at
@@ -658,6 +659,13 @@ def _listed(ctx: Ctx, name: str) -> str:
 def _observe_on_list(node: nodes.OnList, ctx: Ctx) -> str:
     return _listed(ctx, node.name)
 
+def checked_at(ctx: Ctx, name: str) -> float | None:
+    """When the caller last checked the number against list ``name`` (POSIX seconds; a bare
+    date is midnight in the callee's zone), None when the call does not say. Placed here, as
+    read: the evaluator leaves the call's bare dates as given (see Evaluator.context)."""
+    return instant_in(ctx.call.lists_checked_at.get(name), ctx.home)
+
+
 @shared
 def on_list_at_wash(ctx: Ctx, name: str, missing: set[str]) -> Tri:
     """``callee on list NAME as of last wash``: listed no later than the caller's last copy of
@@ -666,10 +674,10 @@ def on_list_at_wash(ctx: Ctx, name: str, missing: set[str]) -> Tri:
     found, listed_at = listing(ctx, name, missing)
     if not found:
         return found
-    checked = ctx.call.lists_checked_at.get(name)
+    checked = checked_at(ctx, name)
     if checked is None:
         return unknown(missing, f"lists_checked_at.{name}")
-    return listed_at is None or listed_at <= checked  # type: ignore[operator]
+    return listed_at is None or listed_at <= checked
 
 
 @lowers(nodes.OnListAtWash)
@@ -678,10 +686,10 @@ def _lower_on_list_at_wash(node: nodes.OnListAtWash) -> Apply:
 
 
 def _checked(ctx: Ctx, name: str) -> str:
-    checked = ctx.call.lists_checked_at.get(name)
+    checked = checked_at(ctx, name)
     if checked is None:
         return lacking(f"lists_checked_at.{name}")
-    return f"the {name} list was last checked on {plain_instant(ctx, checked)}"  # type: ignore[arg-type]
+    return f"the {name} list was last checked on {plain_instant(ctx, checked)}"
 
 
 @observes(nodes.OnListAtWash)
@@ -695,10 +703,10 @@ def _observe_on_list_at_wash(node: nodes.OnListAtWash, ctx: Ctx) -> str:
 def list_checked(ctx: Ctx, name: str, age: nodes.Age, missing: set[str]) -> Tri:
     """``list NAME checked AGE``: the caller's last copy of the list, by the call's
     ``lists_checked_at``."""
-    checked = ctx.call.lists_checked_at.get(name)
+    checked = checked_at(ctx, name)
     if checked is None:
         return unknown(missing, f"lists_checked_at.{name}")
-    return age_holds(ctx, age, checked)  # type: ignore[arg-type]
+    return age_holds(ctx, age, checked)
 
 
 @lowers(nodes.ListChecked)
