@@ -95,6 +95,9 @@ ATOMS = [
     "opted out within 10 business days", "last attempt between 1 hours and 3 days ago",
     "today is a holiday in test-days", "opted out within 3 business days excluding test-days",
     "last attempt between 2 business days excluding test-days and 9 days ago",
+    "count of attempts with same subject with same campaign in last 7 calendar days >= 1",
+    "count of attempts with outcome no_answer in last 3 calendar days >= 1",
+    "any attempt with same subject with same campaign with outcome conversation",
 ]
 # A holiday calendar every random policy defines: in the calls' fortnight (2026-06-15 to 06-29)
 # it closes 06-15, 06-19 (and, observed, 06-22 and 06-26 for 06-21 and 06-27).

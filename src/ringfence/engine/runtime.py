@@ -19,7 +19,7 @@ import functools
 import math
 import operator
 from calendar import monthrange
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -874,9 +874,19 @@ class HistoryFilter:
                 continue
             wanted[what] = value
         outcomes = self.outcomes
-        items = tuple((_ATTEMPT_INDEX[k], v) for k, v in wanted.items())
-        return lambda a: (outcomes is None or a[1] in outcomes) and all(
-            a[i] == v for i, v in items)
+        if not wanted:
+            return _every if outcomes is None else lambda a: a[1] in outcomes
+        # the attempt's fields compared in one go (an itemgetter, not a generator per attempt)
+        read = operator.itemgetter(*(_ATTEMPT_INDEX[k] for k in wanted))
+        values = tuple(wanted.values()) if len(wanted) > 1 else next(iter(wanted.values()))
+        if outcomes is None:
+            return lambda a: read(a) == values
+        return lambda a: a[1] in outcomes and read(a) == values
+
+
+def _every(attempt: Any) -> bool:
+    """The predicate of no filter: every attempt counts."""
+    return True
 
 
 def event_instants(ctx: Ctx, event: str, filters: HistoryFilter) -> Iterator[float] | None:
@@ -982,21 +992,29 @@ class Count:
 def count_matching(ctx: Ctx, spec: Count, keep: Callable[[Any], bool] | None) -> int | None:
     """How many prior attempts in the window ``keep`` accepts (None when ``keep`` is None or
     the call gives no ``history``)."""
-    history = ctx.call.history
-    if keep is None or history is None:
+    if keep is None:
+        return None
+    call = ctx.call
+    instants: Sequence[float] | None
+    if keep is _every:  # without a filter the instants are enough: the attempts are not built
+        instants = call.history_at
+    else:
+        history = call.history
+        instants = None if history is None else [a[0] for a in history if keep(a)]
+    if instants is None:
         return None
     t = ctx.t
     total = 0
     if spec.seconds is not None:
         # A sliding window of fixed length: one subtraction, then plain comparisons.
         start = t - spec.seconds
-        for attempt in history:
-            if start <= attempt[0] < t and keep(attempt):
+        for at in instants:
+            if start <= at < t:
                 total += 1
         return total
-    for attempt in history:
-        if attempt.at < t and keep(attempt):
-            hit = age_holds(ctx, spec.window, attempt.at)
+    for at in instants:
+        if at < t:
+            hit = age_holds(ctx, spec.window, at)
             if hit is None:
                 return None
             total += hit
