@@ -662,7 +662,7 @@ def _observe_on_list(node: nodes.OnList, ctx: Ctx) -> str:
 def checked_at(ctx: Ctx, name: str) -> float | None:
     """When the caller last checked the number against list ``name`` (POSIX seconds; a bare
     date is midnight in the callee's zone), None when the call does not say. Placed here, as
-    read: the evaluator leaves the call's bare dates as given (see Evaluator.context)."""
+    read: the evaluator leaves the call's bare dates as given (see Evaluator.gather)."""
     return instant_in(ctx.call.lists_checked_at.get(name), ctx.home)
 
 
