@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import ringfence
+from ringfence.engine import pygen
 from ringfence.facts.callee import StandardFacts
 from ringfence.facts.numberlist import NumberList
 
@@ -94,3 +96,24 @@ def test_the_source_keeps_a_repeated_atom_in_one_local(tmp_path: Path) -> None:
     assert len(kept) == 2 and kept[0] == kept[1]  # both rules fill the same local...
     assert lines.count(f"if {kept[0]} is None:") == 2  # ...only while it is not known
     assert lines.count(f"v = {kept[0]}") == 2
+
+
+def test_a_finding_naming_missing_facts_is_made_once_per_set_of_facts(tmp_path: Path) -> None:
+    policyset, _ = _load(tmp_path)
+    call = {"to": NUMBER, "at": "2026-06-16T15:00:00Z", "purpose": "marketing"}
+    first, again = (policyset.decide(call).violations for _ in range(2))
+    assert [f.missing_facts for f in first] == [
+        ("lists_checked_at.dnc",), ("lists_checked_at.dnc",), ("consent",), ("consent",)]
+    assert all(a is b for a, b in zip(first, again, strict=True))  # shared, as immutable
+    assert _judged(policyset, call)["first"] == ("lists_checked_at.dnc",)  # as the interpreter's
+    # no fact missing: the rule's own finding
+    known = {**call, "consent": [], "lists_checked_at": {"dnc": "2026-06-01"}}
+    assert [f.missing_facts for f in policyset.decide(known).violations] == [()] * 4
+
+
+def test_past_the_kept_findings_a_finding_is_made_afresh(monkeypatch: Any, tmp_path: Path) -> None:
+    monkeypatch.setattr(pygen, "_KEPT", 0)
+    policyset, _ = _load(tmp_path)
+    call = {"to": NUMBER, "at": "2026-06-16T15:00:00Z", "purpose": "marketing"}
+    first, again = (policyset.decide(call).violations for _ in range(2))
+    assert first == again and first[0] is not again[0]

@@ -228,6 +228,29 @@ def _helper(src: _Source, cond: ir.Cond) -> str:
     return name
 
 
+# The findings kept per rule, one per set of missing facts; past this many (a policy naming
+# lists without end), further sets are made afresh each time.
+_KEPT = 64
+
+
+def _remembered(make: Callable[[set[str]], Finding]) -> Callable[[set[str]], Finding]:
+    """``make`` (a rule's finding naming the facts it lacks), its answer kept by those facts:
+    a finding is immutable, so the calls that lack the same facts share one, as those lacking
+    none share the rule's own (and each is written to JSON once, see Finding.to_json)."""
+    kept: dict[frozenset[str], Finding] = {}
+
+    def finding(missing: set[str]) -> Finding:
+        key = frozenset(missing)
+        found = kept.get(key)
+        if found is None:  # racing threads make equal findings; either may stay
+            found = make(missing)
+            if len(kept) < _KEPT:
+                kept[key] = found
+        return found
+
+    return finding
+
+
 def _where(span: Span) -> str:
     return f"{Path(span.file).name}:{span.line}"
 
@@ -270,7 +293,7 @@ def _rule(src: _Source, rule: ir.Rule, depth: int) -> None:
     found = "violations" if rule.level == "deny" else "warnings"
     src.emit(body,
              f"{found}.append({src.bind(rule.finding, 'F')} if not missing"
-             f" else {src.bind(rule.finding_with, 'FW')}(missing))",
+             f" else {src.bind(_remembered(rule.finding_with), 'FW')}(missing))",
              "break")
     src.where = ""
 
@@ -309,7 +332,8 @@ def _policy(src: _Source, policy: ir.Policy) -> str:
             src.emit(1, f"if {value} is False:", f"    return {not_applicable}",
                      f"if {value} is None:", "    undetermined = True")
         src.emit(1, "if undetermined:",
-                 f"    violations.append({src.bind(policy.undetermined, 'UND')}(missing))",
+                 f"    violations.append({src.bind(_remembered(policy.undetermined), 'UND')}"
+                 "(missing))",
                  f"    return {applicable}")
     src.where = ""
     for rule in policy.rules:
