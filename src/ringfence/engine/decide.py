@@ -90,7 +90,8 @@ class Evaluator:
 
         The bare dates of ``lists`` and ``lists_checked_at`` are left as given: the atoms that
         read one place it (``runtime.checked_at``), and most calls are judged without reading
-        any. What reads the whole call (``next_allowed_at``, traces) takes :meth:`context`'s."""
+        any. What reads the whole call (``next_allowed_at``'s search, traces, ``explain``) has
+        them placed first, as :meth:`context` does."""
         call = parse_call(raw)
         if call.new_words:  # a word not of the contract: one the policies declare, or an error
             self._check_words(call)
