@@ -45,6 +45,8 @@ def _both_agree(policyset: ringfence.PolicySet, call: dict, hours: tuple[int, ..
         fast = evaluator.judge(at)
         reference = evaluator.interpreter.judge(at.at(at.t_dt))
         assert fast == reference, (call, h, evaluator.source)
+    # decide judges the call with its bare dates as given (the atoms place what they read)
+    assert evaluator.judge(evaluator.gather(call)) == evaluator.judge(ctx.at(ctx.t_dt)), call
     return len(hours)
 
 
@@ -93,6 +95,9 @@ ATOMS = [
     "opted out within 10 business days", "last attempt between 1 hours and 3 days ago",
     "today is a holiday in test-days", "opted out within 3 business days excluding test-days",
     "last attempt between 2 business days excluding test-days and 9 days ago",
+    "count of attempts with same subject with same campaign in last 7 calendar days >= 1",
+    "count of attempts with outcome no_answer in last 3 calendar days >= 1",
+    "any attempt with same subject with same campaign with outcome conversation",
 ]
 # A holiday calendar every random policy defines: in the calls' fortnight (2026-06-15 to 06-29)
 # it closes 06-15, 06-19 (and, observed, 06-22 and 06-26 for 06-21 and 06-27).
@@ -157,6 +162,12 @@ def _instant(base: dt.datetime, rng: random.Random, spread_hours: int) -> str:
     return moment.isoformat()
 
 
+def _instant_or_date(base: dt.datetime, rng: random.Random, spread_hours: int) -> str:
+    """An instant, or a bare date (midnight in the callee's zone, placed by the engine)."""
+    moment = _instant(base, rng, spread_hours)
+    return moment[:10] if rng.random() < 0.5 else moment
+
+
 def _call(rng: random.Random) -> dict:
     at = dt.datetime(2026, 6, 15, tzinfo=dt.UTC) + dt.timedelta(minutes=rng.randint(0, 14 * 1440))
     call: dict = {"to": rng.choice(NUMBERS), "at": at.isoformat()}
@@ -188,9 +199,9 @@ def _call(rng: random.Random) -> dict:
         "opt_outs": lambda: [{"at": _instant(at, rng, 24 * 60),
                               **({"purposes": ["marketing"]} if rng.random() < 0.5 else {})}
                              for _ in range(rng.randint(0, 1))],
-        "lists": lambda: [{"name": "dnc", "listed_at": _instant(at, rng, 24 * 60)}
+        "lists": lambda: [{"name": "dnc", "listed_at": _instant_or_date(at, rng, 24 * 60)}
                           for _ in range(rng.randint(0, 1))],
-        "lists_checked_at": lambda: {"dnc": _instant(at, rng, 24 * 40)},
+        "lists_checked_at": lambda: {"dnc": _instant_or_date(at, rng, 24 * 40)},
     }
     for name, make in optional.items():
         if rng.random() < 0.5:

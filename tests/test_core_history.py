@@ -3,8 +3,13 @@ and when a capped call may be made again."""
 
 from __future__ import annotations
 
+import itertools
+from types import SimpleNamespace
+
 import pytest
 from test_core_support import ago, both_ways, call, load_rule, load_text, policy_text, rule, same_instant
+
+from ringfence.contract.request import Attempt
 
 AT = "2026-06-15T12:00:00-04:00"
 CAP = "deny if count of attempts in last 24 hours >= 3"
@@ -147,3 +152,26 @@ def test_every_rule_counting_the_same_business_days_names_unknown_holidays(tmp_p
     assert [(v.rule, v.missing_facts) for v in reference] == expected
     known = call(at="2100-12-20T12:00:00-05:00", opt_outs=[{"at": "2100-12-01T12:00:00-05:00"}])
     assert [v.rule for v in policyset.decide(known).violations] == ["first", "second"]
+
+
+@pytest.mark.parametrize("filters", [
+    "", "with same subject", "with outcome no_answer, busy",
+    "with same subject with same campaign",
+    "with same campaign with same subject with outcome no_answer",
+])
+def test_a_history_filter_keeps_the_attempts_each_of_its_clauses_keeps(tmp_path, filters):
+
+    effect = f"deny if count of attempts {filters} in last 2 calendar days >= 1"
+    spec = load_rule(tmp_path, effect).compiled[0].rules[0].effect.apply.args[1].value.filters
+
+    # what the predicate reads: the call's fields (and the missing facts, none here)
+    ctx = SimpleNamespace(call=SimpleNamespace(subject="s1", campaign="c1", purpose="marketing"),
+                          missing=set())
+    keep = spec.predicate(ctx)
+    for outcome, subject, campaign in itertools.product(
+            ("no_answer", "busy", "voicemail", None), ("s1", "s2", None), ("c1", "c2", None)):
+        attempt = Attempt(0.0, outcome, subject, campaign, None)
+        expected = ((spec.outcomes is None or outcome in spec.outcomes)
+                    and all(getattr(attempt, what) == getattr(ctx.call, what)
+                            for what in spec.same))
+        assert keep(attempt) is expected, (filters, attempt)

@@ -265,7 +265,7 @@ class PolicySet:
         Raises :class:`ringfence.errors.CallError` when the call is malformed.
         """
         evaluator = self._evaluator
-        ctx = evaluator.context(call)
+        ctx = evaluator.gather(call)  # the verdict alone: the call's dates placed as read
         violations, warnings, _ = evaluator.judge(ctx)
         return Judgement(violations, warnings, ctx.zones, ctx.region, ctx.country)
 
@@ -275,7 +275,7 @@ class PolicySet:
 
         Raises :class:`ringfence.errors.CallError` when the call is malformed.
         """
-        return self._evaluator.context(call).zones
+        return self._evaluator.gather(call).zones
 
     def explain(self, call: dict[str, Any]) -> Explanation:
         """Judge one call and say why, rule by rule, in the words of the policies: each rule's

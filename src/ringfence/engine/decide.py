@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -33,6 +34,15 @@ from ringfence.facts.regions import region_exists, same_place
 _ZONE_NAME = operator.attrgetter("key")
 
 
+def _placed(ctx: Ctx) -> Ctx:
+    """``ctx`` with its call's bare dates (``lists``, ``lists_checked_at``) placed at midnight
+    in the callee's zone, its first or else the call's offset (a call placed already stays)."""
+    call = ctx.call
+    if call.lists or call.lists_checked_at:
+        ctx.call = call.in_zone(ctx.home)
+    return ctx
+
+
 def _disagree(postal: PostalPlace, number: NumberFacts) -> bool:
     """Whether the postal code and the number name different countries or subdivisions (a
     number that names no subdivision, as a non-geographic one, agrees with any)."""
@@ -55,7 +65,8 @@ class Evaluator:
         self._judge_fast, self.source = pygen.generate(self.policies, facts)
         self.schedule = Schedule(self.policies, lambda ctx: self._judge_fast(ctx)[0],
                                  self.interpreter)
-        self._next_allowed = self.schedule.next_allowed  # bound once: every denial carries it
+        self._next_allowed = self.schedule.next_allowed
+        self._search = self._next_allowed_placed  # bound once: every denial carries it
         # Caches filled as calls come (racing threads compute the same value; either may stay):
         # zones by the names a number gives, by the name a call gives, and their names.
         self._zone_sets: dict[tuple[str, ...], tuple[ZoneInfo, ...]] = {}
@@ -63,6 +74,11 @@ class Evaluator:
         self._names: dict[tuple[ZoneInfo, ...], tuple[str, ...]] = {}
 
     def context(self, raw: dict[str, Any]) -> Ctx:
+        """Validate the call and gather the callee's facts (:meth:`gather`), the bare dates of
+        ``lists`` and ``lists_checked_at`` placed in the callee's zone (:meth:`Call.in_zone`)."""
+        return _placed(self.gather(raw))
+
+    def gather(self, raw: dict[str, Any]) -> Ctx:
         """Validate the call and gather the callee's facts.
 
         Where the callee is comes, by precedence, from ``to_timezone`` (the zone), then
@@ -70,7 +86,12 @@ class Evaluator:
         then the number. The number is always checked; it is only located from when nothing
         better is given. When the postal code and the number name different states, where the
         callee is cannot be settled from them: every zone of both is judged and the region is
-        not established (policies that depend on it deny, naming ``to_region``)."""
+        not established (policies that depend on it deny, naming ``to_region``).
+
+        The bare dates of ``lists`` and ``lists_checked_at`` are left as given: the atoms that
+        read one place it (``runtime.checked_at``), and most calls are judged without reading
+        any. What reads the whole call (``next_allowed_at``'s search, traces, ``explain``) has
+        them placed first, as :meth:`context` does."""
         call = parse_call(raw)
         if call.new_words:  # a word not of the contract: one the policies declare, or an error
             self._check_words(call)
@@ -105,8 +126,6 @@ class Evaluator:
             zones = self._zone_sets.get(candidates)
             if zones is None:
                 zones = self._zone_sets[candidates] = tuple(facts.zone(z) for z in candidates)
-        if call.lists or call.lists_checked_at:  # bare dates are midnight in the callee's zone
-            call = call.in_zone(zones[0] if zones else call.at.tzinfo)  # type: ignore[arg-type]
         if place is not None:
             if not region_exists(place):
                 raise CallError("to_region",
@@ -137,6 +156,10 @@ class Evaluator:
         interp.judge(ctx, observe)
         return traces
 
+    def _next_allowed_placed(self, ctx: Ctx, violations: list[Finding]) -> dt.datetime | None:
+        """``next_allowed_at`` of a denied call: its search reads every instant of the call."""
+        return self._next_allowed(_placed(ctx), violations)
+
     def explain(self, raw: dict[str, Any]) -> Explanation:
         """The decision on one call (traced) with every policy's and rule's reasons."""
         ctx = self.context(raw)
@@ -144,12 +167,12 @@ class Evaluator:
 
     def decide(self, raw: dict[str, Any], trace: bool = False) -> Decision:
         """The decision on one call; with ``trace``, every rule's outcome in words."""
-        return self._decided(self.context(raw), trace)
+        return self._decided(self.gather(raw), trace)
 
     def _decided(self, ctx: Ctx, trace: bool) -> Decision:
         violations, warnings, refs = self._judge_fast(ctx)
         # The verdict stays the generated function's; the trace says how each rule came out.
-        traces = self.trace(ctx) if trace else []
+        traces = self.trace(_placed(ctx)) if trace else []
         call = ctx.call
         raw = call.raw
         names = self._names.get(ctx.zones)
@@ -157,7 +180,7 @@ class Evaluator:
             names = self._names[ctx.zones] = tuple(map(_ZONE_NAME, ctx.zones))
         verdict: Literal["allow", "deny"]
         if violations:  # next_allowed_at is computed when the field is first read
-            verdict, search, context, allowed_at = "deny", self._next_allowed, ctx, None
+            verdict, search, context, allowed_at = "deny", self._search, ctx, None
         else:
             verdict, search, context, allowed_at = "allow", None, None, call.at
         # by position: keywords cost more, and this runs for every call

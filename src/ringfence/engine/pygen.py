@@ -25,14 +25,26 @@ from __future__ import annotations
 
 import itertools
 import linecache
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ringfence.contract.decision import Finding, PolicyRef
 from ringfence.engine import ir
 from ringfence.engine.inliner import copy_in, known
-from ringfence.engine.runtime import HOT, Apply, Attr, Const, Ctx, Env, ListLookup, list_lookup
+from ringfence.engine.runtime import (
+    HOT,
+    SHARED,
+    Apply,
+    Arg,
+    Attr,
+    Const,
+    Ctx,
+    Env,
+    ListLookup,
+    list_lookup,
+)
 from ringfence.errors import Span
 from ringfence.facts.callee import FactSource
 
@@ -54,6 +66,10 @@ class _Source:
         self.where = ""  # the policy line the statements being written belong to
         self.helpers: list[str] = []  # functions written before the policies (deep conditions)
         self.day_known = False  # whether the function being written has set `day` already
+        # The atoms the policy being written asks more than once, each kept in a local of its
+        # function (see runtime.SHARED): key -> the local's name; None while writing a helper,
+        # whose locals are its own.
+        self.shared: dict[Hashable, str] | None = None
         self._count = 0
         self._lookups: dict[str, str] = {}
 
@@ -95,12 +111,65 @@ def _argument(src: _Source, arg: object) -> str:
         value = arg.value
         if value is None or type(value) in (bool, int, str):
             return repr(value)  # a literal reads better than a name
+        if isinstance(value, str):
+            # a parser's token (a list's name): a plain literal, which a dict finds by identity
+            # of hash and equality in C, where the token's own __eq__ is a Python call
+            return repr(str(value))
         return src.bind(value)
     assert isinstance(arg, ListLookup)
     return src.lookup(arg.name)
 
 
+def _arg_key(arg: Arg) -> Hashable:
+    """What an argument stands for, as a key: two atoms with equal keys ask the same."""
+    if isinstance(arg, Const):
+        value = arg.value
+        try:
+            hash(value)
+        except TypeError:
+            return ("id", id(value))
+        if isinstance(value, str):
+            return (str, str(value))  # a parser's token is the text it holds
+        return (type(value), value)  # by type too: 1 == True, but they are different answers
+    return arg
+
+
+def _atom_key(applied: Apply) -> Hashable:
+    return (applied.fn, tuple(_arg_key(a) for a in applied.args))
+
+
+def _atoms(cond: ir.Cond) -> Iterator[Apply]:
+    if isinstance(cond, ir.Atom):
+        yield cond.apply
+    elif isinstance(cond, ir.Negation):
+        yield from _atoms(cond.part)
+    else:
+        for part in cond.parts:
+            yield from _atoms(part)
+
+
+def _repeated(policy: ir.Policy) -> list[Hashable]:
+    """The keys of the shareable atoms (runtime.SHARED) ``policy`` asks more than once."""
+    conds = [*policy.when, *(c for rule in policy.rules
+                             for c in (*rule.when, *rule.unless, rule.effect))]
+    counts = Counter(_atom_key(a) for cond in conds for a in _atoms(cond) if a.fn in SHARED)
+    return [key for key, count in counts.items() if count > 1]
+
+
 def _apply(src: _Source, applied: Apply, target: str, depth: int) -> None:
+    """Lines that set ``target`` to the atom's answer. An atom the policy asks again is kept
+    in a local of the function, asked again only while its answer is unknown (None: each
+    rule names the missing fact)."""
+    kept = None if src.shared is None else src.shared.get(_atom_key(applied))
+    if kept is None:
+        _answer(src, applied, target, depth)
+        return
+    src.emit(depth, f"if {kept} is None:")
+    _answer(src, applied, kept, depth + 1)
+    src.emit(depth, f"{target} = {kept}")
+
+
+def _answer(src: _Source, applied: Apply, target: str, depth: int) -> None:
     """Lines that set ``target`` to the atom's answer: the runtime function's body copied in
     when it is marked hot, else a call to it."""
     args = [_argument(src, a) for a in applied.args]
@@ -148,14 +217,38 @@ def _helper(src: _Source, cond: ir.Cond) -> str:
     """The name of a function, written before ``judge``, that answers ``cond``."""
     name = src.name("cond")
     outer, src.lines = src.lines, []
+    shared, src.shared = src.shared, None
     src.emit(0, f"def {name}(ctx):")
     src.emit(1, "call = ctx.call", "t = ctx.t", "missing = ctx.missing")
     value = src.name("v")
     _condition(src, cond, value, 1)
     src.emit(1, f"return {value}")
     src.helpers.extend(src.lines)
-    src.lines = outer
+    src.lines, src.shared = outer, shared
     return name
+
+
+# The findings kept per rule, one per set of missing facts; past this many (a policy naming
+# lists without end), further sets are made afresh each time.
+_KEPT = 64
+
+
+def _remembered(make: Callable[[set[str]], Finding]) -> Callable[[set[str]], Finding]:
+    """``make`` (a rule's finding naming the facts it lacks), its answer kept by those facts:
+    a finding is immutable, so the calls that lack the same facts share one, as those lacking
+    none share the rule's own (and each is written to JSON once, see Finding.to_json)."""
+    kept: dict[frozenset[str], Finding] = {}
+
+    def finding(missing: set[str]) -> Finding:
+        key = frozenset(missing)
+        found = kept.get(key)
+        if found is None:  # racing threads make equal findings; either may stay
+            found = make(missing)
+            if len(kept) < _KEPT:
+                kept[key] = found
+        return found
+
+    return finding
 
 
 def _where(span: Span) -> str:
@@ -200,7 +293,7 @@ def _rule(src: _Source, rule: ir.Rule, depth: int) -> None:
     found = "violations" if rule.level == "deny" else "warnings"
     src.emit(body,
              f"{found}.append({src.bind(rule.finding, 'F')} if not missing"
-             f" else {src.bind(rule.finding_with, 'FW')}(missing))",
+             f" else {src.bind(_remembered(rule.finding_with), 'FW')}(missing))",
              "break")
     src.where = ""
 
@@ -217,6 +310,9 @@ def _policy(src: _Source, policy: ir.Policy) -> str:
     src.day_known = False
     src.emit(0, f"# policy {info.id}", f"def {name}(ctx, call, t, missing, violations, warnings):")
     src.where = _where(info.span)
+    src.shared = {key: src.name("shared") for key in _repeated(policy)}
+    if src.shared:  # not asked yet
+        src.emit(1, " = ".join(src.shared.values()) + " = None")
     if info.effective_from is not None or info.effective_until is not None:
         src.emit(1, _DAY)
         src.day_known = True
@@ -236,12 +332,14 @@ def _policy(src: _Source, policy: ir.Policy) -> str:
             src.emit(1, f"if {value} is False:", f"    return {not_applicable}",
                      f"if {value} is None:", "    undetermined = True")
         src.emit(1, "if undetermined:",
-                 f"    violations.append({src.bind(policy.undetermined, 'UND')}(missing))",
+                 f"    violations.append({src.bind(_remembered(policy.undetermined), 'UND')}"
+                 "(missing))",
                  f"    return {applicable}")
     src.where = ""
     for rule in policy.rules:
         _rule(src, rule, 1)
     src.emit(1, f"return {applicable}")
+    src.shared = None
     return name
 
 

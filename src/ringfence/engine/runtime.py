@@ -19,12 +19,12 @@ import functools
 import math
 import operator
 from calendar import monthrange
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ringfence.contract.request import Call
+from ringfence.contract.request import Call, instant_in
 from ringfence.facts.callee import (
     FactSource,
     HolidaysUnknown,
@@ -91,12 +91,19 @@ class Ctx:
         """The callee's calendar date at the judged instant (asked by many rules: kept)."""
         day = self._day
         if day is None:  # the first zone's clock, which its windows read too
-            day = self._day = self.local(self.home).date()
+            # home and local written out: this runs once for nearly every call
+            zones = self.zones
+            zone = zones[0] if zones else self.home
+            local = self._cache.get(zone)
+            if local is None:
+                local = self._cache[zone] = self.t_dt.astimezone(zone)
+            day = self._day = local.date()
         return day
 
     def date_of(self, ts: float) -> dt.date:
         """The callee's calendar date at the instant ``ts``."""
-        return dt.datetime.fromtimestamp(ts, self.home).date()
+        zones = self.zones  # home written out: asked for every event a rule dates
+        return dt.datetime.fromtimestamp(ts, zones[0] if zones else self.home).date()
 
     def holiday(self, day: dt.date, national_only: bool) -> str | bool | None:
         """The public holiday's name on ``day``, False when none, None when the callee's
@@ -120,6 +127,20 @@ HOT: set[Callable[..., Any]] = set()
 def hot(fn: Callable[..., Tri]) -> Callable[..., Tri]:
     """Mark ``fn`` as copied into the generated function."""
     HOT.add(fn)
+    return fn
+
+
+#: Runtime functions whose answer the generated function may keep for one judgement of one
+#: policy and give again where the policy asks the same again (the same function, equal
+#: arguments): their answer depends only on their arguments and the judgement, and a known
+#: answer (True, False) never names a missing fact. An unknown answer is asked again, so that
+#: each rule needing the fact names it (the missing facts are each rule's own).
+SHARED: set[Callable[..., Any]] = set()
+
+
+def shared(fn: Callable[..., Tri]) -> Callable[..., Tri]:
+    """Mark ``fn`` as one whose known answer the generated function keeps (:data:`SHARED`)."""
+    SHARED.add(fn)
     return fn
 
 
@@ -393,7 +414,7 @@ def excluded(duration: nodes.Duration) -> CalendarDays | None:
 
 def _day_diff(ctx: Ctx, duration: nodes.Duration, event: float) -> int | None:
     """Calendar or business days between the event's local date and the judged instant's."""
-    start, end = ctx.date_of(event), ctx.local_date()
+    start, end = ctx.date_of(event), ctx._day or ctx.local_date()
     if duration.kind == "calendar":
         return (end - start).days
     if start > end:
@@ -569,6 +590,7 @@ def _observe_field_age(node: nodes.FieldAge, ctx: Ctx) -> str:
 
 
 @hot
+@shared
 def on_list(lists: Any, checked: Any, name: str, slot: ListSlot, number: str,
             missing: set[str], fact: str) -> Tri:
     """``callee on list NAME``: named in the call's ``lists``, else on the loaded list. A list
@@ -592,7 +614,7 @@ def listing(ctx: Ctx, name: str, missing: set[str]) -> tuple[Tri, float | None]:
     call = ctx.call
     lists = call.lists
     if lists is not None and name in lists:
-        return True, lists[name]  # type: ignore[return-value]
+        return True, instant_in(lists[name], ctx.home)
     found, when = ctx.facts.listed(name, call.to)
     if found is None:
         answered = lists is not None and name in call.lists_checked_at
@@ -637,6 +659,14 @@ def _listed(ctx: Ctx, name: str) -> str:
 def _observe_on_list(node: nodes.OnList, ctx: Ctx) -> str:
     return _listed(ctx, node.name)
 
+def checked_at(ctx: Ctx, name: str) -> float | None:
+    """When the caller last checked the number against list ``name`` (POSIX seconds; a bare
+    date is midnight in the callee's zone), None when the call does not say. Placed here, as
+    read: the evaluator leaves the call's bare dates as given (see Evaluator.gather)."""
+    return instant_in(ctx.call.lists_checked_at.get(name), ctx.home)
+
+
+@shared
 def on_list_at_wash(ctx: Ctx, name: str, missing: set[str]) -> Tri:
     """``callee on list NAME as of last wash``: listed no later than the caller's last copy of
     the list (``lists_checked_at.NAME``). An unknown listing date counts as listed long ago
@@ -644,10 +674,10 @@ def on_list_at_wash(ctx: Ctx, name: str, missing: set[str]) -> Tri:
     found, listed_at = listing(ctx, name, missing)
     if not found:
         return found
-    checked = ctx.call.lists_checked_at.get(name)
+    checked = checked_at(ctx, name)
     if checked is None:
         return unknown(missing, f"lists_checked_at.{name}")
-    return listed_at is None or listed_at <= checked  # type: ignore[operator]
+    return listed_at is None or listed_at <= checked
 
 
 @lowers(nodes.OnListAtWash)
@@ -656,10 +686,10 @@ def _lower_on_list_at_wash(node: nodes.OnListAtWash) -> Apply:
 
 
 def _checked(ctx: Ctx, name: str) -> str:
-    checked = ctx.call.lists_checked_at.get(name)
+    checked = checked_at(ctx, name)
     if checked is None:
         return lacking(f"lists_checked_at.{name}")
-    return f"the {name} list was last checked on {plain_instant(ctx, checked)}"  # type: ignore[arg-type]
+    return f"the {name} list was last checked on {plain_instant(ctx, checked)}"
 
 
 @observes(nodes.OnListAtWash)
@@ -673,10 +703,10 @@ def _observe_on_list_at_wash(node: nodes.OnListAtWash, ctx: Ctx) -> str:
 def list_checked(ctx: Ctx, name: str, age: nodes.Age, missing: set[str]) -> Tri:
     """``list NAME checked AGE``: the caller's last copy of the list, by the call's
     ``lists_checked_at``."""
-    checked = ctx.call.lists_checked_at.get(name)
+    checked = checked_at(ctx, name)
     if checked is None:
         return unknown(missing, f"lists_checked_at.{name}")
-    return age_holds(ctx, age, checked)  # type: ignore[arg-type]
+    return age_holds(ctx, age, checked)
 
 
 @lowers(nodes.ListChecked)
@@ -708,6 +738,7 @@ def _purpose_arg(purpose: str | None) -> Arg:
 
 
 @hot
+@shared
 def has_consent(records: Any, t: float, kinds: frozenset[str] | None, purpose: str | None,
                 missing: set[str], seller: str | None, to: str) -> Tri:
     """``consent [TYPE] for PURPOSE``: a record of the type, for the purpose, given before the
@@ -843,9 +874,19 @@ class HistoryFilter:
                 continue
             wanted[what] = value
         outcomes = self.outcomes
-        items = tuple((_ATTEMPT_INDEX[k], v) for k, v in wanted.items())
-        return lambda a: (outcomes is None or a[1] in outcomes) and all(
-            a[i] == v for i, v in items)
+        if not wanted:
+            return _every if outcomes is None else lambda a: a[1] in outcomes
+        # the attempt's fields compared in one go (an itemgetter, not a generator per attempt)
+        read = operator.itemgetter(*(_ATTEMPT_INDEX[k] for k in wanted))
+        values = tuple(wanted.values()) if len(wanted) > 1 else next(iter(wanted.values()))
+        if outcomes is None:
+            return lambda a: read(a) == values
+        return lambda a: a[1] in outcomes and read(a) == values
+
+
+def _every(attempt: Any) -> bool:
+    """The predicate of no filter: every attempt counts."""
+    return True
 
 
 def event_instants(ctx: Ctx, event: str, filters: HistoryFilter) -> Iterator[float] | None:
@@ -951,21 +992,29 @@ class Count:
 def count_matching(ctx: Ctx, spec: Count, keep: Callable[[Any], bool] | None) -> int | None:
     """How many prior attempts in the window ``keep`` accepts (None when ``keep`` is None or
     the call gives no ``history``)."""
-    history = ctx.call.history
-    if keep is None or history is None:
+    if keep is None:
+        return None
+    call = ctx.call
+    instants: Sequence[float] | None
+    if keep is _every:  # without a filter the instants are enough: the attempts are not built
+        instants = call.history_at
+    else:
+        history = call.history
+        instants = None if history is None else [a[0] for a in history if keep(a)]
+    if instants is None:
         return None
     t = ctx.t
     total = 0
     if spec.seconds is not None:
         # A sliding window of fixed length: one subtraction, then plain comparisons.
         start = t - spec.seconds
-        for attempt in history:
-            if start <= attempt[0] < t and keep(attempt):
+        for at in instants:
+            if start <= at < t:
                 total += 1
         return total
-    for attempt in history:
-        if attempt.at < t and keep(attempt):
-            hit = age_holds(ctx, spec.window, attempt.at)
+    for at in instants:
+        if at < t:
+            hit = age_holds(ctx, spec.window, at)
             if hit is None:
                 return None
             total += hit
@@ -989,6 +1038,7 @@ def count_attempts(ctx: Ctx, spec: Count) -> Tri:
 
 
 @hot
+@shared
 def count_recent(history_at: tuple[float, ...] | None, t: float, seconds: int,
                  op: Callable[[Any, Any], bool], number: int, missing: set[str]) -> Tri:
     """``count of attempts in last N hours OP N`` without filters: a sliding window of fixed
@@ -1222,6 +1272,7 @@ def closed_reason(ctx: Ctx, window: WindowSpec, local: dt.datetime) -> str | boo
 
 
 @hot
+@shared
 def window_open(ctx: Ctx, fixed: tuple[ZoneInfo, ...] | None,
                 hours: tuple[tuple[Interval, ...], ...], start: dt.time | None,
                 end: dt.time | None, inclusive: bool, window: WindowSpec,
