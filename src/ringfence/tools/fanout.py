@@ -26,6 +26,9 @@ _Workers = list[tuple[multiprocessing.process.BaseProcess, Connection, Connectio
 # Pipes this large (Linux's default limit for anyone) carry a block of decide --jobs in one or
 # two writes instead of sixteen 64 kB ones.
 _PIPE_SIZE = 1 << 20
+# Whether the worker processes are forked, and so inherit this process's open files and what
+# it has loaded (elsewhere they are spawned: macOS and Windows cannot fork safely).
+FORKED = sys.platform == "linux"
 
 
 class WorkerLost(Exception):
@@ -66,7 +69,7 @@ def _widen(connection: Connection) -> None:
 def _start(workers: _Workers, jobs: int, work: Callable[[T], R], start: Callable[..., None],
            start_args: tuple[Any, ...]) -> None:
     """Start the workers, each with its pipe in and its pipe out."""
-    context = (multiprocessing.get_context("fork") if sys.platform == "linux"
+    context = (multiprocessing.get_context("fork") if FORKED
                else multiprocessing.get_context("spawn"))
     for _ in range(jobs):
         inbox, to_worker = context.Pipe(duplex=False)
