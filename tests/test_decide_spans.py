@@ -1,10 +1,13 @@
-"""``decide --jobs`` over a regular file: the workers read their spans of it themselves."""
+"""``decide --jobs`` over a regular file: the workers read their spans of it themselves, and
+write their decisions to standard output themselves, in turn."""
 
 from __future__ import annotations
 
 import io
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,7 @@ from test_decide_stream import HOURS, NOON, _mixed_input, call, decide
 
 from ringfence.errors import InputError
 from ringfence.tools import decide_cli
-from ringfence.tools.callstream import Block, Span, pieces, read_span, spans
+from ringfence.tools.callstream import FANOUT_BLOCK, Block, Span, pieces, read_span, spans
 from ringfence.tools.cli import cli
 
 
@@ -151,3 +154,38 @@ def test_a_call_written_over_several_lines_is_one_call_with_workers_too(tmp_path
     path.write_bytes(json.dumps(json.loads(call(5, at=NOON)), indent=2).encode())
     code, out, _ = _decide_file(path, "--jobs", "2", "-q")
     assert code == 0 and [json.loads(line)["id"] for line in out.splitlines()] == [5]
+
+
+# ---- the workers write the decisions themselves -------------------------------------------
+
+
+RINGFENCE = [sys.executable, "-c", "from ringfence.tools.cli import main; main()"]
+
+
+def test_workers_write_a_file_of_many_blocks_to_standard_output_in_order(tmp_path):
+    data, bad = _mixed_input(12_000)  # a few MB: spans of FANOUT_BLOCK over both workers
+    assert len(data) > 3 * FANOUT_BLOCK
+    path = tmp_path / "calls.jsonl"
+    path.write_bytes(data)
+    outs = []
+    for jobs in ("1", "2"):
+        with (tmp_path / f"out{jobs}").open("wb") as out:  # a file: the workers share it
+            done = subprocess.run([*RINGFENCE, "decide", "-p", HOURS, "--jobs", jobs, str(path)],
+                                  stdout=out, stderr=subprocess.PIPE, check=False)
+        assert done.returncode == 2
+        outs.append(((tmp_path / f"out{jobs}").read_bytes(), done.stderr))
+    assert outs[0] == outs[1]
+    records = [json.loads(line) for line in outs[1][0].splitlines()]
+    assert {r["line"]: r.get("id") for r in records if "error" in r} == bad
+
+
+def test_a_reader_that_goes_away_ends_the_workers_quietly(tmp_path):
+    path = tmp_path / "calls.jsonl"
+    path.write_bytes(b"".join(call(i) + b"\n" for i in range(20_000)))
+    proc = subprocess.Popen([*RINGFENCE, "decide", "-q", "-p", HOURS, "--jobs", "2", str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout and proc.stderr
+    assert json.loads(proc.stdout.readline())["id"] == 0
+    proc.stdout.close()
+    assert proc.wait(60) == 1
+    assert proc.stderr.read() == b""

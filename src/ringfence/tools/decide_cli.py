@@ -71,7 +71,20 @@ def _outputs(main: Decider, stream: BinaryIO, jobs: int) -> Iterator[Output]:
     found = spans(stream, FANOUT_BLOCK) if FORKED else None
     items: Iterator[Block | Span] = blocks(stream, FANOUT_BLOCK) if found is None else found
     prepare_workers(main)
-    return ordered_map(_work, items, jobs, start_worker, (main.options,))
+    out = _descriptor()
+    if out is None:
+        return ordered_map(_work, items, jobs, start_worker, (main.options,))
+    return ordered_map(_work_written, items, jobs, start_worker, (main.options,), out)
+
+
+def _descriptor() -> int | None:
+    """Standard output's file descriptor, for the workers to write to (None when it has none:
+    a caller's stream), with what is buffered for it written first."""
+    sys.stdout.flush()
+    try:
+        return sys.stdout.buffer.fileno()
+    except (OSError, ValueError):  # io.UnsupportedOperation
+        return None
 
 
 def _work(item: Block | Span) -> Output:
@@ -85,6 +98,12 @@ def _work(item: Block | Span) -> Output:
         out.append(output.data)
         tally.add(output.tally)
     return Output(b"".join(out), tally)
+
+
+def _work_written(item: Block | Span) -> tuple[bytes, Output]:
+    """A block's lines, which its worker writes to standard output itself, and its tally."""
+    output = _work(item)
+    return output.data, Output(b"", output.tally)
 
 
 @contextlib.contextmanager
