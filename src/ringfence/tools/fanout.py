@@ -92,20 +92,59 @@ def _serve(inbox: Connection, outbox: Connection, work: Callable[[T], Any],
     if turn is not None:
         turn.keep()
     start(*start_args)
+    answers = _Answers(outbox, turn)
     while (item := inbox.recv()) is not None:
         try:
             answer: Any = work(item)
-            if turn is not None:  # its bytes written in their turn, the rest sent back
-                data, answer = answer
-                turn.write(data)
         except Exception as err:  # the caller's error, raised there in order
             answer = _Failed(err)
-            if turn is not None:
-                turn.broken = True
+        answers.put(answer)
+    answers.close()
+
+
+class _Answers:
+    """A worker's answers, sent back in order. With a turn, each one's bytes are written first,
+    in its turn, by a thread of their own: the worker goes on with its next item meanwhile
+    rather than wait for the workers before it, who may be slower for a while (a harder block,
+    a busy machine)."""
+
+    def __init__(self, outbox: Connection, turn: _Turn | None):
+        self.outbox = outbox
+        self.turn = turn
+        self.ready: queue.Queue[Any] = queue.Queue(maxsize=2)
+        self.thread = threading.Thread(target=self._write, name="ringfence-writer", daemon=True)
+        if turn is not None:
+            self.thread.start()
+
+    def put(self, answer: Any) -> None:
+        if self.turn is None:
+            self._send(answer)
+        else:
+            self.ready.put(answer)
+
+    def close(self) -> None:
+        if self.turn is not None:
+            self.ready.put(_END)
+            self.thread.join()
+
+    def _write(self) -> None:
+        assert self.turn is not None
+        while (answer := self.ready.get()) is not _END:
+            if not isinstance(answer, _Failed):
+                try:
+                    data, answer = answer
+                    self.turn.write(data)
+                except Exception as err:  # the output's error (a reader gone), raised in order
+                    answer = _Failed(err)
+            if isinstance(answer, _Failed):
+                self.turn.broken = True
+            self._send(answer)
+
+    def _send(self, answer: Any) -> None:
         try:
-            outbox.send(answer)
+            self.outbox.send(answer)
         except Exception as err:  # an error that cannot be pickled: said in words
-            outbox.send(_Failed(RuntimeError(f"{type(err).__name__}: {err}")))
+            self.outbox.send(_Failed(RuntimeError(f"{type(err).__name__}: {err}")))
 
 
 def _widen(connection: Connection) -> None:
