@@ -3,6 +3,10 @@
 Input is read a block at a time (:mod:`ringfence.tools.callstream`), each block decided (here, or
 by worker processes with ``--jobs``) and its lines written and flushed before the next is awaited,
 so the first decision comes out while the input is still being read and memory stays flat.
+
+With ``--jobs``, the workers read a regular file's lines themselves and write their decisions
+to standard output themselves, in input order (:mod:`ringfence.tools.fanout`): this process
+only finds where the blocks lie and adds up the tallies.
 """
 
 from __future__ import annotations
