@@ -1,15 +1,19 @@
 """``ringfence.tools.fanout``: work over worker processes, answered in input order; an error in
 the work or in reading the items is raised in its place, a worker that dies is a WorkerLost, and
-no worker outlives the map."""
+no worker outlives the map. Bytes for one file are written there in input order, by the workers
+in turn (or, spawned, by the caller)."""
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from ringfence.tools import fanout
 from ringfence.tools.fanout import WorkerLost, ordered_map
 
 
@@ -30,9 +34,22 @@ def _work(item: int) -> tuple[int, int, str]:
     return item, os.getpid(), _TAG
 
 
+def _written(item: int) -> tuple[bytes, tuple[int, int, str]]:
+    answer = _work(item)
+    return b"%d\n" % item * (1 + item % 7 * 5000), answer  # up to 200 kB: a pipe takes part
+
+
+def _lines(items: Iterator[int] | range | list[int]) -> bytes:
+    return b"".join(b"%d\n" % i * (1 + i % 7 * 5000) for i in items)
+
+
 def _children() -> list[int]:
+    """This process's children but multiprocessing's resource tracker (spawning starts it once,
+    for good)."""
     with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as children:
-        return [int(pid) for pid in children.read().split()]
+        pids = [int(pid) for pid in children.read().split()]
+    return [pid for pid in pids if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline")
+            .read_bytes()]
 
 
 def test_answers_come_in_input_order_from_every_worker_started_first():
@@ -76,4 +93,59 @@ def test_workers_end_when_the_answers_are_no_longer_wanted():
     answers = ordered_map(_work, range(14, 10_000), 2, _start, ("",))
     assert next(answers)[0] == 14
     answers.close()
+    assert not _children()
+
+
+@pytest.fixture(params=[True, False], ids=["forked", "spawned"])
+def forked(request, monkeypatch) -> bool:
+    monkeypatch.setattr(fanout, "FORKED", request.param)
+    return bool(request.param)
+
+
+def test_bytes_are_written_in_input_order_each_before_its_answer(tmp_path: Path, forked):
+    items = [i for i in range(60) if i != 13]
+    path = tmp_path / "out"
+    with path.open("wb") as out:
+        for item, pid, _ in ordered_map(_written, items, 3, _start, ("",), out.fileno()):
+            assert path.read_bytes().startswith(_lines(items[:items.index(item) + 1]))
+            assert pid != os.getpid()
+    assert path.read_bytes() == _lines(items)
+    assert not _children()
+
+
+def test_bytes_go_through_a_pipe_whole_and_in_order():
+    read, write = os.pipe()
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.extend(iter(lambda: os.read(read, 1 << 16),
+                                                              b"")))
+    reader.start()
+    try:
+        answers = list(ordered_map(_written, range(14, 40), 2, _start, ("",), write))
+    finally:
+        os.close(write)
+        reader.join()
+        os.close(read)
+    assert [item for item, _, _ in answers] == list(range(14, 40))
+    assert b"".join(got) == _lines(range(14, 40))
+
+
+def test_nothing_is_written_after_an_error_in_the_work(tmp_path: Path, forked):
+    path = tmp_path / "out"
+    with path.open("wb") as out, pytest.raises(ValueError, match="thirteen"):
+        for item, _, _ in ordered_map(_written, range(40), 2, _start, ("",), out.fileno()):
+            if item == 12:  # time for the workers to write what comes after 13, were it theirs
+                time.sleep(0.5)
+    assert path.read_bytes() == _lines(range(13))
+    assert not _children()
+
+
+def test_a_writer_that_dies_is_a_worker_lost_after_what_came_before(tmp_path: Path):
+    path = tmp_path / "out"
+    seen = []
+    with path.open("wb") as out, pytest.raises(WorkerLost, match="stopped"):
+        for item, _, _ in ordered_map(_written, [1, 2, 666, 4, 5], 2, _start, ("",),
+                                      out.fileno()):
+            seen.append(item)
+    # what its worker had not written yet when it died is lost with it, and nothing after
+    assert seen in ([], [1, 2]) and path.read_bytes() == _lines(seen)
     assert not _children()

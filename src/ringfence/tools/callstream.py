@@ -10,6 +10,10 @@ One JSON call written over several lines (a pretty-printed file, or inline JSON)
 call, as when the whole input was read at once: when the first line that is not blank opens an
 object it does not close, the input is gathered, up to :data:`MAX_OBJECT` bytes, and if all of it
 is one JSON value it becomes a single line 1. Otherwise it is read as JSON Lines.
+
+A regular file of JSON Lines read by ``--jobs`` worker processes is cut into :class:`Span` s
+instead: where each block of lines lies in the file, which a worker reads itself, so the input
+does not pass through this process and a pipe.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import contextlib
 import io
 import os
 import select
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -42,6 +47,18 @@ class Block:
 
     first: int
     data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Whole lines of a regular file, by place: bytes ``start`` to ``end`` of the file open as
+    ``fd`` (named ``name``), the first of them line ``first``."""
+
+    fd: int
+    name: str
+    first: int
+    start: int
+    end: int
 
 
 @contextlib.contextmanager
@@ -142,18 +159,23 @@ def _opens_an_object(head: bytes) -> bool:
     return False
 
 
-def blocks(stream: BinaryIO, size: int = BLOCK) -> Iterator[Block]:
-    """The input as blocks of whole lines, in order (see the module's docstring)."""
-    reads = _reader(stream, size)
+def _first_line(reads: Iterator[bytes]) -> bytes:
+    """The reads up to the end of the first line that is not blank (all of them if none is)."""
     pieces: list[bytes] = []
     seen = False  # text of the first line that is not blank
-    for data in reads:  # up to the end of that line
+    for data in reads:
         pieces.append(data)
         after = data if seen else data.lstrip(JSON_SPACE)
         seen = seen or bool(after)
         if seen and b"\n" in after:
             break
-    head = b"".join(pieces)
+    return b"".join(pieces)
+
+
+def blocks(stream: BinaryIO, size: int = BLOCK) -> Iterator[Block]:
+    """The input as blocks of whole lines, in order (see the module's docstring)."""
+    reads = _reader(stream, size)
+    head = _first_line(reads)
     if _opens_an_object(head):
         whole, head = _one_value(head, reads)
         if whole is not None:
@@ -184,3 +206,81 @@ def _chain(head: bytes, reads: Iterator[bytes]) -> Iterator[bytes]:
     if head:
         yield head
     yield from reads
+
+
+def spans(stream: BinaryIO, size: int) -> Iterator[Span] | None:
+    """The rest of the input as spans of whole lines of about ``size`` bytes, in order, when it
+    is a regular file of JSON Lines; None when it is not (a pipe, inline JSON, one call written
+    over several lines): :func:`blocks` reads it then. The stream itself is not moved."""
+    try:
+        fd = stream.fileno()
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        start = stream.tell()
+    except (OSError, ValueError):  # BytesIO: io.UnsupportedOperation
+        return None
+    if not regular or not hasattr(os, "pread"):
+        return None
+    name = str(getattr(stream, "name", "standard input"))
+    if _opens_an_object(_first_line(_preads(fd, name, start, size))):
+        return None
+    return _spans(fd, name, start, size)
+
+
+def _spans(fd: int, name: str, start: int, size: int) -> Iterator[Span]:
+    number = 1
+    while data := _pread(fd, name, start, size):
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            end, lines = start + cut, data.count(b"\n")
+        else:  # one line longer than a block: the span runs to its end
+            end, lines = _line_end(fd, name, start + len(data), size), 1
+        yield Span(fd, name, number, start, end)
+        number += lines
+        start = end
+
+
+def _line_end(fd: int, name: str, at: int, size: int) -> int:
+    """Where the line going on at ``at`` ends: after its ``\\n``, or at the end of the file."""
+    for data in _preads(fd, name, at, size):
+        found = data.find(b"\n")
+        if found >= 0:
+            return at + found + 1
+        at += len(data)
+    return at
+
+
+def _preads(fd: int, name: str, at: int, size: int) -> Iterator[bytes]:
+    """The file from ``at`` on, ``size`` bytes a read."""
+    while data := _pread(fd, name, at, size):
+        yield data
+        at += len(data)
+
+
+def _pread(fd: int, name: str, at: int, size: int) -> bytes:
+    try:
+        return os.pread(fd, size, at)
+    except OSError as err:
+        raise InputError(f"cannot read {name}: {err.strerror or err}") from None
+
+
+def read_span(span: Span) -> Block:
+    """The lines a span stands for (fewer if the file has shrunk since)."""
+    want = span.end - span.start
+    data = _pread(span.fd, span.name, span.start, want)
+    while len(data) < want and (more := _pread(span.fd, span.name, span.start + len(data),
+                                               want - len(data))):
+        data += more  # a read of a regular file stops short only at its end or past 2 GB
+    return Block(span.first, data)
+
+
+def pieces(block: Block, size: int) -> Iterator[Block]:
+    """A block as blocks of whole lines of at most ``size`` bytes (a longer line alone), in
+    order."""
+    data, number, start = block.data, block.first, 0
+    while start < len(data):
+        end = (data.rfind(b"\n", start, start + size) + 1
+               or data.find(b"\n", start + size) + 1 or len(data))
+        piece = data[start:end]
+        yield Block(number, piece)
+        number += piece.count(b"\n")
+        start = end
