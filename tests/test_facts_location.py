@@ -13,7 +13,7 @@ import ringfence
 from ringfence.errors import CallError
 from ringfence.facts.callee import StandardFacts
 from ringfence.facts.locate import NumberFacts, reference
-from ringfence.facts.locationtable import LocationTable, nanp_table, number_of
+from ringfence.facts.locationtable import NATIONAL_DIGITS, PREFIX_DIGITS, LocationTable, nanp_table, number_of
 from ringfence.facts.postal import PostalPlace, locate_postal
 
 HOURS = "allow only between 08:00 and 21:00 inclusive, callee local time"
@@ -68,16 +68,22 @@ def test_text_that_is_not_ten_ascii_digits_is_not_read_from_the_table(text):
 
 
 def test_a_column_of_numbers_is_located_as_one_by_one():
-    # find_sorted (a whole column at once) against find (one number): every run's two ends,
-    # the numbers either side of them, and random numbers, in ascending order
+    # find_many (a whole column at once) against find (one number): every run's two ends, the
+    # numbers either side of them (runs that start inside a prefix of PREFIX_DIGITS digits
+    # among them), every prefix's first and last number, and random numbers, in random order
     table = nanp_table()
     bounds = [n for first, last, _ in table.run_bounds() for n in (first, last)]
+    assert any(first % 10 ** (NATIONAL_DIGITS - PREFIX_DIGITS) for first, _, _ in
+               table.run_bounds())  # some prefixes are split between runs
     rng = random.Random(5)
-    numbers = sorted({*bounds, *(n + 1 for n in bounds if n + 1 < 10**10),
-                      *(rng.randrange(10**10) for _ in range(20_000))})
-    found = table.find_sorted(np.array(numbers, dtype=np.int64))
+    step = 10 ** (NATIONAL_DIGITS - PREFIX_DIGITS)
+    numbers = [*bounds, *(n + 1 for n in bounds if n + 1 < 10**10), *(n - 1 for n in bounds if n),
+               *range(0, 10**10, step), *range(step - 1, 10**10, step),
+               *(rng.randrange(10**10) for _ in range(20_000))]
+    rng.shuffle(numbers)
+    found = table.find_many(np.array(numbers, dtype=np.int64))
     assert [table.answers[i] for i in found.tolist()] == [table.find(n) for n in numbers]
-    assert len(table.find_sorted(np.array([], dtype=np.int64))) == 0
+    assert len(table.find_many(np.array([], dtype=np.int64))) == 0
 
 
 def test_a_damaged_table_file_is_refused():

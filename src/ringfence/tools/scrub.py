@@ -176,8 +176,7 @@ def scrub(policies: PolicySet, calls: CallTable, plan: Plan, *, batch: bool = Tr
     rows = len(calls)
     clock = [(time.perf_counter(), time.process_time())]
     if batch:
-        columns = {name: calls.table.column(name).combine_chunks()
-                   for name in calls.table.column_names}
+        columns = {name: _whole(calls.table.column(name)) for name in calls.table.column_names}
         groups = group_calls(policies, columns, rows, calls.by_row)
         alone = groups.alone
         representatives = np.concatenate([groups.first, alone])
@@ -203,6 +202,11 @@ def scrub(policies: PolicySet, calls: CallTable, plan: Plan, *, batch: bool = Tr
     result.stages = {stage: (end[0] - start[0], end[1] - start[1]) for stage, (start, end)
                      in zip(("grouping", "deciding", "answers"), pairwise(clock), strict=True)}
     return result
+
+
+def _whole(column: pa.ChunkedArray) -> pa.Array:
+    """The column as one array: its only chunk as it is (joining copies even one chunk)."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def _spread(values: list[str | None], index: npt.NDArray[np.int64]) -> pa.DictionaryArray:
