@@ -70,15 +70,19 @@ def test_text_that_is_not_ten_ascii_digits_is_not_read_from_the_table(text):
 def test_a_column_of_numbers_is_located_as_one_by_one():
     # find_many (a whole column at once) against find (one number): every run's two ends, the
     # numbers either side of them (runs that start inside a prefix of PREFIX_DIGITS digits
-    # among them), every prefix's first and last number, and random numbers, in random order
+    # among them), the first and last number of the prefixes around each run's start and of
+    # random prefixes, and random numbers, in random order
     table = nanp_table()
     bounds = [n for first, last, _ in table.run_bounds() for n in (first, last)]
-    assert any(first % 10 ** (NATIONAL_DIGITS - PREFIX_DIGITS) for first, _, _ in
-               table.run_bounds())  # some prefixes are split between runs
-    rng = random.Random(5)
     step = 10 ** (NATIONAL_DIGITS - PREFIX_DIGITS)
+    assert any(first % step for first, _, _ in table.run_bounds())  # some prefixes are split
+    rng = random.Random(5)
+    prefixes = {p for first, _, _ in table.run_bounds() for p in range(first // step - 1,
+                                                                       first // step + 2)}
+    prefixes |= {rng.randrange(10**PREFIX_DIGITS) for _ in range(20_000)}
     numbers = [*bounds, *(n + 1 for n in bounds if n + 1 < 10**10), *(n - 1 for n in bounds if n),
-               *range(0, 10**10, step), *range(step - 1, 10**10, step),
+               *(p * step + end for p in prefixes if 0 <= p < 10**PREFIX_DIGITS
+                 for end in (0, step - 1)),
                *(rng.randrange(10**10) for _ in range(20_000))]
     rng.shuffle(numbers)
     found = table.find_many(np.array(numbers, dtype=np.int64))
