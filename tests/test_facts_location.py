@@ -13,7 +13,7 @@ import ringfence
 from ringfence.errors import CallError
 from ringfence.facts.callee import StandardFacts
 from ringfence.facts.locate import NumberFacts, reference
-from ringfence.facts.locationtable import LocationTable, nanp_table, number_of
+from ringfence.facts.locationtable import NATIONAL_DIGITS, PREFIX_DIGITS, LocationTable, nanp_table, number_of
 from ringfence.facts.postal import PostalPlace, locate_postal
 
 HOURS = "allow only between 08:00 and 21:00 inclusive, callee local time"
@@ -68,16 +68,26 @@ def test_text_that_is_not_ten_ascii_digits_is_not_read_from_the_table(text):
 
 
 def test_a_column_of_numbers_is_located_as_one_by_one():
-    # find_sorted (a whole column at once) against find (one number): every run's two ends,
-    # the numbers either side of them, and random numbers, in ascending order
+    # find_many (a whole column at once) against find (one number): every run's two ends, the
+    # numbers either side of them (runs that start inside a prefix of PREFIX_DIGITS digits
+    # among them), the first and last number of the prefixes around each run's start and of
+    # random prefixes, and random numbers, in random order
     table = nanp_table()
     bounds = [n for first, last, _ in table.run_bounds() for n in (first, last)]
+    step = 10 ** (NATIONAL_DIGITS - PREFIX_DIGITS)
+    assert any(first % step for first, _, _ in table.run_bounds())  # some prefixes are split
     rng = random.Random(5)
-    numbers = sorted({*bounds, *(n + 1 for n in bounds if n + 1 < 10**10),
-                      *(rng.randrange(10**10) for _ in range(20_000))})
-    found = table.find_sorted(np.array(numbers, dtype=np.int64))
+    prefixes = {p for first, _, _ in table.run_bounds() for p in range(first // step - 1,
+                                                                       first // step + 2)}
+    prefixes |= {rng.randrange(10**PREFIX_DIGITS) for _ in range(20_000)}
+    numbers = [*bounds, *(n + 1 for n in bounds if n + 1 < 10**10), *(n - 1 for n in bounds if n),
+               *(p * step + end for p in prefixes if 0 <= p < 10**PREFIX_DIGITS
+                 for end in (0, step - 1)),
+               *(rng.randrange(10**10) for _ in range(20_000))]
+    rng.shuffle(numbers)
+    found = table.find_many(np.array(numbers, dtype=np.int64))
     assert [table.answers[i] for i in found.tolist()] == [table.find(n) for n in numbers]
-    assert len(table.find_sorted(np.array([], dtype=np.int64))) == 0
+    assert len(table.find_many(np.array([], dtype=np.int64))) == 0
 
 
 def test_a_damaged_table_file_is_refused():

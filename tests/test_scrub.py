@@ -18,7 +18,14 @@ from hypothesis import strategies as st
 
 import ringfence
 from ringfence.contract.decision import rfc3339
-from ringfence.engine.batch import ascending, e164_numbers, group_calls
+from ringfence.engine.batch import (
+    _InStep,
+    _list_positions,
+    _listing_codes,
+    ascending,
+    e164_numbers,
+    group_calls,
+)
 from ringfence.errors import CallError
 from ringfence.tools.calltable import read_table
 from ringfence.tools.cli import cli
@@ -168,6 +175,24 @@ def test_numbers_are_ordered_as_argsort_orders_them(largest):
     assert np.array_equal(numbers[order], np.sort(numbers))
     assert np.array_equal(np.sort(order), np.arange(len(numbers)))
     assert len(ascending(np.array([], dtype=np.int64))) == 0
+
+
+@pytest.mark.parametrize("listed", [50, 5_000])
+def test_a_list_is_searched_alike_shorter_or_longer_than_the_batch(listed):
+    # a list of at most a quarter as many numbers as the batch is hashed, a longer one searched
+    # in step with the numbers sorted: both find each number's position in the list's keys, -1
+    # for one not on it (a list without dates: 0 for a number on it)
+    rng = np.random.default_rng(11)
+    keys = np.unique(rng.integers(10**10, 2 * 10**10, listed))
+    numbers = np.concatenate([rng.choice(keys, 300), rng.integers(10**10, 2 * 10**10, 700),
+                              np.zeros(5, dtype=np.int64)])
+    rng.shuffle(numbers)
+    where = {key: at for at, key in enumerate(keys.tolist())}
+    found = _list_positions(keys, numbers, _InStep(numbers))
+    assert found.tolist() == [where.get(n, -1) for n in numbers.tolist()]
+    assert (found >= 0).sum() >= 300
+    listed_codes = _listing_codes(keys, None, numbers, _InStep(numbers))
+    assert listed_codes.tolist() == [0 if n in where else -1 for n in numbers.tolist()]
 
 
 def test_zones_are_those_decide_judges_in(policies):

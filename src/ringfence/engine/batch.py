@@ -9,11 +9,11 @@ operations, a key per row from everything the decision can depend on:
 * what the number tells (country, region, zones), found once per numbering block (the blocks
   :class:`~ringfence.facts.callee.StandardFacts` caches by, :func:`~ringfence.facts.numberblocks.
   block_keys`), and
-* whether the number is on each loaded list, and its listing there (``searchsorted`` over the
-  list's sorted numbers).
+* whether the number is on each loaded list, and its listing there (a hash of the list's
+  numbers, or for a long list a search in step with the numbers sorted).
 
-The numbers are put in ascending order once: the location table's runs and every list are then
-searched in step with them, several times faster than a million searches at random.
+A column the same on every row (one value, no nulls; lists all empty) is left out of the key:
+it tells no two rows apart.
 
 Rows with equal keys are the same call but for the number, which nothing else reads, so one row
 of each group is decided and its decision holds for all. When that cannot be shown the key is
@@ -51,6 +51,8 @@ _SHORTEST, _LONGEST = 8, 16
 _COPIED = ("id", "meta")
 
 Codes = npt.NDArray[np.int64]
+# Per-row codes of fewer than 2**31 values: half the memory of Codes, for a million rows
+Places = npt.NDArray[np.int32]
 
 
 @dataclass(frozen=True)
@@ -116,17 +118,23 @@ def _column_codes(column: pa.Array, by_row: npt.NDArray[np.bool_]
     wherever they are but in a dictionary holding a value twice."""
     kind = column.type
     if pa.types.is_struct(kind):
-        codes = [column.is_valid().to_numpy(zero_copy_only=False).view(np.int8)]
+        # a struct's fields: the values of its valid rows (a null struct's fields are null)
+        codes = [column.is_valid().to_numpy(zero_copy_only=False).view(np.int8)
+                 ] if column.null_count else []
         for index in range(kind.num_fields):
             codes.extend(_column_codes(column.field(index), by_row))
         return codes
     if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        if not column.null_count and not len(column.flatten()):
+            return []  # every list empty
         # An empty list (no attempts, no consent: a fact, not a missing one) is keyed by being
         # empty; a row whose list holds items is judged on its own.
         length = pc.fill_null(pc.list_value_length(column), -1).to_numpy(zero_copy_only=False)
         by_row |= length > 0
         return [length]
     if pa.types.is_dictionary(kind) and not pa.types.is_nested(kind.value_type):
+        if not column.null_count and len(column.dictionary) == 1:
+            return []  # one value on every row
         # already encoded (text columns of a Parquet file are read so): equal indices into one
         # dictionary are equal values (a value twice in it only splits a group, never merges)
         indices = column.indices
@@ -163,22 +171,18 @@ def e164_numbers(to: pa.Array) -> Codes:
 
 @dataclass(frozen=True)
 class _Numbers:
-    """The codes of the numbers, for the key; with the standard fact source, also the numbers
-    (0 where malformed), the same in ascending order and the place of each of those (an index
-    in ``answers``; -1 where the number is malformed or not valid)."""
+    """The codes of the numbers, for the key; with the standard fact source, also the place of
+    each number (an index in ``answers``; -1 where the number is malformed or not valid)."""
 
-    codes: list[Codes]
-    numbers: Codes | None = None
-    ordered: Codes | None = None
-    place: Codes | None = None
+    codes: list[npt.NDArray[np.integer[Any]]]
+    place: Places | None = None
     answers: tuple[NumberFacts, ...] = ()
 
     def located(self, rows: Codes) -> list[NumberFacts | None]:
         """What the number of each of ``rows`` (valid numbers) tells; None when not known."""
-        if self.numbers is None or self.ordered is None or self.place is None:
+        if self.place is None:
             return [None] * len(rows)
-        at = np.searchsorted(self.ordered, self.numbers[rows])  # an equal number: its place
-        return [self.answers[place] for place in self.place[at].tolist()]
+        return [self.answers[place] for place in self.place[rows].tolist()]
 
 
 def _number_codes(policies: PolicySet, to: pa.Array | None, rows: int,
@@ -195,20 +199,15 @@ def _number_codes(policies: PolicySet, to: pa.Array | None, rows: int,
     if _reads_number(policies) or not standard:
         return _Numbers([numbers])  # the number itself: each distinct number decided once
     assert isinstance(facts, StandardFacts)
-    # In ascending order the location table and every list are searched with the numbers in
-    # step, not at random: a few times faster over a million numbers, more for a big list.
-    order = ascending(numbers)
-    ordered = numbers[order]
     places: dict[NumberFacts, int] = {}
-    place = _places(facts, ordered, places)
-    parts = [place]
+    place = _places(facts, numbers, places)
+    parts: list[npt.NDArray[np.integer[Any]]] = [place]
     lists = facts.lists  # one snapshot: a list swapped meanwhile is not half used
+    ordered = _InStep(numbers)
     for name in sorted(lists):
-        parts.append(_listing_codes(lists[name].keys, lists[name].dates, ordered))
-    key = np.empty(rows, dtype=np.int64)
-    key[order] = _combine(parts, rows)
-    by_row[order[place < 0]] = True
-    return _Numbers([key], numbers, ordered, place, tuple(places))
+        parts.append(_listing_codes(lists[name].keys, lists[name].dates, numbers, ordered))
+    by_row |= place < 0
+    return _Numbers(parts, place, tuple(places))
 
 
 def ascending(numbers: Codes) -> Codes:
@@ -228,27 +227,31 @@ def ascending(numbers: Codes) -> Codes:
 _POWERS = 10 ** np.arange(16, dtype=np.int64)
 
 
-def _places(facts: StandardFacts, ordered: Codes, places: dict[NumberFacts, int]) -> Codes:
-    """For each of the ascending ``ordered`` numbers (0 for a malformed one), the index in
-    ``places`` of the answer :meth:`StandardFacts.number` gives it (added there when new); -1
-    where the number is malformed or not valid."""
-    place = np.full(len(ordered), -1, dtype=np.int64)
-    # +1 and ten national digits: by their run in the location table, which is what
-    # StandardFacts.number answers them from (valid numbers have no leading zero, so these
-    # are exactly the numbers from 10**10 to 2 * 10**10 - 1, one stretch of the order)
-    low, high = np.searchsorted(ordered, [10**NATIONAL_DIGITS, 2 * 10**NATIONAL_DIGITS])
+def _places(facts: StandardFacts, numbers: Codes, places: dict[NumberFacts, int]) -> Places:
+    """For each of ``numbers`` (0 for a malformed one), the index in ``places`` of the answer
+    :meth:`StandardFacts.number` gives it (added there when new); -1 where the number is
+    malformed or not valid."""
+    # +1 and ten national digits: by the location table, which is what StandardFacts.number
+    # answers them from (valid numbers have no leading zero, so these are exactly the numbers
+    # from 10**10 to 2 * 10**10 - 1). Every row is looked up (the others as some national
+    # number, their answers replaced below): a mask costs less than picking the rows out.
+    national = numbers - 10**NATIONAL_DIGITS
+    nanp = (national >= 0) & (national < 10**NATIONAL_DIGITS)
+    np.clip(national, 0, 10**NATIONAL_DIGITS - 1, out=national)
     table = nanp_table()
-    codes = np.array([_place(answer, places) for answer in table.answers], dtype=np.int64)
-    place[low:high] = codes[table.find_sorted(ordered[low:high] - 10**NATIONAL_DIGITS)]
+    codes = np.array([_place(answer, places) for answer in table.answers], dtype=np.int32)
+    place: Places = codes[table.find_many(national)]
+    place[~nanp] = -1
     # the rest (other countries): facts.number once per numbering block, as the standard
     # source caches them
-    rest = np.concatenate([np.flatnonzero(ordered[:low] > 0), np.arange(high, len(ordered))])
-    digits = np.searchsorted(_POWERS, ordered[rest], side="right")
-    where, first = distinct(block_keys(ordered[rest], digits))
-    found = np.empty(len(first), dtype=np.int64)
-    for index, at in enumerate(rest[first]):
+    rest = np.flatnonzero(~nanp & (numbers > 0))
+    others = numbers[rest]
+    digits = np.searchsorted(_POWERS, others, side="right")
+    where, first = distinct(block_keys(others, digits))
+    found = np.empty(len(first), dtype=np.int32)
+    for index, number in enumerate(others[first].tolist()):
         try:
-            found[index] = _place(facts.number(f"+{ordered[at]}"), places)
+            found[index] = _place(facts.number(f"+{number}"), places)
         except CallError:  # an invalid number: its own row says so, with the number
             found[index] = -1
     place[rest] = found[where]
@@ -266,21 +269,60 @@ def _reads_number(policies: PolicySet) -> bool:
     return any(isinstance(ref, nodes.FieldRef) and ref.name == "to" for ref in refs)
 
 
-def _listing_codes(keys: npt.NDArray[np.int64], dates: npt.NDArray[np.int64] | None,
-                   ordered: npt.NDArray[np.int64]) -> Codes:
-    """-1 for a number not on the list, else a code equal for equal listings (``ordered``:
-    ascending, so the list's keys are searched in step)."""
+class _InStep:
+    """The numbers in ascending order, sorted when first asked: a long list is searched in step
+    with them (a hash of its keys would cost more than the sort)."""
+
+    def __init__(self, numbers: Codes) -> None:
+        self.numbers = numbers
+        self._order: Codes | None = None
+
+    def order(self) -> Codes:
+        """The positions of the numbers in ascending order (:func:`ascending`)."""
+        if self._order is None:
+            self._order = ascending(self.numbers)
+        return self._order
+
+
+def _hashed(keys: Codes, numbers: Codes) -> bool:
+    """Whether a list is looked up by a hash of its keys: when it has at most a quarter as many
+    as the batch has numbers (measured over a million: a hash of 250,000 keys probed by every
+    number costs two thirds of the sort; of 400,000, as much)."""
+    return len(keys) * 4 <= len(numbers)
+
+
+def _list_positions(keys: Codes, numbers: Codes, ordered: _InStep) -> Places:
+    """For each number, its position in ``keys`` (sorted, unique); -1 for one not there."""
+    if _hashed(keys, numbers):
+        found = pc.index_in(pa.array(numbers), value_set=pa.array(keys))
+        positions: Places = pc.fill_null(found, -1).to_numpy(zero_copy_only=False)
+        return positions
+    order = ordered.order()
+    at = np.minimum(np.searchsorted(keys, numbers[order]), len(keys) - 1).astype(np.int32)
+    positions = np.full(len(numbers), -1, dtype=np.int32)
+    hit = keys[at] == numbers[order]
+    positions[order[hit]] = at[hit]
+    return positions
+
+
+def _listing_codes(keys: Codes, dates: Codes | None, numbers: Codes, ordered: _InStep
+                   ) -> npt.NDArray[np.integer[Any]]:
+    """-1 for a number not on the list, else a code equal for equal listings."""
     if len(keys) == 0:
-        return np.full(len(ordered), -1, dtype=np.int64)
-    at = np.minimum(np.searchsorted(keys, ordered), len(keys) - 1)
-    hit = keys[at] == ordered
-    codes = np.full(len(ordered), -1, dtype=np.int64)
+        return np.full(len(numbers), -1, dtype=np.int8)
+    if dates is None and _hashed(keys, numbers):
+        # whether each number is there is all a list without dates tells: a byte per row
+        listed = pc.is_in(pa.array(numbers), value_set=pa.array(keys))
+        codes: npt.NDArray[np.int8] = listed.to_numpy(zero_copy_only=False).view(np.int8) - 1
+        return codes
+    at = _list_positions(keys, numbers, ordered)
     if dates is None:
-        codes[hit] = 0
-    else:
-        _, listing = np.unique(dates[at[hit]], return_inverse=True)
-        codes[hit] = listing.reshape(-1)
-    return codes
+        return np.minimum(at, 0)
+    listings = np.full(len(numbers), -1, dtype=np.int32)
+    hit = at >= 0
+    _, listing = np.unique(dates[at[hit]], return_inverse=True)
+    listings[hit] = listing.reshape(-1)
+    return listings
 
 
 def _combine(parts: Sequence[npt.NDArray[np.integer[Any]]], rows: int) -> Codes:

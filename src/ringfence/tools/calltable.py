@@ -95,10 +95,15 @@ def _read_parquet(path: Path) -> CallTable:
     # dictionaries keep it so (decoding every row's text costs more than the rest of the read),
     # and judging groups rows by equal values, which the indices already tell. The number and
     # the id are as many as the rows, and are copied to the answers: read as they are.
+    # Read a row group at a time (one chunk each, not one per batch of 128Ki rows: a file of one
+    # row group gives whole columns, where chunks would be joined, every chunk's dictionaries
+    # unified; the reader makes no chunks of a struct holding dictionaries over row groups).
     schema = pq.read_schema(path)
-    table = pq.read_table(path, read_dictionary=[
+    file = pq.ParquetFile(path, read_dictionary=[
         name for field in schema if field.name not in ("id", "to")
         for name in _text_paths(field, field.name)])
+    groups = range(file.num_row_groups)
+    table = pa.concat_tables([file.read_row_group(i) for i in groups]) if groups else file.read()
     return CallTable(table, "parquet", np.arange(1, table.num_rows + 1, dtype=np.int64))
 
 

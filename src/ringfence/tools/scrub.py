@@ -33,7 +33,6 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 
 from ringfence.api import PolicySet
@@ -176,8 +175,7 @@ def scrub(policies: PolicySet, calls: CallTable, plan: Plan, *, batch: bool = Tr
     rows = len(calls)
     clock = [(time.perf_counter(), time.process_time())]
     if batch:
-        columns = {name: calls.table.column(name).combine_chunks()
-                   for name in calls.table.column_names}
+        columns = {name: _whole(calls.table.column(name)) for name in calls.table.column_names}
         groups = group_calls(policies, columns, rows, calls.by_row)
         alone = groups.alone
         representatives = np.concatenate([groups.first, alone])
@@ -191,13 +189,13 @@ def scrub(policies: PolicySet, calls: CallTable, plan: Plan, *, batch: bool = Tr
     verdicts = [_verdict(policies, call, plan, True, where) for call, where
                 in zip(calls.records_at(representatives), located, strict=True)]
     clock.append((time.perf_counter(), time.process_time()))
-    lines = calls.lines
-    if calls.errors:  # rows the reader could not read: error rows of their own
+    lines, order = calls.lines, None  # the table's rows are in the file's order
+    if calls.errors:  # rows the reader could not read: error rows of their own, in their place
         verdicts.extend(Verdict("error", error=e.message, field=e.field) for e in calls.errors)
         index = np.concatenate([index, len(representatives) + np.arange(len(calls.errors))])
         lines = np.concatenate([lines, [e.line for e in calls.errors]])
-    order = np.argsort(lines, kind="stable")
-    index, lines = index[order], lines[order]
+        order = np.argsort(lines, kind="stable")
+        index, lines = index[order], lines[order]
     result = _result(calls, verdicts, index, lines, order, len(representatives))
     clock.append((time.perf_counter(), time.process_time()))
     result.stages = {stage: (end[0] - start[0], end[1] - start[1]) for stage, (start, end)
@@ -205,48 +203,55 @@ def scrub(policies: PolicySet, calls: CallTable, plan: Plan, *, batch: bool = Tr
     return result
 
 
-def _spread(values: list[str | None], index: npt.NDArray[np.int64]) -> pa.DictionaryArray:
+def _whole(column: pa.ChunkedArray) -> pa.Array:
+    """The column as one array: its only chunk as it is (joining copies even one chunk)."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
+def _spread(values: list[str | None], index: pa.Array) -> pa.DictionaryArray:
     """Row ``i`` takes ``values[index[i]]``: each row's code in a dictionary of the distinct
     values, in order (a million rows' text is never copied, nor hashed again when written; in
     order, equal answers are equal arrays whatever order the rows were judged in)."""
     names = sorted({value for value in values if value is not None})
     code: dict[str | None, int] = {None: -1, **{name: at for at, name in enumerate(names)}}
-    codes = np.array([code[value] for value in values], dtype=np.int32)[index]
+    codes = np.array([code[value] for value in values], dtype=np.int32)
     return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0),
-                                          pa.array(names, pa.string()))
+                                          pa.array(names, pa.string())).take(index)
 
 
-def _spread_lists(values: list[tuple[str, ...]], index: npt.NDArray[np.int64]) -> pa.ListArray:
+def _spread_lists(values: list[tuple[str, ...]], index: pa.Array) -> pa.ListArray:
     """Row ``i`` takes the list ``values[index[i]]``, its items coded as by :func:`_spread`."""
     names = sorted({item for value in values for item in value})
     code = {name: at for at, name in enumerate(names)}
     taken = pa.array([[code[item] for item in value] for value in values],
-                     pa.list_(pa.int32())).take(pa.array(index))
+                     pa.list_(pa.int32())).take(index)
     return pa.ListArray.from_arrays(taken.offsets, pa.DictionaryArray.from_arrays(
         taken.values, pa.array(names, pa.string())))
 
 
 def _result(calls: CallTable, verdicts: Sequence[Verdict], index: np.ndarray, lines: np.ndarray,
-            order: np.ndarray, judged: int) -> ScrubResult:
+            order: np.ndarray | None, judged: int) -> ScrubResult:
+    """The answer columns (``order``: where each answer's row is among the table's rows and the
+    error rows after them; None when every row was read, in order)."""
     columns: dict[str, pa.Array | pa.ChunkedArray] = {"row": pa.array(lines, pa.int64())}
     table = calls.table
     readable = len(calls)
-    in_order = readable == len(order) and np.array_equal(order, np.arange(readable))
     for name in ("id", "to"):
         if name not in table.column_names:
             continue
-        if in_order:  # every row read, in the file's order: the columns as they are
+        if order is None:  # every row read, in the file's order: the columns as they are
             columns[name] = table.column(name)
             continue
         # rows the reader could not read have no values: nulls after the table's rows
         source = pa.concat_arrays([table.column(name).combine_chunks(),
                                    pa.nulls(len(order) - readable, table.column(name).type)])
         columns[name] = source.take(pa.array(order))
+    rows = pa.array(index)
     for key in ("decision", "at", "violations", "warnings", "next_allowed_at", "jurisdiction",
                 "error", "field"):
         values = [getattr(v, key) for v in verdicts]
         spread = _spread_lists if key in ("violations", "warnings") else _spread
-        columns["error_field" if key == "field" else key] = spread(values, index)
+        columns["error_field" if key == "field" else key] = spread(values, rows)
     weights = np.bincount(index, minlength=len(verdicts))
     result = ScrubResult(pa.table(columns), rows=len(index), groups=judged)
     for verdict, weight in zip(verdicts, weights.tolist(), strict=True):
