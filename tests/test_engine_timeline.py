@@ -106,6 +106,37 @@ def test_random_policies_computed_equals_searched(tmp_path_factory: pytest.TempP
     assert policyset._evaluator.schedule.searched == 0  # every atom kind is placed
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=policies(), seed=st.integers(0, 2**32 - 1), shift=st.sampled_from(SHIFTS))
+def test_a_violated_rule_reads_alike_from_the_whole_set_and_alone(
+        tmp_path_factory: pytest.TempPathFactory, text: str, seed: int, shift: int) -> None:
+    # A rule violated at the call is judged by the whole set at its points while it is the
+    # only one violated: at every candidate instant the whole set's findings must say what
+    # its own judgement says (its policy's applicability unknown included), for every
+    # constraint the timeline walks.
+    policyset = load_random(tmp_path_factory.mktemp("whole") / "random.rf", text)
+    evaluator = policyset._evaluator
+    constraints = evaluator.schedule.timeline.constraints
+    rng = random.Random(seed)
+    for _ in range(8):
+        call = _shifted(_call(rng), shift)
+        try:
+            ctx = evaluator.context(call)
+        except CallError:
+            continue
+        start = ctx.t_dt.astimezone(dt.UTC)
+        candidates = sorted(c for c in set(evaluator.schedule._candidates(ctx, start))
+                            if c > start)[:40]
+        for finding in evaluator.judge(ctx)[0]:
+            constraint = constraints[finding.policy, finding.rule]
+            if ctx.t >= constraint.settled:
+                continue  # violated for good: never walked
+            for instant in candidates:
+                judged = ctx.at(instant.astimezone(ctx.call.at.tzinfo))
+                whole = evaluator.judge(judged)[0]
+                assert constraint.allows(whole) == constraint.allowed(judged), (call, instant)
+
+
 def test_shipped_suites_and_examples_never_fall_back_and_agree() -> None:
     policyset = ringfence.load_library()
     lines = (ROOT / "examples" / "calls.jsonl").read_text(encoding="utf-8").splitlines()

@@ -28,6 +28,7 @@ import datetime as dt
 import functools
 import inspect
 import math
+import operator
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -62,6 +63,7 @@ _DATE_REACH = 4
 #: UTC day; the clock changes added lie within three days of that), and a day to spare.
 _DAY_REACH = 7
 _NOTHING: frozenset[float] = frozenset()
+_finding_key = operator.attrgetter("policy", "rule")  # a finding's rule, as (policy, rule)
 
 
 class Uncomputable(Exception):
@@ -422,12 +424,16 @@ class _Constraint:
     policy does not apply or the rule is not violated. Its value is a step function of time
     that changes only where its timed atoms (``conds``) or its dates say. Made once per load."""
 
-    __slots__ = ("_judge", "breaks", "dates", "facts", "policy", "rule", "scope", "settled",
-                 "window", "windowed")
+    __slots__ = ("_judge", "breaks", "dates", "facts", "keys", "policy", "rule", "scope",
+                 "settled", "window", "windowed")
 
     def __init__(self, policy: ir.Policy, timed: bool, rule: ir.Rule | None,
                  interpreter: Interpreter):
         self.policy, self.rule, self.facts = policy, rule, interpreter.facts
+        # The findings of the whole set that say it denies: its rule's, or its policy's
+        # applicability not established (the policy then reports that alone, see allows).
+        self.keys = frozenset((policy.info.id, name) for name in (
+            _APPLICABILITY, *(() if rule is None else (rule.id,))))
         conds: list[ir.Cond] = list(policy.when) if timed else []
         info = policy.info
         dates = [info.effective_from, info.effective_until] if timed else []
@@ -497,6 +503,13 @@ class _Constraint:
             judge = self._judge = pygen.generate((self.scope,), self.facts)[0]
         return not judge(ctx)[0]
 
+    def allows(self, violations: list[Finding]) -> bool:
+        """Its value where the whole set found ``violations``: the same as :meth:`allowed`
+        there. The policy applies as :attr:`scope` does (a policy judged as applying
+        everywhere did apply at the call, where its rule was violated, and its applicability
+        cannot change), and its rule is judged alone or among the others alike."""
+        return self.keys.isdisjoint(map(_finding_key, violations))
+
 
 def _placer(where: Breaks, applied: Apply, interpreter: Interpreter
             ) -> Callable[[Span, Ctx], Iterable[float]]:
@@ -536,9 +549,14 @@ class _Walk:
     """One call's computation: the instants judged, each constraint's change points and its
     value at each instant judged."""
 
-    def __init__(self, ctx: Ctx, horizon: float):
+    def __init__(self, ctx: Ctx, horizon: float, violations_at: Callable[[Ctx], list[Finding]]):
         self.ctx = ctx
         self.horizon = horizon
+        self.violations_at = violations_at
+        self.judged: dict[float, list[Finding]] = {}  # instant -> the whole set's violations
+        # Whether a constraint's points are judged by the whole set: while a single rule is
+        # violated, the instant where it passes is judged whole next anyway (see Timeline).
+        self.whole = False
         self.clock: dt.tzinfo = ctx.call.at.tzinfo  # type: ignore[assignment]
         self.contexts: dict[float, Ctx] = {}
         self.seen: dict[tuple[int, float], bool] = {}  # (constraint, instant) -> allows
@@ -568,12 +586,24 @@ class _Walk:
                 dt.datetime.fromtimestamp(instant, self.clock))
         return judged
 
+    def violations(self, instant: float) -> list[Finding]:
+        """The whole set's violations at ``instant`` (each instant judged once)."""
+        found = self.judged.get(instant)
+        if found is None:
+            found = self.judged[instant] = self.violations_at(self.at(instant))
+        return found
+
     def allowed(self, constraint: _Constraint, instant: float) -> bool:
-        """The constraint's value at ``instant`` (each instant judged once)."""
+        """The constraint's value at ``instant`` (each instant judged once): read from the
+        whole set's judgement when there is one, or :attr:`whole` asks for it."""
         key = (id(constraint), instant)
         ok = self.seen.get(key)
         if ok is None:
-            ok = self.seen[key] = constraint.allowed(self.at(instant))
+            judged = self.judged.get(instant)
+            if judged is None and self.whole:
+                judged = self.violations(instant)
+            ok = self.seen[key] = constraint.allowed(self.at(instant)) if judged is None \
+                else constraint.allows(judged)
         return ok
 
     def next_allowed(self, constraint: _Constraint, instant: float) -> float | None:
@@ -659,8 +689,11 @@ class Timeline:
                 break  # raised below, in the findings' order
             if instant >= constraint.settled:
                 return None  # violated at every instant from this one on
-        walk = _Walk(ctx, self.horizon)
+        walk = _Walk(ctx, self.horizon, self.violations_at)
         while True:
+            # One rule violated: where it passes is where the whole set is judged next, so its
+            # points are judged whole (one judgement rather than two where it passes first).
+            walk.whole = len(violations) == 1
             latest = instant
             for finding in violations:
                 constraint = constraints.get((finding.policy, finding.rule))
@@ -673,7 +706,6 @@ class Timeline:
                     return None  # violated up to the horizon
                 latest = max(latest, found)
             instant = latest
-            judged = walk.at(instant)
-            violations = self.violations_at(judged)
+            violations = walk.violations(instant)
             if not violations:
-                return judged.t_dt  # the instant on the call's own clock
+                return walk.at(instant).t_dt  # the instant on the call's own clock
