@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import random
 from pathlib import Path
 from typing import Any
@@ -233,6 +234,40 @@ def test_a_window_read_in_eight_zones_opens_where_all_of_them_are_open(tmp_path:
                 found.append(when)
     assert len(found) > 20
     assert policyset._evaluator.schedule.searched == 0
+
+
+def test_a_window_closed_in_some_zones_stays_closed_until_the_latest_of_their_openings(
+        tmp_path: Path) -> None:
+    # Each zone's clock judged alone, as the window's own check judges a callee in that zone
+    # only, around Sydney's clock change and a national holiday.
+    from ringfence.engine.runtime import WindowSpec, window_check
+    from ringfence.engine.timeline import _Walk, window_openings
+
+    path = tmp_path / "w.rf"
+    path.write_text('policy w "W"\n  version 1\n  applies to AU\n\nrule w "W"\n  cite "T"\n'
+                    "  allow only monday to friday 09:00 to 20:00 inclusive\n"
+                    "    closed on national public holidays\n    callee local time\n",
+                    encoding="utf-8")
+    evaluator = ringfence.load(path)._evaluator
+    (window,) = [r.window for p in evaluator.policies for r in p.rules]
+    assert isinstance(window, WindowSpec)
+    for start in (dt.datetime(2026, 10, 2, tzinfo=dt.UTC), dt.datetime(2026, 12, 23, tzinfo=dt.UTC)):
+        ctx = evaluator.context({"to": "+61412345678", "at": start.isoformat()})
+        walk = _Walk(ctx, 14 * 86400.0, lambda judged: evaluator.judge(judged)[0])
+        span = next(walk.spans(False))
+        closed = 0
+        for hours in range(0, 96, 1):
+            instant = ctx.t + hours * 3600.0 + 1.0
+            expected = -math.inf
+            for zone in ctx.zones:
+                alone = Ctx(ctx.call, dt.datetime.fromtimestamp(instant, dt.UTC), (zone,),
+                            ctx.country, ctx.region, ctx.facts)
+                if window_check(alone, window, set()) is not True:
+                    closed += 1
+                    opens = window_openings(zone, window.hours, span.first, span.last)
+                    expected = max(expected, min(t for t in opens if t > instant))
+            assert walk.closed_until(window, instant, span) == expected, instant
+        assert closed > 100  # zones closed at many of the instants
 
 
 def test_an_argument_reader_reads_what_the_interpreter_reads() -> None:

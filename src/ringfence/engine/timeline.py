@@ -639,12 +639,14 @@ class _Walk:
         """Until when the window stays closed from ``instant``: the latest next opening of
         the zones where it is closed then (-inf when it is open in every zone), each zone's
         clock judged alone as the runtime judges it."""
-        ctx = self.at(instant)
+        judged = self.at(instant)
+        # One context for all zones (what it finds missing is not the judgement's), each
+        # zone's clock read alone: the window's check with that zone as its own.
+        ctx = judged.at(judged.t_dt)
         until = -math.inf
         for zone in runtime.window_zones(ctx, window):
-            alone = ctx if window.zones else Ctx(ctx.call, ctx.t_dt, (zone,), ctx.country,
-                                                 ctx.region, ctx.facts)
-            if runtime.window_check(alone, window, set()) is not True:
+            if runtime.window_open(ctx, (zone,), window.hours, None, None, False, window,
+                                   set()) is not True:
                 opens = window_openings(zone, window.hours, span.first, span.last)
                 i = bisect.bisect_right(opens, instant)
                 until = max(until, opens[i] if i < len(opens) else math.inf)
