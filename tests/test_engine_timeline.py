@@ -211,6 +211,31 @@ def test_an_atom_kind_without_change_points_falls_back_to_the_search(
                                                                           tzinfo=dt.UTC)
 
 
+def test_a_finding_without_a_rule_is_raised_after_those_before_it(tmp_path: Path) -> None:
+    # Those before it are walked first; a rule violated for good before it settles the call
+    # before any walk, one after it is not looked at.
+    import dataclasses
+
+    policyset = _window_policy(tmp_path, "allow only between 09:00 and 17:00 exclusive, "
+                                         "callee local time")
+    evaluator = policyset._evaluator
+    timeline = evaluator.schedule.timeline
+    ctx = evaluator.context({"to": NEW_YORK, "at": "2026-06-16T02:00:00Z"})
+    (window,) = evaluator.judge(ctx)[0]
+    stranger = dataclasses.replace(window, rule="nowhere")
+    with pytest.raises(Uncomputable, match="w/nowhere"):
+        timeline.next_allowed(ctx, [window, stranger])
+    constraint = timeline.constraints[window.policy, window.rule]
+    settled = constraint.settled
+    try:
+        constraint.settled = ctx.t  # violated for good from the call's instant on
+        assert timeline.next_allowed(ctx, [window, stranger]) is None
+        with pytest.raises(Uncomputable):  # after it: not looked at
+            timeline.next_allowed(ctx, [stranger, window])
+    finally:
+        constraint.settled = settled
+
+
 def test_a_window_read_in_eight_zones_opens_where_all_of_them_are_open(tmp_path: Path) -> None:
     # An Australian mobile number may be in any of eight zones, from Cocos (UTC+6:30) to Lord
     # Howe (UTC+11 in summer): the window is open only where it is open in every one, and the

@@ -683,30 +683,35 @@ class Timeline:
         earlier instant can be allowed); the whole policy set is judged there again, until
         nothing is violated. Raises :class:`Uncomputable` for an atom kind without
         :data:`BREAKS`."""
-        instant = ctx.t
-        constraints = self.constraints
-        for finding in violations:  # one violated for good settles it before any walk
-            constraint = constraints.get((finding.policy, finding.rule))
-            if constraint is None:
-                break  # raised below, in the findings' order
-            if instant >= constraint.settled:
-                return None  # violated at every instant from this one on
-        walk = _Walk(ctx, self.horizon, self.violations_at)
+        instant, constraints = ctx.t, self.constraints
+        walk: _Walk | None = None  # made once a rule is walked: many denials settle first
         while True:
+            # Every rule violated is checked before any is walked: one violated for good
+            # settles it. One without a constraint is raised once those before it are walked,
+            # in the findings' order.
+            pending: list[_Constraint] = []
+            unknown: Finding | None = None
+            for finding in violations:
+                constraint = constraints.get((finding.policy, finding.rule))
+                if constraint is None:
+                    unknown = finding
+                    break
+                if instant >= constraint.settled:
+                    return None  # violated at every instant from this one on
+                pending.append(constraint)
+            if walk is None:
+                walk = _Walk(ctx, self.horizon, self.violations_at)
             # One rule violated: where it passes is where the whole set is judged next, so its
             # points are judged whole (one judgement rather than two where it passes first).
             walk.whole = len(violations) == 1
             latest = instant
-            for finding in violations:
-                constraint = constraints.get((finding.policy, finding.rule))
-                if constraint is None:
-                    raise Uncomputable(f"{finding.policy}/{finding.rule}")
-                if instant >= constraint.settled:
-                    return None  # violated at every instant from this one on
+            for constraint in pending:
                 found = walk.next_allowed(constraint, instant)
                 if found is None:
                     return None  # violated up to the horizon
                 latest = max(latest, found)
+            if unknown is not None:
+                raise Uncomputable(f"{unknown.policy}/{unknown.rule}")
             instant = latest
             violations = walk.violations(instant)
             if not violations:
