@@ -426,3 +426,21 @@ def test_a_window_opens_where_any_of_the_callees_zones_opens() -> None:
                                        for t in window_openings(zone, hours, first, last)})
         assert len(merged) > max(len(window_openings(zone, hours, first, last))
                                  for zone in zones)  # the zones open at different instants
+
+
+def test_what_placing_finds_missing_is_named_apart_from_the_calls_judgement() -> None:
+    # A history filter on a fact the call leaves out: the event's instants are unknown, and
+    # the fact is named in the span's one scratch context, never in the call's.
+    from ringfence.engine import runtime
+    from ringfence.engine.timeline import _last_event
+
+    judged = ringfence.load_library()._evaluator.context(
+        {"to": NEW_YORK, "at": _SPAN_AT.isoformat(), "history": []})
+    assert judged.call.campaign is None and judged.call.history == ()
+    before = set(judged.missing)
+    span = Span(judged, judged.t, judged.t + 14 * 86400)
+    filters = runtime.HistoryFilter(("campaign",), None)
+    assert list(_last_event(span, judged, "attempt", filters, None)) == []
+    assert span.scratch() is span.scratch() and span.scratch() is not judged
+    assert span.scratch().t == judged.t and "campaign" in span.scratch().missing
+    assert judged.missing == before

@@ -73,7 +73,7 @@ class Uncomputable(Exception):
 class Span:
     """The stretch of time examined, ``(lo, hi]`` (POSIX seconds), for one call."""
 
-    __slots__ = ("clock", "ctx", "first", "hi", "home", "last", "lo")
+    __slots__ = ("_scratch", "clock", "ctx", "first", "hi", "home", "last", "lo")
 
     def __init__(self, ctx: Ctx, lo: float, hi: float):
         self.ctx = ctx
@@ -84,6 +84,15 @@ class Span:
         # The clock instants are judged on: the call's own offset, as deciding the call at the
         # answer would (months and years are counted on it).
         self.clock: dt.tzinfo = ctx.call.at.tzinfo  # type: ignore[assignment]
+        self._scratch: Ctx | None = None
+
+    def scratch(self) -> Ctx:
+        """The call at its own instant, for the runtime's readers to name what they miss in
+        (not the call's judgement): made once, several atoms ask."""
+        scratch = self._scratch
+        if scratch is None:
+            scratch = self._scratch = self.ctx.at(self.ctx.t_dt)
+        return scratch
 
     def local_days(self) -> Iterator[dt.date]:
         """The dates any zone's clock shows in the stretch, a day either side (a zone's date is
@@ -104,7 +113,7 @@ class Span:
         first = dt.datetime.fromtimestamp(event, home).date()
         last = dt.datetime.fromtimestamp(self.hi, home).date() + _ONE_DAY
         lo = dt.datetime.fromtimestamp(self.lo, home).date() - _ONE_DAY
-        scratch = self.ctx.at(self.ctx.t_dt)
+        scratch = self.scratch()
         # n business days take at most this many calendar days (weekends, and a holiday on
         # every other day of a week): from an older event both counts were reached before lo.
         reached = (n // 5 + 2) * 7 + 14
@@ -358,7 +367,7 @@ def _opted_out(span: Span, ctx: Ctx, any_purpose: bool, purpose: str | None,
 def _last_event(span: Span, ctx: Ctx, event: str, filters: runtime.HistoryFilter,
                 age: nodes.Age | None) -> Iterator[float]:
     # The latest event changes as each one passes; a filter's missing fact does not change.
-    for at in runtime.event_instants(ctx.at(ctx.t_dt), event, filters) or ():
+    for at in runtime.event_instants(span.scratch(), event, filters) or ():
         yield at
         yield from age_breaks(span, age, at)
 
