@@ -8,9 +8,10 @@ function, computed from the atom's own arguments: the window's hours, the count'
 call's attempts, the age's durations and the event). Between two such instants the rule is
 constant, and its value there is the runtime's own answer (so nonexistent and repeated local
 times, holidays and month ends mean exactly what they mean to ``decide``): each rule is judged
-by code generated for it alone, as ``decide``'s is (:mod:`.pygen`), on first use. What every
-call asks alike (a day's start on a zone's clock, a window's openings over some days) is kept
-per day and zone, not per call.
+by code generated for it alone, as ``decide``'s is (:mod:`.pygen`), on first use; or, while it
+is the only rule violated, read from the whole set's judgement at the instant (where it passes,
+the whole set is judged next anyway). What every call asks alike (a day's start on a zone's
+clock, a window's openings over some days) is kept per day and zone, not per call.
 
 The answer is the intersection of the rules' allowed sets, from the call's instant on: each rule
 violated at the current instant moves it to the first of its own change points at which the rule
