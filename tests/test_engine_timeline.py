@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import random
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,37 @@ def test_random_policies_computed_equals_searched(tmp_path_factory: pytest.TempP
     assert policyset._evaluator.schedule.searched == 0  # every atom kind is placed
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=policies(), seed=st.integers(0, 2**32 - 1), shift=st.sampled_from(SHIFTS))
+def test_a_violated_rule_reads_alike_from_the_whole_set_and_alone(
+        tmp_path_factory: pytest.TempPathFactory, text: str, seed: int, shift: int) -> None:
+    # A rule violated at the call is judged by the whole set at its points while it is the
+    # only one violated: at every candidate instant the whole set's findings must say what
+    # its own judgement says (its policy's applicability unknown included), for every
+    # constraint the timeline walks.
+    policyset = load_random(tmp_path_factory.mktemp("whole") / "random.rf", text)
+    evaluator = policyset._evaluator
+    constraints = evaluator.schedule.timeline.constraints
+    rng = random.Random(seed)
+    for _ in range(8):
+        call = _shifted(_call(rng), shift)
+        try:
+            ctx = evaluator.context(call)
+        except CallError:
+            continue
+        start = ctx.t_dt.astimezone(dt.UTC)
+        candidates = sorted(c for c in set(evaluator.schedule._candidates(ctx, start))
+                            if c > start)[:40]
+        for finding in evaluator.judge(ctx)[0]:
+            constraint = constraints[finding.policy, finding.rule]
+            if ctx.t >= constraint.settled:
+                continue  # violated for good: never walked
+            for instant in candidates:
+                judged = ctx.at(instant.astimezone(ctx.call.at.tzinfo))
+                whole = evaluator.judge(judged)[0]
+                assert constraint.allows(whole) == constraint.allowed(judged), (call, instant)
+
+
 def test_shipped_suites_and_examples_never_fall_back_and_agree() -> None:
     policyset = ringfence.load_library()
     lines = (ROOT / "examples" / "calls.jsonl").read_text(encoding="utf-8").splitlines()
@@ -179,6 +211,31 @@ def test_an_atom_kind_without_change_points_falls_back_to_the_search(
                                                                           tzinfo=dt.UTC)
 
 
+def test_a_finding_without_a_rule_is_raised_after_those_before_it(tmp_path: Path) -> None:
+    # Those before it are walked first; a rule violated for good before it settles the call
+    # before any walk, one after it is not looked at.
+    import dataclasses
+
+    policyset = _window_policy(tmp_path, "allow only between 09:00 and 17:00 exclusive, "
+                                         "callee local time")
+    evaluator = policyset._evaluator
+    timeline = evaluator.schedule.timeline
+    ctx = evaluator.context({"to": NEW_YORK, "at": "2026-06-16T02:00:00Z"})
+    (window,) = evaluator.judge(ctx)[0]
+    stranger = dataclasses.replace(window, rule="nowhere")
+    with pytest.raises(Uncomputable, match="w/nowhere"):
+        timeline.next_allowed(ctx, [window, stranger])
+    constraint = timeline.constraints[window.policy, window.rule]
+    settled = constraint.settled
+    try:
+        constraint.settled = ctx.t  # violated for good from the call's instant on
+        assert timeline.next_allowed(ctx, [window, stranger]) is None
+        with pytest.raises(Uncomputable):  # after it: not looked at
+            timeline.next_allowed(ctx, [stranger, window])
+    finally:
+        constraint.settled = settled
+
+
 def test_a_window_read_in_eight_zones_opens_where_all_of_them_are_open(tmp_path: Path) -> None:
     # An Australian mobile number may be in any of eight zones, from Cocos (UTC+6:30) to Lord
     # Howe (UTC+11 in summer): the window is open only where it is open in every one, and the
@@ -202,6 +259,40 @@ def test_a_window_read_in_eight_zones_opens_where_all_of_them_are_open(tmp_path:
                 found.append(when)
     assert len(found) > 20
     assert policyset._evaluator.schedule.searched == 0
+
+
+def test_a_window_closed_in_some_zones_stays_closed_until_the_latest_of_their_openings(
+        tmp_path: Path) -> None:
+    # Each zone's clock judged alone, as the window's own check judges a callee in that zone
+    # only, around Sydney's clock change and a national holiday.
+    from ringfence.engine.runtime import WindowSpec, window_check
+    from ringfence.engine.timeline import _Walk, window_openings
+
+    path = tmp_path / "w.rf"
+    path.write_text('policy w "W"\n  version 1\n  applies to AU\n\nrule w "W"\n  cite "T"\n'
+                    "  allow only monday to friday 09:00 to 20:00 inclusive\n"
+                    "    closed on national public holidays\n    callee local time\n",
+                    encoding="utf-8")
+    evaluator = ringfence.load(path)._evaluator
+    (window,) = [r.window for p in evaluator.policies for r in p.rules]
+    assert isinstance(window, WindowSpec)
+    for start in (dt.datetime(2026, 10, 2, tzinfo=dt.UTC), dt.datetime(2026, 12, 23, tzinfo=dt.UTC)):
+        ctx = evaluator.context({"to": "+61412345678", "at": start.isoformat()})
+        walk = _Walk(ctx, 14 * 86400.0, lambda judged: evaluator.judge(judged)[0])
+        span = next(walk.spans(False))
+        closed = 0
+        for hours in range(0, 96, 1):
+            instant = ctx.t + hours * 3600.0 + 1.0
+            expected = -math.inf
+            for zone in ctx.zones:
+                alone = Ctx(ctx.call, dt.datetime.fromtimestamp(instant, dt.UTC), (zone,),
+                            ctx.country, ctx.region, ctx.facts)
+                if window_check(alone, window, set()) is not True:
+                    closed += 1
+                    opens = window_openings(zone, window.hours, span.first, span.last)
+                    expected = max(expected, min(t for t in opens if t > instant))
+            assert walk.closed_until(window, instant, span) == expected, instant
+        assert closed > 100  # zones closed at many of the instants
 
 
 def test_an_argument_reader_reads_what_the_interpreter_reads() -> None:
@@ -335,3 +426,21 @@ def test_a_window_opens_where_any_of_the_callees_zones_opens() -> None:
                                        for t in window_openings(zone, hours, first, last)})
         assert len(merged) > max(len(window_openings(zone, hours, first, last))
                                  for zone in zones)  # the zones open at different instants
+
+
+def test_what_placing_finds_missing_is_named_apart_from_the_calls_judgement() -> None:
+    # A history filter on a fact the call leaves out: the event's instants are unknown, and
+    # the fact is named in the span's one scratch context, never in the call's.
+    from ringfence.engine import runtime
+    from ringfence.engine.timeline import _last_event
+
+    judged = ringfence.load_library()._evaluator.context(
+        {"to": NEW_YORK, "at": _SPAN_AT.isoformat(), "history": []})
+    assert judged.call.campaign is None and judged.call.history == ()
+    before = set(judged.missing)
+    span = Span(judged, judged.t, judged.t + 14 * 86400)
+    filters = runtime.HistoryFilter(("campaign",), None)
+    assert list(_last_event(span, judged, "attempt", filters, None)) == []
+    assert span.scratch() is span.scratch() and span.scratch() is not judged
+    assert span.scratch().t == judged.t and "campaign" in span.scratch().missing
+    assert judged.missing == before

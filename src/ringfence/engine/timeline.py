@@ -8,9 +8,10 @@ function, computed from the atom's own arguments: the window's hours, the count'
 call's attempts, the age's durations and the event). Between two such instants the rule is
 constant, and its value there is the runtime's own answer (so nonexistent and repeated local
 times, holidays and month ends mean exactly what they mean to ``decide``): each rule is judged
-by code generated for it alone, as ``decide``'s is (:mod:`.pygen`), on first use. What every
-call asks alike (a day's start on a zone's clock, a window's openings over some days) is kept
-per day and zone, not per call.
+by code generated for it alone, as ``decide``'s is (:mod:`.pygen`), on first use; or, while it
+is the only rule violated, read from the whole set's judgement at the instant (where it passes,
+the whole set is judged next anyway). What every call asks alike (a day's start on a zone's
+clock, a window's openings over some days) is kept per day and zone, not per call.
 
 The answer is the intersection of the rules' allowed sets, from the call's instant on: each rule
 violated at the current instant moves it to the first of its own change points at which the rule
@@ -28,6 +29,7 @@ import datetime as dt
 import functools
 import inspect
 import math
+import operator
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -62,6 +64,7 @@ _DATE_REACH = 4
 #: UTC day; the clock changes added lie within three days of that), and a day to spare.
 _DAY_REACH = 7
 _NOTHING: frozenset[float] = frozenset()
+_finding_key = operator.attrgetter("policy", "rule")  # a finding's rule, as (policy, rule)
 
 
 class Uncomputable(Exception):
@@ -71,7 +74,7 @@ class Uncomputable(Exception):
 class Span:
     """The stretch of time examined, ``(lo, hi]`` (POSIX seconds), for one call."""
 
-    __slots__ = ("clock", "ctx", "first", "hi", "home", "last", "lo")
+    __slots__ = ("_scratch", "clock", "ctx", "first", "hi", "home", "last", "lo")
 
     def __init__(self, ctx: Ctx, lo: float, hi: float):
         self.ctx = ctx
@@ -82,6 +85,15 @@ class Span:
         # The clock instants are judged on: the call's own offset, as deciding the call at the
         # answer would (months and years are counted on it).
         self.clock: dt.tzinfo = ctx.call.at.tzinfo  # type: ignore[assignment]
+        self._scratch: Ctx | None = None
+
+    def scratch(self) -> Ctx:
+        """The call at its own instant, for the runtime's readers to name what they miss in
+        (not the call's judgement): made once, several atoms ask."""
+        scratch = self._scratch
+        if scratch is None:
+            scratch = self._scratch = self.ctx.at(self.ctx.t_dt)
+        return scratch
 
     def local_days(self) -> Iterator[dt.date]:
         """The dates any zone's clock shows in the stretch, a day either side (a zone's date is
@@ -102,7 +114,7 @@ class Span:
         first = dt.datetime.fromtimestamp(event, home).date()
         last = dt.datetime.fromtimestamp(self.hi, home).date() + _ONE_DAY
         lo = dt.datetime.fromtimestamp(self.lo, home).date() - _ONE_DAY
-        scratch = self.ctx.at(self.ctx.t_dt)
+        scratch = self.scratch()
         # n business days take at most this many calendar days (weekends, and a holiday on
         # every other day of a week): from an older event both counts were reached before lo.
         reached = (n // 5 + 2) * 7 + 14
@@ -356,7 +368,7 @@ def _opted_out(span: Span, ctx: Ctx, any_purpose: bool, purpose: str | None,
 def _last_event(span: Span, ctx: Ctx, event: str, filters: runtime.HistoryFilter,
                 age: nodes.Age | None) -> Iterator[float]:
     # The latest event changes as each one passes; a filter's missing fact does not change.
-    for at in runtime.event_instants(ctx.at(ctx.t_dt), event, filters) or ():
+    for at in runtime.event_instants(span.scratch(), event, filters) or ():
         yield at
         yield from age_breaks(span, age, at)
 
@@ -422,12 +434,16 @@ class _Constraint:
     policy does not apply or the rule is not violated. Its value is a step function of time
     that changes only where its timed atoms (``conds``) or its dates say. Made once per load."""
 
-    __slots__ = ("_judge", "breaks", "dates", "facts", "policy", "rule", "scope", "settled",
-                 "window", "windowed")
+    __slots__ = ("_judge", "breaks", "dates", "facts", "keys", "policy", "rule", "scope",
+                 "settled", "window", "windowed")
 
     def __init__(self, policy: ir.Policy, timed: bool, rule: ir.Rule | None,
                  interpreter: Interpreter):
         self.policy, self.rule, self.facts = policy, rule, interpreter.facts
+        # The findings of the whole set that say it denies: its rule's, or its policy's
+        # applicability not established (the policy then reports that alone, see allows).
+        self.keys = frozenset((policy.info.id, name) for name in (
+            _APPLICABILITY, *(() if rule is None else (rule.id,))))
         conds: list[ir.Cond] = list(policy.when) if timed else []
         info = policy.info
         dates = [info.effective_from, info.effective_until] if timed else []
@@ -497,6 +513,13 @@ class _Constraint:
             judge = self._judge = pygen.generate((self.scope,), self.facts)[0]
         return not judge(ctx)[0]
 
+    def allows(self, violations: list[Finding]) -> bool:
+        """Its value where the whole set found ``violations``: the same as :meth:`allowed`
+        there. The policy applies as :attr:`scope` does (a policy judged as applying
+        everywhere did apply at the call, where its rule was violated, and its applicability
+        cannot change), and its rule is judged alone or among the others alike."""
+        return self.keys.isdisjoint(map(_finding_key, violations))
+
 
 def _placer(where: Breaks, applied: Apply, interpreter: Interpreter
             ) -> Callable[[Span, Ctx], Iterable[float]]:
@@ -536,9 +559,14 @@ class _Walk:
     """One call's computation: the instants judged, each constraint's change points and its
     value at each instant judged."""
 
-    def __init__(self, ctx: Ctx, horizon: float):
+    def __init__(self, ctx: Ctx, horizon: float, violations_at: Callable[[Ctx], list[Finding]]):
         self.ctx = ctx
         self.horizon = horizon
+        self.violations_at = violations_at
+        self.judged: dict[float, list[Finding]] = {}  # instant -> the whole set's violations
+        # Whether a constraint's points are judged by the whole set: while a single rule is
+        # violated, the instant where it passes is judged whole next anyway (see Timeline).
+        self.whole = False
         self.clock: dt.tzinfo = ctx.call.at.tzinfo  # type: ignore[assignment]
         self.contexts: dict[float, Ctx] = {}
         self.seen: dict[tuple[int, float], bool] = {}  # (constraint, instant) -> allows
@@ -568,12 +596,24 @@ class _Walk:
                 dt.datetime.fromtimestamp(instant, self.clock))
         return judged
 
+    def violations(self, instant: float) -> list[Finding]:
+        """The whole set's violations at ``instant`` (each instant judged once)."""
+        found = self.judged.get(instant)
+        if found is None:
+            found = self.judged[instant] = self.violations_at(self.at(instant))
+        return found
+
     def allowed(self, constraint: _Constraint, instant: float) -> bool:
-        """The constraint's value at ``instant`` (each instant judged once)."""
+        """The constraint's value at ``instant`` (each instant judged once): read from the
+        whole set's judgement when there is one, or :attr:`whole` asks for it."""
         key = (id(constraint), instant)
         ok = self.seen.get(key)
         if ok is None:
-            ok = self.seen[key] = constraint.allowed(self.at(instant))
+            judged = self.judged.get(instant)
+            if judged is None and self.whole:
+                judged = self.violations(instant)
+            ok = self.seen[key] = constraint.allowed(self.at(instant)) if judged is None \
+                else constraint.allows(judged)
         return ok
 
     def next_allowed(self, constraint: _Constraint, instant: float) -> float | None:
@@ -609,12 +649,14 @@ class _Walk:
         """Until when the window stays closed from ``instant``: the latest next opening of
         the zones where it is closed then (-inf when it is open in every zone), each zone's
         clock judged alone as the runtime judges it."""
-        ctx = self.at(instant)
+        judged = self.at(instant)
+        # One context for all zones (what it finds missing is not the judgement's), each
+        # zone's clock read alone: the window's check with that zone as its own.
+        ctx = judged.at(judged.t_dt)
         until = -math.inf
         for zone in runtime.window_zones(ctx, window):
-            alone = ctx if window.zones else Ctx(ctx.call, ctx.t_dt, (zone,), ctx.country,
-                                                 ctx.region, ctx.facts)
-            if runtime.window_check(alone, window, set()) is not True:
+            if runtime.window_open(ctx, (zone,), window.hours, None, None, False, window,
+                                   set()) is not True:
                 opens = window_openings(zone, window.hours, span.first, span.last)
                 i = bisect.bisect_right(opens, instant)
                 until = max(until, opens[i] if i < len(opens) else math.inf)
@@ -651,29 +693,36 @@ class Timeline:
         earlier instant can be allowed); the whole policy set is judged there again, until
         nothing is violated. Raises :class:`Uncomputable` for an atom kind without
         :data:`BREAKS`."""
-        instant = ctx.t
-        constraints = self.constraints
-        for finding in violations:  # one violated for good settles it before any walk
-            constraint = constraints.get((finding.policy, finding.rule))
-            if constraint is None:
-                break  # raised below, in the findings' order
-            if instant >= constraint.settled:
-                return None  # violated at every instant from this one on
-        walk = _Walk(ctx, self.horizon)
+        instant, constraints = ctx.t, self.constraints
+        walk: _Walk | None = None  # made once a rule is walked: many denials settle first
         while True:
-            latest = instant
+            # Every rule violated is checked before any is walked: one violated for good
+            # settles it. One without a constraint is raised once those before it are walked,
+            # in the findings' order.
+            pending: list[_Constraint] = []
+            unknown: Finding | None = None
             for finding in violations:
                 constraint = constraints.get((finding.policy, finding.rule))
                 if constraint is None:
-                    raise Uncomputable(f"{finding.policy}/{finding.rule}")
+                    unknown = finding
+                    break
                 if instant >= constraint.settled:
                     return None  # violated at every instant from this one on
+                pending.append(constraint)
+            if walk is None:
+                walk = _Walk(ctx, self.horizon, self.violations_at)
+            # One rule violated: where it passes is where the whole set is judged next, so its
+            # points are judged whole (one judgement rather than two where it passes first).
+            walk.whole = len(violations) == 1
+            latest = instant
+            for constraint in pending:
                 found = walk.next_allowed(constraint, instant)
                 if found is None:
                     return None  # violated up to the horizon
                 latest = max(latest, found)
+            if unknown is not None:
+                raise Uncomputable(f"{unknown.policy}/{unknown.rule}")
             instant = latest
-            judged = walk.at(instant)
-            violations = self.violations_at(judged)
+            violations = walk.violations(instant)
             if not violations:
-                return judged.t_dt  # the instant on the call's own clock
+                return walk.at(instant).t_dt  # the instant on the call's own clock
