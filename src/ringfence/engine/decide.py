@@ -142,7 +142,8 @@ class Evaluator:
     def judge(self, ctx: Ctx) -> tuple[list[Finding], list[Finding], list[PolicyRef]]:
         """Every rule of every applicable policy at ``ctx``'s instant: (violations, warnings,
         policy refs), by the generated function."""
-        return self._judge_fast(ctx)
+        violations, warnings, refs = self._judge_fast(ctx)
+        return violations, warnings, [*refs.refs]
 
     def trace(self, ctx: Ctx) -> list[RuleTrace]:
         """How each rule came out and why, by the reference interpreter."""
@@ -185,5 +186,5 @@ class Evaluator:
             verdict, search, context, allowed_at = "allow", None, None, call.at
         # by position: keywords cost more, and this runs for every call
         return Decision(verdict, call.at, violations, warnings, [*names], ctx.region,
-                        ctx.country, refs, raw.get("id"), raw.get("meta"), traces, search,
-                        context, allowed_at, ctx.located_by, ctx.location_note)
+                        ctx.country, [*refs.refs], raw.get("id"), raw.get("meta"), traces,
+                        search, context, allowed_at, ctx.located_by, ctx.location_note, refs)
