@@ -30,7 +30,7 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ringfence.contract.decision import Finding, PolicyRefs
+from ringfence.contract.decision import Finding, PolicyRef, PolicyRefs
 from ringfence.engine import ir
 from ringfence.engine.inliner import copy_in, known
 from ringfence.engine.runtime import (
@@ -362,17 +362,20 @@ class _Plan:
         self.runs = tuple(run if at else deny
                           for at, run, deny in zip(placed, runs, denials, strict=True)
                           if at is not False)
-        self.outcomes: dict[tuple[bool, ...], PolicyRefs] = {}
+        self.outcomes: dict[int, PolicyRefs] = {}
 
-    def refs(self, applied: tuple[bool, ...]) -> PolicyRefs:
-        """The policy refs where the runs came out ``applied`` (in the runs' order)."""
-        answers = iter(applied)
-        refs = PolicyRefs(tuple(
-            policy.ref_applicable if at is not False and next(answers)
-            else policy.ref_not_applicable
-            for policy, at in zip(self._policies, self._placed, strict=True)))
-        self.outcomes[applied] = refs  # racing threads make equal refs; either may stay
-        return refs
+    def refs(self, outcome: int) -> PolicyRefs:
+        """The policy refs where the runs came out ``outcome``: a bit per run, set where its
+        policy applied, the first run's the highest."""
+        bit = len(self.runs)
+        applied: list[PolicyRef] = []
+        for policy, at in zip(self._policies, self._placed, strict=True):
+            if at is not False:
+                bit -= 1
+            applies = at is not False and outcome >> bit & 1
+            applied.append(policy.ref_applicable if applies else policy.ref_not_applicable)
+        refs = self.outcomes[outcome] = PolicyRefs(tuple(applied))  # racing threads make equal
+        return refs  # refs; either may stay
 
 
 def _undetermined(policy: ir.Policy) -> Run:
@@ -402,10 +405,11 @@ def _dispatch(policies: Sequence[ir.Policy], runs: Sequence[Run]) -> Judge:
         call, t, missing = ctx.call, ctx.t, ctx.missing
         violations: list[Finding] = []
         warnings: list[Finding] = []
-        applied = []  # a loop, not a comprehension: no function to make per call (3.11)
+        # which of the runs applied, one bit each, the first run's the highest: an int is
+        # cheaper to make and to look up than a tuple
+        outcome = 0
         for run in plan.runs:
-            applied.append(run(ctx, call, t, missing, violations, warnings))
-        outcome = tuple(applied)
+            outcome += outcome + run(ctx, call, t, missing, violations, warnings)
         refs = plan.outcomes.get(outcome)
         if refs is None:
             refs = plan.refs(outcome)
