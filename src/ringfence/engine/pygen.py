@@ -394,24 +394,29 @@ def _undetermined(policy: ir.Policy) -> Run:
 def _dispatch(policies: Sequence[ir.Policy], runs: Sequence[Run]) -> Judge:
     """The judge: the plan for the callee's place (made on the first call from there and
     kept: there are as many as places), then each policy that applies there, in order."""
-    plans: dict[tuple[str | None, str | None], _Plan] = {}
+    # by place: the plan's runs, its refs by outcome (its dict, read directly) and the plan
+    plans: dict[tuple[str | None, str | None],
+                tuple[tuple[Run, ...], dict[int, PolicyRefs], _Plan]] = {}
     denials = [_undetermined(policy) for policy in policies]
 
     def judge(ctx: Ctx) -> tuple[list[Finding], list[Finding], PolicyRefs]:
         place = (ctx.country, ctx.region)
-        plan = plans.get(place)
-        if plan is None:  # racing threads make the same plan; either may stay
-            plan = plans[place] = _Plan(policies, runs, denials, *place)
+        try:
+            steps, outcomes, plan = plans[place]
+        except KeyError:  # racing threads make the same plan; either may stay
+            plan = _Plan(policies, runs, denials, *place)
+            steps, outcomes, _ = plans[place] = (plan.runs, plan.outcomes, plan)
         call, t, missing = ctx.call, ctx.t, ctx.missing
         violations: list[Finding] = []
         warnings: list[Finding] = []
         # which of the runs applied, one bit each, the first run's the highest: an int is
         # cheaper to make and to look up than a tuple
         outcome = 0
-        for run in plan.runs:
+        for run in steps:
             outcome += outcome + run(ctx, call, t, missing, violations, warnings)
-        refs = plan.outcomes.get(outcome)
-        if refs is None:
+        try:
+            refs = outcomes[outcome]
+        except KeyError:
             refs = plan.refs(outcome)
         return violations, warnings, refs
 
