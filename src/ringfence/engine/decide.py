@@ -176,9 +176,11 @@ class Evaluator:
         traces = self.trace(_placed(ctx)) if trace else []
         call = ctx.call
         raw = call.raw
-        names = self._names.get(ctx.zones)
-        if names is None:
-            names = self._names[ctx.zones] = tuple(map(_ZONE_NAME, ctx.zones))
+        zones = ctx.zones
+        try:  # a subscript, not dict.get: no method call for the names known already
+            names = self._names[zones]
+        except KeyError:
+            names = self._names[zones] = tuple(map(_ZONE_NAME, zones))
         verdict: Literal["allow", "deny"]
         if violations:  # next_allowed_at is computed when the field is first read
             verdict, search, context, allowed_at = "deny", self._search, ctx, None
