@@ -162,8 +162,9 @@ class Decision:
     # why the callee was not located as the call asked: an unknown postal code, or a postal
     # code and a number that name different places
     location_note: str | None = None
-    # the judge's references, whose JSON is written once per outcome (to_json): ``policies``
-    # as judged, a copy of them; None for a decision made otherwise (its refs written each time)
+    # the judge's references, of which ``policies`` is a copy: to_json writes theirs, written
+    # once per outcome of judging, in place of the policies' (a decision is not edited after
+    # it is made); None for a decision made otherwise, whose policies are written each time
     _refs: PolicyRefs | None = None
 
     @property

@@ -7,7 +7,7 @@ each rule a ``while True`` block left by ``break``, the three-valued logic betwe
 written inline.
 
 Where the callee is decides which policies can apply, and it is the same for every call to one
-place: the judge settles the others once per place (:func:`_plan`: not applicable, or denying
+place: the judge settles the others once per place (:class:`_Plan`: not applicable, or denying
 for want of ``to_region``) and runs only the functions of the policies placed there, keeping
 policy refs and findings in the policies' order.
 
@@ -300,7 +300,7 @@ def _rule(src: _Source, rule: ir.Rule, depth: int) -> None:
 
 def _policy(src: _Source, policy: ir.Policy) -> str:
     """Writes the function that judges ``policy`` for a callee in its jurisdictions (the
-    dispatch settles where, :func:`_plan`) and returns its name. The function does what
+    dispatch settles where, :class:`_Plan`) and returns its name. The function does what
     :meth:`.interp.Interpreter.judge` does once ``placed`` answered True: it appends the
     policy's findings and returns whether the policy applied (its ``when``)."""
     info = policy.info
@@ -374,8 +374,9 @@ class _Plan:
                 bit -= 1
             applies = at is not False and outcome >> bit & 1
             applied.append(policy.ref_applicable if applies else policy.ref_not_applicable)
-        refs = self.outcomes[outcome] = PolicyRefs(tuple(applied))  # racing threads make equal
-        return refs  # refs; either may stay
+        # racing threads make equal refs; either may stay
+        refs = self.outcomes[outcome] = PolicyRefs(tuple(applied))
+        return refs
 
 
 def _undetermined(policy: ir.Policy) -> Run:
