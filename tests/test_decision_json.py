@@ -5,6 +5,7 @@ orjson cannot write goes the standard library's way, as before."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -54,6 +55,26 @@ def test_a_finding_and_a_policy_reference_are_written_once(decisions):
     assert ref.fragment() is ref.fragment()
     assert orjson.dumps(ref.fragment()) == orjson.dumps(ref.to_dict())
     assert ref == PolicyRef("p", "1", "sha256:0", True)  # what is written is no part of it
+
+
+def test_policy_references_are_written_once_per_place_and_outcome(decisions):
+    by_outcome: dict[tuple, set[int]] = {}
+    for decision in decisions:
+        judged = decision._refs
+        assert judged is not None and list(judged.refs) == decision.policies
+        by_outcome.setdefault((decision.country, decision.region, *decision.policies),
+                              set()).add(id(judged))
+        # written as the references are, by a decision that carries none of the judge's
+        for compact in (True, False):
+            made_by_hand = dataclasses.replace(decision, _refs=None)
+            assert made_by_hand.to_json(compact=compact) == decision.to_json(compact=compact)
+        assert judged.fragment(True) is judged.fragment(True)
+    assert all(len(shared) == 1 for shared in by_outcome.values())
+    assert any(len(ids) > 1 for ids in ({id(d._refs) for d in decisions if d.country == c}
+                                        for c in {d.country for d in decisions}))
+    # each decision has its own list of them, which the shared references are not
+    first, second, *_ = (d for d in decisions if d._refs is decisions[0]._refs)
+    assert first.policies is not second.policies
 
 
 @pytest.mark.parametrize("at", [

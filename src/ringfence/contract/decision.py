@@ -103,6 +103,29 @@ class PolicyRef:
         return written[0]
 
 
+@dataclass(frozen=True, slots=True)
+class PolicyRefs:
+    """The policy references of one outcome of judging (which policies applied, of those
+    evaluated), shared by every call with that outcome: their JSON, in either form of
+    :meth:`Decision.to_dict`, is written once per outcome, not once per call."""
+
+    refs: tuple[PolicyRef, ...]
+    # fragment's answers by form (compact or not), written when first asked for
+    _json: dict[bool, orjson.Fragment] = field(default_factory=dict, init=False, repr=False,
+                                               compare=False)
+
+    def fragment(self, compact: bool) -> orjson.Fragment:
+        """The references as :meth:`Decision.to_dict` lists them (``compact``: only those that
+        applied) in compact JSON (orjson's); written once per outcome and form.
+
+        Raises ``orjson.JSONEncodeError`` when orjson cannot write it."""
+        written = self._json.get(compact)
+        if written is None:
+            written = self._json[compact] = orjson.Fragment(orjson.dumps(
+                [p.to_dict() for p in self.refs if p.applicable or not compact]))
+        return written
+
+
 def rfc3339(when: dt.datetime | None) -> str | None:
     """An instant as RFC 3339 (``Z`` for UTC)."""
     if when is None:
@@ -139,6 +162,10 @@ class Decision:
     # why the callee was not located as the call asked: an unknown postal code, or a postal
     # code and a number that name different places
     location_note: str | None = None
+    # the judge's references, of which ``policies`` is a copy: to_json writes theirs, written
+    # once per outcome of judging, in place of the policies' (a decision is not edited after
+    # it is made); None for a decision made otherwise, whose policies are written each time
+    _refs: PolicyRefs | None = None
 
     @property
     def allowed(self) -> bool:
@@ -183,9 +210,15 @@ class Decision:
         after = self._next_value if self._search is None else self.next_allowed_at
         violations = [f.fragment(compact) for f in found] if found else found
         warnings = [f.fragment(compact) for f in warned] if warned else warned
-        # a compact line names only the few policies that applied, of the dozens evaluated
-        policies = ([p.fragment() for p in self.policies if p.applicable] if compact
-                    else [p.fragment() for p in self.policies])
+        # a compact line names only the few policies that applied, of the dozens evaluated:
+        # written once per outcome of judging when the judge gave them (PolicyRefs)
+        judged = self._refs
+        if judged is not None:
+            policies: Any = judged.fragment(compact)
+        elif compact:
+            policies = [p.fragment() for p in self.policies if p.applicable]
+        else:
+            policies = [p.fragment() for p in self.policies]
         record = self._record(written_at, written_at if after is at else _instant(after),
                               violations, warnings, policies)
         if extra:

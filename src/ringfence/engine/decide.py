@@ -142,7 +142,8 @@ class Evaluator:
     def judge(self, ctx: Ctx) -> tuple[list[Finding], list[Finding], list[PolicyRef]]:
         """Every rule of every applicable policy at ``ctx``'s instant: (violations, warnings,
         policy refs), by the generated function."""
-        return self._judge_fast(ctx)
+        violations, warnings, refs = self._judge_fast(ctx)
+        return violations, warnings, [*refs.refs]
 
     def trace(self, ctx: Ctx) -> list[RuleTrace]:
         """How each rule came out and why, by the reference interpreter."""
@@ -175,9 +176,11 @@ class Evaluator:
         traces = self.trace(_placed(ctx)) if trace else []
         call = ctx.call
         raw = call.raw
-        names = self._names.get(ctx.zones)
-        if names is None:
-            names = self._names[ctx.zones] = tuple(map(_ZONE_NAME, ctx.zones))
+        zones = ctx.zones
+        try:  # a subscript, not dict.get: no method call for the names known already
+            names = self._names[zones]
+        except KeyError:
+            names = self._names[zones] = tuple(map(_ZONE_NAME, zones))
         verdict: Literal["allow", "deny"]
         if violations:  # next_allowed_at is computed when the field is first read
             verdict, search, context, allowed_at = "deny", self._search, ctx, None
@@ -185,5 +188,5 @@ class Evaluator:
             verdict, search, context, allowed_at = "allow", None, None, call.at
         # by position: keywords cost more, and this runs for every call
         return Decision(verdict, call.at, violations, warnings, [*names], ctx.region,
-                        ctx.country, refs, raw.get("id"), raw.get("meta"), traces, search,
-                        context, allowed_at, ctx.located_by, ctx.location_note)
+                        ctx.country, [*refs.refs], raw.get("id"), raw.get("meta"), traces,
+                        search, context, allowed_at, ctx.located_by, ctx.location_note, refs)

@@ -7,7 +7,7 @@ each rule a ``while True`` block left by ``break``, the three-valued logic betwe
 written inline.
 
 Where the callee is decides which policies can apply, and it is the same for every call to one
-place: the judge settles the others once per place (:func:`_plan`: not applicable, or denying
+place: the judge settles the others once per place (:class:`_Plan`: not applicable, or denying
 for want of ``to_region``) and runs only the functions of the policies placed there, keeping
 policy refs and findings in the policies' order.
 
@@ -30,7 +30,7 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ringfence.contract.decision import Finding, PolicyRef
+from ringfence.contract.decision import Finding, PolicyRef, PolicyRefs
 from ringfence.engine import ir
 from ringfence.engine.inliner import copy_in, known
 from ringfence.engine.runtime import (
@@ -48,7 +48,7 @@ from ringfence.engine.runtime import (
 from ringfence.errors import Span
 from ringfence.facts.callee import FactSource
 
-Judge = Callable[[Ctx], tuple[list[Finding], list[Finding], list[PolicyRef]]]
+Judge = Callable[[Ctx], tuple[list[Finding], list[Finding], PolicyRefs]]
 
 # Names the functions themselves use; a runtime global copied in by inlining must not shadow them.
 _LOCALS = frozenset({"ctx", "call", "t", "missing", "violations", "warnings", "day",
@@ -300,13 +300,12 @@ def _rule(src: _Source, rule: ir.Rule, depth: int) -> None:
 
 def _policy(src: _Source, policy: ir.Policy) -> str:
     """Writes the function that judges ``policy`` for a callee in its jurisdictions (the
-    dispatch settles where, :func:`_plan`) and returns its name. The function does what
+    dispatch settles where, :class:`_Plan`) and returns its name. The function does what
     :meth:`.interp.Interpreter.judge` does once ``placed`` answered True: it appends the
-    policy's findings and returns its :class:`PolicyRef`."""
+    policy's findings and returns whether the policy applied (its ``when``)."""
     info = policy.info
     name = src.name("policy")
-    applicable = src.bind(policy.ref_applicable, "REF")
-    not_applicable = src.bind(policy.ref_not_applicable, "REF")
+    applicable, not_applicable = "True", "False"
     src.day_known = False
     src.emit(0, f"# policy {info.id}", f"def {name}(ctx, call, t, missing, violations, warnings):")
     src.where = _where(info.span)
@@ -343,57 +342,83 @@ def _policy(src: _Source, policy: ir.Policy) -> str:
     return name
 
 
-Run = Callable[[Ctx, Any, float, set[str], list[Finding], list[Finding]], PolicyRef]
-# A plan for one place: every policy's ref as far as the place settles it, and the policies
-# to run there, by position (each run returns the policy's ref and appends its findings).
-Plan = tuple[tuple[PolicyRef, ...], tuple[tuple[int, Run], ...]]
+Run = Callable[[Ctx, Any, float, set[str], list[Finding], list[Finding]], bool]
+
+
+class _Plan:
+    """What judging a callee at one place takes: the policies to run there (each run appends
+    the policy's findings and returns whether it applied), and the policy refs of each outcome
+    of those runs, made on the first call with it and kept (a policy that runs either applies
+    or not: at most two outcomes per run, and most places run one or two)."""
+
+    __slots__ = ("_placed", "_policies", "outcomes", "runs")
+
+    def __init__(self, policies: Sequence[ir.Policy], runs: Sequence[Run],
+                 denials: Sequence[Run], country: str | None, region: str | None) -> None:
+        # a policy not placed there is not applicable; one whose placement is not known
+        # denies; one placed there is run
+        placed = [policy.placed(country, region) for policy in policies]
+        self._policies, self._placed = policies, placed
+        self.runs = tuple(run if at else deny
+                          for at, run, deny in zip(placed, runs, denials, strict=True)
+                          if at is not False)
+        self.outcomes: dict[int, PolicyRefs] = {}
+
+    def refs(self, outcome: int) -> PolicyRefs:
+        """The policy refs where the runs came out ``outcome``: a bit per run, set where its
+        policy applied, the first run's the highest."""
+        bit = len(self.runs)
+        applied: list[PolicyRef] = []
+        for policy, at in zip(self._policies, self._placed, strict=True):
+            if at is not False:
+                bit -= 1
+            applies = at is not False and outcome >> bit & 1
+            applied.append(policy.ref_applicable if applies else policy.ref_not_applicable)
+        # racing threads make equal refs; either may stay
+        refs = self.outcomes[outcome] = PolicyRefs(tuple(applied))
+        return refs
 
 
 def _undetermined(policy: ir.Policy) -> Run:
     """The run of a policy where the callee's placement is not known: it denies naming
     ``to_region`` (fail closed), as the interpreter does."""
-    finding, ref = policy.undetermined({"to_region"}), policy.ref_applicable
+    finding = policy.undetermined({"to_region"})
 
     def run(ctx: Ctx, call: Any, t: float, missing: set[str], violations: list[Finding],
-            warnings: list[Finding]) -> PolicyRef:
+            warnings: list[Finding]) -> bool:
         violations.append(finding)
-        return ref
+        return True
 
     return run
-
-
-def _plan(policies: Sequence[ir.Policy], runs: Sequence[Run], denials: Sequence[Run],
-          country: str | None, region: str | None) -> Plan:
-    """What judging a callee at (``country``, ``region``) takes: a policy not placed there is
-    not applicable; one whose placement is not known denies; one placed there is run."""
-    refs: list[PolicyRef] = []
-    steps: list[tuple[int, Run]] = []
-    for i, (policy, run, deny) in enumerate(zip(policies, runs, denials, strict=True)):
-        placed = policy.placed(country, region)
-        refs.append(policy.ref_not_applicable if placed is False else policy.ref_applicable)
-        if placed is not False:
-            steps.append((i, run if placed else deny))
-    return tuple(refs), tuple(steps)
 
 
 def _dispatch(policies: Sequence[ir.Policy], runs: Sequence[Run]) -> Judge:
     """The judge: the plan for the callee's place (made on the first call from there and
     kept: there are as many as places), then each policy that applies there, in order."""
-    plans: dict[tuple[str | None, str | None], Plan] = {}
+    # by place: the plan's runs, its refs by outcome (its dict, read directly) and the plan
+    plans: dict[tuple[str | None, str | None],
+                tuple[tuple[Run, ...], dict[int, PolicyRefs], _Plan]] = {}
     denials = [_undetermined(policy) for policy in policies]
 
-    def judge(ctx: Ctx) -> tuple[list[Finding], list[Finding], list[PolicyRef]]:
+    def judge(ctx: Ctx) -> tuple[list[Finding], list[Finding], PolicyRefs]:
         place = (ctx.country, ctx.region)
-        plan = plans.get(place)
-        if plan is None:  # racing threads make the same plan; either may stay
-            plan = plans[place] = _plan(policies, runs, denials, *place)
-        settled, steps = plan
+        try:
+            steps, outcomes, plan = plans[place]
+        except KeyError:  # racing threads make the same plan; either may stay
+            plan = _Plan(policies, runs, denials, *place)
+            steps, outcomes, _ = plans[place] = (plan.runs, plan.outcomes, plan)
         call, t, missing = ctx.call, ctx.t, ctx.missing
         violations: list[Finding] = []
         warnings: list[Finding] = []
-        refs = [*settled]
-        for i, run in steps:
-            refs[i] = run(ctx, call, t, missing, violations, warnings)
+        # which of the runs applied, one bit each, the first run's the highest: an int is
+        # cheaper to make and to look up than a tuple
+        outcome = 0
+        for run in steps:
+            outcome += outcome + run(ctx, call, t, missing, violations, warnings)
+        try:
+            refs = outcomes[outcome]
+        except KeyError:
+            refs = plan.refs(outcome)
         return violations, warnings, refs
 
     return judge
