@@ -112,8 +112,10 @@ class _Answers:
         self.outbox = outbox
         self.turn = turn
         self.ready: queue.Queue[Any] = queue.Queue(maxsize=2)
-        self.thread = threading.Thread(target=self._write, name="ringfence-writer", daemon=True)
+        self.thread: threading.Thread | None = None  # the writer, with a turn only
         if turn is not None:
+            self.thread = threading.Thread(target=self._write, name="ringfence-writer",
+                                           daemon=True)
             self.thread.start()
 
     def put(self, answer: Any) -> None:
@@ -123,7 +125,7 @@ class _Answers:
             self.ready.put(answer)
 
     def close(self) -> None:
-        if self.turn is not None:
+        if self.thread is not None:
             self.ready.put(_END)
             self.thread.join()
 
