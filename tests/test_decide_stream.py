@@ -150,6 +150,53 @@ def test_a_block_of_lines_reads_as_each_line_alone(digits):
         assert split_lines(data) == data.split(b"\n")
 
 
+# Lines that are no value alone but could make one with their neighbours in an array: a block of
+# them must still read as each line alone.
+SPLIT_VALUES = [b'{"a": [1', b"2]}", b'{"c": 1}, {"d": 2}', b'{"b": "x', b'y"}', b'{"e": [{}',
+                b"{}]}", b"{}, 1000000000000000000, {}", b"1000000000000000000", b"{},", b",{}",
+                b"]", b"[", b'{"f": {}}, 10', b"00000000000000000, {}",
+                b'{"g": 1}, 2, {"h": 3}']
+
+
+def test_a_block_of_objects_reads_at_once_as_each_line_alone():
+    # calls_in reads a block of lines as one JSON array (a mark between each two lines) and
+    # takes it only when each line is exactly one object there; lines that could join up with
+    # their neighbours (SPLIT_VALUES) send the block to the reading line by line.
+    import random
+
+    from ringfence.tools import jsonlines
+    from ringfence.tools.jsonlines import JSON_SPACE, calls_in, parse_json
+
+    calls = [call(i) for i in range(5)]
+    for data in (calls[0], b"\n".join(calls), b"\n".join(calls) + b"\n",
+                 b" \t" + b"\r\n".join(calls) + b"\r\n"):
+        read = jsonlines._calls_at_once(3, data)
+        assert read is not None and len(read) == data.rstrip().count(b"\n") + 1
+        assert read == calls_in(3, data) == [(n, parse_json(line)) for n, line
+                                             in enumerate(data.split(b"\n"), start=3)
+                                             if line.strip(JSON_SPACE)]
+    # two lines make one object, one line makes two, and a number stands where a mark would
+    forged = [b'{"a": [1', b'2]}', b'{"c": 1}, 5, {"d": 2}']
+    rng = random.Random(7)
+    pieces = [*SPLIT_VALUES, *calls, b"", b"{}", b"[]"]
+    for lines in [forged, forged[::-1], *(rng.choices(pieces, k=rng.randrange(1, 7))
+                                          for _ in range(3000))]:
+        data = b"\n".join(lines) + rng.choice([b"", b"\n"])
+        expected = [(n, parse_json(line)) for n, line in enumerate(data.split(b"\n"), start=1)
+                    if line.strip(JSON_SPACE)]
+        assert calls_in(1, data) == expected, data
+        if jsonlines._calls_at_once(1, data) is not None:  # taken only where each line is one
+            assert all(isinstance(value, dict) for _, value in expected), data
+
+
+def test_lines_make_the_text_of_an_array_as_the_reference_does():
+    from ringfence.tools import jsonlines
+
+    for data in (b"", b"\n", b"a", b"a\n", b"a\nb", b"\n\n", b"a\n\nb\n\n"):
+        for separator in (b"", b",", jsonlines._BETWEEN):
+            assert jsonlines._as_array(data, separator) == jsonlines.as_array(data, separator)
+
+
 def test_an_unreadable_input_is_one_message(tmp_path):
     code, records, err = decide(b"", str(tmp_path / "nope.jsonl"))
     assert code == 2 and records == []
