@@ -8,6 +8,7 @@ import copy
 import dataclasses
 import datetime as dt
 import json
+import pickle
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -87,7 +88,27 @@ def test_policy_references_are_written_once_per_place_and_outcome(decisions):
 ])
 def test_instants_are_written_as_rfc3339_writes_them(at):
     decision = Decision("allow", at, [], [], [], None, None, [], _next_value=at)
-    assert decision.to_json() == orjson.dumps(decision.to_dict()) + b"\n"
+    for _ in range(2):  # the second time, a fixed zone is one seen before
+        assert decision.to_json() == orjson.dumps(decision.to_dict()) + b"\n"
+    # a zone of whole minutes seen, then one of the same minute and some seconds more
+    minutes = dt.timezone(dt.timedelta(hours=5, minutes=30))
+    for zone in (minutes, dt.timezone(dt.timedelta(hours=5, minutes=30, seconds=7)), minutes):
+        later = at.replace(tzinfo=zone)
+        denied = Decision("deny", later, [], [], [], None, None, [], _next_value=later + HOUR)
+        assert denied.to_json() == orjson.dumps(denied.to_dict()) + b"\n"
+
+
+HOUR = dt.timedelta(hours=1)
+
+
+def test_what_is_written_once_is_no_part_of_the_value(decisions):
+    found = next(d for d in decisions if len(d.violations) > 1).violations[0]
+    written = found.fragment(False)
+    for same in (copy.copy(found), pickle.loads(pickle.dumps(found)),
+                 dataclasses.replace(found)):
+        assert same == found and same.fragment(False) is not written
+        assert orjson.dumps(same.fragment(False)) == orjson.dumps(written)
+    assert found.fragment(False) is written
 
 
 def test_what_orjson_cannot_write_goes_the_standard_library_way(decisions):

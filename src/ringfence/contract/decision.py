@@ -21,8 +21,39 @@ NUMBER_PREFIX = "number_prefix"
 MULTIZONE = "multizone_fallback"
 
 
+class _WrittenOnce:
+    """An immutable part of decisions, shared by every decision it is part of: its JSON, in
+    either form of :meth:`Decision.to_dict` (compact or not), is written once, when first asked
+    for, not once per decision (no part of the value: not compared, copied or pickled)."""
+
+    __slots__ = ("_written",)
+    _written: dict[bool, orjson.Fragment]  # fragment's answers by form, made with the first
+
+    def fragment(self, compact: bool = False) -> orjson.Fragment:
+        """What the part's :meth:`Decision.to_dict` data of form ``compact`` is in compact
+        JSON (orjson's), for orjson to write as it stands inside a decision.
+
+        Raises ``orjson.JSONEncodeError`` when orjson cannot write it."""
+        try:  # a subscript, not dict.get: this runs for each finding of each decision line
+            return self._written[compact]
+        except (AttributeError, KeyError):
+            return self._write(compact)
+
+    def _write(self, compact: bool) -> orjson.Fragment:
+        try:
+            written = self._written
+        except AttributeError:  # racing threads make a dict each; either may stay
+            written = {}
+            object.__setattr__(self, "_written", written)  # the value itself stays frozen
+        fragment = written[compact] = orjson.Fragment(orjson.dumps(self._data(compact)))
+        return fragment
+
+    def _data(self, compact: bool) -> Any:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(_WrittenOnce):
     """A violated deny rule or a fired warn rule."""
 
     policy: str
@@ -32,11 +63,8 @@ class Finding:
     message: str
     citations: tuple[str, ...]
     source: Span
+    # a rule's finding is one object, shared by every call the rule denies
     missing_facts: tuple[str, ...] = ()
-    # fragment's answers by form (compact or not), written when first asked for: a rule's
-    # finding is one object, shared by every call the rule denies, so it is written once per run
-    _json: dict[bool, orjson.Fragment] = field(default_factory=dict, init=False, repr=False,
-                                               compare=False)
 
     def to_dict(self, *, compact: bool = False) -> dict[str, Any]:
         """The finding as JSON-able data; ``compact`` names the source file as
@@ -50,16 +78,8 @@ class Finding:
             "missing_facts": list(self.missing_facts),
         }
 
-    def fragment(self, compact: bool) -> orjson.Fragment:
-        """:meth:`to_dict` as compact JSON (orjson's), for orjson to write as it stands inside
-        a decision; written once per finding and form.
-
-        Raises ``orjson.JSONEncodeError`` when orjson cannot write it."""
-        written = self._json.get(compact)
-        if written is None:
-            written = self._json[compact] = orjson.Fragment(
-                orjson.dumps(self.to_dict(compact=compact)))
-        return written
+    def _data(self, compact: bool) -> dict[str, Any]:
+        return self.to_dict(compact=compact)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,52 +98,33 @@ class RuleTrace:
 
 
 @dataclass(frozen=True, slots=True)
-class PolicyRef:
+class PolicyRef(_WrittenOnce):
     """Audit provenance of one evaluated policy."""
 
     id: str
     version: str | None
     hash: str
+    # a policy's two refs are shared by every call (see ir.Policy.ref_applicable)
     applicable: bool
-    # fragment's answer, written when first asked for (a policy's two refs are shared by every
-    # call, see ir.Policy.ref_applicable)
-    _json: list[orjson.Fragment] = field(default_factory=list, init=False, repr=False,
-                                         compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "version": self.version, "hash": self.hash,
                 "applicable": self.applicable}
 
-    def fragment(self) -> orjson.Fragment:
-        """:meth:`to_dict` as compact JSON (orjson's), for orjson to write as it stands inside
-        a decision; written once per reference."""
-        written = self._json
-        if not written:
-            written.append(orjson.Fragment(orjson.dumps(self.to_dict())))
-        return written[0]
+    def _data(self, compact: bool) -> dict[str, Any]:
+        return self.to_dict()  # the same in both forms
 
 
 @dataclass(frozen=True, slots=True)
-class PolicyRefs:
+class PolicyRefs(_WrittenOnce):
     """The policy references of one outcome of judging (which policies applied, of those
-    evaluated), shared by every call with that outcome: their JSON, in either form of
-    :meth:`Decision.to_dict`, is written once per outcome, not once per call."""
+    evaluated), shared by every call with that outcome: :meth:`fragment` writes them as
+    :meth:`Decision.to_dict` lists them (``compact``: only those that applied)."""
 
     refs: tuple[PolicyRef, ...]
-    # fragment's answers by form (compact or not), written when first asked for
-    _json: dict[bool, orjson.Fragment] = field(default_factory=dict, init=False, repr=False,
-                                               compare=False)
 
-    def fragment(self, compact: bool) -> orjson.Fragment:
-        """The references as :meth:`Decision.to_dict` lists them (``compact``: only those that
-        applied) in compact JSON (orjson's); written once per outcome and form.
-
-        Raises ``orjson.JSONEncodeError`` when orjson cannot write it."""
-        written = self._json.get(compact)
-        if written is None:
-            written = self._json[compact] = orjson.Fragment(orjson.dumps(
-                [p.to_dict() for p in self.refs if p.applicable or not compact]))
-        return written
+    def _data(self, compact: bool) -> list[dict[str, Any]]:
+        return [p.to_dict() for p in self.refs if p.applicable or not compact]
 
 
 def rfc3339(when: dt.datetime | None) -> str | None:
@@ -204,11 +205,21 @@ class Decision:
         in ``meta``, a lone surrogate).
         """
         # This runs once per output line of ``ringfence decide``: no comprehension where a list
-        # is most often empty, no property where the slot answers (each costs a tenth of a µs).
-        at, found, warned = self.at, self.violations, self.warnings
-        written_at = _instant(at)
-        after = self._next_value if self._search is None else self.next_allowed_at
-        violations = [f.fragment(compact) for f in found] if found else found
+        # is most often empty or holds one finding, no property where the slot answers, no
+        # call where a fixed zone answers (each costs a tenth of a µs).
+        at, found, warned, after = self.at, self.violations, self.warnings, self._next_value
+        if self._search is not None:
+            after = self.next_allowed_at
+        written_at = at if at.tzinfo in _WHOLE_MINUTES else _instant(at)
+        # an allowed call's is its instant; a denied call's, later or none
+        written_after = written_at if after is at else (None if after is None else _instant(after))
+        violations: list[Any]
+        if not found:
+            violations = found
+        elif len(found) == 1:
+            violations = [found[0].fragment(compact)]
+        else:
+            violations = [f.fragment(compact) for f in found]
         warnings = [f.fragment(compact) for f in warned] if warned else warned
         # a compact line names only the few policies that applied, of the dozens evaluated:
         # written once per outcome of judging when the judge gave them (PolicyRefs)
@@ -219,11 +230,10 @@ class Decision:
             policies = [p.fragment() for p in self.policies if p.applicable]
         else:
             policies = [p.fragment() for p in self.policies]
-        record = self._record(written_at, written_at if after is at else _instant(after),
-                              violations, warnings, policies)
+        record = self._record(written_at, written_after, violations, warnings, policies)
         if extra:
             record.update(extra)
-        return orjson.dumps(record, option=orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE)
+        return orjson.dumps(record, option=_LINE)
 
     def _record(self, at: Any, next_allowed_at: Any, violations: Any, warnings: Any,
                 policies: Any) -> dict[str, Any]:
@@ -254,11 +264,26 @@ class Decision:
         return out
 
 
+# How a decision's line is written: instants in UTC as "Z", as rfc3339 writes them.
+_LINE = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
+# The fixed zones (datetime.timezone) seen with an offset of whole minutes: an instant in one is
+# written by orjson as it stands (a call's instants come in a few such zones; asking each for
+# its offset cost a fifth of a µs).
+_WHOLE_MINUTES: set[dt.tzinfo | None] = set()
+
+
 def _instant(when: dt.datetime | None) -> dt.datetime | str | None:
     """An instant for orjson (``OPT_UTC_Z``) to write as :func:`rfc3339` does: itself, unless
     its UTC offset has seconds (a zone's local mean time before 1900), which orjson rounds to
     the minute and ``isoformat`` keeps."""
-    offset = None if when is None else when.utcoffset()
+    if when is None:
+        return None
+    zone = when.tzinfo
+    if zone in _WHOLE_MINUTES:
+        return when
+    offset = when.utcoffset()
     if offset is not None and (offset.seconds % 60 or offset.microseconds):
         return rfc3339(when)
+    if type(zone) is dt.timezone:  # equal offsets are equal zones: as many as there are offsets
+        _WHOLE_MINUTES.add(zone)
     return when
