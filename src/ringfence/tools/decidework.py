@@ -7,6 +7,7 @@ The same code runs in the command's own process (``--jobs 1``) and in each worke
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections import Counter
@@ -156,7 +157,12 @@ class Decider:
             for (number, raw), made in zip(run, self._decide_lines(run), strict=True):
                 if isinstance(made, tuple):
                     decision, attempt = made
-                    line, is_error = decision_line(number, raw, decision, attempt, compact)
+                    try:  # what decision_line writes, without a call of it per line
+                        line = decision.to_json(compact=compact, extra=None if attempt is None
+                                                else {"attempt_id": attempt})
+                        is_error = False
+                    except orjson.JSONEncodeError:  # and what it does when orjson cannot
+                        line, is_error = decision_line(number, raw, decision, attempt, compact)
                     if is_error:
                         errors += 1
                     elif decision.decision == "allow":
@@ -196,11 +202,13 @@ class Decider:
     def _decide_calls(self, calls: list[Any]) -> list[Made]:
         ledger = self.ledger
         if ledger is None:  # the loop written out: a method call per call costs
-            decide, trace = self.policies.decide, self.options.trace
+            decide = self.policies.decide
+            if self.options.trace:  # a keyword in each call costs when there is none to give
+                decide = functools.partial(decide, trace=True)
             made: list[Made] = []
             for call in calls:
                 try:
-                    made.append((decide(call, trace=trace), None))
+                    made.append((decide(call), None))
                 except Exception as err:  # a defect must cost this line, never the rest
                     made.append(err)
             return made
