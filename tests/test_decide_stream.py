@@ -155,7 +155,7 @@ def test_a_block_of_lines_reads_as_each_line_alone(digits):
 SPLIT_VALUES = [b'{"a": [1', b"2]}", b'{"c": 1}, {"d": 2}', b'{"b": "x', b'y"}', b'{"e": [{}',
                 b"{}]}", b"{}, 1000000000000000000, {}", b"1000000000000000000", b"{},", b",{}",
                 b"]", b"[", b'{"f": {}}, 10', b"00000000000000000, {}",
-                b'{"g": 1}, 2, {"h": 3}']
+                b'{"g": 1}, 2, {"h": 3}', b"{}, 1e18, {}", b"{}, 1.000000000000000001e18, {}"]
 
 
 def test_a_block_of_objects_reads_at_once_as_each_line_alone():
@@ -175,11 +175,14 @@ def test_a_block_of_objects_reads_at_once_as_each_line_alone():
         assert read == calls_in(3, data) == [(n, parse_json(line)) for n, line
                                              in enumerate(data.split(b"\n"), start=3)
                                              if line.strip(JSON_SPACE)]
-    # two lines make one object, one line makes two, and a number stands where a mark would
+    # two lines make one object, one line makes two, and a number stands where a mark would:
+    # one unlike the mark, or a float that equals 10**18 (a mark that it is not must differ
+    # from every float)
     forged = [b'{"a": [1', b'2]}', b'{"c": 1}, 5, {"d": 2}']
+    as_float = [b'{"a": [1', b'2]}', b'{"c": 1}, 1e18, {"d": 2}']
     rng = random.Random(7)
     pieces = [*SPLIT_VALUES, *calls, b"", b"{}", b"[]"]
-    for lines in [forged, forged[::-1], *(rng.choices(pieces, k=rng.randrange(1, 7))
+    for lines in [forged, forged[::-1], as_float, *(rng.choices(pieces, k=rng.randrange(1, 7))
                                           for _ in range(3000))]:
         data = b"\n".join(lines) + rng.choice([b"", b"\n"])
         expected = [(n, parse_json(line)) for n, line in enumerate(data.split(b"\n"), start=1)

@@ -180,8 +180,9 @@ def calls_in(first: int, data: bytes) -> list[tuple[int, Any | NotJson]]:
 
 # Between two lines of a block read as one JSON array: an integer of LONG_RUN digits, which no
 # line of a block without such a run of digits can hold (a JSON integer is written in its
-# digits alone), then a line break, which no JSON string can hold.
-_MARK = 10 ** (LONG_RUN - 1)
+# digits alone) and no float equals (1e18 does equal 10**18: floats there are 128 apart), then
+# a line break, which no JSON string can hold.
+_MARK = 10 ** (LONG_RUN - 1) + 1
 _BETWEEN = b",%d,\n" % _MARK
 
 
@@ -190,7 +191,7 @@ def _calls_at_once(first: int, data: bytes) -> list[tuple[int, Any]] | None:
     digits) when every line of it is a JSON object, read by one call of orjson (a block's
     lines read one by one cost a seventh more); None when some line is not (or is blank).
 
-    The lines are read as one array, each followed by :data:`_MARK`. Where every mark stands
+    The lines are read as one array, :data:`_MARK` between each two. Where every mark stands
     alone between two values of the array, each line is exactly one value, the one it is
     alone: no line can write the mark, nor a string across a line break; a line that is not
     one value alone (``{"a": [1``, ``{}, {}``) moves or hides a mark, or makes the array no
