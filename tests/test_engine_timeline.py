@@ -43,7 +43,7 @@ def _compare(policyset: ringfence.PolicySet, call: dict) -> dt.datetime | bool |
     call is allowed or rejected."""
     evaluator = policyset._evaluator
     try:
-        ctx = evaluator.context(call)
+        ctx = evaluator.gather(call)  # as decide leaves it: the bare dates as given
     except CallError:
         return False
     violations = evaluator.judge(ctx)[0]
@@ -189,6 +189,27 @@ def test_clock_changes_are_placed_as_the_window_judges_them(
     assert found.astimezone(dt.UTC) == dt.datetime.fromisoformat(expected)
     assert _compare(policyset, call) == found
     _check_first(policyset, call, found)
+
+
+def test_the_search_places_the_bare_dates_it_reads(tmp_path: Path) -> None:
+    # decide leaves a call's bare dates as given; the search (the fallback and the tests'
+    # reference) places them in the callee's zone itself, as Evaluator.context would: a
+    # listing on 2026-06-10 is ten days old at midnight of the 20th in New York (04:00Z).
+    path = tmp_path / "l.rf"
+    path.write_text('policy l "L"\n  version 1\n  applies to US\n  uses list x\n\n'
+                    'rule l "L"\n  cite "T"\n  deny if callee on list x listed within 10 days\n',
+                    encoding="utf-8")
+    policyset = ringfence.load(path)
+    evaluator = policyset._evaluator
+    call = {"to": NEW_YORK, "at": "2026-06-16T12:00:00Z",
+            "lists": [{"name": "x", "listed_at": "2026-06-10"}],
+            "lists_checked_at": {"x": "2026-06-15"}}
+    given, placed = evaluator.gather(call), evaluator.context(call)
+    assert given.call.lists_checked_at == {"x": dt.date(2026, 6, 15)}  # not placed
+    expected = dt.datetime(2026, 6, 20, 4, 0, 1, tzinfo=dt.UTC)
+    schedule = evaluator.schedule
+    assert schedule.search(given) == schedule.search(placed) == expected
+    assert policyset.decide(call).next_allowed_at == expected
 
 
 def test_an_atom_kind_without_change_points_falls_back_to_the_search(
