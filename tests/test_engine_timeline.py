@@ -232,6 +232,34 @@ def test_an_atom_kind_without_change_points_falls_back_to_the_search(
                                                                           tzinfo=dt.UTC)
 
 
+def test_a_rule_that_cannot_change_settles_a_denial_before_any_judgement(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Outside the window, and opted out days ago: the opt-out's points all lie before the call,
+    # so waiting never clears it, whatever the window does; nothing is judged.
+    path = tmp_path / "o.rf"
+    path.write_text('policy o "O"\n  version 1\n  applies to US\n\n'
+                    'rule w "W"\n  cite "T"\n'
+                    '  allow only between 09:00 and 17:00 exclusive, callee local time\n\n'
+                    'rule o "O"\n  cite "T"\n  deny if opted out at least 1 day ago\n',
+                    encoding="utf-8")
+    policyset = ringfence.load(path)
+    evaluator = policyset._evaluator
+    call = {"to": NEW_YORK, "at": "2026-06-16T02:00:00Z",
+            "opt_outs": [{"at": "2026-06-13T12:00:00Z"}]}
+    ctx = evaluator.gather(call)
+    violations = evaluator.judge(ctx)[0]
+    assert [f.rule for f in violations] == ["w", "o"]
+    schedule = evaluator.schedule
+    assert schedule.reference(ctx, violations) is None
+    judged: list[object] = []
+    from ringfence.engine.timeline import _Constraint
+
+    monkeypatch.setattr(_Constraint, "allowed", lambda self, ctx: judged.append(ctx))
+    monkeypatch.setattr(schedule.timeline, "violations_at", lambda ctx: judged.append(ctx))
+    assert schedule.next_allowed(ctx, violations) is None
+    assert judged == []
+
+
 def test_a_finding_without_a_rule_is_raised_after_those_before_it(tmp_path: Path) -> None:
     # Those before it are walked first; a rule violated for good before it settles the call
     # before any walk, one after it is not looked at.

@@ -579,14 +579,39 @@ class _Walk:
         """The stretches a constraint's points are placed over, each made when first asked
         for: a window's first day (when shorter than the horizon), then the horizon; the
         others' horizon alone."""
-        start, ctx = self.ctx.t, self.ctx
         if windowed and self.horizon > _FIRST:
             if self._day is None:
-                self._day = Span(ctx, start, start + _FIRST)
+                start = self.ctx.t
+                self._day = Span(self.ctx, start, start + _FIRST)
             yield self._day
-        if self._whole is None:
-            self._whole = Span(ctx, start, start + self.horizon)
-        yield self._whole
+        yield self.whole_span()
+
+    def whole_span(self) -> Span:
+        """The stretch up to the horizon (made when first asked for)."""
+        span = self._whole
+        if span is None:
+            start = self.ctx.t
+            span = self._whole = Span(self.ctx, start, start + self.horizon)
+        return span
+
+    def placed(self, constraint: _Constraint, span: Span
+               ) -> tuple[list[float], Container[float]]:
+        """:meth:`_Constraint.place` over ``span`` (each placed once)."""
+        key = (id(constraint), span.hi)
+        placed = self.points.get(key)
+        if placed is None:
+            placed = self.points[key] = constraint.place(span, self.ctx)
+        return placed
+
+    def changes_after(self, constraint: _Constraint, instant: float) -> bool:
+        """False when the constraint, not read through a window, has no change point after
+        ``instant`` within the horizon: it keeps its value there, violated, and no instant
+        need be judged. A window's points are placed over the horizon only when its first
+        day's do not clear it, so it is assumed to change (it opens every few days)."""
+        if constraint.windowed:
+            return True
+        points = self.placed(constraint, self.whole_span())[0]
+        return bool(points) and points[-1] > instant
 
     def at(self, instant: float) -> Ctx:
         """The call judged at ``instant`` (on the call's own clock)."""
@@ -630,11 +655,7 @@ class _Walk:
         if window is not None and len(runtime.window_zones(self.ctx, window)) < 2:
             window = None  # one zone: its next opening is the window's next point anyway
         for span in self.spans(constraint.windowed):
-            key = (id(constraint), span.hi)
-            placed = self.points.get(key)
-            if placed is None:
-                placed = self.points[key] = constraint.place(span, self.ctx)
-            points, others = placed
+            points, others = self.placed(constraint, span)
             closed_until = -math.inf
             for x in points[bisect.bisect_right(points, instant):]:
                 if x < closed_until and x not in others:
@@ -691,7 +712,8 @@ class Timeline:
         The instant moves forward: each rule violated there gives the first of its own change
         points at which it no longer is, and the instant moves to the latest of those (no
         earlier instant can be allowed); the whole policy set is judged there again, until
-        nothing is violated. Raises :class:`Uncomputable` for an atom kind without
+        nothing is violated. A violated rule with no change point left before the horizon
+        answers None before any rule is walked. Raises :class:`Uncomputable` for an atom kind without
         :data:`BREAKS`."""
         instant, constraints = ctx.t, self.constraints
         walk: _Walk | None = None  # made once a rule is walked: many denials settle first
@@ -711,6 +733,11 @@ class Timeline:
                 pending.append(constraint)
             if walk is None:
                 walk = _Walk(ctx, self.horizon, self.violations_at)
+            # One that cannot change from here on settles it before any is judged (a denial by
+            # several rules usually holds one that waiting never clears).
+            for constraint in pending:
+                if not walk.changes_after(constraint, instant):
+                    return None
             # One rule violated: where it passes is where the whole set is judged next, so its
             # points are judged whole (one judgement rather than two where it passes first).
             walk.whole = len(violations) == 1
