@@ -435,7 +435,7 @@ class _Constraint:
     that changes only where its timed atoms (``conds``) or its dates say. Made once per load."""
 
     __slots__ = ("_judge", "breaks", "dates", "facts", "keys", "policy", "rule", "scope",
-                 "settled", "window", "windowed")
+                 "settled", "window", "windowed", "windows")
 
     def __init__(self, policy: ir.Policy, timed: bool, rule: ir.Rule | None,
                  interpreter: Interpreter):
@@ -457,6 +457,7 @@ class _Constraint:
                              a.fn.__name__, a.fn is runtime.window_open)
                             for a in timed_atoms for where in (BREAKS.get(a.fn),))
         windows = [a for a in timed_atoms if a.fn is runtime.window_open]
+        self.windows = len(windows)
         self.windowed = bool(windows)
         # A window that is the rule's effect (``allow only``) and its only window: while it is
         # closed, and nothing else of the rule changes, the rule stays violated (it can only
@@ -483,13 +484,13 @@ class _Constraint:
                 info=dataclasses.replace(info, effective_from=None, effective_until=None))
         self._judge: pygen.Judge | None = None  # written on first use: most rules never deny
 
-    def place(self, span: Span, ctx: Ctx) -> tuple[list[float], Container[float]]:
+    def place(self, span: Span, ctx: Ctx) -> tuple[Sequence[float], Container[float]]:
         """The instants in ``span`` from which its value can change (a change just after an
         instant is placed a second after it, the search's resolution), in order; and, when it
         has a :attr:`window`, those placed by its dates and atoms other than the window (empty
         otherwise: only a window's points are ever passed over, see _Walk.next_allowed)."""
         found: list[float] = []
-        opens: list[float] = []
+        opens: tuple[float, ...] = ()  # a window's are in the stretch already, in order
         first, last = span.first - _DATE_REACH, span.last + _DATE_REACH
         for day, n in self.dates:
             if first <= n <= last:  # the others start nowhere near the stretch
@@ -498,11 +499,15 @@ class _Constraint:
             if where is None:
                 raise Uncomputable(name)
             if windowed:
-                opens += where(span, ctx)
+                opens += tuple(where(span, ctx))
             else:
                 found += where(span, ctx)
-        lo, hi = span.lo, span.hi
-        points = sorted({x for x in (*found, *opens) if lo < x <= hi})
+        points: Sequence[float]
+        if found:
+            lo, hi = span.lo, span.hi
+            points = sorted({x for x in found if lo < x <= hi}.union(opens))
+        else:  # the commonest: none but a window's, or none at all
+            points = sorted(set(opens)) if self.windows > 1 else opens
         return points, (_NOTHING if self.window is None else frozenset(found))
 
     def allowed(self, ctx: Ctx) -> bool:
@@ -571,7 +576,7 @@ class _Walk:
         self.contexts: dict[float, Ctx] = {}
         self.seen: dict[tuple[int, float], bool] = {}  # (constraint, instant) -> allows
         # (constraint, stretch end) -> its change points there, and those not its window's
-        self.points: dict[tuple[int, float], tuple[list[float], Container[float]]] = {}
+        self.points: dict[tuple[int, float], tuple[Sequence[float], Container[float]]] = {}
         self._day: Span | None = None  # each made when first placed: most denials end sooner
         self._whole: Span | None = None
 
@@ -595,7 +600,7 @@ class _Walk:
         return span
 
     def placed(self, constraint: _Constraint, span: Span
-               ) -> tuple[list[float], Container[float]]:
+               ) -> tuple[Sequence[float], Container[float]]:
         """:meth:`_Constraint.place` over ``span`` (each placed once)."""
         key = (id(constraint), span.hi)
         placed = self.points.get(key)
