@@ -464,6 +464,26 @@ def test_business_days_are_placed_where_the_count_reaches_n_or_becomes_unknown(
                 assert _business_reference(span, event, n) <= placed, (country, n, at, back)
 
 
+def test_business_days_are_kept_by_whose_holidays_they_count() -> None:
+    # An opt-out on Monday 2026-06-22, ten business days: in New York, Friday 2026-07-03 is
+    # Independence Day observed, so the count reaches 10 on the 7th; in Britain on the 6th.
+    # Each answer is the one computed afresh (Span._business_days), whichever was kept first.
+    zone = ZoneInfo("America/New_York")
+    event = dt.datetime(2026, 6, 22, 15, tzinfo=dt.UTC).timestamp()
+    at = dt.datetime(2026, 6, 30, 15, tzinfo=dt.UTC)
+    base = _span(zone).ctx  # one fact source for all
+    answers = {}
+    for country, region in (("US", "US-NY"), ("GB", None), ("US", "US-NY")):
+        ctx = Ctx(base.call, at, (zone,), country, region, base.facts)
+        span = Span(ctx, ctx.t, ctx.t + 14 * 86400)
+        kept = span.business_days(event, 10)
+        ends = (dt.date(2026, 6, 29), dt.date(2026, 7, 15))
+        assert kept == tuple(span._business_days(dt.date(2026, 6, 22), ends, 10, None))
+        answers[country] = kept
+    reached = {c: dt.datetime.fromtimestamp(min(t), zone).date() for c, t in answers.items()}
+    assert reached == {"US": dt.date(2026, 7, 7), "GB": dt.date(2026, 7, 6)}
+
+
 def test_a_window_opens_where_any_of_the_callees_zones_opens() -> None:
     hours = tuple(((dt.time(9), dt.time(20), True),) if day < 5 else () for day in range(7))
     zones = tuple(ZoneInfo(name) for name in ("Australia/Perth", "Australia/Sydney",

@@ -64,6 +64,9 @@ _DATE_REACH = 4
 #: UTC day; the clock changes added lie within three days of that), and a day to spare.
 _DAY_REACH = 7
 _NOTHING: frozenset[float] = frozenset()
+#: Span.business_days's answers, by what they read (see there); emptied when this many.
+_BUSINESS_KEPT = 1 << 14
+_business_kept: dict[tuple[object, ...], tuple[float, ...]] = {}
 _finding_key = operator.attrgetter("policy", "rule")  # a finding's rule, as (policy, rule)
 
 
@@ -74,7 +77,7 @@ class Uncomputable(Exception):
 class Span:
     """The stretch of time examined, ``(lo, hi]`` (POSIX seconds), for one call."""
 
-    __slots__ = ("_scratch", "clock", "ctx", "first", "hi", "home", "last", "lo")
+    __slots__ = ("_ends", "_scratch", "clock", "ctx", "first", "hi", "home", "last", "lo")
 
     def __init__(self, ctx: Ctx, lo: float, hi: float):
         self.ctx = ctx
@@ -86,6 +89,7 @@ class Span:
         # answer would (months and years are counted on it).
         self.clock: dt.tzinfo = ctx.call.at.tzinfo  # type: ignore[assignment]
         self._scratch: Ctx | None = None
+        self._ends: tuple[dt.date, dt.date] | None = None  # its dates, see business_days
 
     def scratch(self) -> Ctx:
         """The call at its own instant, for the runtime's readers to name what they miss in
@@ -106,14 +110,34 @@ class Span:
         return day_starts(day, zone or self.home)
 
     def business_days(self, event: float, n: int,
-                      calendar: runtime.CalendarDays | None = None) -> list[float]:
+                      calendar: runtime.CalendarDays | None = None) -> Sequence[float]:
         """Where the business days since ``event``'s date (around ``calendar``'s days when
         given, as the rule counts them) can reach ``n`` or ``n + 1`` or become unknown (a day
-        whose holidays the calendar does not hold) within the stretch."""
+        whose holidays the calendar does not hold) within the stretch.
+
+        Kept by what it reads: the dates of the event and of the stretch's ends on the home
+        zone's clock, ``n``, the calendar, and the callee's holidays (the facts, country and
+        region); the opt-outs of many calls fall on the same days."""
         home = self.home
         first = dt.datetime.fromtimestamp(event, home).date()
-        last = dt.datetime.fromtimestamp(self.hi, home).date() + _ONE_DAY
-        lo = dt.datetime.fromtimestamp(self.lo, home).date() - _ONE_DAY
+        ends = self._ends
+        if ends is None:
+            ends = self._ends = (dt.datetime.fromtimestamp(self.lo, home).date() - _ONE_DAY,
+                                 dt.datetime.fromtimestamp(self.hi, home).date() + _ONE_DAY)
+        ctx = self.ctx
+        key = (ctx.facts, ctx.country, ctx.region, home, first, ends, n, calendar)
+        found = _business_kept.get(key)
+        if found is None:
+            if len(_business_kept) >= _BUSINESS_KEPT:
+                _business_kept.clear()  # a new run of days: start again
+            found = _business_kept[key] = tuple(self._business_days(first, ends, n, calendar))
+        return found
+
+    def _business_days(self, first: dt.date, ends: tuple[dt.date, dt.date], n: int,
+                       calendar: runtime.CalendarDays | None) -> list[float]:
+        """:meth:`business_days` computed: from the event's date ``first``, over the dates
+        ``ends`` (a day either side of the stretch's)."""
+        lo, last = ends
         scratch = self.scratch()
         # n business days take at most this many calendar days (weekends, and a holiday on
         # every other day of a week): from an older event both counts were reached before lo.
