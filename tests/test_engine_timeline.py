@@ -325,10 +325,15 @@ def test_a_window_closed_in_some_zones_stays_closed_until_the_latest_of_their_op
     evaluator = ringfence.load(path)._evaluator
     (window,) = [r.window for p in evaluator.policies for r in p.rules]
     assert isinstance(window, WindowSpec)
+    constraint = evaluator.schedule.timeline.constraints["w", "w"]
     for start in (dt.datetime(2026, 10, 2, tzinfo=dt.UTC), dt.datetime(2026, 12, 23, tzinfo=dt.UTC)):
         ctx = evaluator.context({"to": "+61412345678", "at": start.isoformat()})
         walk = _Walk(ctx, 14 * 86400.0, lambda judged: evaluator.judge(judged)[0])
         span = next(walk.spans(False))
+        # Another call to the same zones, a day later: the answers kept serve it too.
+        later = evaluator.context({"to": "+61412345679",
+                                   "at": (start + dt.timedelta(days=1)).isoformat()})
+        other = _Walk(later, 14 * 86400.0, lambda judged: evaluator.judge(judged)[0])
         closed = 0
         for hours in range(0, 96, 1):
             instant = ctx.t + hours * 3600.0 + 1.0
@@ -340,8 +345,38 @@ def test_a_window_closed_in_some_zones_stays_closed_until_the_latest_of_their_op
                     closed += 1
                     opens = window_openings(zone, window.hours, span.first, span.last)
                     expected = max(expected, min(t for t in opens if t > instant))
-            assert walk.closed_until(window, instant, span) == expected, instant
+            assert walk.closed_until(constraint, window, instant, span) == expected, instant
+            assert other.closed_until(constraint, window, instant, span) == expected, instant
         assert closed > 100  # zones closed at many of the instants
+
+
+def test_an_opening_where_another_zone_is_closed_is_passed_over_unjudged(
+        tmp_path: Path) -> None:
+    # Saturday 2026-06-13 23:00Z: closed everywhere in Australia (Sunday morning in the east).
+    # Monday 09:00 comes first at Lord Howe, last at Cocos (UTC+6:30, 02:30Z): only there is
+    # the window open in all eight zones, and that is the one instant judged.
+    path = tmp_path / "w.rf"
+    path.write_text('policy w "W"\n  version 1\n  applies to AU\n\nrule w "W"\n  cite "T"\n'
+                    "  allow only monday to friday 09:00 to 20:00 inclusive\n"
+                    "    callee local time\n", encoding="utf-8")
+    policyset = ringfence.load(path)
+    evaluator = policyset._evaluator
+    ctx = evaluator.gather({"to": "+61412345678", "at": "2026-06-13T23:00:00Z"})
+    assert len(ctx.zones) == 8
+    violations = evaluator.judge(ctx)[0]
+    judged: list[Ctx] = []
+    timeline = evaluator.schedule.timeline
+
+    def counted(at: Ctx) -> list[Any]:
+        judged.append(at)
+        return evaluator.judge(at)[0]
+
+    timeline.violations_at = counted
+    found = evaluator.schedule.next_allowed(ctx, violations)
+    assert found == evaluator.schedule.reference(ctx, violations)
+    assert found is not None and found.astimezone(dt.UTC) == dt.datetime(2026, 6, 15, 2, 30,
+                                                                          tzinfo=dt.UTC)
+    assert [at.t for at in judged] == [found.timestamp()]
 
 
 def test_an_argument_reader_reads_what_the_interpreter_reads() -> None:

@@ -66,6 +66,8 @@ _DAY_REACH = 7
 _NOTHING: frozenset[float] = frozenset()
 #: Span.business_days's answers, by what they read (see there); emptied when this many.
 _BUSINESS_KEPT = 1 << 14
+#: How many answers of _Walk.closed_until a constraint keeps before it empties them.
+_CLOSED_KEPT = 1 << 15
 _business_kept: dict[tuple[object, ...], tuple[float, ...]] = {}
 _finding_key = operator.attrgetter("policy", "rule")  # a finding's rule, as (policy, rule)
 
@@ -458,8 +460,8 @@ class _Constraint:
     policy does not apply or the rule is not violated. Its value is a step function of time
     that changes only where its timed atoms (``conds``) or its dates say. Made once per load."""
 
-    __slots__ = ("_judge", "breaks", "dates", "facts", "keys", "policy", "rule", "scope",
-                 "settled", "window", "windowed", "windows")
+    __slots__ = ("_judge", "breaks", "closed", "dates", "facts", "keys", "policy", "rule",
+                 "scope", "settled", "window", "windowed", "windows")
 
     def __init__(self, policy: ir.Policy, timed: bool, rule: ir.Rule | None,
                  interpreter: Interpreter):
@@ -507,6 +509,8 @@ class _Constraint:
                 self.scope, any_place=True, subdivisions=frozenset(), when=(),
                 info=dataclasses.replace(info, effective_from=None, effective_until=None))
         self._judge: pygen.Judge | None = None  # written on first use: most rules never deny
+        # Until when its window stays closed, by what that reads (see _Walk.closed_until).
+        self.closed: dict[tuple[object, ...], float] = {}
 
     def place(self, span: Span, ctx: Ctx) -> tuple[Sequence[float], Container[float]]:
         """The instants in ``span`` from which its value can change (a change just after an
@@ -676,10 +680,12 @@ class _Walk:
         day first (most denials clear within it), others' over the whole horizon at once.
 
         A window read in several zones opens at each zone's openings, but is open only where
-        all zones are: where the rule is still violated, the zones closed there stay closed
-        until their next openings, and the points only the window placed before the latest of
-        those are passed over unjudged (the rest of the rule is as it was at the last point
-        judged, where it was violated, and a closed window cannot make it pass)."""
+        all zones are. At a point only the window placed, the rest of the rule is as it was at
+        the last point judged, or at ``instant``, where it was violated: where the window is
+        closed in some zone there, a closed window cannot make it pass, and those zones stay
+        closed until their next openings; the points only the window placed before the latest
+        of those are passed over unjudged. Whether it is closed at such a point is asked of
+        the window itself (:meth:`closed_until`), not of the whole judgement."""
         window = constraint.window
         if window is not None and len(runtime.window_zones(self.ctx, window)) < 2:
             window = None  # one zone: its next opening is the window's next point anyway
@@ -687,34 +693,50 @@ class _Walk:
             points, others = self.placed(constraint, span)
             closed_until = -math.inf
             for x in points[bisect.bisect_right(points, instant):]:
-                if x < closed_until and x not in others:
-                    continue
+                if window is not None and x not in others:
+                    if x < closed_until:
+                        continue
+                    closed_until = self.closed_until(constraint, window, x, span)
+                    if closed_until > x:  # closed in some zone: violated still
+                        continue
                 if self.allowed(constraint, x):
                     return x
-                if window is not None:
-                    closed_until = self.closed_until(window, x, span)
         return None
 
-    def closed_until(self, window: runtime.WindowSpec, instant: float, span: Span) -> float:
+    def closed_until(self, constraint: _Constraint, window: runtime.WindowSpec,
+                     instant: float, span: Span) -> float:
         """Until when the window stays closed from ``instant``: the latest next opening of
         the zones where it is closed then (-inf when it is open in every zone), each zone's
-        clock judged alone as the runtime judges it."""
-        judged = self.at(instant)
-        # One context for all zones (what it finds missing is not the judgement's), each
-        # zone's clock read alone: the window's check with that zone as its own.
-        ctx = judged.at(judged.t_dt)
-        until = -math.inf
-        for zone in runtime.window_zones(ctx, window):
-            if runtime.window_open(ctx, (zone,), window.hours, None, None, False, window,
-                                   set()) is not True:
-                opens = window_openings(zone, window.hours, span.first, span.last)
-                i = bisect.bisect_right(opens, instant)
-                until = max(until, opens[i] if i < len(opens) else math.inf)
+        clock judged alone as the runtime judges it.
+
+        Kept with the constraint by what it reads: the instant (a zone's opening: the calls
+        of a day ask about the same few), the zones, the callee's holidays (country, region,
+        facts) and the stretch's days (an opening past them is none)."""
+        ctx = self.ctx
+        zones = runtime.window_zones(ctx, window)
+        key = (instant, zones, ctx.country, ctx.region, ctx.facts, span.first, span.last)
+        kept = constraint.closed
+        until = kept.get(key)
+        if until is None:
+            if len(kept) >= _CLOSED_KEPT:
+                kept.clear()  # a new run of days: start again
+            # One context for all zones (what it finds missing is not the judgement's), each
+            # zone's clock read alone: the window's check with that zone as its own.
+            judged = ctx.at(dt.datetime.fromtimestamp(instant, self.clock))
+            until = -math.inf
+            for zone in zones:
+                if runtime.window_open(judged, (zone,), window.hours, None, None, False,
+                                       window, set()) is not True:
+                    opens = window_openings(zone, window.hours, span.first, span.last)
+                    i = bisect.bisect_right(opens, instant)
+                    until = max(until, opens[i] if i < len(opens) else math.inf)
+            kept[key] = until
         return until
 
 
 class Timeline:
-    """Computes ``next_allowed_at`` for a policy set. Immutable: thread-safe."""
+    """Computes ``next_allowed_at`` for a policy set. Immutable but for what its constraints
+    keep (racing threads compute the same value; either may stay): thread-safe."""
 
     def __init__(self, policies: Sequence[ir.Policy], interpreter: Interpreter,
                  violations_at: Callable[[Ctx], list[Finding]], horizon_days: int):
