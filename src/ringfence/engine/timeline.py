@@ -276,9 +276,7 @@ def age_breaks(span: Span, age: nodes.Age | None, event: float) -> Iterator[floa
             # event's date lie within _DAY_REACH days of the event plus n days.
             if event + (n - _DAY_REACH) * _DAY < span.hi \
                     and event + (n + _DAY_REACH) * _DAY > span.lo:
-                day = dt.datetime.fromtimestamp(event, span.home).date()
-                for days in (n, n + 1):
-                    yield from span.day_start(day + dt.timedelta(days=days))
+                yield from calendar_ends(event, span.home, n)
             continue
         if duration.kind == "business":
             yield from span.business_days(event, n, runtime.excluded(duration))
@@ -304,6 +302,16 @@ def age_breaks(span: Span, age: nodes.Age | None, event: float) -> Iterator[floa
                 instant = dt.datetime.combine(day, moment, span.clock).timestamp()
                 yield instant
                 yield instant + 1.0
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def calendar_ends(event: float, zone: dt.tzinfo, n: int) -> tuple[float, ...]:
+    """:func:`day_starts` of the dates ``n`` and ``n + 1`` days after the event's date on the
+    zone's clock: where ``n`` calendar days from the event can end. Kept: the calls of a day
+    date the same events (a list checked, a conversation) on the same few clocks."""
+    day = dt.datetime.fromtimestamp(event, zone).date()
+    return day_starts(day + dt.timedelta(days=n), zone) + \
+        day_starts(day + dt.timedelta(days=n + 1), zone)
 
 
 @breaks(runtime.window_open)
