@@ -11,7 +11,9 @@ times, holidays and month ends mean exactly what they mean to ``decide``): each 
 by code generated for it alone, as ``decide``'s is (:mod:`.pygen`), on first use; or, while it
 is the only rule violated, read from the whole set's judgement at the instant (where it passes,
 the whole set is judged next anyway). What every call asks alike (a day's start on a zone's
-clock, a window's openings over some days) is kept per day and zone, not per call.
+clock, a window's openings over some days, whether a window read in several zones is closed at
+one of them, where an event's calendar or business days end) is kept by what it reads, not per
+call.
 
 The answer is the intersection of the rules' allowed sets, from the call's instant on: each rule
 violated at the current instant moves it to the first of its own change points at which the rule
