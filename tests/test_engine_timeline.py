@@ -43,7 +43,7 @@ def _compare(policyset: ringfence.PolicySet, call: dict) -> dt.datetime | bool |
     call is allowed or rejected."""
     evaluator = policyset._evaluator
     try:
-        ctx = evaluator.context(call)
+        ctx = evaluator.gather(call)  # as decide leaves it: the bare dates as given
     except CallError:
         return False
     violations = evaluator.judge(ctx)[0]
@@ -191,6 +191,27 @@ def test_clock_changes_are_placed_as_the_window_judges_them(
     _check_first(policyset, call, found)
 
 
+def test_the_search_places_the_bare_dates_it_reads(tmp_path: Path) -> None:
+    # decide leaves a call's bare dates as given; the search (the fallback and the tests'
+    # reference) places them in the callee's zone itself, as Evaluator.context would: a
+    # listing on 2026-06-10 is ten days old at midnight of the 20th in New York (04:00Z).
+    path = tmp_path / "l.rf"
+    path.write_text('policy l "L"\n  version 1\n  applies to US\n  uses list x\n\n'
+                    'rule l "L"\n  cite "T"\n  deny if callee on list x listed within 10 days\n',
+                    encoding="utf-8")
+    policyset = ringfence.load(path)
+    evaluator = policyset._evaluator
+    call = {"to": NEW_YORK, "at": "2026-06-16T12:00:00Z",
+            "lists": [{"name": "x", "listed_at": "2026-06-10"}],
+            "lists_checked_at": {"x": "2026-06-15"}}
+    given, placed = evaluator.gather(call), evaluator.context(call)
+    assert given.call.lists_checked_at == {"x": dt.date(2026, 6, 15)}  # not placed
+    expected = dt.datetime(2026, 6, 20, 4, 0, 1, tzinfo=dt.UTC)
+    schedule = evaluator.schedule
+    assert schedule.search(given) == schedule.search(placed) == expected
+    assert policyset.decide(call).next_allowed_at == expected
+
+
 def test_an_atom_kind_without_change_points_falls_back_to_the_search(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from ringfence.engine import runtime, timeline
@@ -209,6 +230,34 @@ def test_an_atom_kind_without_change_points_falls_back_to_the_search(
     assert schedule.searched == 1 and schedule.computed == 0
     assert found is not None and found.astimezone(dt.UTC) == dt.datetime(2026, 6, 16, 13,
                                                                           tzinfo=dt.UTC)
+
+
+def test_a_rule_that_cannot_change_settles_a_denial_before_any_judgement(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Outside the window, and opted out days ago: the opt-out's points all lie before the call,
+    # so waiting never clears it, whatever the window does; nothing is judged.
+    path = tmp_path / "o.rf"
+    path.write_text('policy o "O"\n  version 1\n  applies to US\n\n'
+                    'rule w "W"\n  cite "T"\n'
+                    '  allow only between 09:00 and 17:00 exclusive, callee local time\n\n'
+                    'rule o "O"\n  cite "T"\n  deny if opted out at least 1 day ago\n',
+                    encoding="utf-8")
+    policyset = ringfence.load(path)
+    evaluator = policyset._evaluator
+    call = {"to": NEW_YORK, "at": "2026-06-16T02:00:00Z",
+            "opt_outs": [{"at": "2026-06-13T12:00:00Z"}]}
+    ctx = evaluator.gather(call)
+    violations = evaluator.judge(ctx)[0]
+    assert [f.rule for f in violations] == ["w", "o"]
+    schedule = evaluator.schedule
+    assert schedule.reference(ctx, violations) is None
+    judged: list[object] = []
+    from ringfence.engine.timeline import _Constraint
+
+    monkeypatch.setattr(_Constraint, "allowed", lambda self, ctx: judged.append(ctx))
+    monkeypatch.setattr(schedule.timeline, "violations_at", lambda ctx: judged.append(ctx))
+    assert schedule.next_allowed(ctx, violations) is None
+    assert judged == []
 
 
 def test_a_finding_without_a_rule_is_raised_after_those_before_it(tmp_path: Path) -> None:
@@ -276,10 +325,15 @@ def test_a_window_closed_in_some_zones_stays_closed_until_the_latest_of_their_op
     evaluator = ringfence.load(path)._evaluator
     (window,) = [r.window for p in evaluator.policies for r in p.rules]
     assert isinstance(window, WindowSpec)
+    constraint = evaluator.schedule.timeline.constraints["w", "w"]
     for start in (dt.datetime(2026, 10, 2, tzinfo=dt.UTC), dt.datetime(2026, 12, 23, tzinfo=dt.UTC)):
         ctx = evaluator.context({"to": "+61412345678", "at": start.isoformat()})
         walk = _Walk(ctx, 14 * 86400.0, lambda judged: evaluator.judge(judged)[0])
         span = next(walk.spans(False))
+        # Another call to the same zones, a day later: the answers kept serve it too.
+        later = evaluator.context({"to": "+61412345679",
+                                   "at": (start + dt.timedelta(days=1)).isoformat()})
+        other = _Walk(later, 14 * 86400.0, lambda judged: evaluator.judge(judged)[0])
         closed = 0
         for hours in range(0, 96, 1):
             instant = ctx.t + hours * 3600.0 + 1.0
@@ -291,8 +345,38 @@ def test_a_window_closed_in_some_zones_stays_closed_until_the_latest_of_their_op
                     closed += 1
                     opens = window_openings(zone, window.hours, span.first, span.last)
                     expected = max(expected, min(t for t in opens if t > instant))
-            assert walk.closed_until(window, instant, span) == expected, instant
+            assert walk.closed_until(constraint, window, instant, span) == expected, instant
+            assert other.closed_until(constraint, window, instant, span) == expected, instant
         assert closed > 100  # zones closed at many of the instants
+
+
+def test_an_opening_where_another_zone_is_closed_is_passed_over_unjudged(
+        tmp_path: Path) -> None:
+    # Saturday 2026-06-13 23:00Z: closed everywhere in Australia (Sunday morning in the east).
+    # Monday 09:00 comes first at Lord Howe, last at Cocos (UTC+6:30, 02:30Z): only there is
+    # the window open in all eight zones, and that is the one instant judged.
+    path = tmp_path / "w.rf"
+    path.write_text('policy w "W"\n  version 1\n  applies to AU\n\nrule w "W"\n  cite "T"\n'
+                    "  allow only monday to friday 09:00 to 20:00 inclusive\n"
+                    "    callee local time\n", encoding="utf-8")
+    policyset = ringfence.load(path)
+    evaluator = policyset._evaluator
+    ctx = evaluator.gather({"to": "+61412345678", "at": "2026-06-13T23:00:00Z"})
+    assert len(ctx.zones) == 8
+    violations = evaluator.judge(ctx)[0]
+    judged: list[Ctx] = []
+    timeline = evaluator.schedule.timeline
+
+    def counted(at: Ctx) -> list[Any]:
+        judged.append(at)
+        return evaluator.judge(at)[0]
+
+    timeline.violations_at = counted
+    found = evaluator.schedule.next_allowed(ctx, violations)
+    assert found == evaluator.schedule.reference(ctx, violations)
+    assert found is not None and found.astimezone(dt.UTC) == dt.datetime(2026, 6, 15, 2, 30,
+                                                                          tzinfo=dt.UTC)
+    assert [at.t for at in judged] == [found.timestamp()]
 
 
 def test_an_argument_reader_reads_what_the_interpreter_reads() -> None:
@@ -413,6 +497,26 @@ def test_business_days_are_placed_where_the_count_reaches_n_or_becomes_unknown(
                 # there, nothing changes)
                 placed = set(span.business_days(event, n))
                 assert _business_reference(span, event, n) <= placed, (country, n, at, back)
+
+
+def test_business_days_are_kept_by_whose_holidays_they_count() -> None:
+    # An opt-out on Monday 2026-06-22, ten business days: in New York, Friday 2026-07-03 is
+    # Independence Day observed, so the count reaches 10 on the 7th; in Britain on the 6th.
+    # Each answer is the one computed afresh (Span._business_days), whichever was kept first.
+    zone = ZoneInfo("America/New_York")
+    event = dt.datetime(2026, 6, 22, 15, tzinfo=dt.UTC).timestamp()
+    at = dt.datetime(2026, 6, 30, 15, tzinfo=dt.UTC)
+    base = _span(zone).ctx  # one fact source for all
+    answers = {}
+    for country, region in (("US", "US-NY"), ("GB", None), ("US", "US-NY")):
+        ctx = Ctx(base.call, at, (zone,), country, region, base.facts)
+        span = Span(ctx, ctx.t, ctx.t + 14 * 86400)
+        kept = span.business_days(event, 10)
+        ends = (dt.date(2026, 6, 29), dt.date(2026, 7, 15))
+        assert kept == tuple(span._business_days(dt.date(2026, 6, 22), ends, 10, None))
+        answers[country] = kept
+    reached = {c: dt.datetime.fromtimestamp(min(t), zone).date() for c, t in answers.items()}
+    assert reached == {"US": dt.date(2026, 7, 7), "GB": dt.date(2026, 7, 6)}
 
 
 def test_a_window_opens_where_any_of_the_callees_zones_opens() -> None:

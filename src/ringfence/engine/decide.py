@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import operator
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -65,8 +64,9 @@ class Evaluator:
         self._judge_fast, self.source = pygen.generate(self.policies, facts)
         self.schedule = Schedule(self.policies, lambda ctx: self._judge_fast(ctx)[0],
                                  self.interpreter)
-        self._next_allowed = self.schedule.next_allowed
-        self._search = self._next_allowed_placed  # bound once: every denial carries it
+        # Bound once: every denial carries it. The call's bare dates are left as given: what
+        # the computation judges places what it reads, as deciding does.
+        self._search = self.schedule.next_allowed
         # Caches filled as calls come (racing threads compute the same value; either may stay):
         # zones by the names a number gives, by the name a call gives, and their names.
         self._zone_sets: dict[tuple[str, ...], tuple[ZoneInfo, ...]] = {}
@@ -90,8 +90,8 @@ class Evaluator:
 
         The bare dates of ``lists`` and ``lists_checked_at`` are left as given: the atoms that
         read one place it (``runtime.checked_at``), and most calls are judged without reading
-        any. What reads the whole call (``next_allowed_at``'s search, traces, ``explain``) has
-        them placed first, as :meth:`context` does."""
+        any. What reads the whole call (traces, ``explain``) has them placed first, as
+        :meth:`context` does; ``next_allowed_at``'s search places the instants it reads."""
         call = parse_call(raw)
         if call.new_words:  # a word not of the contract: one the policies declare, or an error
             self._check_words(call)
@@ -156,10 +156,6 @@ class Evaluator:
 
         interp.judge(ctx, observe)
         return traces
-
-    def _next_allowed_placed(self, ctx: Ctx, violations: list[Finding]) -> dt.datetime | None:
-        """``next_allowed_at`` of a denied call: its search reads every instant of the call."""
-        return self._next_allowed(_placed(ctx), violations)
 
     def explain(self, raw: dict[str, Any]) -> Explanation:
         """The decision on one call (traced) with every policy's and rule's reasons."""

@@ -109,9 +109,9 @@ class Schedule:
         return None
 
     def _candidates(self, ctx: Ctx, start: dt.datetime) -> Iterator[dt.datetime]:
-        # floats only: the evaluator placed the call's bare dates (Call.in_zone)
-        events: list[float] = list(ctx.call.instants())  # type: ignore[arg-type]
         home = ctx.home
+        # floats only: the call's bare dates placed in the callee's zone (as Call.in_zone says)
+        events: list[float] = list(ctx.call.in_zone(home).instants())  # type: ignore[arg-type]
         clock: dt.tzinfo = ctx.call.at.tzinfo  # type: ignore[assignment]
         one = dt.timedelta(seconds=1)
 

@@ -11,7 +11,9 @@ times, holidays and month ends mean exactly what they mean to ``decide``): each 
 by code generated for it alone, as ``decide``'s is (:mod:`.pygen`), on first use; or, while it
 is the only rule violated, read from the whole set's judgement at the instant (where it passes,
 the whole set is judged next anyway). What every call asks alike (a day's start on a zone's
-clock, a window's openings over some days) is kept per day and zone, not per call.
+clock, a window's openings over some days, whether a window read in several zones is closed at
+one of them, where an event's calendar or business days end) is kept by what it reads, not per
+call.
 
 The answer is the intersection of the rules' allowed sets, from the call's instant on: each rule
 violated at the current instant moves it to the first of its own change points at which the rule
@@ -64,6 +66,11 @@ _DATE_REACH = 4
 #: UTC day; the clock changes added lie within three days of that), and a day to spare.
 _DAY_REACH = 7
 _NOTHING: frozenset[float] = frozenset()
+#: Span.business_days's answers, by what they read (see there); emptied when this many.
+_BUSINESS_KEPT = 1 << 14
+#: How many answers of _Walk.closed_until a constraint keeps before it empties them.
+_CLOSED_KEPT = 1 << 15
+_business_kept: dict[tuple[object, ...], tuple[float, ...]] = {}
 _finding_key = operator.attrgetter("policy", "rule")  # a finding's rule, as (policy, rule)
 
 
@@ -74,7 +81,7 @@ class Uncomputable(Exception):
 class Span:
     """The stretch of time examined, ``(lo, hi]`` (POSIX seconds), for one call."""
 
-    __slots__ = ("_scratch", "clock", "ctx", "first", "hi", "home", "last", "lo")
+    __slots__ = ("_ends", "_scratch", "clock", "ctx", "first", "hi", "home", "last", "lo")
 
     def __init__(self, ctx: Ctx, lo: float, hi: float):
         self.ctx = ctx
@@ -86,6 +93,7 @@ class Span:
         # answer would (months and years are counted on it).
         self.clock: dt.tzinfo = ctx.call.at.tzinfo  # type: ignore[assignment]
         self._scratch: Ctx | None = None
+        self._ends: tuple[dt.date, dt.date] | None = None  # its dates, see business_days
 
     def scratch(self) -> Ctx:
         """The call at its own instant, for the runtime's readers to name what they miss in
@@ -106,14 +114,34 @@ class Span:
         return day_starts(day, zone or self.home)
 
     def business_days(self, event: float, n: int,
-                      calendar: runtime.CalendarDays | None = None) -> list[float]:
+                      calendar: runtime.CalendarDays | None = None) -> Sequence[float]:
         """Where the business days since ``event``'s date (around ``calendar``'s days when
         given, as the rule counts them) can reach ``n`` or ``n + 1`` or become unknown (a day
-        whose holidays the calendar does not hold) within the stretch."""
+        whose holidays the calendar does not hold) within the stretch.
+
+        Kept by what it reads: the dates of the event and of the stretch's ends on the home
+        zone's clock, ``n``, the calendar, and the callee's holidays (the facts, country and
+        region); the opt-outs of many calls fall on the same days."""
         home = self.home
         first = dt.datetime.fromtimestamp(event, home).date()
-        last = dt.datetime.fromtimestamp(self.hi, home).date() + _ONE_DAY
-        lo = dt.datetime.fromtimestamp(self.lo, home).date() - _ONE_DAY
+        ends = self._ends
+        if ends is None:
+            ends = self._ends = (dt.datetime.fromtimestamp(self.lo, home).date() - _ONE_DAY,
+                                 dt.datetime.fromtimestamp(self.hi, home).date() + _ONE_DAY)
+        ctx = self.ctx
+        key = (ctx.facts, ctx.country, ctx.region, home, first, ends, n, calendar)
+        found = _business_kept.get(key)
+        if found is None:
+            if len(_business_kept) >= _BUSINESS_KEPT:
+                _business_kept.clear()  # a new run of days: start again
+            found = _business_kept[key] = tuple(self._business_days(first, ends, n, calendar))
+        return found
+
+    def _business_days(self, first: dt.date, ends: tuple[dt.date, dt.date], n: int,
+                       calendar: runtime.CalendarDays | None) -> list[float]:
+        """:meth:`business_days` computed: from the event's date ``first``, over the dates
+        ``ends`` (a day either side of the stretch's)."""
+        lo, last = ends
         scratch = self.scratch()
         # n business days take at most this many calendar days (weekends, and a holiday on
         # every other day of a week): from an older event both counts were reached before lo.
@@ -250,9 +278,7 @@ def age_breaks(span: Span, age: nodes.Age | None, event: float) -> Iterator[floa
             # event's date lie within _DAY_REACH days of the event plus n days.
             if event + (n - _DAY_REACH) * _DAY < span.hi \
                     and event + (n + _DAY_REACH) * _DAY > span.lo:
-                day = dt.datetime.fromtimestamp(event, span.home).date()
-                for days in (n, n + 1):
-                    yield from span.day_start(day + dt.timedelta(days=days))
+                yield from calendar_ends(event, span.home, n)
             continue
         if duration.kind == "business":
             yield from span.business_days(event, n, runtime.excluded(duration))
@@ -278,6 +304,16 @@ def age_breaks(span: Span, age: nodes.Age | None, event: float) -> Iterator[floa
                 instant = dt.datetime.combine(day, moment, span.clock).timestamp()
                 yield instant
                 yield instant + 1.0
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def calendar_ends(event: float, zone: dt.tzinfo, n: int) -> tuple[float, ...]:
+    """:func:`day_starts` of the dates ``n`` and ``n + 1`` days after the event's date on the
+    zone's clock: where ``n`` calendar days from the event can end. Kept: the calls of a day
+    date the same events (a list checked, a conversation) on the same few clocks."""
+    day = dt.datetime.fromtimestamp(event, zone).date()
+    return day_starts(day + dt.timedelta(days=n), zone) + \
+        day_starts(day + dt.timedelta(days=n + 1), zone)
 
 
 @breaks(runtime.window_open)
@@ -434,8 +470,8 @@ class _Constraint:
     policy does not apply or the rule is not violated. Its value is a step function of time
     that changes only where its timed atoms (``conds``) or its dates say. Made once per load."""
 
-    __slots__ = ("_judge", "breaks", "dates", "facts", "keys", "policy", "rule", "scope",
-                 "settled", "window", "windowed")
+    __slots__ = ("_judge", "breaks", "closed", "dates", "facts", "keys", "policy", "rule",
+                 "scope", "settled", "window", "windowed", "windows")
 
     def __init__(self, policy: ir.Policy, timed: bool, rule: ir.Rule | None,
                  interpreter: Interpreter):
@@ -457,6 +493,7 @@ class _Constraint:
                              a.fn.__name__, a.fn is runtime.window_open)
                             for a in timed_atoms for where in (BREAKS.get(a.fn),))
         windows = [a for a in timed_atoms if a.fn is runtime.window_open]
+        self.windows = len(windows)
         self.windowed = bool(windows)
         # A window that is the rule's effect (``allow only``) and its only window: while it is
         # closed, and nothing else of the rule changes, the rule stays violated (it can only
@@ -482,14 +519,16 @@ class _Constraint:
                 self.scope, any_place=True, subdivisions=frozenset(), when=(),
                 info=dataclasses.replace(info, effective_from=None, effective_until=None))
         self._judge: pygen.Judge | None = None  # written on first use: most rules never deny
+        # Until when its window stays closed, by what that reads (see _Walk.closed_until).
+        self.closed: dict[tuple[object, ...], float] = {}
 
-    def place(self, span: Span, ctx: Ctx) -> tuple[list[float], Container[float]]:
+    def place(self, span: Span, ctx: Ctx) -> tuple[Sequence[float], Container[float]]:
         """The instants in ``span`` from which its value can change (a change just after an
         instant is placed a second after it, the search's resolution), in order; and, when it
         has a :attr:`window`, those placed by its dates and atoms other than the window (empty
         otherwise: only a window's points are ever passed over, see _Walk.next_allowed)."""
         found: list[float] = []
-        opens: list[float] = []
+        opens: tuple[float, ...] = ()  # a window's are in the stretch already, in order
         first, last = span.first - _DATE_REACH, span.last + _DATE_REACH
         for day, n in self.dates:
             if first <= n <= last:  # the others start nowhere near the stretch
@@ -498,11 +537,15 @@ class _Constraint:
             if where is None:
                 raise Uncomputable(name)
             if windowed:
-                opens += where(span, ctx)
+                opens += tuple(where(span, ctx))
             else:
                 found += where(span, ctx)
-        lo, hi = span.lo, span.hi
-        points = sorted({x for x in (*found, *opens) if lo < x <= hi})
+        points: Sequence[float]
+        if found:
+            lo, hi = span.lo, span.hi
+            points = sorted({x for x in found if lo < x <= hi}.union(opens))
+        else:  # the commonest: none but a window's, or none at all
+            points = sorted(set(opens)) if self.windows > 1 else opens
         return points, (_NOTHING if self.window is None else frozenset(found))
 
     def allowed(self, ctx: Ctx) -> bool:
@@ -571,7 +614,7 @@ class _Walk:
         self.contexts: dict[float, Ctx] = {}
         self.seen: dict[tuple[int, float], bool] = {}  # (constraint, instant) -> allows
         # (constraint, stretch end) -> its change points there, and those not its window's
-        self.points: dict[tuple[int, float], tuple[list[float], Container[float]]] = {}
+        self.points: dict[tuple[int, float], tuple[Sequence[float], Container[float]]] = {}
         self._day: Span | None = None  # each made when first placed: most denials end sooner
         self._whole: Span | None = None
 
@@ -579,14 +622,39 @@ class _Walk:
         """The stretches a constraint's points are placed over, each made when first asked
         for: a window's first day (when shorter than the horizon), then the horizon; the
         others' horizon alone."""
-        start, ctx = self.ctx.t, self.ctx
         if windowed and self.horizon > _FIRST:
             if self._day is None:
-                self._day = Span(ctx, start, start + _FIRST)
+                start = self.ctx.t
+                self._day = Span(self.ctx, start, start + _FIRST)
             yield self._day
-        if self._whole is None:
-            self._whole = Span(ctx, start, start + self.horizon)
-        yield self._whole
+        yield self.whole_span()
+
+    def whole_span(self) -> Span:
+        """The stretch up to the horizon (made when first asked for)."""
+        span = self._whole
+        if span is None:
+            start = self.ctx.t
+            span = self._whole = Span(self.ctx, start, start + self.horizon)
+        return span
+
+    def placed(self, constraint: _Constraint, span: Span
+               ) -> tuple[Sequence[float], Container[float]]:
+        """:meth:`_Constraint.place` over ``span`` (each placed once)."""
+        key = (id(constraint), span.hi)
+        placed = self.points.get(key)
+        if placed is None:
+            placed = self.points[key] = constraint.place(span, self.ctx)
+        return placed
+
+    def changes_after(self, constraint: _Constraint, instant: float) -> bool:
+        """False when the constraint, not read through a window, has no change point after
+        ``instant`` within the horizon: it keeps its value there, violated, and no instant
+        need be judged. A window's points are placed over the horizon only when its first
+        day's do not clear it, so it is assumed to change (it opens every few days)."""
+        if constraint.windowed:
+            return True
+        points = self.placed(constraint, self.whole_span())[0]
+        return bool(points) and points[-1] > instant
 
     def at(self, instant: float) -> Ctx:
         """The call judged at ``instant`` (on the call's own clock)."""
@@ -622,49 +690,63 @@ class _Walk:
         day first (most denials clear within it), others' over the whole horizon at once.
 
         A window read in several zones opens at each zone's openings, but is open only where
-        all zones are: where the rule is still violated, the zones closed there stay closed
-        until their next openings, and the points only the window placed before the latest of
-        those are passed over unjudged (the rest of the rule is as it was at the last point
-        judged, where it was violated, and a closed window cannot make it pass)."""
+        all zones are. At a point only the window placed, the rest of the rule is as it was at
+        the last point judged, or at ``instant``, where it was violated: where the window is
+        closed in some zone there, a closed window cannot make it pass, and those zones stay
+        closed until their next openings; the points only the window placed before the latest
+        of those are passed over unjudged. Whether it is closed at such a point is asked of
+        the window itself (:meth:`closed_until`), not of the whole judgement."""
         window = constraint.window
         if window is not None and len(runtime.window_zones(self.ctx, window)) < 2:
             window = None  # one zone: its next opening is the window's next point anyway
         for span in self.spans(constraint.windowed):
-            key = (id(constraint), span.hi)
-            placed = self.points.get(key)
-            if placed is None:
-                placed = self.points[key] = constraint.place(span, self.ctx)
-            points, others = placed
+            points, others = self.placed(constraint, span)
             closed_until = -math.inf
             for x in points[bisect.bisect_right(points, instant):]:
-                if x < closed_until and x not in others:
-                    continue
+                if window is not None and x not in others:
+                    if x < closed_until:
+                        continue
+                    closed_until = self.closed_until(constraint, window, x, span)
+                    if closed_until > x:  # closed in some zone: violated still
+                        continue
                 if self.allowed(constraint, x):
                     return x
-                if window is not None:
-                    closed_until = self.closed_until(window, x, span)
         return None
 
-    def closed_until(self, window: runtime.WindowSpec, instant: float, span: Span) -> float:
+    def closed_until(self, constraint: _Constraint, window: runtime.WindowSpec,
+                     instant: float, span: Span) -> float:
         """Until when the window stays closed from ``instant``: the latest next opening of
         the zones where it is closed then (-inf when it is open in every zone), each zone's
-        clock judged alone as the runtime judges it."""
-        judged = self.at(instant)
-        # One context for all zones (what it finds missing is not the judgement's), each
-        # zone's clock read alone: the window's check with that zone as its own.
-        ctx = judged.at(judged.t_dt)
-        until = -math.inf
-        for zone in runtime.window_zones(ctx, window):
-            if runtime.window_open(ctx, (zone,), window.hours, None, None, False, window,
-                                   set()) is not True:
-                opens = window_openings(zone, window.hours, span.first, span.last)
-                i = bisect.bisect_right(opens, instant)
-                until = max(until, opens[i] if i < len(opens) else math.inf)
+        clock judged alone as the runtime judges it.
+
+        Kept with the constraint by what it reads: the instant (a zone's opening: the calls
+        of a day ask about the same few), the zones, the callee's holidays (country, region,
+        facts) and the stretch's days (an opening past them is none)."""
+        ctx = self.ctx
+        zones = runtime.window_zones(ctx, window)
+        key = (instant, zones, ctx.country, ctx.region, ctx.facts, span.first, span.last)
+        kept = constraint.closed
+        until = kept.get(key)
+        if until is None:
+            if len(kept) >= _CLOSED_KEPT:
+                kept.clear()  # a new run of days: start again
+            # One context for all zones (what it finds missing is not the judgement's), each
+            # zone's clock read alone: the window's check with that zone as its own.
+            judged = ctx.at(dt.datetime.fromtimestamp(instant, self.clock))
+            until = -math.inf
+            for zone in zones:
+                if runtime.window_open(judged, (zone,), window.hours, None, None, False,
+                                       window, set()) is not True:
+                    opens = window_openings(zone, window.hours, span.first, span.last)
+                    i = bisect.bisect_right(opens, instant)
+                    until = max(until, opens[i] if i < len(opens) else math.inf)
+            kept[key] = until
         return until
 
 
 class Timeline:
-    """Computes ``next_allowed_at`` for a policy set. Immutable: thread-safe."""
+    """Computes ``next_allowed_at`` for a policy set. Immutable but for what its constraints
+    keep (racing threads compute the same value; either may stay): thread-safe."""
 
     def __init__(self, policies: Sequence[ir.Policy], interpreter: Interpreter,
                  violations_at: Callable[[Ctx], list[Finding]], horizon_days: int):
@@ -691,7 +773,8 @@ class Timeline:
         The instant moves forward: each rule violated there gives the first of its own change
         points at which it no longer is, and the instant moves to the latest of those (no
         earlier instant can be allowed); the whole policy set is judged there again, until
-        nothing is violated. Raises :class:`Uncomputable` for an atom kind without
+        nothing is violated. A violated rule with no change point left before the horizon
+        answers None before any rule is walked. Raises :class:`Uncomputable` for an atom kind without
         :data:`BREAKS`."""
         instant, constraints = ctx.t, self.constraints
         walk: _Walk | None = None  # made once a rule is walked: many denials settle first
@@ -711,6 +794,11 @@ class Timeline:
                 pending.append(constraint)
             if walk is None:
                 walk = _Walk(ctx, self.horizon, self.violations_at)
+            # One that cannot change from here on settles it before any is judged (a denial by
+            # several rules usually holds one that waiting never clears).
+            for constraint in pending:
+                if not walk.changes_after(constraint, instant):
+                    return None
             # One rule violated: where it passes is where the whole set is judged next, so its
             # points are judged whole (one judgement rather than two where it passes first).
             walk.whole = len(violations) == 1
