@@ -19,7 +19,7 @@ import functools
 import math
 import operator
 from calendar import monthrange
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -836,8 +836,9 @@ def _observe_opted_out(node: nodes.OptedOut, ctx: Ctx) -> str:
 
 # ---- the call history -----------------------------------------------------------------------
 
-# Positions in an Attempt tuple (at, outcome, subject, campaign, purpose).
-_ATTEMPT_INDEX = {"at": 0, "outcome": 1, "subject": 2, "campaign": 3, "purpose": 4}
+# Prior attempts are read from the call's items as given (``history_items``, beside their
+# instants ``history_at``), not from :attr:`Call.history`: building the attempts as records
+# costs more than the conditions reading them. An attempt's field is its item's key.
 _EVENT_OUTCOME = {"conversation": "conversation", "refusal": "refused"}
 # Events the call gives as one instant of its own, by the field that holds it.
 _EVENT_FIELDS = {"purchase": "last_transaction_at", "inquiry": "last_inquiry_at"}
@@ -861,8 +862,8 @@ class HistoryFilter:
         return cls(tuple(f.what for f in filters if isinstance(f, nodes.Same)), outcomes)
 
     def predicate(self, ctx: Ctx, loose: bool = False) -> Callable[[Any], bool] | None:
-        """``attempt -> does it count``; None when a ``same`` fact is missing (named in
-        ``ctx.missing``). ``loose`` drops the missing ``same`` facts instead: it then counts
+        """``attempt's item -> does it count``; None when a ``same`` fact is missing (named
+        in ``ctx.missing``). ``loose`` drops the missing ``same`` facts instead: it then counts
         every attempt that could match, an upper bound that can still settle a comparison."""
         wanted = {}
         for what in self.same:
@@ -875,13 +876,16 @@ class HistoryFilter:
             wanted[what] = value
         outcomes = self.outcomes
         if not wanted:
-            return _every if outcomes is None else lambda a: a[1] in outcomes
-        # the attempt's fields compared in one go (an itemgetter, not a generator per attempt)
-        read = operator.itemgetter(*(_ATTEMPT_INDEX[k] for k in wanted))
-        values = tuple(wanted.values()) if len(wanted) > 1 else next(iter(wanted.values()))
+            return _every if outcomes is None else lambda a: a.get("outcome") in outcomes
+        if len(wanted) == 1:
+            ((key, value),) = wanted.items()
+            if outcomes is None:
+                return lambda a: a.get(key) == value
+            return lambda a: a.get("outcome") in outcomes and a.get(key) == value
+        keys, values = tuple(wanted), tuple(wanted.values())
         if outcomes is None:
-            return lambda a: read(a) == values
-        return lambda a: a[1] in outcomes and read(a) == values
+            return lambda a: tuple(map(a.get, keys)) == values
+        return lambda a: a.get("outcome") in outcomes and tuple(map(a.get, keys)) == values
 
 
 def _every(attempt: Any) -> bool:
@@ -889,28 +893,33 @@ def _every(attempt: Any) -> bool:
     return True
 
 
-def event_instants(ctx: Ctx, event: str, filters: HistoryFilter) -> Iterator[float] | None:
+def event_instants(ctx: Ctx, event: str, filters: HistoryFilter) -> Iterable[float] | None:
     """The instants of an event kind; None when the call leaves out the array that holds them
     (``opt_outs``, ``history``) or a filter's fact (named in ``ctx.missing``)."""
     call = ctx.call
     field = _EVENT_FIELDS.get(event)
     if field is not None:
         at = getattr(call, field)
-        return iter(() if at is None else (at,))
+        return () if at is None else (at,)
     if event == "opt_out":
         if call.opt_outs is None:
             ctx.missing.add("opt_outs")
             return None
-        return (o.at for o in call.opt_outs)
-    history = call.history
-    if history is None:
+        return [o.at for o in call.opt_outs]
+    history_at, items = call.history_at, call.history_items
+    if history_at is None or items is None:
         ctx.missing.add("history")
         return None
     keep = filters.predicate(ctx)
     if keep is None:
         return None
     outcome = _EVENT_OUTCOME.get(event)
-    return (a.at for a in history if (outcome is None or a.outcome == outcome) and keep(a))
+    if outcome is None:
+        if keep is _every:
+            return history_at
+        return [at for at, item in zip(history_at, items, strict=True) if keep(item)]
+    return [at for at, item in zip(history_at, items, strict=True)
+            if item.get("outcome") == outcome and keep(item)]
 
 
 def latest_event(ctx: Ctx, event: str, filters: HistoryFilter) -> tuple[bool, float | None]:
@@ -918,7 +927,12 @@ def latest_event(ctx: Ctx, event: str, filters: HistoryFilter) -> tuple[bool, fl
     found = event_instants(ctx, event, filters)
     if found is None:
         return False, None
-    return True, max((e for e in found if e <= ctx.t), default=None)
+    t = ctx.t
+    latest = None
+    for at in found:
+        if at <= t and (latest is None or at > latest):
+            latest = at
+    return True, latest
 
 
 def last_event(ctx: Ctx, event: str, filters: HistoryFilter, age: nodes.Age | None) -> Tri:
@@ -995,14 +1009,12 @@ def count_matching(ctx: Ctx, spec: Count, keep: Callable[[Any], bool] | None) ->
     if keep is None:
         return None
     call = ctx.call
-    instants: Sequence[float] | None
-    if keep is _every:  # without a filter the instants are enough: the attempts are not built
-        instants = call.history_at
-    else:
-        history = call.history
-        instants = None if history is None else [a[0] for a in history if keep(a)]
-    if instants is None:
+    instants: Sequence[float] | None = call.history_at
+    items = call.history_items
+    if instants is None or items is None:
         return None
+    if keep is not _every:  # without a filter the instants are enough
+        instants = [at for at, item in zip(instants, items, strict=True) if keep(item)]
     t = ctx.t
     total = 0
     if spec.seconds is not None:
