@@ -38,6 +38,14 @@ Tri = bool | None
 FIXED_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
 
 
+# The dates of instants already dated, per zone: the instants rules date repeat from call to
+# call (a list's checked date, placed at midnight, is shared by the calls around it), and
+# dating one through the zone's rules costs half a microsecond. Bounded: a zone's table starts
+# afresh past _MAX_DATES. Threads may race to fill an entry; both compute the same value.
+_DATES: dict[dt.tzinfo, dict[float, dt.date]] = {}
+_MAX_DATES = 100_000
+
+
 class Ctx:
     """Everything one judgement looks at: the call, the instant judged, the callee's facts.
 
@@ -103,7 +111,17 @@ class Ctx:
     def date_of(self, ts: float) -> dt.date:
         """The callee's calendar date at the instant ``ts``."""
         zones = self.zones  # home written out: asked for every event a rule dates
-        return dt.datetime.fromtimestamp(ts, zones[0] if zones else self.home).date()
+        zone = zones[0] if zones else self.home
+        dates = _DATES.get(zone)
+        if dates is None:
+            dates = _DATES.setdefault(zone, {})
+        day = dates.get(ts)
+        if day is None:
+            if len(dates) >= _MAX_DATES:
+                dates.clear()
+            day = dates[ts] = dt.datetime.fromtimestamp(ts, zone).date()
+        return day
+
 
     def holiday(self, day: dt.date, national_only: bool) -> str | bool | None:
         """The public holiday's name on ``day``, False when none, None when the callee's
@@ -316,8 +334,10 @@ def months_later(when: dt.datetime, count: int) -> dt.datetime:
     dateutil's ``relativedelta`` moves it; this costs a fifth of that)."""
     year, month = divmod(when.year * 12 + when.month - 1 + count, 12)
     month += 1
-    return when.replace(year=year, month=month,
-                        day=min(when.day, monthrange(year, month)[1]))
+    day = when.day
+    if day > 28:  # every month has the first 28 days: only a later one may need moving
+        day = min(day, monthrange(year, month)[1])
+    return when.replace(year=year, month=month, day=day)
 
 
 Business = Callable[[dt.date, int, "CalendarDays | None"], dt.date | None]
@@ -346,15 +366,21 @@ def business_days_between(ctx: Ctx, start: dt.date, end: dt.date,
     names it.
 
     Counted as the range's weekdays less the holidays among them, found by bisection in each
-    year's ordered weekday holidays; by :func:`business_days_by_day` over a week or less (it
-    takes fewer steps there) or when the fact source gives only a day at a time (one that is
-    not the standard source)."""
-    first, last = start.toordinal() + 1, end.toordinal()
-    if last - first < 7 or (calendar is None and not isinstance(ctx.facts, StandardFacts)):
+    year's ordered weekday holidays (even over a day or two: a holiday asked of the fact source
+    day by day costs more than the bisection); by :func:`business_days_by_day` when the fact
+    source gives only a day at a time (one that is not the standard source)."""
+    if calendar is None and not isinstance(ctx.facts, StandardFacts):
         return business_days_by_day(ctx, start, end, calendar)
+    first, last = start.toordinal() + 1, end.toordinal()
     count = _weekdays(first, last)
     if count <= 0:
         return 0
+    year = start.year
+    if year == end.year:  # the range lies in one year (the common case): no bounds to find
+        closed = calendar.weekdays(year) if calendar is not None else _public_weekdays(ctx, year)
+        if closed is None:
+            return None
+        return count - (bisect.bisect_right(closed, last) - bisect.bisect_left(closed, first))
     for year in range(start.year, end.year + 1):
         lo = max(first, dt.date(year, 1, 1).toordinal())
         hi = min(last, dt.date(year, 12, 31).toordinal())
