@@ -319,8 +319,26 @@ def minus(ctx: Ctx, duration: nodes.Duration) -> float:
     key = ("minus", duration.amount, duration.unit)
     found = ctx._cache.get(key)
     if found is None:
-        found = ctx._cache[key] = months_later(ctx.t_dt, -months(duration)).timestamp()
+        found = ctx._cache[key] = months_before(ctx.t_dt, ctx.t, months(duration))
     return found
+
+
+def months_before(when: dt.datetime, ts: float, count: int) -> float:
+    """``months_later(when, -count).timestamp()``, ``ts`` being ``when``'s POSIX seconds.
+
+    On a fixed UTC offset (a call's own instant) the same wall clock some days earlier is
+    those days' seconds earlier; counted so when ``ts`` is a whole second small enough that
+    a float holds it and every instant near it exactly, it costs a third of building the
+    datetime and reading its timestamp, with the same answer."""
+    if type(when.tzinfo) is dt.timezone and ts % 1.0 == 0.0 and -_EXACT < ts < _EXACT:
+        year, month, day = _month_moved(when, -count)
+        return ts - (when.toordinal() - dt.date(year, month, day).toordinal()) * 86400
+    return months_later(when, -count).timestamp()
+
+
+# Below 2**31 seconds (2038) a float's step is under half a microsecond: an instant with a
+# fraction of a second is never read as a whole one, and whole seconds are exact.
+_EXACT = 2**31
 
 
 def months(duration: nodes.Duration) -> int:
@@ -332,12 +350,18 @@ def months_later(when: dt.datetime, count: int) -> dt.datetime:
     """``when`` moved ``count`` months on (back when negative) on its own clock: the same time
     on the same day of the month or, past the end of the month reached, on its last day (as
     dateutil's ``relativedelta`` moves it; this costs a fifth of that)."""
+    year, month, day = _month_moved(when, count)
+    return when.replace(year=year, month=month, day=day)
+
+
+def _month_moved(when: dt.date, count: int) -> tuple[int, int, int]:
+    """The year, month and day of :func:`months_later`."""
     year, month = divmod(when.year * 12 + when.month - 1 + count, 12)
     month += 1
     day = when.day
     if day > 28:  # every month has the first 28 days: only a later one may need moving
         day = min(day, monthrange(year, month)[1])
-    return when.replace(year=year, month=month, day=day)
+    return year, month, day
 
 
 Business = Callable[[dt.date, int, "CalendarDays | None"], dt.date | None]
