@@ -94,3 +94,18 @@ def test_rules_skipped_by_their_first_field_test_agree_and_name_what_is_missing(
         violations, warnings, _ = _agree(policyset, call(to=NYC, **given))
         named.update(fact for f in (*violations, *warnings) for fact in f.missing_facts)
     assert named == {"purpose", "line_type"}
+
+
+def test_a_policy_skipped_by_its_first_field_test_agrees_and_names_what_is_missing(tmp_path):
+    policyset = load_text(tmp_path, policy_text(
+        rule("deny if line_type is not landline", rid="any"),
+        extra="  when purpose is not research\n  when line_type is present"))
+    applied, named = set(), set()
+    for purpose, line_type in itertools.product((None, "marketing", "research"),
+                                                (None, "mobile", "landline")):
+        given = {k: v for k, v in (("purpose", purpose), ("line_type", line_type)) if v}
+        violations, _, refs = _agree(policyset, call(to=NYC, **given))
+        applied.add(refs[0].applicable)
+        named.update(fact for f in violations for fact in f.missing_facts)
+    assert applied == {True, False}
+    assert named == {"purpose"}

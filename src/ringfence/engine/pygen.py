@@ -287,25 +287,27 @@ def _on_or_after(src: _Source, day: dt.date) -> str:
     return f"(t >= {late} or (t >= {early} and {_DAY} >= {src.bind(day, 'D')}))"
 
 
-def _guard(src: _Source, rule: ir.Rule) -> list[str]:
-    """Lines that run the rule only where its first ``when``, when it tests a field of the
-    call (``when purpose is marketing``), is not known false: most rules of a policy are about
-    a purpose or a technology, and most calls skip them so in two lines. Nothing is asked before
-    that ``when``, so a rule skipped is one that would break there; the rule run answers it
+def _guard(src: _Source, when: tuple[ir.Cond, ...]) -> tuple[str, str] | None:
+    """When the first of a rule's or a policy's ``when`` conditions tests a field of the call
+    (``when purpose is marketing``): the line reading the field into ``value_``, and a test of
+    whether that condition is not known false. Most rules and many policies are about a purpose
+    or a technology, and most calls skip them so in two lines. Nothing is asked before that
+    ``when``, so a rule or policy skipped is one that would stop there; one run answers it
     again (:func:`_guarded`), naming the field where it is missing."""
-    first = rule.when[0] if rule.when else None
+    first = when[0] if when else None
     if not isinstance(first, ir.Atom) or first.apply.fn is not is_in:
-        return []
+        return None
     value, wanted, negated = first.apply.args[:3]
     assert isinstance(negated, Const)
     test = "not in" if negated.value else "in"
-    return [f"value_ = {_argument(src, value)}",
-            f"if value_ is None or value_ {test} {_argument(src, wanted)}:"]
+    return (f"value_ = {_argument(src, value)}",
+            f"value_ is None or value_ {test} {_argument(src, wanted)}")
 
 
 def _guarded(src: _Source, first: ir.Cond, target: str, depth: int) -> None:
-    """Lines that answer the first ``when`` of a rule run past :func:`_guard`: true where the
-    field is given (the guard found the test true), else unknown, the field named missing."""
+    """Lines that answer the first ``when`` of a rule or policy run past :func:`_guard`: true
+    where the field is given (the guard found the test true), else unknown, the field named
+    missing."""
     assert isinstance(first, ir.Atom)
     missing, name = (_argument(src, a) for a in first.apply.args[3:])
     rule_line, src.where = src.where, _where(first.node.span)
@@ -317,9 +319,10 @@ def _guarded(src: _Source, first: ir.Cond, target: str, depth: int) -> None:
 def _rule(src: _Source, rule: ir.Rule, depth: int) -> None:
     src.where = _where(rule.span)
     src.emit(depth, f"# rule {rule.policy_id}/{rule.id}")
-    guard = _guard(src, rule)
+    guard = _guard(src, rule.when)
     if guard:
-        src.emit(depth, *guard)
+        read, runs = guard
+        src.emit(depth, read, f"if {runs}:")
         depth += 1
     src.emit(depth, "if missing:", "    missing.clear()", "while True:")
     body = depth + 1
@@ -378,10 +381,17 @@ def _policy(src: _Source, policy: ir.Policy) -> str:
     if policy.when:
         # a false `when` decides; an unknown one leaves the policy undetermined, naming only
         # what its own conditions miss (each rule clears what the one before it left)
+        guard = _guard(src, policy.when)
+        if guard:
+            read, runs = guard
+            src.emit(1, read, f"if not ({runs}):", f"    return {not_applicable}")
         src.emit(1, "if missing:", "    missing.clear()", "undetermined = False")
-        for cond in policy.when:
+        for at, cond in enumerate(policy.when):
             value = "v"
-            _condition(src, cond, value, 1)
+            if at == 0 and guard:
+                _guarded(src, cond, value, 1)
+            else:
+                _condition(src, cond, value, 1)
             src.emit(1, f"if {value} is False:", f"    return {not_applicable}",
                      f"if {value} is None:", "    undetermined = True")
         src.emit(1, "if undetermined:",
