@@ -171,7 +171,10 @@ def test_a_history_filter_keeps_the_attempts_each_of_its_clauses_keeps(tmp_path,
     for outcome, subject, campaign in itertools.product(
             ("no_answer", "busy", "voicemail", None), ("s1", "s2", None), ("c1", "c2", None)):
         attempt = Attempt(0.0, outcome, subject, campaign, None)
+        # the predicate reads the attempt's item as the request gives it: a field left out
+        # is no key at all
+        item = {key: value for key, value in attempt._asdict().items() if value is not None}
         expected = ((spec.outcomes is None or outcome in spec.outcomes)
                     and all(getattr(attempt, what) == getattr(ctx.call, what)
                             for what in spec.same))
-        assert keep(attempt) is expected, (filters, attempt)
+        assert keep(item) is expected, (filters, attempt)

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from test_core_differential import ATOMS, DNC, _call, policies
 
 import ringfence
-from ringfence.engine.runtime import months_later
+from ringfence.engine.runtime import months_before, months_later
 from ringfence.errors import CallError
 
 WORLD_ATOMS = [a for a in ATOMS if not a.endswith(("is present", "is missing"))
@@ -132,3 +132,31 @@ def test_months_are_moved_as_relativedelta_moves_them(when: dt.datetime, count: 
     assert moved == expected
     if isinstance(moved, dt.datetime):
         assert moved.tzinfo is when.tzinfo and moved.time() == when.time()
+
+
+@given(when=st.datetimes(dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31),
+                         timezones=st.sampled_from([
+                             dt.UTC, dt.timezone(dt.timedelta(hours=-5)),
+                             dt.timezone(dt.timedelta(hours=5, minutes=45)),
+                             dt.timezone(dt.timedelta(hours=-23, minutes=59)),
+                             ZoneInfo("America/New_York")])),
+       whole=st.booleans(), count=st.integers(0, 2400))
+@example(when=dt.datetime(2026, 3, 31, 9, tzinfo=dt.UTC), whole=True, count=18)
+@example(when=dt.datetime(2024, 2, 29, 23, 59, 59, tzinfo=dt.UTC), whole=True, count=12)
+@example(when=dt.datetime(2037, 12, 31, 23, 59, 59, tzinfo=dt.UTC), whole=False, count=1)
+@example(when=dt.datetime(1901, 12, 14, tzinfo=dt.timezone(dt.timedelta(hours=-23))),
+         whole=True, count=3)
+def test_months_before_an_instant_are_its_datetime_moved_back(when: dt.datetime, whole: bool,
+                                                               count: int) -> None:
+    """months_before counts whole seconds on a fixed offset: the timestamp of months_later."""
+    if whole:
+        when = when.replace(microsecond=0)
+    try:
+        expected: float | str = months_later(when, -count).timestamp()
+    except (ValueError, OverflowError):
+        expected = "out of range"
+    try:
+        found: float | str = months_before(when, when.timestamp(), count)
+    except (ValueError, OverflowError):
+        found = "out of range"
+    assert found == expected

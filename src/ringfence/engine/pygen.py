@@ -23,6 +23,7 @@ of ``decide`` names the rule it was in.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import linecache
 from collections import Counter
@@ -43,7 +44,9 @@ from ringfence.engine.runtime import (
     Ctx,
     Env,
     ListLookup,
+    is_in,
     list_lookup,
+    unknown,
 )
 from ringfence.errors import Span
 from ringfence.facts.callee import FactSource
@@ -51,7 +54,7 @@ from ringfence.facts.callee import FactSource
 Judge = Callable[[Ctx], tuple[list[Finding], list[Finding], PolicyRefs]]
 
 # Names the functions themselves use; a runtime global copied in by inlining must not shadow them.
-_LOCALS = frozenset({"ctx", "call", "t", "missing", "violations", "warnings", "day",
+_LOCALS = frozenset({"ctx", "call", "t", "missing", "violations", "warnings",
                      "undetermined", "v"})
 _serial = itertools.count(1)
 
@@ -65,7 +68,6 @@ class _Source:
         self.namespace: dict[str, Any] = {}
         self.where = ""  # the policy line the statements being written belong to
         self.helpers: list[str] = []  # functions written before the policies (deep conditions)
-        self.day_known = False  # whether the function being written has set `day` already
         # The atoms the policy being written asks more than once, each kept in a local of its
         # function (see runtime.SHARED): key -> the local's name; None while writing a helper,
         # whose locals are its own.
@@ -256,28 +258,86 @@ def _where(span: Span) -> str:
 
 
 # The callee's date, read where Ctx.local_date keeps it once a policy asked (a date is true).
-_DAY = "day = ctx._day or ctx.local_date()"
+_DAY = "(ctx._day or ctx.local_date())"
+# A UTC offset lies strictly within a day of UTC, so an instant a day or more past the UTC
+# midnight starting a date is on or after that date on every clock, and one more than a day
+# before it is before that date on every clock: only an instant within a day of a rule's or a
+# policy's first or last date needs the callee's date (dating an instant in a zone costs about
+# a microsecond, and most calls are months away from every date).
+_DAY_SECONDS = 86400
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def _near(src: _Source, day: dt.date) -> tuple[str, str]:
+    """The names of the instants a day before and a day after the UTC midnight starting
+    ``day``: between them, whether an instant is before ``day`` depends on the clock."""
+    midnight = (day - _EPOCH).days * _DAY_SECONDS
+    return (src.bind(midnight - _DAY_SECONDS, "T"), src.bind(midnight + _DAY_SECONDS, "T"))
+
+
+def _before(src: _Source, day: dt.date) -> str:
+    """A test of whether the judged instant is before ``day`` on the callee's clock."""
+    early, late = _near(src, day)
+    return f"(t < {early} or (t < {late} and {_DAY} < {src.bind(day, 'D')}))"
+
+
+def _on_or_after(src: _Source, day: dt.date) -> str:
+    """A test of whether the judged instant is on or after ``day`` on the callee's clock."""
+    early, late = _near(src, day)
+    return f"(t >= {late} or (t >= {early} and {_DAY} >= {src.bind(day, 'D')}))"
+
+
+def _guard(src: _Source, when: tuple[ir.Cond, ...]) -> tuple[str, str] | None:
+    """When the first of a rule's or a policy's ``when`` conditions tests a field of the call
+    (``when purpose is marketing``): the line reading the field into ``value_``, and a test of
+    whether that condition is not known false. Most rules and many policies are about a purpose
+    or a technology, and most calls skip them so in two lines. Nothing is asked before that
+    ``when``, so a rule or policy skipped is one that would stop there; one run answers it
+    again (:func:`_guarded`), naming the field where it is missing."""
+    first = when[0] if when else None
+    if not isinstance(first, ir.Atom) or first.apply.fn is not is_in:
+        return None
+    value, wanted, negated = first.apply.args[:3]
+    assert isinstance(negated, Const)
+    test = "not in" if negated.value else "in"
+    return (f"value_ = {_argument(src, value)}",
+            f"value_ is None or value_ {test} {_argument(src, wanted)}")
+
+
+def _guarded(src: _Source, first: ir.Cond, target: str, depth: int) -> None:
+    """Lines that answer the first ``when`` of a rule or policy run past :func:`_guard`: true
+    where the field is given (the guard found the test true), else unknown, the field named
+    missing."""
+    assert isinstance(first, ir.Atom)
+    missing, name = (_argument(src, a) for a in first.apply.args[3:])
+    rule_line, src.where = src.where, _where(first.node.span)
+    ask = src.bind_global("unknown", unknown)
+    src.emit(depth, f"{target} = True if value_ is not None else {ask}({missing}, {name})")
+    src.where = rule_line
 
 
 def _rule(src: _Source, rule: ir.Rule, depth: int) -> None:
     src.where = _where(rule.span)
-    src.emit(depth, f"# rule {rule.policy_id}/{rule.id}", "if missing:", "    missing.clear()")
-    dated = rule.effective_from is not None or rule.effective_until is not None
-    if dated and not src.day_known:
-        # rules run one after another at the function's top level: later ones keep the day
-        src.emit(depth, _DAY)
-        src.day_known = True
-    src.emit(depth, "while True:")
+    src.emit(depth, f"# rule {rule.policy_id}/{rule.id}")
+    guard = _guard(src, rule.when)
+    if guard:
+        read, runs = guard
+        src.emit(depth, read, f"if {runs}:")
+        depth += 1
+    src.emit(depth, "if missing:", "    missing.clear()", "while True:")
     body = depth + 1
     if rule.effective_from is not None:
-        src.emit(body, f"if day < {src.bind(rule.effective_from, 'D')}:", "    break")
+        src.emit(body, f"if {_before(src, rule.effective_from)}:", "    break")
     if rule.effective_until is not None:
-        src.emit(body, f"if day >= {src.bind(rule.effective_until, 'D')}:", "    break")
+        src.emit(body, f"if {_on_or_after(src, rule.effective_until)}:", "    break")
     value = "v"  # rules run one after another: each rule's answers reuse the name
     if rule.when:
         src.emit(body, "undetermined = False")
-    for cond in rule.when:
-        _condition(src, cond, value, body)
+    for at, cond in enumerate(rule.when):
+        if at == 0 and guard:
+            _guarded(src, cond, value, body)
+        else:
+            _condition(src, cond, value, body)
         src.emit(body, f"if {value} is False:", "    break",
                  f"if {value} is None:", "    undetermined = True")
     for cond in rule.unless:
@@ -306,28 +366,32 @@ def _policy(src: _Source, policy: ir.Policy) -> str:
     info = policy.info
     name = src.name("policy")
     applicable, not_applicable = "True", "False"
-    src.day_known = False
     src.emit(0, f"# policy {info.id}", f"def {name}(ctx, call, t, missing, violations, warnings):")
     src.where = _where(info.span)
     src.shared = {key: src.name("shared") for key in _repeated(policy)}
     if src.shared:  # not asked yet
         src.emit(1, " = ".join(src.shared.values()) + " = None")
     if info.effective_from is not None or info.effective_until is not None:
-        src.emit(1, _DAY)
-        src.day_known = True
         tests = []
         if info.effective_from is not None:
-            tests.append(f"day < {src.bind(info.effective_from, 'D')}")
+            tests.append(_before(src, info.effective_from))
         if info.effective_until is not None:
-            tests.append(f"day >= {src.bind(info.effective_until, 'D')}")
+            tests.append(_on_or_after(src, info.effective_until))
         src.emit(1, f"if {' or '.join(tests)}:", f"    return {not_applicable}")
     if policy.when:
         # a false `when` decides; an unknown one leaves the policy undetermined, naming only
         # what its own conditions miss (each rule clears what the one before it left)
+        guard = _guard(src, policy.when)
+        if guard:
+            read, runs = guard
+            src.emit(1, read, f"if not ({runs}):", f"    return {not_applicable}")
         src.emit(1, "if missing:", "    missing.clear()", "undetermined = False")
-        for cond in policy.when:
+        for at, cond in enumerate(policy.when):
             value = "v"
-            _condition(src, cond, value, 1)
+            if at == 0 and guard:
+                _guarded(src, cond, value, 1)
+            else:
+                _condition(src, cond, value, 1)
             src.emit(1, f"if {value} is False:", f"    return {not_applicable}",
                      f"if {value} is None:", "    undetermined = True")
         src.emit(1, "if undetermined:",

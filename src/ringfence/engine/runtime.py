@@ -19,7 +19,7 @@ import functools
 import math
 import operator
 from calendar import monthrange
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,6 +36,14 @@ from ringfence.language import nodes
 
 Tri = bool | None
 FIXED_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+
+
+# The dates of instants already dated, per zone: the instants rules date repeat from call to
+# call (a list's checked date, placed at midnight, is shared by the calls around it), and
+# dating one through the zone's rules costs half a microsecond. Bounded: a zone's table starts
+# afresh past _MAX_DATES. Threads may race to fill an entry; both compute the same value.
+_DATES: dict[dt.tzinfo, dict[float, dt.date]] = {}
+_MAX_DATES = 100_000
 
 
 class Ctx:
@@ -103,7 +111,17 @@ class Ctx:
     def date_of(self, ts: float) -> dt.date:
         """The callee's calendar date at the instant ``ts``."""
         zones = self.zones  # home written out: asked for every event a rule dates
-        return dt.datetime.fromtimestamp(ts, zones[0] if zones else self.home).date()
+        zone = zones[0] if zones else self.home
+        dates = _DATES.get(zone)
+        if dates is None:
+            dates = _DATES.setdefault(zone, {})
+        day = dates.get(ts)
+        if day is None:
+            if len(dates) >= _MAX_DATES:
+                dates.clear()
+            day = dates[ts] = dt.datetime.fromtimestamp(ts, zone).date()
+        return day
+
 
     def holiday(self, day: dt.date, national_only: bool) -> str | bool | None:
         """The public holiday's name on ``day``, False when none, None when the callee's
@@ -301,8 +319,26 @@ def minus(ctx: Ctx, duration: nodes.Duration) -> float:
     key = ("minus", duration.amount, duration.unit)
     found = ctx._cache.get(key)
     if found is None:
-        found = ctx._cache[key] = months_later(ctx.t_dt, -months(duration)).timestamp()
+        found = ctx._cache[key] = months_before(ctx.t_dt, ctx.t, months(duration))
     return found
+
+
+def months_before(when: dt.datetime, ts: float, count: int) -> float:
+    """``months_later(when, -count).timestamp()``, ``ts`` being ``when``'s POSIX seconds.
+
+    On a fixed UTC offset (a call's own instant) the same wall clock some days earlier is
+    those days' seconds earlier; counted so when ``ts`` is a whole second small enough that
+    a float holds it and every instant near it exactly, it costs a third of building the
+    datetime and reading its timestamp, with the same answer."""
+    if type(when.tzinfo) is dt.timezone and ts % 1.0 == 0.0 and -_EXACT < ts < _EXACT:
+        year, month, day = _month_moved(when, -count)
+        return ts - (when.toordinal() - dt.date(year, month, day).toordinal()) * 86400
+    return months_later(when, -count).timestamp()
+
+
+# Below 2**31 seconds (2038) a float's step is under half a microsecond: an instant with a
+# fraction of a second is never read as a whole one, and whole seconds are exact.
+_EXACT = 2**31
 
 
 def months(duration: nodes.Duration) -> int:
@@ -314,10 +350,18 @@ def months_later(when: dt.datetime, count: int) -> dt.datetime:
     """``when`` moved ``count`` months on (back when negative) on its own clock: the same time
     on the same day of the month or, past the end of the month reached, on its last day (as
     dateutil's ``relativedelta`` moves it; this costs a fifth of that)."""
+    year, month, day = _month_moved(when, count)
+    return when.replace(year=year, month=month, day=day)
+
+
+def _month_moved(when: dt.date, count: int) -> tuple[int, int, int]:
+    """The year, month and day of :func:`months_later`."""
     year, month = divmod(when.year * 12 + when.month - 1 + count, 12)
     month += 1
-    return when.replace(year=year, month=month,
-                        day=min(when.day, monthrange(year, month)[1]))
+    day = when.day
+    if day > 28:  # every month has the first 28 days: only a later one may need moving
+        day = min(day, monthrange(year, month)[1])
+    return year, month, day
 
 
 Business = Callable[[dt.date, int, "CalendarDays | None"], dt.date | None]
@@ -346,15 +390,21 @@ def business_days_between(ctx: Ctx, start: dt.date, end: dt.date,
     names it.
 
     Counted as the range's weekdays less the holidays among them, found by bisection in each
-    year's ordered weekday holidays; by :func:`business_days_by_day` over a week or less (it
-    takes fewer steps there) or when the fact source gives only a day at a time (one that is
-    not the standard source)."""
-    first, last = start.toordinal() + 1, end.toordinal()
-    if last - first < 7 or (calendar is None and not isinstance(ctx.facts, StandardFacts)):
+    year's ordered weekday holidays (even over a day or two: a holiday asked of the fact source
+    day by day costs more than the bisection); by :func:`business_days_by_day` when the fact
+    source gives only a day at a time (one that is not the standard source)."""
+    if calendar is None and not isinstance(ctx.facts, StandardFacts):
         return business_days_by_day(ctx, start, end, calendar)
+    first, last = start.toordinal() + 1, end.toordinal()
     count = _weekdays(first, last)
     if count <= 0:
         return 0
+    year = start.year
+    if year == end.year:  # the range lies in one year (the common case): no bounds to find
+        closed = calendar.weekdays(year) if calendar is not None else _public_weekdays(ctx, year)
+        if closed is None:
+            return None
+        return count - (bisect.bisect_right(closed, last) - bisect.bisect_left(closed, first))
     for year in range(start.year, end.year + 1):
         lo = max(first, dt.date(year, 1, 1).toordinal())
         hi = min(last, dt.date(year, 12, 31).toordinal())
@@ -836,8 +886,9 @@ def _observe_opted_out(node: nodes.OptedOut, ctx: Ctx) -> str:
 
 # ---- the call history -----------------------------------------------------------------------
 
-# Positions in an Attempt tuple (at, outcome, subject, campaign, purpose).
-_ATTEMPT_INDEX = {"at": 0, "outcome": 1, "subject": 2, "campaign": 3, "purpose": 4}
+# Prior attempts are read from the call's items as given (``history_items``, beside their
+# instants ``history_at``), not from :attr:`Call.history`: building the attempts as records
+# costs more than the conditions reading them. An attempt's field is its item's key.
 _EVENT_OUTCOME = {"conversation": "conversation", "refusal": "refused"}
 # Events the call gives as one instant of its own, by the field that holds it.
 _EVENT_FIELDS = {"purchase": "last_transaction_at", "inquiry": "last_inquiry_at"}
@@ -861,8 +912,8 @@ class HistoryFilter:
         return cls(tuple(f.what for f in filters if isinstance(f, nodes.Same)), outcomes)
 
     def predicate(self, ctx: Ctx, loose: bool = False) -> Callable[[Any], bool] | None:
-        """``attempt -> does it count``; None when a ``same`` fact is missing (named in
-        ``ctx.missing``). ``loose`` drops the missing ``same`` facts instead: it then counts
+        """``attempt's item -> does it count``; None when a ``same`` fact is missing (named
+        in ``ctx.missing``). ``loose`` drops the missing ``same`` facts instead: it then counts
         every attempt that could match, an upper bound that can still settle a comparison."""
         wanted = {}
         for what in self.same:
@@ -875,13 +926,16 @@ class HistoryFilter:
             wanted[what] = value
         outcomes = self.outcomes
         if not wanted:
-            return _every if outcomes is None else lambda a: a[1] in outcomes
-        # the attempt's fields compared in one go (an itemgetter, not a generator per attempt)
-        read = operator.itemgetter(*(_ATTEMPT_INDEX[k] for k in wanted))
-        values = tuple(wanted.values()) if len(wanted) > 1 else next(iter(wanted.values()))
+            return _every if outcomes is None else lambda a: a.get("outcome") in outcomes
+        if len(wanted) == 1:
+            ((key, value),) = wanted.items()
+            if outcomes is None:
+                return lambda a: a.get(key) == value
+            return lambda a: a.get("outcome") in outcomes and a.get(key) == value
+        keys, values = tuple(wanted), tuple(wanted.values())
         if outcomes is None:
-            return lambda a: read(a) == values
-        return lambda a: a[1] in outcomes and read(a) == values
+            return lambda a: tuple(map(a.get, keys)) == values
+        return lambda a: a.get("outcome") in outcomes and tuple(map(a.get, keys)) == values
 
 
 def _every(attempt: Any) -> bool:
@@ -889,28 +943,33 @@ def _every(attempt: Any) -> bool:
     return True
 
 
-def event_instants(ctx: Ctx, event: str, filters: HistoryFilter) -> Iterator[float] | None:
+def event_instants(ctx: Ctx, event: str, filters: HistoryFilter) -> Iterable[float] | None:
     """The instants of an event kind; None when the call leaves out the array that holds them
     (``opt_outs``, ``history``) or a filter's fact (named in ``ctx.missing``)."""
     call = ctx.call
     field = _EVENT_FIELDS.get(event)
     if field is not None:
         at = getattr(call, field)
-        return iter(() if at is None else (at,))
+        return () if at is None else (at,)
     if event == "opt_out":
         if call.opt_outs is None:
             ctx.missing.add("opt_outs")
             return None
-        return (o.at for o in call.opt_outs)
-    history = call.history
-    if history is None:
+        return [o.at for o in call.opt_outs]
+    history_at, items = call.history_at, call.history_items
+    if history_at is None or items is None:
         ctx.missing.add("history")
         return None
     keep = filters.predicate(ctx)
     if keep is None:
         return None
     outcome = _EVENT_OUTCOME.get(event)
-    return (a.at for a in history if (outcome is None or a.outcome == outcome) and keep(a))
+    if outcome is None:
+        if keep is _every:
+            return history_at
+        return [at for at, item in zip(history_at, items, strict=True) if keep(item)]
+    return [at for at, item in zip(history_at, items, strict=True)
+            if item.get("outcome") == outcome and keep(item)]
 
 
 def latest_event(ctx: Ctx, event: str, filters: HistoryFilter) -> tuple[bool, float | None]:
@@ -918,7 +977,12 @@ def latest_event(ctx: Ctx, event: str, filters: HistoryFilter) -> tuple[bool, fl
     found = event_instants(ctx, event, filters)
     if found is None:
         return False, None
-    return True, max((e for e in found if e <= ctx.t), default=None)
+    t = ctx.t
+    latest = None
+    for at in found:
+        if at <= t and (latest is None or at > latest):
+            latest = at
+    return True, latest
 
 
 def last_event(ctx: Ctx, event: str, filters: HistoryFilter, age: nodes.Age | None) -> Tri:
@@ -995,14 +1059,12 @@ def count_matching(ctx: Ctx, spec: Count, keep: Callable[[Any], bool] | None) ->
     if keep is None:
         return None
     call = ctx.call
-    instants: Sequence[float] | None
-    if keep is _every:  # without a filter the instants are enough: the attempts are not built
-        instants = call.history_at
-    else:
-        history = call.history
-        instants = None if history is None else [a[0] for a in history if keep(a)]
-    if instants is None:
+    instants: Sequence[float] | None = call.history_at
+    items = call.history_items
+    if instants is None or items is None:
         return None
+    if keep is not _every:  # without a filter the instants are enough
+        instants = [at for at, item in zip(instants, items, strict=True) if keep(item)]
     t = ctx.t
     total = 0
     if spec.seconds is not None:
