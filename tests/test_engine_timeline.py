@@ -328,12 +328,12 @@ def test_a_window_closed_in_some_zones_stays_closed_until_the_latest_of_their_op
     constraint = evaluator.schedule.timeline.constraints["w", "w"]
     for start in (dt.datetime(2026, 10, 2, tzinfo=dt.UTC), dt.datetime(2026, 12, 23, tzinfo=dt.UTC)):
         ctx = evaluator.context({"to": "+61412345678", "at": start.isoformat()})
-        walk = _Walk(ctx, 14 * 86400.0, lambda judged: evaluator.judge(judged)[0])
+        walk = _Walk(ctx, 14 * 86400.0, lambda judged: evaluator.judge(judged)[0], {})
         span = next(walk.spans(False))
         # Another call to the same zones, a day later: the answers kept serve it too.
         later = evaluator.context({"to": "+61412345679",
                                    "at": (start + dt.timedelta(days=1)).isoformat()})
-        other = _Walk(later, 14 * 86400.0, lambda judged: evaluator.judge(judged)[0])
+        other = _Walk(later, 14 * 86400.0, lambda judged: evaluator.judge(judged)[0], {})
         closed = 0
         for hours in range(0, 96, 1):
             instant = ctx.t + hours * 3600.0 + 1.0
@@ -508,15 +508,17 @@ def test_business_days_are_kept_by_whose_holidays_they_count() -> None:
     at = dt.datetime(2026, 6, 30, 15, tzinfo=dt.UTC)
     base = _span(zone).ctx  # one fact source for all
     answers = {}
+    shared: dict[tuple[object, ...], tuple[float, ...]] = {}  # one Timeline's, for all
     for country, region in (("US", "US-NY"), ("GB", None), ("US", "US-NY")):
         ctx = Ctx(base.call, at, (zone,), country, region, base.facts)
-        span = Span(ctx, ctx.t, ctx.t + 14 * 86400)
+        span = Span(ctx, ctx.t, ctx.t + 14 * 86400, shared)
         kept = span.business_days(event, 10)
         ends = (dt.date(2026, 6, 29), dt.date(2026, 7, 15))
         assert kept == tuple(span._business_days(dt.date(2026, 6, 22), ends, 10, None))
         answers[country] = kept
     reached = {c: dt.datetime.fromtimestamp(min(t), zone).date() for c, t in answers.items()}
     assert reached == {"US": dt.date(2026, 7, 7), "GB": dt.date(2026, 7, 6)}
+    assert len(shared) == 2  # kept apart by country, found again for the second New York call
 
 
 def test_a_window_opens_where_any_of_the_callees_zones_opens() -> None:
@@ -548,3 +550,27 @@ def test_what_placing_finds_missing_is_named_apart_from_the_calls_judgement() ->
     assert span.scratch() is span.scratch() and span.scratch() is not judged
     assert span.scratch().t == judged.t and "campaign" in span.scratch().missing
     assert judged.missing == before
+
+
+def test_business_days_kept_go_with_their_policy_set() -> None:
+    # An autodialed call to a number that asked not to be called (an opt-out two months old):
+    # the revocation's business days are placed to find when the call may be made. What the
+    # computation kept there is the policy set's own, so a policy set let go frees its facts
+    # (whose lists can be hundreds of MB).
+    import gc
+    import weakref
+
+    policyset = ringfence.load("us-federal")
+    facts = weakref.ref(policyset.facts)
+    call = {"to": "+16016624534", "at": "2026-11-07T19:00:00-06:00", "from": "+12025550143",
+            "purpose": "informational", "technology": "autodialer", "line_type": "landline",
+            "consent": [], "lists": [], "history": [],
+            "lists_checked_at": {"national_dnc": "2026-10-30"},
+            "opt_outs": [{"at": "2026-09-09T19:00:00-05:00"}]}
+    decision = policyset.decide(call)
+    assert [v.rule for v in decision.violations] == ["consent-revocation"]
+    assert decision.next_allowed_at is None  # revoked for good
+    assert policyset._evaluator.schedule.timeline.business  # kept by this policy set
+    del policyset, decision
+    gc.collect()
+    assert facts() is None

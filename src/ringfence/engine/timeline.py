@@ -13,7 +13,8 @@ is the only rule violated, read from the whole set's judgement at the instant (w
 the whole set is judged next anyway). What every call asks alike (a day's start on a zone's
 clock, a window's openings over some days, whether a window read in several zones is closed at
 one of them, where an event's calendar or business days end) is kept by what it reads, not per
-call.
+call; what reads a call's facts (holidays) is kept by its Timeline, so it goes with the policy
+set.
 
 The answer is the intersection of the rules' allowed sets, from the call's instant on: each rule
 violated at the current instant moves it to the first of its own change points at which the rule
@@ -70,7 +71,8 @@ _NOTHING: frozenset[float] = frozenset()
 _BUSINESS_KEPT = 1 << 14
 #: How many answers of _Walk.closed_until a constraint keeps before it empties them.
 _CLOSED_KEPT = 1 << 15
-_business_kept: dict[tuple[object, ...], tuple[float, ...]] = {}
+#: Span.business_days's answers, by what they read: a Timeline's own, so that they go with it.
+BusinessKept = dict[tuple[object, ...], tuple[float, ...]]
 _finding_key = operator.attrgetter("policy", "rule")  # a finding's rule, as (policy, rule)
 
 
@@ -81,10 +83,12 @@ class Uncomputable(Exception):
 class Span:
     """The stretch of time examined, ``(lo, hi]`` (POSIX seconds), for one call."""
 
-    __slots__ = ("_ends", "_scratch", "clock", "ctx", "first", "hi", "home", "last", "lo")
+    __slots__ = ("_ends", "_kept", "_scratch", "clock", "ctx", "first", "hi", "home", "last",
+                 "lo")
 
-    def __init__(self, ctx: Ctx, lo: float, hi: float):
+    def __init__(self, ctx: Ctx, lo: float, hi: float, kept: BusinessKept | None = None):
         self.ctx = ctx
+        self._kept: BusinessKept = {} if kept is None else kept
         self.lo = lo
         self.hi = hi
         self.first, self.last = int(lo // _DAY), int(hi // _DAY)  # its UTC days, since 1970
@@ -130,11 +134,12 @@ class Span:
                                  dt.datetime.fromtimestamp(self.hi, home).date() + _ONE_DAY)
         ctx = self.ctx
         key = (ctx.facts, ctx.country, ctx.region, home, first, ends, n, calendar)
-        found = _business_kept.get(key)
+        kept = self._kept
+        found = kept.get(key)
         if found is None:
-            if len(_business_kept) >= _BUSINESS_KEPT:
-                _business_kept.clear()  # a new run of days: start again
-            found = _business_kept[key] = tuple(self._business_days(first, ends, n, calendar))
+            if len(kept) >= _BUSINESS_KEPT:
+                kept.clear()  # a new run of days: start again
+            found = kept[key] = tuple(self._business_days(first, ends, n, calendar))
         return found
 
     def _business_days(self, first: dt.date, ends: tuple[dt.date, dt.date], n: int,
@@ -602,9 +607,11 @@ class _Walk:
     """One call's computation: the instants judged, each constraint's change points and its
     value at each instant judged."""
 
-    def __init__(self, ctx: Ctx, horizon: float, violations_at: Callable[[Ctx], list[Finding]]):
+    def __init__(self, ctx: Ctx, horizon: float, violations_at: Callable[[Ctx], list[Finding]],
+                 kept: BusinessKept):
         self.ctx = ctx
         self.horizon = horizon
+        self.kept = kept
         self.violations_at = violations_at
         self.judged: dict[float, list[Finding]] = {}  # instant -> the whole set's violations
         # Whether a constraint's points are judged by the whole set: while a single rule is
@@ -625,7 +632,7 @@ class _Walk:
         if windowed and self.horizon > _FIRST:
             if self._day is None:
                 start = self.ctx.t
-                self._day = Span(self.ctx, start, start + _FIRST)
+                self._day = Span(self.ctx, start, start + _FIRST, self.kept)
             yield self._day
         yield self.whole_span()
 
@@ -634,7 +641,7 @@ class _Walk:
         span = self._whole
         if span is None:
             start = self.ctx.t
-            span = self._whole = Span(self.ctx, start, start + self.horizon)
+            span = self._whole = Span(self.ctx, start, start + self.horizon, self.kept)
         return span
 
     def placed(self, constraint: _Constraint, span: Span
@@ -753,6 +760,7 @@ class Timeline:
         self.interpreter = interpreter
         self.violations_at = violations_at
         self.horizon = horizon_days * _DAY
+        self.business: BusinessKept = {}  # see Span.business_days
         # A constraint per deny rule, and per policy for its applicability, by finding.
         self.constraints: dict[tuple[str, str], _Constraint] = {}
         for policy in policies:
@@ -793,7 +801,7 @@ class Timeline:
                     return None  # violated at every instant from this one on
                 pending.append(constraint)
             if walk is None:
-                walk = _Walk(ctx, self.horizon, self.violations_at)
+                walk = _Walk(ctx, self.horizon, self.violations_at, self.business)
             # One that cannot change from here on settles it before any is judged (a denial by
             # several rules usually holds one that waiting never clears).
             for constraint in pending:
