@@ -179,11 +179,12 @@ def first_line_latency(calls: Path, jobs: int, wait: float) -> float:
 
 
 def api_figure(api_calls: int) -> list[str]:
-    """The figure lines of benchmarks/bench.py, run now."""
+    """The figure lines of benchmarks/bench.py, run now; its hand-written function's rate is
+    this machine's speed in plain Python, to compare runs made on different machines by."""
     done = subprocess.run([sys.executable, str(HERE / "bench.py"), "--calls", str(api_calls)],
                           capture_output=True, text=True, check=False)
     return [line for line in done.stdout.splitlines()
-            if line.startswith(("ringfence:", "calls:", "targets"))]
+            if line.startswith(("ringfence:", "hand-written:", "calls:", "targets"))]
 
 
 def stages(calls: Path, sample: int) -> list[tuple[str, float]]:
