@@ -240,15 +240,20 @@ def test_no_python_code_runs_while_a_call_is_read():
 
 def test_a_class_that_does_not_fit_leaves_the_reader_as_it_was():
     from ringfence.contract import _callreader
+    dates = request.CheckedDates
     wrong = type("Wrong", (), {"__slots__": (*(f"pad{i}" for i in range(40)), "raw", "to")})
     with pytest.raises(AttributeError):
-        _callreader.configure(wrong, dict(request.RECORDS), dict(request.DEFAULTS))
+        _callreader.configure(wrong, dict(request.RECORDS), dict(request.DEFAULTS), dates)
     # Records whose fields are not the schema's keys, in order, are refused too.
     swapped = {**request.RECORDS, "opt_outs": NamedTuple("OptOut", [("purposes", tuple), ("at", float)])}
     with pytest.raises(TypeError, match="opt_outs"):
-        _callreader.configure(request.Call, swapped, dict(request.DEFAULTS))
+        _callreader.configure(request.Call, swapped, dict(request.DEFAULTS), dates)
     with pytest.raises(TypeError, match="no default"):
-        _callreader.configure(request.Call, dict(request.RECORDS), {})
+        _callreader.configure(request.Call, dict(request.RECORDS), {}, dates)
+    # The class holding a map of dates must keep them in a slot named _texts.
+    with pytest.raises(TypeError, match="_texts"):
+        _callreader.configure(request.Call, dict(request.RECORDS), dict(request.DEFAULTS),
+                              type("Dates", (), {"_texts": None}))
     assert values(read(full_call())) == values(parse_call_reference(full_call()))
 
 
@@ -303,3 +308,49 @@ def test_a_call_with_other_dates_is_the_same_copy_by_both_roads():
         assert values(call) == before  # the call copied is not changed
     with pytest.raises(TypeError):
         with_dates({"to": "+12125551234"}, None, {})
+
+
+def test_list_checks_are_kept_as_given_and_converted_alike_when_read():
+    # lists_checked_at is checked when the call is read and kept as the texts it gives
+    # (request.CheckedDates), each converted when read: by the compiled reader's
+    # date_or_seconds or the reference path's _date_or_seconds, which must agree on every text
+    # both read, and refuse the same texts.
+    import datetime as dt
+
+    from ringfence.contract._callreader import date_or_seconds
+
+    rng = random.Random(11)
+    texts = ["2024-02-29", "1900-03-01", "2999-12-31", "2026-06-01T00:00:00Z",
+             "2026-06-01 23:59:59.5-09:30", "1970-01-01T00:00:00.000001+14:00"]
+    for _ in range(3000):
+        day = dt.date(1900, 1, 1) + dt.timedelta(days=rng.randrange(400_000))
+        fraction = rng.choice(["", f".{rng.randrange(10 ** 6):06d}", f".{rng.randrange(1000):03d}"])
+        offset = rng.choice(["Z", f"{rng.choice('+-')}{rng.randrange(24):02d}:{rng.randrange(60):02d}"])
+        texts += [day.isoformat(), f"{day}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:"
+                  f"{rng.randrange(60):02d}{fraction}{offset}"]
+    for text in texts:
+        fast, slow = date_or_seconds(text), request._date_or_seconds(text)
+        assert (type(fast), fast) == (type(slow), slow), text
+    for text in ("2026-02-30", "2025-02-29", "2026-13-01", "2026-06-01T24:00:00Z", "x", "2026"):
+        with pytest.raises(ValueError):
+            date_or_seconds(text)
+        with pytest.raises(ValueError):
+            request._date_or_seconds(text)
+    for i in range(0, len(texts) - 13, 13):
+        checked = {f"list{k}": text for k, text in enumerate(texts[i:i + 13])}
+        raw = {"to": NYC, "at": GOOD_AT, "lists_checked_at": checked}
+        fast, slow = read(raw), parse_call_reference(raw)
+        for call in (fast, slow):
+            assert type(call.lists_checked_at) is request.CheckedDates
+            assert call.lists_checked_at._texts is checked  # kept as given: not converted yet
+        assert values(fast) == values(slow)
+        assert [fast.lists_checked_at.get(name) for name in (*checked, "none")] == [
+            slow.lists_checked_at.get(name) for name in (*checked, "none")]
+    # A date that is not real is refused when the call is read, as ever: the compiled reader
+    # hands the call over and the reference path names it.
+    broken = {"to": NYC, "at": GOOD_AT, "lists_checked_at": {"a": "2026-06-01", "b": "2026-02-30"}}
+    assert read(broken) is None
+    with pytest.raises(CallError) as refused:
+        request.parse_call(broken)
+    assert (refused.value.path, refused.value.message) == (
+        "lists_checked_at.b", "'2026-02-30' is not a real date")

@@ -243,7 +243,8 @@ def test_a_reader_built_from_a_changed_schema_reads_the_new_fields(tmp_path):
     call_class = type("ChangedCall", (), {"__slots__": ("__dict__", *contract.slots)})
     consent = NamedTuple("Consent", [(p.key, Any) for p in contract.children("consent", "*")])
     defaults = {**request.DEFAULTS, **{p.attribute: p.default for p in contract.flat_fields}}
-    reader.configure(call_class, {"consent": consent, "opt_outs": request.OptOut}, defaults)
+    reader.configure(call_class, {"consent": consent, "opt_outs": request.OptOut}, defaults,
+                     request.CheckedDates)
     raw = {"to": NYC, "at": GOOD_AT, "language": "en", "channel": "none",
            "relationship": {"last_payment_at": "2026-06-01T00:00:00Z"},
            "consent": [{"type": "express", "purposes": ["marketing"], "at": GOOD_AT,

@@ -259,6 +259,12 @@ _Static_assert(sizeof(((Spec *)0)->required) * 8 >= MAX_KEYS - 1, "a bit per key
  * among the call's keys; NULL: not an array of records), given once by request.py through
  * configure(). */
 static PyTypeObject *call_type, *record_type[MAX_KEYS];
+/* The class holding a map of dates as the call gives them (request.py's CheckedDates), where
+ * its slots lie (the texts, and the function that converts one: this module's
+ * date_or_seconds), also given through configure(). */
+static PyTypeObject *dates_type;
+static Py_ssize_t dates_texts_offset, dates_read_offset;
+static PyObject *read_date; /* this module's date_or_seconds */
 /* Fixed-offset zones by offset in minutes (+-23:59), made on first use and kept. */
 static PyObject *zone_by_minute[2 * 24 * 60];
 static PyObject *million; /* 10**6, for timestamps too large to divide exactly as doubles */
@@ -683,31 +689,27 @@ static int read_lists(PyObject *value, const Spec *spec, PyObject **out)
     return OK;
 }
 
-/* A map from words to values of one kind (when each list was washed: {name: date or instant}).
- * Made as a copy of the given map whose values are then replaced: a copy has the map's size
- * and keys at once, where inserting a dozen keys one by one resizes the dict twice. */
+/* A map from words to instants or dates (when each list was washed: {name: date or instant}),
+ * checked here and kept as given, in a CheckedDates that converts a value when it is read
+ * (date_or_seconds): a call gives a dozen, of which its policies read one or two, and
+ * converting them all cost a third of reading the call. */
 static int read_map(PyObject *value, int kind, PyObject **out)
 {
     if (!PyDict_CheckExact(value) || (kind != K_INSTANT && kind != K_DATE_OR_INSTANT))
         return UNSURE;
-    PyObject *result = PyDict_Copy(value), *key, *field;
-    if (result == NULL)
-        return FAILED;
+    PyObject *key, *field;
     Py_ssize_t pos = 0;
     while (PyDict_Next(value, &pos, &key, &field)) {
         Instant t;
-        int status = is_word(key) && read_instant(field, kind == K_DATE_OR_INSTANT, &t)
-                     ? OK : UNSURE;
-        PyObject *when = status == OK ? date_or_timestamp(&t) : NULL;
-        if (status == OK && (when == NULL || PyDict_SetItem(result, key, when) < 0))
-            status = FAILED;
-        Py_XDECREF(when);
-        if (status != OK) {
-            Py_DECREF(result);
-            return status;
-        }
+        if (!is_word(key) || !read_instant(field, kind == K_DATE_OR_INSTANT, &t))
+            return UNSURE;
     }
-    *out = result;
+    PyObject *dates = dates_type->tp_alloc(dates_type, 0);
+    if (dates == NULL)
+        return FAILED;
+    *(PyObject **)((char *)dates + dates_texts_offset) = Py_NewRef(value);
+    *(PyObject **)((char *)dates + dates_read_offset) = Py_NewRef(read_date);
+    *out = dates;
     return OK;
 }
 
@@ -790,22 +792,26 @@ static PyObject *read_unguarded(PyObject *raw)
 
 /* Where each slot of the Call class lies: the offsets its member descriptors give, in `found`
  * (so that a class that does not fit leaves the reader as it was). */
+static int find_slot(PyTypeObject *type, const char *name, Py_ssize_t *found)
+{
+    PyObject *descr = PyObject_GetAttrString((PyObject *)type, name);
+    if (descr == NULL)
+        return -1;
+    int is_slot = Py_IS_TYPE(descr, &PyMemberDescr_Type)
+                  && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX;
+    if (is_slot)
+        *found = ((PyMemberDescrObject *)descr)->d_member->offset;
+    Py_DECREF(descr);
+    if (!is_slot)
+        PyErr_Format(PyExc_TypeError, "%s.%s must be a slot", type->tp_name, name);
+    return is_slot ? 0 : -1;
+}
+
 static int find_slots(PyTypeObject *type, Py_ssize_t *found)
 {
-    for (int slot = 0; slot < SLOT_COUNT; slot++) {
-        PyObject *descr = PyObject_GetAttrString((PyObject *)type, SLOT_NAMES[slot]);
-        if (descr == NULL)
+    for (int slot = 0; slot < SLOT_COUNT; slot++)
+        if (find_slot(type, SLOT_NAMES[slot], &found[slot]) < 0)
             return -1;
-        int is_slot = Py_IS_TYPE(descr, &PyMemberDescr_Type)
-                      && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX;
-        if (is_slot)
-            found[slot] = ((PyMemberDescrObject *)descr)->d_member->offset;
-        Py_DECREF(descr);
-        if (!is_slot) {
-            PyErr_Format(PyExc_TypeError, "Call.%s must be a slot", SLOT_NAMES[slot]);
-            return -1;
-        }
-    }
     return 0;
 }
 
@@ -853,13 +859,14 @@ static PyObject *read_call(PyObject *module, PyObject *raw)
 
 static PyObject *configure(PyObject *module, PyObject *args)
 {
-    (void)module;
-    PyObject *call, *records, *defaults;
-    if (!PyArg_ParseTuple(args, "O!O!O!:configure", &PyType_Type, &call, &PyDict_Type, &records,
-                          &PyDict_Type, &defaults))
+    PyObject *call, *records, *defaults, *dates;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!:configure", &PyType_Type, &call, &PyDict_Type,
+                          &records, &PyDict_Type, &defaults, &PyType_Type, &dates))
         return NULL;
-    Py_ssize_t offsets[SLOT_COUNT];
-    if (find_slots((PyTypeObject *)call, offsets) < 0)
+    Py_ssize_t offsets[SLOT_COUNT], texts_offset, read_offset;
+    if (find_slots((PyTypeObject *)call, offsets) < 0
+        || find_slot((PyTypeObject *)dates, "_texts", &texts_offset) < 0
+        || find_slot((PyTypeObject *)dates, "_read", &read_offset) < 0)
         return NULL;
     PyObject *values[SLOT_COUNT], *types[MAX_KEYS] = {NULL};
     for (int slot = 0; slot < SLOT_COUNT; slot++) {
@@ -879,11 +886,18 @@ static PyObject *configure(PyObject *module, PyObject *args)
         if (types[key] != NULL && fits(types[key], CALL_SPEC.children[key], field) < 0)
             return NULL;
     }
+    PyObject *reader = PyObject_GetAttrString(module, "date_or_seconds");
+    if (reader == NULL)
+        return NULL;
     for (int slot = 0; slot < SLOT_COUNT; slot++)
         Py_XSETREF(slot_default[slot], Py_NewRef(values[slot]));
     for (int key = 0; key < CALL_KEY_COUNT; key++)
         Py_XSETREF(record_type[key], (PyTypeObject *)Py_XNewRef(types[key]));
     memcpy(slot_offset, offsets, sizeof(slot_offset));
+    dates_texts_offset = texts_offset;
+    dates_read_offset = read_offset;
+    Py_XSETREF(read_date, reader);
+    Py_XSETREF(dates_type, (PyTypeObject *)Py_NewRef(dates));
     Py_XSETREF(call_type, (PyTypeObject *)Py_NewRef(call));
     Py_RETURN_NONE;
 }
@@ -912,6 +926,20 @@ static PyObject *with_dates(PyObject *module, PyObject *const *args, Py_ssize_t 
     set_slot(copy, S_LISTS, Py_NewRef(args[1]));
     set_slot(copy, S_LISTS_CHECKED_AT, Py_NewRef(args[2]));
     return copy;
+}
+
+/* date_or_seconds(text): a value of a map of dates the reader checked (see read_map) as the
+ * Call gives it: a bare date as a datetime.date (from the date cache), an instant as POSIX
+ * seconds. The twin of request.py's _date_or_seconds; ValueError for text it cannot read. */
+static PyObject *date_or_seconds(PyObject *module, PyObject *text)
+{
+    (void)module;
+    Instant t;
+    if (!read_instant(text, 1, &t)) {
+        PyErr_Format(PyExc_ValueError, "%R is not a date or an instant", text);
+        return NULL;
+    }
+    return date_or_timestamp(&t);
 }
 
 /* ---- lines of JSON ------------------------------------------------------------------------ */
@@ -1027,8 +1055,11 @@ static PyMethodDef methods[] = {
     {"read", read_call, METH_O,
      "read(raw) -> Call | None: the call converted, or None when the reference path must judge."},
     {"configure", configure, METH_VARARGS,
-     "configure(Call, records, defaults): the class the reader builds, the record class of each "
-     "array of records by field, and the default of each slot by name."},
+     "configure(Call, records, defaults, dates): the class the reader builds, the record class of "
+     "each array of records by field, the default of each slot by name, and the class holding a "
+     "map of dates as given."},
+    {"date_or_seconds", date_or_seconds, METH_O,
+     "date_or_seconds(text) -> date | float: a bare date as a date, an instant as POSIX seconds."},
     {"with_dates", (PyCFunction)(void (*)(void))with_dates, METH_FASTCALL,
      "with_dates(call, lists, lists_checked_at) -> Call: a copy of the call with those two."},
     {"digit_run", (PyCFunction)(void (*)(void))digit_run, METH_FASTCALL,

@@ -1,8 +1,9 @@
 """Types of the compiled call reader (``_callreader.c``); see ``request.py``."""
 
+import datetime as dt
 from typing import Any
 
-from .request import Call
+from .request import Call, CheckedDates
 
 def read(raw: object) -> Call | None:
     """The call converted, or None when the reference path must judge it."""
@@ -11,9 +12,12 @@ def read(raw: object) -> Call | None:
 TABLES_DIGEST: str
 
 def configure(call: type[Call], records: dict[str, type[tuple[Any, ...]]],
-              defaults: dict[str, Any]) -> None:
-    """The class the reader builds, the record class of each array of records by field, and
-    the default of each slot by name."""
+              defaults: dict[str, Any], dates: type[CheckedDates]) -> None:
+    """The class the reader builds, the record class of each array of records by field, the
+    default of each slot by name, and the class holding a map of dates as given."""
+
+def date_or_seconds(text: str) -> dt.date | float:
+    """A checked value of a map of dates: a bare date as a date, an instant as POSIX seconds."""
 
 def digit_run(data: bytes, length: int) -> bool:
     """Whether ``data`` holds a run of at least ``length`` ASCII digits."""

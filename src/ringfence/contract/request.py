@@ -153,7 +153,8 @@ class Call(_CallSlots):
     ``manual``), the members of ``relationship`` (instants as seconds), None when not given.
     The arrays are converted: ``consent`` and ``opt_outs`` to tuples of records, ``history_at``
     the attempts' instants (``history`` the attempts, built when first read), ``lists`` (name ->
-    listing instant, date or None) and ``lists_checked_at`` (name -> instant or date). An array
+    listing instant, date or None) and ``lists_checked_at`` (name -> instant or date, each
+    converted when read: :class:`CheckedDates`). An array
     the request leaves out (``consent``, ``opt_outs``, ``history``, ``lists``) is None: not
     known, which is not the same as ``[]`` (none).
 
@@ -221,6 +222,42 @@ def instant_in(value: float | dt.date | None, zone: dt.tzinfo) -> float | None:
 
 #: How a value of ``lists``/``lists_checked_at`` is placed in one zone (see :func:`instant_in`).
 Placer = Callable[[float | dt.date | None], float | None]
+
+
+class CheckedDates(Mapping[str, float | dt.date]):
+    """A call's ``lists_checked_at`` as the request gives it (name -> text, every value checked
+    when the call was read), each value converted when it is read: a bare date to a
+    :class:`datetime.date`, an instant to POSIX seconds. A call gives a dozen, of which its
+    policies read one or two; converting them all cost a third of reading the call. Like
+    ``history``, it reads the request as given, which must not change once read.
+
+    ``read`` converts one value: :func:`_date_or_seconds` for the reference path; the compiled
+    reader builds these itself, with its own ``date_or_seconds``."""
+
+    __slots__ = ("_read", "_texts")
+
+    def __init__(self, texts: Mapping[str, str], read: Callable[[str], float | dt.date]):
+        self._texts = texts
+        self._read = read
+
+    def __getitem__(self, name: str) -> float | dt.date:
+        return self._read(self._texts[name])
+
+    def get(self, name: str, default: Any = None) -> Any:  # one lookup, not Mapping's two
+        text = self._texts.get(name)
+        return default if text is None else self._read(text)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._texts
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._texts)
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
 
 
 class PlacedDates(Mapping[str, float | None]):
@@ -493,7 +530,9 @@ def _convert(raw: dict[str, Any], given: dict[str, Any]) -> Call:
         call.lists = _lists(items)
     value = raw.get("lists_checked_at")
     if value is not None:
-        call.lists_checked_at = {name: _date_or_seconds(when) for name, when in value.items()}
+        for when in value.values():
+            _date_or_seconds(when)  # checked now (ValueError), converted when read
+        call.lists_checked_at = CheckedDates(value, _date_or_seconds)
     call.new_words = first_unknown_word(call, _CONTRACT_KNOWN) >= 0
     return _frozen(call)
 
@@ -701,7 +740,7 @@ def _compiled_reader() -> Any:
         from ringfence.contract import _callreader
     except ImportError:  # built without a C compiler: the reference path reads every call
         return None
-    _callreader.configure(Call, dict(RECORDS), dict(DEFAULTS))
+    _callreader.configure(Call, dict(RECORDS), dict(DEFAULTS), CheckedDates)
     return None if os.environ.get("RINGFENCE_PURE_PYTHON") else _callreader.read
 
 
@@ -723,3 +762,4 @@ def _compiled_with_dates() -> Callable[[Call, Any, Any], Call]:
 
 
 _with_dates = _compiled_with_dates()
+
