@@ -250,10 +250,10 @@ def test_a_class_that_does_not_fit_leaves_the_reader_as_it_was():
         _callreader.configure(request.Call, swapped, dict(request.DEFAULTS), dates)
     with pytest.raises(TypeError, match="no default"):
         _callreader.configure(request.Call, dict(request.RECORDS), {}, dates)
-    # The class holding a map of dates must keep them in a slot named _texts.
-    with pytest.raises(TypeError, match="_texts"):
+    # The class holding a map of dates must keep them in a slot named _given.
+    with pytest.raises(TypeError, match="_given"):
         _callreader.configure(request.Call, dict(request.RECORDS), dict(request.DEFAULTS),
-                              type("Dates", (), {"_texts": None}))
+                              type("Dates", (), {"_given": None}))
     assert values(read(full_call())) == values(parse_call_reference(full_call()))
 
 
@@ -342,7 +342,7 @@ def test_list_checks_are_kept_as_given_and_converted_alike_when_read():
         fast, slow = read(raw), parse_call_reference(raw)
         for call in (fast, slow):
             assert type(call.lists_checked_at) is request.CheckedDates
-            assert call.lists_checked_at._texts is checked  # kept as given: not converted yet
+            assert call.lists_checked_at._given is checked  # kept as given: not converted yet
         assert values(fast) == values(slow)
         assert [fast.lists_checked_at.get(name) for name in (*checked, "none")] == [
             slow.lists_checked_at.get(name) for name in (*checked, "none")]

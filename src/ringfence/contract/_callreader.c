@@ -260,10 +260,10 @@ _Static_assert(sizeof(((Spec *)0)->required) * 8 >= MAX_KEYS - 1, "a bit per key
  * configure(). */
 static PyTypeObject *call_type, *record_type[MAX_KEYS];
 /* The class holding a map of dates as the call gives them (request.py's CheckedDates), where
- * its slots lie (the texts, and the function that converts one: this module's
+ * its slots lie (_given, the texts; _convert, the function that converts one: this module's
  * date_or_seconds), also given through configure(). */
 static PyTypeObject *dates_type;
-static Py_ssize_t dates_texts_offset, dates_read_offset;
+static Py_ssize_t dates_given_offset, dates_convert_offset;
 static PyObject *read_date; /* this module's date_or_seconds */
 /* Fixed-offset zones by offset in minutes (+-23:59), made on first use and kept. */
 static PyObject *zone_by_minute[2 * 24 * 60];
@@ -707,8 +707,8 @@ static int read_map(PyObject *value, int kind, PyObject **out)
     PyObject *dates = dates_type->tp_alloc(dates_type, 0);
     if (dates == NULL)
         return FAILED;
-    *(PyObject **)((char *)dates + dates_texts_offset) = Py_NewRef(value);
-    *(PyObject **)((char *)dates + dates_read_offset) = Py_NewRef(read_date);
+    *(PyObject **)((char *)dates + dates_given_offset) = Py_NewRef(value);
+    *(PyObject **)((char *)dates + dates_convert_offset) = Py_NewRef(read_date);
     *out = dates;
     return OK;
 }
@@ -863,10 +863,10 @@ static PyObject *configure(PyObject *module, PyObject *args)
     if (!PyArg_ParseTuple(args, "O!O!O!O!:configure", &PyType_Type, &call, &PyDict_Type,
                           &records, &PyDict_Type, &defaults, &PyType_Type, &dates))
         return NULL;
-    Py_ssize_t offsets[SLOT_COUNT], texts_offset, read_offset;
+    Py_ssize_t offsets[SLOT_COUNT], given_offset, convert_offset;
     if (find_slots((PyTypeObject *)call, offsets) < 0
-        || find_slot((PyTypeObject *)dates, "_texts", &texts_offset) < 0
-        || find_slot((PyTypeObject *)dates, "_read", &read_offset) < 0)
+        || find_slot((PyTypeObject *)dates, "_given", &given_offset) < 0
+        || find_slot((PyTypeObject *)dates, "_convert", &convert_offset) < 0)
         return NULL;
     PyObject *values[SLOT_COUNT], *types[MAX_KEYS] = {NULL};
     for (int slot = 0; slot < SLOT_COUNT; slot++) {
@@ -894,8 +894,8 @@ static PyObject *configure(PyObject *module, PyObject *args)
     for (int key = 0; key < CALL_KEY_COUNT; key++)
         Py_XSETREF(record_type[key], (PyTypeObject *)Py_XNewRef(types[key]));
     memcpy(slot_offset, offsets, sizeof(slot_offset));
-    dates_texts_offset = texts_offset;
-    dates_read_offset = read_offset;
+    dates_given_offset = given_offset;
+    dates_convert_offset = convert_offset;
     Py_XSETREF(read_date, reader);
     Py_XSETREF(dates_type, (PyTypeObject *)Py_NewRef(dates));
     Py_XSETREF(call_type, (PyTypeObject *)Py_NewRef(call));

@@ -28,7 +28,7 @@ import functools
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, overload
 
 import jsonschema_rs
 
@@ -222,61 +222,25 @@ def instant_in(value: float | dt.date | None, zone: dt.tzinfo) -> float | None:
 
 #: How a value of ``lists``/``lists_checked_at`` is placed in one zone (see :func:`instant_in`).
 Placer = Callable[[float | dt.date | None], float | None]
+_Value = TypeVar("_Value")
 
 
-class CheckedDates(Mapping[str, float | dt.date]):
-    """A call's ``lists_checked_at`` as the request gives it (name -> text, every value checked
-    when the call was read), each value converted when it is read: a bare date to a
-    :class:`datetime.date`, an instant to POSIX seconds. A call gives a dozen, of which its
-    policies read one or two; converting them all cost a third of reading the call. Like
-    ``history``, it reads the request as given, which must not change once read.
+class ConvertedOnRead(Mapping[str, _Value]):
+    """A read-only mapping over ``given``, each value converted by ``convert`` when it is read
+    (each time: the readers keep what costs)."""
 
-    ``read`` converts one value: :func:`_date_or_seconds` for the reference path; the compiled
-    reader builds these itself, with its own ``date_or_seconds``."""
+    __slots__ = ("_convert", "_given")
 
-    __slots__ = ("_read", "_texts")
-
-    def __init__(self, texts: Mapping[str, str], read: Callable[[str], float | dt.date]):
-        self._texts = texts
-        self._read = read
-
-    def __getitem__(self, name: str) -> float | dt.date:
-        return self._read(self._texts[name])
-
-    def get(self, name: str, default: Any = None) -> Any:  # one lookup, not Mapping's two
-        text = self._texts.get(name)
-        return default if text is None else self._read(text)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._texts
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._texts)
-
-    def __len__(self) -> int:
-        return len(self._texts)
-
-    def __repr__(self) -> str:
-        return repr(dict(self.items()))
-
-
-class PlacedDates(Mapping[str, float | None]):
-    """A call's ``lists`` or ``lists_checked_at`` with every bare date read as midnight at the
-    start of that day in one zone (see :meth:`Call.in_zone`), placed when it is read."""
-
-    __slots__ = ("_given", "_place")
-
-    def __init__(self, given: Mapping[str, float | dt.date | None],
-                 place: Placer):
+    def __init__(self, given: Mapping[str, Any], convert: Callable[[Any], _Value]):
         self._given = given
-        self._place = place
+        self._convert = convert
 
-    def __getitem__(self, name: str) -> float | None:
-        return self._place(self._given[name])
+    def __getitem__(self, name: str) -> _Value:
+        return self._convert(self._given[name])
 
-    def get(self, name: str, default: Any = None) -> Any:  # one lookup, not Mapping's two
+    def get(self, name: str, default: Any = None) -> Any:  # one call, not Mapping's two
         given = self._given
-        return self._place(given[name]) if name in given else default
+        return self._convert(given[name]) if name in given else default
 
     def __contains__(self, name: object) -> bool:
         return name in self._given
@@ -289,6 +253,26 @@ class PlacedDates(Mapping[str, float | None]):
 
     def __repr__(self) -> str:
         return repr(dict(self.items()))
+
+
+class CheckedDates(ConvertedOnRead[float | dt.date]):
+    """A call's ``lists_checked_at`` as the request gives it (name -> text, every value checked
+    when the call was read), each value converted when it is read: a bare date to a
+    :class:`datetime.date`, an instant to POSIX seconds. A call gives a dozen, of which its
+    policies read one or two; converting them all cost a third of reading the call. Like
+    ``history``, it reads the request as given, which must not change once read.
+
+    ``convert`` converts one value: :func:`_date_or_seconds` for the reference path; the compiled
+    reader builds these itself, with its own ``date_or_seconds``."""
+
+    __slots__ = ()
+
+
+class PlacedDates(ConvertedOnRead[float | None]):
+    """A call's ``lists`` or ``lists_checked_at`` with every bare date read as midnight at the
+    start of that day in one zone (see :meth:`Call.in_zone`), placed when it is read."""
+
+    __slots__ = ()
 
 
 # Midnight of each date already placed, per zone. A call gives a dozen list dates, nearly all
