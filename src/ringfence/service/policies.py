@@ -125,10 +125,12 @@ class PolicyHolder:
                 self.last_error = str(err)
                 logger.error("policy reload failed; the running policies stay: %s", err)
                 return False
+            # The error cleared first: whoever sees the new set sees it with no error (the
+            # other order let /health show the new set beside the error it replaced).
+            self.last_error = None
             # one reference assignment: a request sees the old set or the new one, never a mix
             self.current = fresh
             self._policy_files = _policy_stamps(fresh)
-            self.last_error = None
             logger.info("policies reloaded: %s", fresh.summary)
             return True
 
