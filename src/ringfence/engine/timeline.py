@@ -752,8 +752,8 @@ class _Walk:
 
 
 class Timeline:
-    """Computes ``next_allowed_at`` for a policy set. Immutable but for what its constraints
-    keep (racing threads compute the same value; either may stay): thread-safe."""
+    """Computes ``next_allowed_at`` for a policy set. Immutable but for what it and its
+    constraints keep (racing threads compute the same value; either may stay): thread-safe."""
 
     def __init__(self, policies: Sequence[ir.Policy], interpreter: Interpreter,
                  violations_at: Callable[[Ctx], list[Finding]], horizon_days: int):
