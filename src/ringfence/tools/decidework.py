@@ -99,8 +99,15 @@ def decision_line(number: int, raw: Any, decision: Decision, attempt: str | None
     extra = None if attempt is None else {"attempt_id": attempt}
     try:
         return decision.to_json(compact=compact, extra=extra), False
-    except orjson.JSONEncodeError:  # what orjson cannot write: encode's fallbacks
-        return encode(number, raw, {**decision.to_dict(compact=compact), **(extra or {})})
+    except orjson.JSONEncodeError:
+        return unwritable_line(number, raw, decision, extra, compact)
+
+
+def unwritable_line(number: int, raw: Any, decision: Decision, extra: dict[str, Any] | None,
+                    compact: bool) -> tuple[bytes, bool]:
+    """:func:`decision_line` for a decision orjson cannot write (an integer past 64 bits, a
+    lone surrogate in ``meta``): :func:`encode`'s fallbacks."""
+    return encode(number, raw, {**decision.to_dict(compact=compact), **(extra or {})})
 
 
 @dataclass(frozen=True)
@@ -157,12 +164,12 @@ class Decider:
             for (number, raw), made in zip(run, self._decide_lines(run), strict=True):
                 if isinstance(made, tuple):
                     decision, attempt = made
-                    try:  # what decision_line writes, without a call of it per line
-                        line = decision.to_json(compact=compact, extra=None if attempt is None
-                                                else {"attempt_id": attempt})
+                    extra = None if attempt is None else {"attempt_id": attempt}
+                    try:  # decision_line written out: a call of it per line costs
+                        line = decision.to_json(compact=compact, extra=extra)
                         is_error = False
-                    except orjson.JSONEncodeError:  # and what it does when orjson cannot
-                        line, is_error = decision_line(number, raw, decision, attempt, compact)
+                    except orjson.JSONEncodeError:
+                        line, is_error = unwritable_line(number, raw, decision, extra, compact)
                     if is_error:
                         errors += 1
                     elif decision.decision == "allow":
