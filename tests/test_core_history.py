@@ -178,3 +178,21 @@ def test_a_history_filter_keeps_the_attempts_each_of_its_clauses_keeps(tmp_path,
                     and all(getattr(attempt, what) == getattr(ctx.call, what)
                             for what in spec.same))
         assert keep(item) is expected, (filters, attempt)
+
+
+def test_a_calendar_day_count_reads_each_attempts_date_as_age_holds_does(tmp_path):
+    # count_matching counts "within N calendar days" by the attempts' local dates itself
+    # (Count.days); each attempt must count exactly where age_holds says it lies in the window
+    from ringfence.engine import runtime
+
+    policyset = load_rule(tmp_path, "deny if count of attempts in last 3 calendar days >= 9")
+    effect = policyset._evaluator.policies[0].rules[0].effect
+    spec = effect.apply.args[1].value
+    assert spec.days == 3 and spec.seconds is None
+    hours = range(-100, 2)  # attempts an hour apart, from four days before to just after
+    raw = call(history=[{"at": ago("2026-06-15T12:00:00-04:00", hours=-h)} for h in hours])
+    ctx = policyset._evaluator.context(raw)
+    by_age = sum(at < ctx.t and runtime.age_holds(ctx, spec.window, at) is True
+                 for at in ctx.call.history_at)
+    # today up to noon and the two whole days before it
+    assert runtime.count_matching(ctx, spec, runtime._every) == by_age == 12 + 24 * 2

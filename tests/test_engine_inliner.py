@@ -43,13 +43,52 @@ def test_a_body_that_only_tests_and_returns_is_one_expression(value: str | None,
 
 
 @pytest.mark.parametrize("history", [None, (), (90.0, 50.0, 99.0), (10.0,)])
-def test_a_body_with_a_loop_still_leaves_its_block_on_return(history: Any) -> None:
+def test_a_body_that_returns_from_a_branch_is_written_without_a_block(history: Any) -> None:
     args: dict[str, Any] = {"history_at": history, "t": 100.0, "seconds": 30, "op": runtime.OPERATORS[">="],
             "number": 2, "missing": set()}
     text, answer = _copied(runtime.count_recent, args, ("seconds", "number"))
     missing: set[str] = set()
     assert answer is runtime.count_recent(history, 100.0, 30, args["op"], 2, missing)
-    assert args["missing"] == missing and "while True" in text
+    assert args["missing"] == missing
+    # what follows the `if ... return` is its else branch: no block to leave, no flag
+    assert "while" not in text and "break" not in text and "done" not in text
+
+
+RECORDS = [None, [], [("express", frozenset({"marketing"}), 10.0, None, None, None, None)],
+           [("express", frozenset({"research"}), 10.0, None, None, None, None),
+            ("express", frozenset({"marketing"}), 10.0, None, None, "acme", None)]]
+
+
+@pytest.mark.parametrize("records", RECORDS)
+@pytest.mark.parametrize("seller", [None, "acme", "other"])
+def test_a_loop_that_returns_goes_on_in_its_else(records: Any, seller: str | None) -> None:
+    args: dict[str, Any] = {"records": records, "t": 100.0, "kinds": frozenset({"express"}),
+                            "purpose": "marketing", "missing": set(), "seller": seller,
+                            "to": "+12125550101"}
+    text, answer = _copied(runtime.has_consent, args, ("kinds", "purpose"))
+    missing: set[str] = set()
+    assert answer is runtime.has_consent(records, 100.0, frozenset({"express"}), "marketing",
+                                         missing, seller, "+12125550101")
+    assert args["missing"] == missing
+    # the loop's return is a break, what followed the loop its else
+    assert "else:" in text and "while" not in text and "done" not in text
+
+
+def _breaks_or_returns(values: Any) -> bool | None:
+    for value in values:
+        if value < 0:
+            break
+        if value > 10:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("values", [(), (1, 20), (-1, 20), (1,)])
+def test_a_loop_that_also_breaks_of_its_own_accord_still_leaves_a_block(values: Any) -> None:
+    # its else could not tell its own break from a return: a block run once, left by a flag
+    text, answer = _copied(_breaks_or_returns, {"values": values}, ())
+    assert answer is _breaks_or_returns(values)
+    assert "while True" in text and "done" in text
 
 
 def test_a_literal_argument_is_written_in_place_unless_compared_by_identity() -> None:

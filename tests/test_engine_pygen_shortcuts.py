@@ -13,7 +13,7 @@ import datetime as dt
 import itertools
 
 import pytest
-from test_core_support import NYC, call, load_text, policy_text, rule
+from test_core_support import NYC, ago, call, load_text, policy_text, rule
 
 import ringfence
 
@@ -109,3 +109,37 @@ def test_a_policy_skipped_by_its_first_field_test_agrees_and_names_what_is_missi
         named.update(fact for f in violations for fact in f.missing_facts)
     assert applied == {True, False}
     assert named == {"purpose"}
+
+
+def test_the_first_when_past_its_guard_answers_in_two_lines(tmp_path):
+    # the guard found the test true where the field is given: never false, unknown where missing
+    source = load_text(tmp_path, policy_text(GUARDED))._evaluator.source
+    assert source.count("undetermined = value_ is None") == 3
+    assert "v = True if value_ is not None" not in source
+
+
+def _shared_names(source: str) -> list[str]:
+    """The locals a policy's function keeps atoms' answers in (runtime.shareable)."""
+    first = next(line for line in source.splitlines() if line.lstrip().startswith("shared"))
+    return first.split("=")[:-1]
+
+
+def _kept_by_two_rules(tmp_path, condition: str):
+    return load_text(tmp_path, policy_text(
+        rule("deny if purpose is marketing", f"unless {condition}", rid="one")
+        + rule("warn if purpose is marketing", f"unless {condition}", rid="two")))
+
+
+def test_an_age_two_rules_measure_is_asked_once_unless_it_counts_business_days(tmp_path):
+    months = _kept_by_two_rules(tmp_path, "last purchase within 18 months")
+    # the same age written on two lines is one answer, kept for the second rule
+    assert len(_shared_names(months._evaluator.source)) == 1
+    for purchase in (None, ago("2026-06-15T12:00:00-04:00", days=30),
+                     ago("2026-06-15T12:00:00-04:00", days=600)):
+        given = {"relationship": {"last_transaction_at": purchase}} if purchase else {}
+        violations, warnings, _ = _agree(months, call(purpose="marketing", **given))
+        assert len(violations) == len(warnings) == (purchase is None or "2024" in purchase)
+    # a count of business days may be unknown where the other age decides: asked again
+    business = _kept_by_two_rules(
+        tmp_path, "opted out for marketing between 10 business days and 5 years ago")
+    assert "shared" not in business._evaluator.source

@@ -175,14 +175,16 @@ def _reachable(statements: list[ast.stmt]) -> list[ast.stmt]:
     with the blocks inside them pruned the same way."""
     kept: list[ast.stmt] = []
     for statement in statements:
+        if isinstance(statement, ast.Pass):
+            continue  # what a branch folded away leaves: a statement to run for nothing
         for name in ("body", "orelse"):
             block = getattr(statement, name, None)
             if isinstance(block, list) and block:
-                setattr(statement, name, _reachable(block) or [ast.Pass()])
+                setattr(statement, name, _reachable(block))
         kept.append(statement)
         if isinstance(statement, _JUMPS):
             break
-    return kept
+    return kept or [ast.Pass()]
 
 
 def _expression(statements: list[ast.stmt]) -> ast.expr | None:
@@ -200,6 +202,84 @@ def _expression(statements: list[ast.stmt]) -> ast.expr | None:
     if then is None or otherwise is None:
         return None
     return ast.IfExp(first.test, then, otherwise)
+
+
+def _jumps(statements: list[ast.stmt]) -> bool:
+    """Whether ``statements`` always leave by a return or a raise (never fall off their end)."""
+    if not statements:
+        return False
+    last = statements[-1]
+    if isinstance(last, ast.Return | ast.Raise):
+        return True
+    return isinstance(last, ast.If) and _jumps(last.body) and _jumps(last.orelse)
+
+
+def _answer(value: ast.expr | None) -> ast.stmt:
+    return ast.Assign([ast.Name("__target__", ast.Store())],
+                      value if value is not None else ast.Constant(None))
+
+
+def _breaking(statements: list[ast.stmt]) -> list[ast.stmt] | None:
+    """A loop's body with each ``return X`` turned into ``__target__ = X`` and a ``break``;
+    None when the loop breaks of its own accord (its ``else`` could not tell the two apart) or
+    returns from a loop inside it."""
+    out: list[ast.stmt] = []
+    for statement in statements:
+        if isinstance(statement, ast.Return):
+            out += [_answer(statement.value), ast.Break()]
+        elif isinstance(statement, ast.Break):
+            return None
+        elif isinstance(statement, ast.For | ast.While):
+            if _contains_return(statement):
+                return None
+            out.append(statement)
+        elif isinstance(statement, ast.If):
+            body, orelse = _breaking(statement.body), _breaking(statement.orelse)
+            if body is None or orelse is None:
+                return None
+            out.append(ast.If(statement.test, body, orelse))
+        elif _contains_return(statement):
+            return None
+        else:
+            out.append(statement)
+    return out
+
+
+def _structured(statements: list[ast.stmt]) -> list[ast.stmt] | None:
+    """Statements that set ``__target__`` to what ``statements`` return and then fall off
+    their end, with no block to leave: what follows an ``if`` that returns moves into its other
+    branch, what follows a loop that returns into the loop's ``else`` (run when the loop ends
+    without a break). None where that cannot be done (a branch that only sometimes returns, a
+    loop that breaks of its own accord)."""
+    out: list[ast.stmt] = []
+    for at, statement in enumerate(statements):
+        rest = statements[at + 1:]
+        if isinstance(statement, ast.Return):
+            return [*out, _answer(statement.value)]
+        if isinstance(statement, ast.Raise):
+            return [*out, statement]
+        if not _contains_return(statement):
+            out.append(statement)
+            continue
+        if isinstance(statement, ast.If):
+            if _jumps(statement.body):
+                body, orelse = _structured(statement.body), _structured(statement.orelse + rest)
+            elif _jumps(statement.orelse):
+                body, orelse = _structured(statement.body + rest), _structured(statement.orelse)
+            else:
+                return None
+            if body is None or orelse is None:
+                return None
+            return [*out, ast.If(statement.test, body, orelse)]
+        if isinstance(statement, ast.For | ast.While) and not statement.orelse:
+            loop_body, after = _breaking(statement.body), _structured(rest)
+            if loop_body is None or after is None:
+                return None
+            loop = copy.copy(statement)
+            loop.body, loop.orelse = loop_body, after
+            return [*out, loop]
+        return None
+    return [*out, _answer(None)]  # falling off the end returns None
 
 
 @dataclass(frozen=True)
@@ -245,9 +325,15 @@ def _template(fn: Callable[..., Any], facts: tuple[Known | None, ...]) -> _Templ
     used = {n.id for s in statements for n in ast.walk(s) if isinstance(n, ast.Name)}
     global_names = tuple(sorted(n for n in used - names.keys() if not hasattr(builtins, n)))
     expression = _expression(statements)
+    structured = None if expression is not None else _structured(statements)
     if expression is not None:
         value = _Rewrite(names, "__target__", "").visit(expression)
         text, flagged = f"__target__ = {ast.unparse(value)}", False
+    elif structured is not None:
+        rename = _Rewrite(names, "__target__", "")  # no return is left for it to rewrite
+        module = ast.fix_missing_locations(
+            ast.Module([rename.visit(s) for s in structured], type_ignores=[]))
+        text, flagged = ast.unparse(module), False
     else:
         rewrite = _Rewrite(names, "__target__", "__done__")
         block: list[ast.stmt] = []

@@ -23,6 +23,7 @@ of ``decide`` names the rule it was in.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import linecache
@@ -36,7 +37,6 @@ from ringfence.engine import ir
 from ringfence.engine.inliner import copy_in, known
 from ringfence.engine.runtime import (
     HOT,
-    SHARED,
     Apply,
     Arg,
     Attr,
@@ -46,10 +46,12 @@ from ringfence.engine.runtime import (
     ListLookup,
     is_in,
     list_lookup,
+    shareable,
     unknown,
 )
 from ringfence.errors import Span
 from ringfence.facts.callee import FactSource
+from ringfence.language.nodes import Node
 
 Judge = Callable[[Ctx], tuple[list[Finding], list[Finding], PolicyRefs]]
 
@@ -69,7 +71,7 @@ class _Source:
         self.where = ""  # the policy line the statements being written belong to
         self.helpers: list[str] = []  # functions written before the policies (deep conditions)
         # The atoms the policy being written asks more than once, each kept in a local of its
-        # function (see runtime.SHARED): key -> the local's name; None while writing a helper,
+        # function (see runtime.shareable): key -> the local's name; None while writing a helper,
         # whose locals are its own.
         self.shared: dict[Hashable, str] | None = None
         self._count = 0
@@ -122,10 +124,20 @@ def _argument(src: _Source, arg: object) -> str:
     return src.lookup(arg.name)
 
 
+def _unplaced(value: object) -> object:
+    """``value`` without where it was written: a syntax node as its type and its other fields
+    (``within 18 months`` on two lines of a policy is one age), anything else as it is."""
+    if isinstance(value, Node):
+        node: Any = value  # every node is a dataclass (which its type does not say)
+        return (type(node), *(_unplaced(getattr(node, field.name))
+                               for field in dataclasses.fields(node) if field.name != "span"))
+    return value
+
+
 def _arg_key(arg: Arg) -> Hashable:
     """What an argument stands for, as a key: two atoms with equal keys ask the same."""
     if isinstance(arg, Const):
-        value = arg.value
+        value = _unplaced(arg.value)
         try:
             hash(value)
         except TypeError:
@@ -151,10 +163,10 @@ def _atoms(cond: ir.Cond) -> Iterator[Apply]:
 
 
 def _repeated(policy: ir.Policy) -> list[Hashable]:
-    """The keys of the shareable atoms (runtime.SHARED) ``policy`` asks more than once."""
+    """The keys of the shareable atoms (runtime.shareable) ``policy`` asks more than once."""
     conds = [*policy.when, *(c for rule in policy.rules
                              for c in (*rule.when, *rule.unless, rule.effect))]
-    counts = Counter(_atom_key(a) for cond in conds for a in _atoms(cond) if a.fn in SHARED)
+    counts = Counter(_atom_key(a) for cond in conds for a in _atoms(cond) if shareable(a))
     return [key for key, count in counts.items() if count > 1]
 
 
@@ -304,16 +316,34 @@ def _guard(src: _Source, when: tuple[ir.Cond, ...]) -> tuple[str, str] | None:
             f"value_ is None or value_ {test} {_argument(src, wanted)}")
 
 
-def _guarded(src: _Source, first: ir.Cond, target: str, depth: int) -> None:
-    """Lines that answer the first ``when`` of a rule or policy run past :func:`_guard`: true
-    where the field is given (the guard found the test true), else unknown, the field named
-    missing."""
+def _guarded(src: _Source, first: ir.Cond, depth: int) -> None:
+    """Lines that answer the first ``when`` of a rule or policy run past :func:`_guard` and
+    start ``undetermined`` from it: the guard found the test true where the field is given,
+    so that ``when`` is true there and unknown where it is missing (the field named), never
+    false: two lines rather than an answer tested three ways."""
     assert isinstance(first, ir.Atom)
     missing, name = (_argument(src, a) for a in first.apply.args[3:])
     rule_line, src.where = src.where, _where(first.node.span)
     ask = src.bind_global("unknown", unknown)
-    src.emit(depth, f"{target} = True if value_ is not None else {ask}({missing}, {name})")
+    src.emit(depth, "undetermined = value_ is None", "if undetermined:",
+             f"    {ask}({missing}, {name})")
     src.where = rule_line
+
+
+def _when(src: _Source, when: tuple[ir.Cond, ...], guarded: bool, depth: int,
+          leave: str) -> None:
+    """Lines that answer ``when`` (a rule's or a policy's) into ``undetermined``, running
+    ``leave`` where one is false."""
+    start = 0
+    if guarded:
+        _guarded(src, when[0], depth)
+        start = 1
+    else:
+        src.emit(depth, "undetermined = False")
+    for cond in when[start:]:
+        _condition(src, cond, "v", depth)
+        src.emit(depth, "if v is False:", f"    {leave}", "if v is None:",
+                 "    undetermined = True")
 
 
 def _rule(src: _Source, rule: ir.Rule, depth: int) -> None:
@@ -332,14 +362,7 @@ def _rule(src: _Source, rule: ir.Rule, depth: int) -> None:
         src.emit(body, f"if {_on_or_after(src, rule.effective_until)}:", "    break")
     value = "v"  # rules run one after another: each rule's answers reuse the name
     if rule.when:
-        src.emit(body, "undetermined = False")
-    for at, cond in enumerate(rule.when):
-        if at == 0 and guard:
-            _guarded(src, cond, value, body)
-        else:
-            _condition(src, cond, value, body)
-        src.emit(body, f"if {value} is False:", "    break",
-                 f"if {value} is None:", "    undetermined = True")
+        _when(src, rule.when, guard is not None, body, "break")
     for cond in rule.unless:
         _condition(src, cond, value, body)
         src.emit(body, f"if {value} is True:", "    break")
@@ -385,15 +408,8 @@ def _policy(src: _Source, policy: ir.Policy) -> str:
         if guard:
             read, runs = guard
             src.emit(1, read, f"if not ({runs}):", f"    return {not_applicable}")
-        src.emit(1, "if missing:", "    missing.clear()", "undetermined = False")
-        for at, cond in enumerate(policy.when):
-            value = "v"
-            if at == 0 and guard:
-                _guarded(src, cond, value, 1)
-            else:
-                _condition(src, cond, value, 1)
-            src.emit(1, f"if {value} is False:", f"    return {not_applicable}",
-                     f"if {value} is None:", "    undetermined = True")
+        src.emit(1, "if missing:", "    missing.clear()")
+        _when(src, policy.when, guard is not None, 1, f"return {not_applicable}")
         src.emit(1, "if undetermined:",
                  f"    violations.append({src.bind(_remembered(policy.undetermined), 'UND')}"
                  "(missing))",

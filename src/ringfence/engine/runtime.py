@@ -164,6 +164,29 @@ def shared(fn: Callable[..., Tri]) -> Callable[..., Tri]:
     return fn
 
 
+#: Runtime functions kept as :data:`SHARED` ones are where the ages they measure count no
+#: business days: a count of business days may be unknown (a year's holidays not known) where
+#: another part of the atom decides, naming a fact on a known answer; calendar and fixed
+#: periods are always known.
+SHARED_WITHOUT_BUSINESS_DAYS: set[Callable[..., Any]] = set()
+
+
+def shared_without_business_days(fn: Callable[..., Tri]) -> Callable[..., Tri]:
+    """Mark ``fn`` as kept where it counts no business days
+    (:data:`SHARED_WITHOUT_BUSINESS_DAYS`)."""
+    SHARED_WITHOUT_BUSINESS_DAYS.add(fn)
+    return fn
+
+
+def shareable(applied: Apply) -> bool:
+    """Whether the generated function may keep the known answer of ``applied`` for the rest of
+    one judgement of one policy (:data:`SHARED`, :data:`SHARED_WITHOUT_BUSINESS_DAYS`)."""
+    if applied.fn in SHARED:
+        return True
+    return applied.fn in SHARED_WITHOUT_BUSINESS_DAYS \
+        and all(duration.kind != "business" for duration in applied.durations)
+
+
 def unknown(missing: set[str], fact: str) -> Tri:
     """Name ``fact`` as missing; the atom's answer is unknown (None)."""
     missing.add(fact)
@@ -464,11 +487,10 @@ def excluded(duration: nodes.Duration) -> CalendarDays | None:
     return None if duration.definition is None else calendar_days(duration.definition)
 
 
-def _day_diff(ctx: Ctx, duration: nodes.Duration, event: float) -> int | None:
-    """Calendar or business days between the event's local date and the judged instant's."""
+def _business_day_diff(ctx: Ctx, duration: nodes.Duration, event: float) -> int | None:
+    """Business days between the event's local date and the judged instant's (-1 when the
+    event's date is the later)."""
     start, end = ctx.date_of(event), ctx._day or ctx.local_date()
-    if duration.kind == "calendar":
-        return (end - start).days
     if start > end:
         return -1
     # Several rules measure the same event in business days (an opt-out: honoured after 10,
@@ -484,31 +506,53 @@ def _day_diff(ctx: Ctx, duration: nodes.Duration, event: float) -> int | None:
     return found
 
 
+# The two ages "between D1 and D2 ago" is made of, by the age's id (with the age itself, which
+# keeps the id from being reused): building them on each judgement cost a microsecond.
+_BETWEEN: dict[int, tuple[nodes.Age, nodes.Age, nodes.Age]] = {}
+_LONG_AGO = -math.inf  # the instant an unknown date is read as
+
+
+def _between_parts(age: nodes.Age) -> tuple[nodes.Age, nodes.Age]:
+    """"between D1 and D2 ago" as "at least D1 ago" and "within D2"."""
+    kept = _BETWEEN.get(id(age))
+    if kept is None or kept[0] is not age:  # racing threads make equal parts; either may stay
+        assert age.second is not None
+        kept = _BETWEEN[id(age)] = (age, nodes.Age("at_least_ago", age.first, None, age.span),
+                                    nodes.Age("within", age.second, None, age.span))
+    return kept[1], kept[2]
+
+
 def age_holds(ctx: Ctx, age: nodes.Age, event: float) -> Tri:
     """Does the event at ``event`` lie in the period ``age`` before the judged instant?"""
     kind, first = age.kind, age.first
     if kind == "between_ago" and age.second is not None:
         # "between D1 and D2 ago" = at least D1 ago and within D2; the two may differ in kind
         # ("between 10 business days and 5 years ago").
-        old_enough = age_holds(ctx, nodes.Age("at_least_ago", first, None, age.span), event)
+        at_least, within = _between_parts(age)
+        old_enough = age_holds(ctx, at_least, event)
         if old_enough is False:
             return False
-        recent_enough = age_holds(ctx, nodes.Age("within", age.second, None, age.span), event)
+        recent_enough = age_holds(ctx, within, event)
         if recent_enough is False:
             return False
         return None if old_enough is None or recent_enough is None else True
-    if event == -math.inf:  # an unknown date, read as long ago (the safe reading)
+    if event == _LONG_AGO:  # an unknown date, read as long ago (the safe reading)
         return kind in ("more_than_ago", "at_least_ago")
-    if first.kind != "plain":
+    days = first.kind
+    if days != "plain":
         if event > ctx.t:
             return False
-        diff = _day_diff(ctx, first, event)
-        if diff is None:
-            return None
+        if days == "calendar":  # the days between the two local dates (the common case)
+            diff = ((ctx._day or ctx.local_date()) - ctx.date_of(event)).days
+        else:
+            business = _business_day_diff(ctx, first, event)
+            if business is None:
+                return None
+            diff = business
         n = first.amount
         if kind == "within":
             # Calendar days count the event's date as day one; business days start after it.
-            return diff < n if first.kind == "calendar" else diff <= n
+            return diff < n if days == "calendar" else diff <= n
         if kind == "more_than_ago":
             return diff > n
         if kind == "at_least_ago":
@@ -842,6 +886,7 @@ def _observe_consent(node: nodes.Consent, ctx: Ctx) -> str:
     return seen
 
 @hot
+@shared_without_business_days
 def opted_out(ctx: Ctx, any_purpose: bool, purpose: str | None, age: nodes.Age | None,
               missing: set[str]) -> Tri:
     """``opted out [for PURPOSE] [AGE]``: an opt-out before the judged instant that covers the
@@ -998,6 +1043,7 @@ def last_event(ctx: Ctx, event: str, filters: HistoryFilter, age: nodes.Age | No
 
 
 @hot
+@shared_without_business_days
 def event_age(ctx: Ctx, at: float | None, t: float, age: nodes.Age | None) -> Tri:
     """:func:`last_event` for an event the call gives as one instant (``last purchase AGE``,
     ``last inquiry AGE``): none, or one after the judged instant, is no event before it."""
@@ -1050,6 +1096,7 @@ class Count:
     filters: HistoryFilter
     window: nodes.Age  # "within DURATION"
     seconds: int | None  # the window's fixed length, when it has one
+    days: int | None  # the window's calendar days, when it is counted in them
     op: Callable[[Any, Any], bool]
     exact: bool  # the operator is = or !=, which a bound cannot settle
     number: int
@@ -1074,6 +1121,14 @@ def count_matching(ctx: Ctx, spec: Count, keep: Callable[[Any], bool] | None) ->
         start = t - spec.seconds
         for at in instants:
             if start <= at < t:
+                total += 1
+        return total
+    if spec.days is not None:
+        # "within N calendar days" (age_holds on each attempt, written out): the attempt's
+        # local date less than N days before the judged instant's.
+        days, today, date_of = spec.days, ctx._day or ctx.local_date(), ctx.date_of
+        for at in instants:
+            if at < t and (today - date_of(at)).days < days:
                 total += 1
         return total
     for at in instants:
@@ -1140,7 +1195,8 @@ def count_spec(node: nodes.CountAttempts) -> Count:
     window = node.window
     seconds = FIXED_SECONDS.get(window.unit) if window.kind == "plain" else None
     return Count(HistoryFilter.of(node.filters), nodes.Age("within", window, None, node.span),
-                 None if seconds is None else window.amount * seconds, OPERATORS[node.op],
+                 None if seconds is None else window.amount * seconds,
+                 window.amount if window.kind == "calendar" else None, OPERATORS[node.op],
                  node.op in ("=", "!="), node.number)
 
 
