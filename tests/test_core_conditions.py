@@ -202,6 +202,22 @@ def test_date_only_list_dates_are_midnight_where_the_callee_is(tmp_path):
     assert not ps.decide(call("2026-06-15T00:30:00-04:00", lists_checked_at=checked)).allowed
 
 
+@pytest.mark.parametrize("checked", ["2026-06-14", "2026-06-14T08:00:00-04:00", None])
+def test_a_placed_check_date_is_read_without_the_callees_zone(tmp_path, monkeypatch, checked):
+    from ringfence.contract.request import instant_in
+    from ringfence.engine import runtime
+
+    ps = load_rule(tmp_path, "require list dnc checked within 1 days", extra=DNC)
+    given = {"dnc": checked} if checked else {}
+    placed = ps._evaluator.context(call(lists_checked_at=given))  # as decide reads it
+    bare = ps._evaluator.gather(call(lists_checked_at=given))  # its bare date as given
+    expected = instant_in(bare.call.lists_checked_at.get("dnc"), bare.home)
+    assert runtime.checked_at(bare, "dnc") == expected
+    # the placed call's instant is read as it is: the callee's zone is not looked up again
+    monkeypatch.setattr(runtime.Ctx, "home", property(lambda ctx: pytest.fail("home read")))
+    assert runtime.checked_at(placed, "dnc") == expected
+
+
 # ---- consent --------------------------------------------------------------------------------
 
 

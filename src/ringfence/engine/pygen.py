@@ -140,8 +140,8 @@ def _arg_key(arg: Arg) -> Hashable:
         value = _unplaced(arg.value)
         try:
             hash(value)
-        except TypeError:
-            return ("id", id(value))
+        except TypeError:  # the argument itself, which the policy keeps alive, by identity
+            return ("id", id(arg.value))
         if isinstance(value, str):
             return (str, str(value))  # a parser's token is the text it holds
         return (type(value), value)  # by type too: 1 == True, but they are different answers

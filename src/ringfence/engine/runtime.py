@@ -759,7 +759,12 @@ def checked_at(ctx: Ctx, name: str) -> float | None:
     """When the caller last checked the number against list ``name`` (POSIX seconds; a bare
     date is midnight in the callee's zone), None when the call does not say. Placed here, as
     read: the evaluator leaves the call's bare dates as given (see Evaluator.gather)."""
-    return instant_in(ctx.call.lists_checked_at.get(name), ctx.home)
+    checked = ctx.call.lists_checked_at.get(name)
+    if checked is None or isinstance(checked, float):
+        # not given, given as an instant, or placed as read (Call.in_zone, as decide reads the
+        # call): instant_in leaves it as it is, so the callee's zone is not looked up for it
+        return checked
+    return instant_in(checked, ctx.home)
 
 
 @shared
