@@ -118,7 +118,7 @@ class StandardFacts:
         table = self._table
         if table is None:
             table = self._table = nanp_table()
-        found = table.get(e164)
+        found = table.lookup(e164)
         if found is None:
             found = self._cached_number(e164)
         if isinstance(found, str):
