@@ -257,3 +257,19 @@ def test_a_call_giving_no_place_is_located_as_the_precedence_walk_locates_it(to)
                 for c in (ctx, walked)] == [
             (walked.zones, walked.country, walked.region, walked.located_by, None, walked.t)] * 2
         assert ctx.zones and ctx.t == ctx.call.at_ts
+
+
+def test_numbers_the_table_does_not_cover_are_answered_as_phonenumbers_by_head_or_block():
+    # Outside the table a number is answered by its first seven characters and length where
+    # they decide its block (nearly always), else by its block: +1850 29x numbers are split at
+    # the eighth character (their zones in two orders), so two of one head may differ.
+    rng = random.Random(23)
+    facts = StandardFacts()
+    split = ["+18502965274", "+18502920525"]
+    assert reference(split[0]) != reference(split[1])
+    heads = ["+447521", "+614000", "+3361234", "+49301", "+8190123", "+52155", "+9198100"]
+    numbers = [head + "".join(rng.choice("0123456789") for _ in range(rng.randrange(3, 9)))
+               for head in heads for _ in range(40)]
+    for _ in range(2):  # asked, then kept
+        for number in [*split, *numbers, *reversed(split)]:
+            assert facts._cached_number(number) == reference(number), number
