@@ -277,6 +277,30 @@ def test_digit_runs_are_found_as_the_reference_finds_them():
         digit_run(b"1", 0)
 
 
+def test_numbers_are_located_in_the_table_as_its_get_locates_them():
+    # StandardFacts asks the location table through the compiled nanp_answer: it must give
+    # LocationTable.get's answer (the very object) for every text, None where get gives None.
+    from ringfence.contract._callreader import nanp_answer
+    from ringfence.facts.locationtable import nanp_table
+
+    table = nanp_table()
+    key_lengths = bytes(2 + depth for depth in table.depths)  # "+1" and the block's digits
+    rng = random.Random(19)
+    numbers = [f"+1{rng.randrange(10**10):010d}" for _ in range(3000)]
+    texts = [*numbers, "", "+1", "+12125550101", "+1212555010", "+121255501012", "12125550101+",
+             "+2212555010", "-12125550101", "+1212555010\u0661", "+1212555010\xe9", "+1\uff12\uff11"
+             "25550101", type("Text", (str,), {})("+12125550101")]
+    for number in numbers[:300]:  # every place of a ten-digit number spoiled once
+        texts += [number[:at] + bad + number[at + 1:] for at in range(12) for bad in "a/:+ "]
+    for text in texts:
+        assert nanp_answer(key_lengths, table._blocks, text) is table.get(text), text
+    assert sum(table.get(text) is not None for text in texts) > 3000
+    if not os.environ.get("RINGFENCE_PURE_PYTHON"):
+        assert table.lookup.func is nanp_answer  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        nanp_answer(key_lengths, table._blocks, b"+12125550101")
+
+
 def test_lines_are_cut_as_bytes_split_cuts_them():
     # jsonlines cuts a block into lines with the compiled split_lines (memchr): bytes.split's
     # answer on blocks that end with a line break or not, blank lines, any bytes.

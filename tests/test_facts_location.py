@@ -242,3 +242,34 @@ def test_given_region_wins_over_disagreeing_postal_code(tmp_path):
                                                to_region="US-FL"))
     assert d.region == "US-FL" and d.timezones == ["America/New_York", "America/Chicago"]
     assert d.location_note is not None and "region is not established" not in d.location_note
+
+
+@pytest.mark.parametrize("to", [NYC, PANHANDLE, "+447521676060", "+61251594789", "+18005550101"])
+def test_a_call_giving_no_place_is_located_as_the_precedence_walk_locates_it(to):
+    # gather's road for the call that gives no to_timezone, to_postal_code nor to_region (most
+    # calls) places the callee as the walk through the precedence does: the same zones, country,
+    # region, located_by (PANHANDLE's two zones: multizone_fallback) and no note.
+    evaluator = ringfence.load_library()._evaluator
+    for _ in range(2):  # the zones made, then the zones kept
+        ctx = evaluator.gather(call(to=to))
+        walked = evaluator._located(ctx.call, evaluator.facts.number(to))
+        assert [(c.zones, c.country, c.region, c.located_by, c.location_note, c.t)
+                for c in (ctx, walked)] == [
+            (walked.zones, walked.country, walked.region, walked.located_by, None, walked.t)] * 2
+        assert ctx.zones and ctx.t == ctx.call.at_ts
+
+
+def test_numbers_the_table_does_not_cover_are_answered_as_phonenumbers_by_head_or_block():
+    # Outside the table a number is answered by its first seven characters and length where
+    # they decide its block (nearly always), else by its block: +1850 29x numbers are split at
+    # the eighth character (their zones in two orders), so two of one head may differ.
+    rng = random.Random(23)
+    facts = StandardFacts()
+    split = ["+18502965274", "+18502920525"]
+    assert reference(split[0]) != reference(split[1])
+    heads = ["+447521", "+614000", "+3361234", "+49301", "+8190123", "+52155", "+9198100"]
+    numbers = [head + "".join(rng.choice("0123456789") for _ in range(rng.randrange(3, 9)))
+               for head in heads for _ in range(40)]
+    for _ in range(2):  # asked, then kept
+        for number in [*split, *numbers, *reversed(split)]:
+            assert facts._cached_number(number) == reference(number), number

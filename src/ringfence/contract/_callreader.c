@@ -942,6 +942,48 @@ static PyObject *date_or_seconds(PyObject *module, PyObject *text)
     return date_or_timestamp(&t);
 }
 
+/* ---- the location table ---------------------------------------------------------------- */
+
+/* nanp_answer(key_lengths, blocks, e164): the location table's answer for "+1" and ten ASCII
+ * digits, blocks[e164[:key_lengths[area code]]]; None for any other text. The twin of
+ * locationtable.py's LocationTable.get, a third of its cost: it makes one str (the block's key)
+ * where get makes three slices and asks three methods, and every call locates its number. */
+static PyObject *nanp_answer(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 3 || !PyBytes_CheckExact(args[0]) || PyBytes_GET_SIZE(args[0]) != 1000
+        || !PyDict_CheckExact(args[1]) || !PyUnicode_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "nanp_answer(key_lengths: bytes (1000), blocks: dict, e164: str)");
+        return NULL;
+    }
+    PyObject *text = args[2];
+    if (PyUnicode_READY(text) < 0)
+        return NULL;
+    if (!PyUnicode_IS_ASCII(text) || PyUnicode_GET_LENGTH(text) != 12)
+        Py_RETURN_NONE;
+    const char *s = (const char *)PyUnicode_DATA(text);
+    if (s[0] != '+' || s[1] != '1')
+        Py_RETURN_NONE;
+    for (int i = 2; i < 12; i++)
+        if (!is_digit(s[i]))
+            Py_RETURN_NONE;
+    int area = (s[2] - '0') * 100 + (s[3] - '0') * 10 + (s[4] - '0');
+    Py_ssize_t length = (unsigned char)PyBytes_AS_STRING(args[0])[area];
+    if (length > 12) {
+        PyErr_SetString(PyExc_ValueError, "a block's key is longer than the number");
+        return NULL;
+    }
+    PyObject *key = PyUnicode_FromStringAndSize(s, length);
+    if (key == NULL)
+        return NULL;
+    PyObject *found = PyDict_GetItemWithError(args[1], key);
+    if (found == NULL && !PyErr_Occurred())
+        PyErr_SetObject(PyExc_KeyError, key);
+    Py_DECREF(key);
+    return Py_XNewRef(found);
+}
+
 /* ---- lines of JSON ------------------------------------------------------------------------ */
 
 /* digit_run(data, length): whether bytes hold a run of at least `length` ASCII digits (the
@@ -1062,6 +1104,8 @@ static PyMethodDef methods[] = {
      "date_or_seconds(text) -> date | float: a bare date as a date, an instant as POSIX seconds."},
     {"with_dates", (PyCFunction)(void (*)(void))with_dates, METH_FASTCALL,
      "with_dates(call, lists, lists_checked_at) -> Call: a copy of the call with those two."},
+    {"nanp_answer", (PyCFunction)(void (*)(void))nanp_answer, METH_FASTCALL,
+     "nanp_answer(key_lengths, blocks, e164): the location table's answer (LocationTable.get)."},
     {"digit_run", (PyCFunction)(void (*)(void))digit_run, METH_FASTCALL,
      "digit_run(data, length) -> bool: whether the bytes hold a run of `length` ASCII digits."},
     {"split_lines", split_lines, METH_O,

@@ -3,6 +3,8 @@
 import datetime as dt
 from typing import Any
 
+from ringfence.facts.locate import NumberFacts
+
 from .request import Call, CheckedDates
 
 def read(raw: object) -> Call | None:
@@ -21,6 +23,11 @@ def date_or_seconds(text: str) -> dt.date | float:
 
 def digit_run(data: bytes, length: int) -> bool:
     """Whether ``data`` holds a run of at least ``length`` ASCII digits."""
+
+def nanp_answer(key_lengths: bytes, blocks: dict[str, NumberFacts | str],
+                e164: str) -> NumberFacts | str | None:
+    """The location table's answer for ``+1`` and ten ASCII digits (``LocationTable.get``):
+    ``blocks[e164[:key_lengths[area code]]]``; None for any other text."""
 
 def split_lines(data: bytes) -> list[bytes]:
     """``data.split(b"\\n")``."""

@@ -99,6 +99,11 @@ class ListSlot:
         self.contains = table.contains
 
 
+# The leading characters of a number a block is first looked for by (``+`` and six digits):
+# they decide the block of nearly every number outside the location table (numberblocks.py).
+_HEAD = 7
+
+
 class StandardFacts:
     """The standard fact source. Thread-safe: caches are filled under a lock, and
     :meth:`replace_list` swaps a list atomically while policies read it."""
@@ -107,6 +112,9 @@ class StandardFacts:
         self._slots = {name: ListSlot(table) for name, table in (lists or {}).items()}
         self._numbers: dict[tuple[str, int], NumberFacts | str] = {}
         self._key_lengths: dict[tuple[str, int], int] = {}
+        # The answers of numbers whose first seven characters (and length) decide their block:
+        # nearly every number the table does not cover, answered by one lookup (see _by_block).
+        self._by_head: dict[tuple[str, int], NumberFacts | str] = {}
         self._zones: dict[str, ZoneInfo] = {}
         self._holidays: dict[tuple[str, str | None, int, bool], _HolidayTable] = {}
         self._lock = threading.Lock()
@@ -118,7 +126,7 @@ class StandardFacts:
         table = self._table
         if table is None:
             table = self._table = nanp_table()
-        found = table.get(e164)
+        found = table.lookup(e164)
         if found is None:
             found = self._cached_number(e164)
         if isinstance(found, str):
@@ -133,19 +141,27 @@ class StandardFacts:
         answers are cached per block and length. How long a block is depends on the country
         and its first digits (facts/numberblocks.py reads it from the metadata); it is itself
         cached by those."""
-        size = len(e164)
-        head = (e164[:7], size)
+        head = (e164[:_HEAD], len(e164))
+        found = self._by_head.get(head)
+        return self._by_block(e164, head) if found is None else found
+
+    def _by_block(self, e164: str, head: tuple[str, int]) -> NumberFacts | str:
+        """The answer of the number's block (``head``: its first characters and its length),
+        kept by its head too where the head decides the block."""
         key_length = self._key_lengths.get(head)
         if key_length is None:
             key_length = block_key_length(e164)
             with self._lock:
                 self._key_lengths[head] = key_length
-        key = (e164[:key_length], size)
+        key = (e164[:key_length], head[1])
         found = self._numbers.get(key)
         if found is None:
             found = self._lookup_number(e164)
             with self._lock:
                 self._numbers[key] = found
+        if key_length <= _HEAD:  # every number of this head is of this block
+            with self._lock:
+                self._by_head[head] = found
         return found
 
     @staticmethod
