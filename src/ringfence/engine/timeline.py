@@ -475,8 +475,8 @@ class _Constraint:
     policy does not apply or the rule is not violated. Its value is a step function of time
     that changes only where its timed atoms (``conds``) or its dates say. Made once per load."""
 
-    __slots__ = ("_judge", "breaks", "closed", "dates", "facts", "keys", "policy", "rule",
-                 "scope", "settled", "window", "windowed", "windows")
+    __slots__ = ("_judge", "closed", "dates", "facts", "keys", "openers", "placers", "policy",
+                 "rule", "scope", "settled", "unplaceable", "window", "windowed", "windows")
 
     def __init__(self, policy: ir.Policy, timed: bool, rule: ir.Rule | None,
                  interpreter: Interpreter):
@@ -492,12 +492,19 @@ class _Constraint:
             conds.extend(rule.conditions())
             dates += [rule.effective_from, rule.effective_until]
         timed_atoms = [a.apply for c in conds for a in ir.atoms(c) if a.apply.timed]
-        # Where each timed atom can change, on its arguments at a call (None: this module
-        # cannot say), by its runtime function's name, and whether it is a window.
-        self.breaks = tuple((None if where is None else _placer(where, a, interpreter),
-                             a.fn.__name__, a.fn is runtime.window_open)
-                            for a in timed_atoms for where in (BREAKS.get(a.fn),))
+        # Where each timed atom can change, on its arguments at a call, sorted once here rather
+        # than asked of each atom on every denial: the windows' apart (their points are in the
+        # stretch and in order already, see place); and the name of the first atom whose kind
+        # this module cannot place (None when it can place them all), which makes any placing
+        # of the constraint Uncomputable before its other atoms are placed for nothing.
         windows = [a for a in timed_atoms if a.fn is runtime.window_open]
+        unplaceable = [a.fn.__name__ for a in timed_atoms if a.fn not in BREAKS]
+        self.unplaceable = unplaceable[0] if unplaceable else None
+        placeable = [a for a in timed_atoms if a.fn in BREAKS]
+        self.openers = tuple(_placer(BREAKS[a.fn], a, interpreter) for a in placeable
+                             if a.fn is runtime.window_open)
+        self.placers = tuple(_placer(BREAKS[a.fn], a, interpreter) for a in placeable
+                             if a.fn is not runtime.window_open)
         self.windows = len(windows)
         self.windowed = bool(windows)
         # A window that is the rule's effect (``allow only``) and its only window: while it is
@@ -513,7 +520,7 @@ class _Constraint:
         # a day, the clock changes :func:`day_starts` adds within two more).
         self.dates = tuple((d, (d - _EPOCH).days) for d in dates if d is not None)
         # Without timed atoms only its dates change it: from this instant on it never changes.
-        self.settled = math.inf if self.breaks else \
+        self.settled = math.inf if timed_atoms else \
             max((n + _DATE_REACH) * _DAY for _d, n in self.dates) if self.dates else -math.inf
         # What is judged: the policy with this rule alone. A policy whose applicability cannot
         # change with time applied at the call's instant (its rule was violated there), so it
@@ -532,19 +539,19 @@ class _Constraint:
         instant is placed a second after it, the search's resolution), in order; and, when it
         has a :attr:`window`, those placed by its dates and atoms other than the window (empty
         otherwise: only a window's points are ever passed over, see _Walk.next_allowed)."""
+        if self.unplaceable is not None:
+            raise Uncomputable(self.unplaceable)
         found: list[float] = []
+        if self.dates:
+            first, last = span.first - _DATE_REACH, span.last + _DATE_REACH
+            for day, n in self.dates:
+                if first <= n <= last:  # the others start nowhere near the stretch
+                    found += span.day_start(day)
+        for where in self.placers:
+            found += where(span, ctx)
         opens: tuple[float, ...] = ()  # a window's are in the stretch already, in order
-        first, last = span.first - _DATE_REACH, span.last + _DATE_REACH
-        for day, n in self.dates:
-            if first <= n <= last:  # the others start nowhere near the stretch
-                found += span.day_start(day)
-        for where, name, windowed in self.breaks:
-            if where is None:
-                raise Uncomputable(name)
-            if windowed:
-                opens += tuple(where(span, ctx))
-            else:
-                found += where(span, ctx)
+        for where in self.openers:
+            opens += tuple(where(span, ctx))
         points: Sequence[float]
         if found:
             lo, hi = span.lo, span.hi
@@ -606,6 +613,9 @@ def _taken(where: Breaks) -> int:
 class _Walk:
     """One call's computation: the instants judged, each constraint's change points and its
     value at each instant judged."""
+
+    __slots__ = ("_day", "_whole", "clock", "contexts", "ctx", "horizon", "judged", "kept",
+                 "points", "seen", "violations_at", "whole")
 
     def __init__(self, ctx: Ctx, horizon: float, violations_at: Callable[[Ctx], list[Finding]],
                  kept: BusinessKept):
