@@ -41,7 +41,10 @@ import orjson
 HERE = Path(__file__).resolve().parent
 RINGFENCE = [sys.executable, "-c", "from ringfence.tools.cli import main; main()"]
 COMMAND = ["decide", "--jurisdiction", "auto", "--quiet"]
-POOL = 2000  # distinct generated calls; the N lines cycle through them, each with its own id
+# Distinct generated calls; the N lines cycle through them, each with its own id. Repeated calls
+# repeat their instants and numbers, which the caches keyed by them (dates per zone, numbering
+# blocks) then always hold: --pool 0 makes every call distinct, to see what that repetition gives.
+POOL = 2000
 
 
 def _examples() -> Any:
@@ -54,18 +57,20 @@ def _examples() -> Any:
     return module
 
 
-def write_calls(path: Path, n: int) -> None:
-    """n JSON Lines calls: POOL distinct calls repeated, ids bench-0000000, bench-0000001, ..."""
+def write_calls(path: Path, n: int, distinct: int = POOL) -> None:
+    """n JSON Lines calls: ``distinct`` calls repeated (all n distinct when it is 0), ids
+    bench-0000000, bench-0000001, ..."""
     make_call = _examples().make_call
     rng = random.Random(13)
+    distinct = distinct or n
     pool = []
-    for i in range(POOL):
+    for i in range(distinct):
         call = make_call(rng, i)
         del call["id"]
         pool.append(orjson.dumps(call)[1:])  # the object without its opening brace
     with path.open("wb") as out:
         for i in range(n):
-            out.write(b'{"id":"bench-%07d",%s\n' % (i, pool[i % POOL]))
+            out.write(b'{"id":"bench-%07d",%s\n' % (i, pool[i % distinct]))
 
 
 def _tree(pid: int) -> list[int]:
@@ -263,13 +268,16 @@ def main() -> int:
     parser.add_argument("--sample", type=int, default=5_000,
                         help="calls of the stage breakdown and the profile")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the block path")
+    parser.add_argument("--pool", type=int, default=POOL,
+                        help="distinct calls the N lines cycle through (0: every call distinct)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         calls = Path(tmp) / "calls.jsonl"
-        write_calls(calls, args.calls)
+        write_calls(calls, args.calls, args.pool)
         size = calls.stat().st_size
-        print(f"calls: {args.calls:,} ({size / 1e6:,.0f} MB of JSON Lines), "
+        pool = f"{args.pool:,} distinct, repeated" if args.pool else "every one distinct"
+        print(f"calls: {args.calls:,} ({pool}; {size / 1e6:,.0f} MB of JSON Lines), "
               f"load average {os.getloadavg()[0]:.2f}")
         startup = statistics.median(startup_seconds() for _ in range(args.repeat))
         print(f"start-up (imports, load and compile the library): {startup:.2f} s")
