@@ -204,6 +204,8 @@ def test_a_decision_left_to_the_reference_is_written_by_it(decisions):
     out = bytearray()
     run = [(decisions[1], None), (decision, None), (decisions[2], None)]
     assert compiled()(out, run, 0, True, Decision, []) == (1, decisions[1].allowed)
+    with pytest.raises(ValueError):
+        compiled()(bytearray(), run, -1, True, Decision, [])
     tally, denials = Tally(), []
     decidework._write_run(out, [(1, {}), (2, {"id": decision.call_id}), (3, {})], run, True,
                           tally, denials)

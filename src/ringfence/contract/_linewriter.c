@@ -12,7 +12,7 @@
  * seconds or a zone other than datetime.timezone and zoneinfo.ZoneInfo, meta holding an integer
  * past 64 bits, a lone surrogate, a type orjson may write its own way, deep nesting) makes it
  * stop before that line, unwritten, and the block loop writes it by the reference path, which
- * also raises the errors. tests/test_decision_json.py holds both paths equal.
+ * also raises the errors. tests/test_core_linewriter.py holds both paths equal.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -444,8 +444,11 @@ static PyObject *write_lines(PyObject *module, PyObject *const *args, Py_ssize_t
     PyObject *made = args[1], *compact = args[3], *denials = args[5];
     PyTypeObject *decision_type = (PyTypeObject *)args[4];
     Py_ssize_t stop = PyLong_AsSsize_t(args[2]), allowed = 0;
-    if (stop == -1 && PyErr_Occurred())
+    if (stop < 0) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "write_lines: start < 0");
         return NULL;
+    }
     Buffer out = {NULL, 0, 0};
     for (; stop < PyList_GET_SIZE(made); stop++) {
         PyObject *item = PyList_GET_ITEM(made, stop);
@@ -456,8 +459,10 @@ static PyObject *write_lines(PyObject *module, PyObject *const *args, Py_ssize_t
         Fields got = {{NULL}};
         Py_ssize_t line_start = out.size;
         int allows = 0;
+        Py_INCREF(item); /* kept while Python runs (a property, a zone): made may change */
         int done = read_fields(PyTuple_GET_ITEM(item, 0), &got) == OK &&
                    put_decision(&out, &got, compact, &allows) == OK;
+        Py_DECREF(item);
         if (done && !allows)  /* a denial's findings, for the tally */
             done = PyList_SetSlice(denials, PY_SSIZE_T_MAX, PY_SSIZE_T_MAX,
                                    got.field[VIOLATIONS]) == 0;
