@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -194,6 +195,10 @@ def test_a_block_is_written_and_counted_alike_by_both_writers(policies, monkeypa
     assert decider.block(Block(1, data)) == mine
     assert mine.tally.errors >= 2 * 4 and mine.tally.allowed and mine.tally.denied
     lines = mine.data.splitlines()
+    written = [json.loads(line) for line in lines]
+    assert mine.tally.rules == Counter(f"{found['policy']}/{found['rule']}" for record in written
+                                       if record.get("decision") == "deny"
+                                       for found in record["violations"])
     # the standard library's lines (spaced), in their places
     assert lines[153].startswith(b'{"id": ') and b"123456789012345678901234" in lines[153]
     assert b"lone surrogate" in lines[154] and b'"line": 156' in lines[154]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 import os
 import uuid
 from collections import Counter
@@ -303,14 +304,14 @@ def _other_line(number: int, raw: Any, made: Made | dict[str, Any],
 
 
 def _by_rule(denials: list[Finding]) -> Counter[str]:
-    """The denials counted by "policy/rule": each finding object counted first (a rule's
-    finding is one object, shared by every call it denies), then named once."""
-    named: Counter[str] = Counter()
-    found = dict(zip(map(id, denials), denials, strict=True))  # alive, so no id is reused
-    for key, count in Counter(map(id, denials)).items():
-        finding = found[key]
-        named[f"{finding.policy}/{finding.rule}"] += count
-    return named
+    """The denials counted by "policy/rule": counted by (policy, rule) first, then each pair
+    named once (two pairs cannot share a name: a policy's id and a rule's are words of the
+    language, without "/"). Counting the finding objects, then naming each, cost twice as much."""
+    return Counter({f"{policy}/{rule}": count
+                    for (policy, rule), count in Counter(map(_RULE, denials)).items()})
+
+
+_RULE = operator.attrgetter("policy", "rule")
 
 
 def _failure(number: int, raw: Any, err: Exception) -> dict[str, Any]:
