@@ -326,25 +326,24 @@ static PyObject *field_of(PyObject *object, PyObject *name)
     return PyObject_GetAttr(object, name); /* a property, an unset slot (AttributeError) */
 }
 
-/* What a _WrittenOnce (a finding, a decision's policy references) wrote once for the form, or
- * NULL. A borrowed reference: the part keeps it as long as it lives. */
+/* What a _WrittenOnce (a finding, a decision's policy references) wrote once for the form (a
+ * new reference), or NULL. */
 static PyObject *written(PyObject *part, PyObject *compact)
 {
-    PyObject *by_form = field_of(part, names[WRITTEN]);
-    if (by_form != NULL) {
-        PyObject *found = PyDict_CheckExact(by_form) ? PyDict_GetItem(by_form, compact) : NULL;
+    PyObject *by_form = field_of(part, names[WRITTEN]), *found = NULL;
+    if (by_form != NULL && PyDict_CheckExact(by_form))
+        found = PyDict_GetItem(by_form, compact);
+    if (found != NULL && PyBytes_CheckExact(found)) {
+        Py_INCREF(found);
         Py_DECREF(by_form);
-        if (found != NULL && PyBytes_CheckExact(found))
-            return found;
+        return found;
     }
+    Py_XDECREF(by_form);
     PyErr_Clear(); /* not written yet: the part writes itself */
-    PyObject *made = PyObject_CallMethodOneArg(part, names[WRITE], compact);
-    if (made == NULL || !PyBytes_CheckExact(made)) {
-        Py_XDECREF(made);
-        return NULL;
-    }
-    Py_DECREF(made); /* the part holds it */
-    return made;
+    found = PyObject_CallMethodOneArg(part, names[WRITE], compact);
+    if (found != NULL && !PyBytes_CheckExact(found))
+        Py_CLEAR(found);
+    return found;
 }
 
 static int put_findings(Buffer *out, PyObject *findings, PyObject *compact)
@@ -352,9 +351,13 @@ static int put_findings(Buffer *out, PyObject *findings, PyObject *compact)
     if (!PyList_CheckExact(findings) || PUT(out, "[") < 0)
         return UNSURE;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(findings); i++) {
-        PyObject *bytes = written(PyList_GET_ITEM(findings, i), compact);
-        if (bytes == NULL || (i && PUT(out, ",") < 0) ||
-            put(out, PyBytes_AS_STRING(bytes), PyBytes_GET_SIZE(bytes)) < 0)
+        PyObject *part = Py_NewRef(PyList_GET_ITEM(findings, i)); /* Python may run: kept */
+        PyObject *bytes = written(part, compact);
+        Py_DECREF(part);
+        int failed = bytes == NULL || (i && PUT(out, ",") < 0) ||
+                     put(out, PyBytes_AS_STRING(bytes), PyBytes_GET_SIZE(bytes)) < 0;
+        Py_XDECREF(bytes);
+        if (failed)
             return UNSURE;
     }
     return PUT(out, "]");
@@ -366,6 +369,7 @@ static int put_findings(Buffer *out, PyObject *findings, PyObject *compact)
 /* The fields of a decision, read once: new references (or NULL) */
 typedef struct {
     PyObject *field[NAMES];
+    PyObject *policies; /* the judge's references as written */
 } Fields;
 
 static int read_fields(PyObject *decision, Fields *got)
@@ -388,7 +392,7 @@ static int put_decision(Buffer *out, Fields *got, PyObject *compact, int *allowe
     PyObject *trace = field[TRACE];
     if (field[REFS] == Py_None || !(PyList_CheckExact(trace) && PyList_GET_SIZE(trace) == 0))
         return UNSURE; /* policies written one by one, a trace: the reference path's */
-    PyObject *refs = written(field[REFS], compact);
+    PyObject *refs = got->policies = written(field[REFS], compact);
     if (refs == NULL)
         return UNSURE;
     if ((*allowed = PyObject_RichCompareBool(field[DECISION], allow, Py_EQ)) < 0)
@@ -456,7 +460,7 @@ static PyObject *write_lines(PyObject *module, PyObject *const *args, Py_ssize_t
             PyTuple_GET_ITEM(item, 1) != Py_None ||
             !Py_IS_TYPE(PyTuple_GET_ITEM(item, 0), decision_type))
             break; /* no decision, or one that reserved an attempt */
-        Fields got = {{NULL}};
+        Fields got = {{NULL}, NULL};
         Py_ssize_t line_start = out.size;
         int allows = 0;
         Py_INCREF(item); /* kept while Python runs (a property, a zone): made may change */
@@ -468,6 +472,7 @@ static PyObject *write_lines(PyObject *module, PyObject *const *args, Py_ssize_t
                                    got.field[VIOLATIONS]) == 0;
         for (int i = 0; i < NAMES; i++)
             Py_XDECREF(got.field[i]);
+        Py_XDECREF(got.policies);
         if (!done) { /* the reference path writes it, and raises what it raises */
             PyErr_Clear();
             out.size = line_start;
