@@ -252,7 +252,9 @@ static PyObject *suffix(PyObject *when)
         return NULL; /* naive, or a zone orjson has its own ways with: the reference path's */
     if (fixed && (found = PyDict_GetItemWithError(suffixes, zone)) != NULL)
         return Py_NewRef(found);
-    if (PyErr_Occurred() || (offset = PyObject_CallMethodOneArg(zone, utcoffset_name, when)) == NULL)
+    if (PyErr_Occurred())
+        return NULL;
+    if ((offset = PyObject_CallMethodOneArg(zone, utcoffset_name, when)) == NULL)
         return NULL;
     found = suffix_of(offset);
     Py_DECREF(offset);
@@ -291,9 +293,10 @@ static int put_instant(Buffer *out, PyObject *when)
     }
     Py_ssize_t zone_size;
     const char *zone_text = PyUnicode_AsUTF8AndSize(zone, &zone_size);
-    int done = put(out, text, size) < 0 || put(out, zone_text, zone_size) < 0 || PUT(out, "\"");
+    int failed = zone_text == NULL || put(out, text, size) < 0 ||
+                 put(out, zone_text, zone_size) < 0 || PUT(out, "\"") < 0;
     Py_DECREF(zone);
-    return done ? UNSURE : OK;
+    return failed ? UNSURE : OK;
 }
 
 /* ---- decisions -------------------------------------------------------------------------- */
@@ -401,12 +404,11 @@ static int put_decision(Buffer *out, Fields *got, PyObject *compact, int *allowe
                                   : PUT_FIELD(out, "{\"id\":", field[CALL_ID]) ||
                                         PUT(out, ",\"decision\":") < 0)
         return UNSURE;
-    Py_ssize_t at_start;
     if (put_value(out, field[DECISION], 0) < 0 ||
         (*allowed ? PUT(out, ",\"allowed\":true,\"at\":")
                   : PUT(out, ",\"allowed\":false,\"at\":")) < 0)
         return UNSURE;
-    at_start = out->size;
+    Py_ssize_t at_start = out->size;
     if (put_instant(out, field[AT]) < 0)
         return UNSURE;
     Py_ssize_t at_end = out->size;
