@@ -1,6 +1,7 @@
 """Build hook: compile the C modules into the wheel: the call reader
-(``src/ringfence/contract/_callreader.c``) and the number-list search
-(``src/ringfence/facts/_listsearch.c``).
+(``src/ringfence/contract/_callreader.c``), the number-list search
+(``src/ringfence/facts/_listsearch.c``) and the line writer of ``decide``
+(``src/ringfence/contract/_linewriter.c``).
 
 The reader's tables (``_callreader_tables.h``: field names, kinds, vocabularies, slots) are
 generated here from ``src/ringfence/schemas/call.schema.json`` by ``ringfence/contract/schema.py``,
@@ -24,7 +25,8 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 # module -> its C source
 MODULES = {"ringfence.contract._callreader": "src/ringfence/contract/_callreader.c",
-           "ringfence.facts._listsearch": "src/ringfence/facts/_listsearch.c"}
+           "ringfence.facts._listsearch": "src/ringfence/facts/_listsearch.c",
+           "ringfence.contract._linewriter": "src/ringfence/contract/_linewriter.c"}
 DERIVATION = "src/ringfence/contract/schema.py"
 SCHEMA = "src/ringfence/schemas/call.schema.json"
 

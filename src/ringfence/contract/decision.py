@@ -26,8 +26,9 @@ class _WrittenOnce:
     either form of :meth:`Decision.to_dict` (compact or not), is written once, when first asked
     for, not once per decision (no part of the value: not compared, copied or pickled)."""
 
-    __slots__ = ("_written",)
+    __slots__ = ("_json", "_written")
     _written: dict[bool, orjson.Fragment]  # fragment's answers by form, made with the first
+    _json: dict[bool, bytes]  # written's answers by form (the compiled line writer reads them)
 
     def fragment(self, compact: bool = False) -> orjson.Fragment:
         """What the part's :meth:`Decision.to_dict` data of form ``compact`` is in compact
@@ -37,16 +38,29 @@ class _WrittenOnce:
         try:  # a subscript, not dict.get: this runs for each finding of each decision line
             return self._written[compact]
         except (AttributeError, KeyError):
-            return self._write(compact)
+            return self._write(compact)[1]
 
-    def _write(self, compact: bool) -> orjson.Fragment:
+    def written(self, compact: bool = False) -> bytes:
+        """:meth:`fragment`'s JSON, as bytes (what the compiled line writer reads)."""
         try:
-            written = self._written
+            return self._json[compact]
+        except (AttributeError, KeyError):
+            return self._write(compact)[0]
+
+    def _write(self, compact: bool) -> tuple[bytes, orjson.Fragment]:
+        data = orjson.dumps(self._data(compact))
+        fragment = orjson.Fragment(data)
+        self._by_form("_json")[compact] = data
+        self._by_form("_written")[compact] = fragment
+        return data, fragment
+
+    def _by_form(self, name: str) -> dict[bool, Any]:
+        try:
+            return getattr(self, name)  # type: ignore[no-any-return]
         except AttributeError:  # racing threads make a dict each; either may stay
-            written = {}
-            object.__setattr__(self, "_written", written)  # the value itself stays frozen
-        fragment = written[compact] = orjson.Fragment(orjson.dumps(self._data(compact)))
-        return fragment
+            by_form: dict[bool, Any] = {}
+            object.__setattr__(self, name, by_form)  # the value itself stays frozen
+            return by_form
 
     def _data(self, compact: bool) -> Any:
         raise NotImplementedError
