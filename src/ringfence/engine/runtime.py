@@ -522,6 +522,27 @@ def _between_parts(age: nodes.Age) -> tuple[nodes.Age, nodes.Age]:
     return kept[1], kept[2]
 
 
+# Two UTC offsets differ by less than two days, and flooring each side to its date moves the
+# difference by less than one more: the local dates of two instants are less than this many days
+# from their distance in days, on any clock.
+_DATE_SLACK = 3
+_DAY_SECONDS = FIXED_SECONDS["day"]
+
+
+def _calendar_days(ctx: Ctx, event: float, n: int) -> int:
+    """The days between the event's local date and the judged instant's, or where they lie
+    further than ``_DATE_SLACK`` days from ``n`` on either side, ``n - 1`` or ``n + 1``: every
+    test of an age (``< n``, ``> n``, ``>= n``) answers those as it answers the true count.
+    Most events are weeks from the boundary: dating two instants in the callee's zone (the
+    judged instant's the first time, about half a microsecond) is needed only near it."""
+    gap = ctx.t - event
+    if gap <= (n - _DATE_SLACK) * _DAY_SECONDS:
+        return n - 1
+    if gap >= (n + _DATE_SLACK) * _DAY_SECONDS:
+        return n + 1
+    return ((ctx._day or ctx.local_date()) - ctx.date_of(event)).days
+
+
 def age_holds(ctx: Ctx, age: nodes.Age, event: float) -> Tri:
     """Does the event at ``event`` lie in the period ``age`` before the judged instant?"""
     kind, first = age.kind, age.first
@@ -543,7 +564,7 @@ def age_holds(ctx: Ctx, age: nodes.Age, event: float) -> Tri:
         if event > ctx.t:
             return False
         if days == "calendar":  # the days between the two local dates (the common case)
-            diff = ((ctx._day or ctx.local_date()) - ctx.date_of(event)).days
+            diff = _calendar_days(ctx, event, first.amount)
         else:
             business = _business_day_diff(ctx, first, event)
             if business is None:
@@ -801,6 +822,7 @@ def _observe_on_list_at_wash(node: nodes.OnListAtWash, ctx: Ctx) -> str:
     return f"{listed}; {_checked(ctx, node.name)}"
 
 
+@hot
 def list_checked(ctx: Ctx, name: str, age: nodes.Age, missing: set[str]) -> Tri:
     """``list NAME checked AGE``: the caller's last copy of the list, by the call's
     ``lists_checked_at``."""
@@ -1020,6 +1042,9 @@ def event_instants(ctx: Ctx, event: str, filters: HistoryFilter) -> Iterable[flo
         if keep is _every:
             return history_at
         return [at for at, item in zip(history_at, items, strict=True) if keep(item)]
+    if keep is _every:  # no filter: a call per attempt spared
+        return [at for at, item in zip(history_at, items, strict=True)
+                if item.get("outcome") == outcome]
     return [at for at, item in zip(history_at, items, strict=True)
             if item.get("outcome") == outcome and keep(item)]
 
@@ -1037,6 +1062,7 @@ def latest_event(ctx: Ctx, event: str, filters: HistoryFilter) -> tuple[bool, fl
     return True, latest
 
 
+@hot
 def last_event(ctx: Ctx, event: str, filters: HistoryFilter, age: nodes.Age | None) -> Tri:
     """``last EVENT [FILTER…] AGE`` and ``any EVENT [FILTER…]`` (no age: ever before)."""
     known, latest = latest_event(ctx, event, filters)
