@@ -574,3 +574,24 @@ def test_business_days_kept_go_with_their_policy_set() -> None:
     del policyset, decision
     gc.collect()
     assert facts() is None
+
+
+def test_a_walk_judges_an_instant_at_the_timestamp_its_datetime_holds(tmp_path: Path) -> None:
+    # The walk hands a whole-second instant to the context it judges rather than have it work
+    # the timestamp out again; a finer fraction, which a datetime rounds to the microsecond,
+    # is worked out from the datetime as before.
+    from ringfence.engine.timeline import _Walk
+
+    path = tmp_path / "w.rf"
+    path.write_text('policy w "W"\n  version 1\n  applies to US\n\nrule w "W"\n  cite "T"\n'
+                    "  allow only monday to friday 09:00 to 20:00 inclusive\n"
+                    "    callee local time\n", encoding="utf-8")
+    evaluator = ringfence.load(path)._evaluator
+    ctx = evaluator.context({"to": "+12025550123", "at": "2026-11-01T01:30:00-04:00"})
+    walk = _Walk(ctx, 14 * 86400.0, lambda judged: evaluator.judge(judged)[0], {})
+    for instant in (ctx.t + 3600.0, ctx.t + 0.25, ctx.t + 4e-7, ctx.t + 2.0000004):
+        judged = walk.at(instant)
+        assert judged.t == judged.t_dt.timestamp()
+        assert judged.t_dt == dt.datetime.fromtimestamp(instant, dt.UTC)
+    fine = ctx.t + 4e-7
+    assert fine % 1 != 0 and walk.at(fine).t != fine  # rounded, as its datetime holds it

@@ -188,6 +188,12 @@ class Span:
 
 
 @functools.lru_cache(maxsize=1 << 14)
+def _exact(instant: float) -> float | None:
+    """``instant`` when an instant made from it keeps it exactly (whole seconds), else None:
+    a datetime holds microseconds, so a finer fraction would not come back from it."""
+    return instant if instant % 1 == 0 else None
+
+
 def day_starts(day: dt.date, zone: dt.tzinfo) -> tuple[float, ...]:
     """The instants at which ``day`` can start on the zone's clock: its midnight, and the
     zone's clock changes within two days of it (a clock put back can return to the day before;
@@ -678,7 +684,7 @@ class _Walk:
         judged = self.contexts.get(instant)
         if judged is None:
             judged = self.contexts[instant] = self.ctx.at(
-                dt.datetime.fromtimestamp(instant, self.clock))
+                dt.datetime.fromtimestamp(instant, self.clock), _exact(instant))
         return judged
 
     def violations(self, instant: float) -> list[Finding]:
@@ -749,7 +755,7 @@ class _Walk:
                 kept.clear()  # a new run of days: start again
             # One context for all zones (what it finds missing is not the judgement's), each
             # zone's clock read alone: the window's check with that zone as its own.
-            judged = ctx.at(dt.datetime.fromtimestamp(instant, self.clock))
+            judged = ctx.at(dt.datetime.fromtimestamp(instant, self.clock), _exact(instant))
             until = -math.inf
             for zone in zones:
                 if runtime.window_open(judged, (zone,), window.hours, None, None, False,
