@@ -9,7 +9,8 @@ to the first decision out, the CPU time of each process of ``--jobs 2`` (are bot
 how much does the parent do), and the ratio of the two rates. Then, in the same run, the API figure
 of ``benchmarks/bench.py`` and where a call's time goes in ``decide``, stage by stage.
 
-    python benchmarks/cli_bench.py [--calls N] [--repeat R] [--api-calls N] [--profile]
+    python benchmarks/cli_bench.py [--calls N] [--repeat R] [--api-calls N] [--profile] [--pool N]
+    python benchmarks/cli_bench.py --against ../old/.venv/bin/python [--calls N] [--repeat R]
 
 Every decision is the real one, ``next_allowed_at`` included. Targets (issue #13): at least
 50,000 calls/s on one core, at least 1.7x that with --jobs 2, peak memory under 300 MB, the first
@@ -142,10 +143,11 @@ def startup_seconds() -> float:
     return time.perf_counter() - start
 
 
-def throughput(calls: Path, n: int, jobs: int) -> dict[str, Any]:
+def throughput(calls: Path, n: int, jobs: int, ringfence: list[str] = RINGFENCE
+               ) -> dict[str, Any]:
     """One run over the file: wall time, calls/s, peak memory."""
     start = time.perf_counter()
-    proc = subprocess.Popen([*RINGFENCE, *COMMAND, "--jobs", str(jobs), str(calls)],
+    proc = subprocess.Popen([*ringfence, *COMMAND, "--jobs", str(jobs), str(calls)],
                             stdout=subprocess.PIPE)
     sampler = TreeSampler(proc.pid)
     assert proc.stdout is not None
@@ -162,6 +164,26 @@ def throughput(calls: Path, n: int, jobs: int) -> dict[str, Any]:
     return {"wall": wall, "rate": n / wall, "peak_mb": peak / 1024,
             "cpu": usage.ru_utime + usage.ru_stime, "parent_cpu": parent,
             "workers_cpu": sorted(sampler.cpu.values(), reverse=True)}
+
+
+def against(calls: Path, n: int, repeat: int, other: str) -> list[str]:
+    """``--jobs 1`` runs of this checkout and of the ringfence another Python runs (an earlier
+    version's venv), taken in turn (this, other, other, this, ...): on a machine whose speed
+    drifts from minute to minute, only runs taken in turn compare."""
+    commands = {"this": RINGFENCE, "other": [other, *RINGFENCE[1:]]}
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in commands}
+    for i in range(repeat):
+        for name in (["this", "other"] if i % 2 == 0 else ["other", "this"]):
+            runs[name].append(throughput(calls, n, 1, commands[name]))
+    lines, medians = [], {}
+    for name, results in runs.items():
+        wall = medians[name] = statistics.median(r["wall"] for r in results)
+        cpu = statistics.median(r["cpu"] for r in results)
+        lines.append(f"{name:>5}: {n / wall:>9,.0f} calls/s (start-up included), wall "
+                     f"{wall:.1f} s, CPU {cpu:.1f} s ({cpu / n * 1e6:.1f} µs a call); walls "
+                     + ", ".join(f"{r['wall']:.1f}" for r in results))
+    lines.append(f"this / other: {medians['other'] / medians['this']:.2f}x the calls per second")
+    return lines
 
 
 def first_line_latency(calls: Path, jobs: int, wait: float) -> float:
@@ -270,6 +292,9 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the block path")
     parser.add_argument("--pool", type=int, default=POOL,
                         help="distinct calls the N lines cycle through (0: every call distinct)")
+    parser.add_argument("--against", metavar="PYTHON",
+                        help="only time --jobs 1 of this checkout and of the ringfence this "
+                             "Python runs (an earlier version's venv), taken in turn")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -279,6 +304,10 @@ def main() -> int:
         pool = f"{args.pool:,} distinct, repeated" if args.pool else "every one distinct"
         print(f"calls: {args.calls:,} ({pool}; {size / 1e6:,.0f} MB of JSON Lines), "
               f"load average {os.getloadavg()[0]:.2f}")
+        if args.against:
+            for line in against(calls, args.calls, args.repeat, args.against):
+                print(line)
+            return 0
         startup = statistics.median(startup_seconds() for _ in range(args.repeat))
         print(f"start-up (imports, load and compile the library): {startup:.2f} s")
         runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
