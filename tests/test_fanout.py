@@ -146,6 +146,10 @@ def test_a_writer_that_dies_is_a_worker_lost_after_what_came_before(tmp_path: Pa
         for item, _, _ in ordered_map(_written, [1, 2, 666, 4, 5], 2, _start, ("",),
                                       out.fileno()):
             seen.append(item)
-    # what its worker had not written yet when it died is lost with it, and nothing after
-    assert seen in ([], [1, 2]) and path.read_bytes() == _lines(seen)
+    # what its worker had not written yet when it died is lost with it, and nothing after;
+    # what it had written stays, answered or not (it may die between writing and answering:
+    # seen once in CI, item 1 written and its answer never sent)
+    written = path.read_bytes()
+    assert seen in ([], [1, 2])
+    assert written in (b"", _lines([1]), _lines([1, 2])) and written.startswith(_lines(seen))
     assert not _children()
