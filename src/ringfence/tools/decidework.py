@@ -101,15 +101,8 @@ def decision_line(number: int, raw: Any, decision: Decision, attempt: str | None
     extra = None if attempt is None else {"attempt_id": attempt}
     try:
         return decision.to_json(compact=compact, extra=extra), False
-    except orjson.JSONEncodeError:
-        return unwritable_line(number, raw, decision, extra, compact)
-
-
-def unwritable_line(number: int, raw: Any, decision: Decision, extra: dict[str, Any] | None,
-                    compact: bool) -> tuple[bytes, bool]:
-    """:func:`decision_line` for a decision orjson cannot write (an integer past 64 bits, a
-    lone surrogate in ``meta``): :func:`encode`'s fallbacks."""
-    return encode(number, raw, {**decision.to_dict(compact=compact), **(extra or {})})
+    except orjson.JSONEncodeError:  # an integer past 64 bits, a lone surrogate in meta
+        return encode(number, raw, {**decision.to_dict(compact=compact), **(extra or {})})
 
 
 @dataclass(frozen=True)
