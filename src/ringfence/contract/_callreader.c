@@ -9,7 +9,8 @@
  * ASCII where a pattern applies) makes it answer None, and request.py then takes the reference
  * path (jsonschema_rs and jsonschema, then the Python conversion), which also words the errors.
  * So this file never rejects a call and never words an error: it is a faster road to the same
- * Call. tests/test_core_callreader.py checks on generated and mutated calls that both roads give
+ * Call. It also reads a call straight from its line of JSON (read_line, read_lines: see "a call
+ * read from its line of JSON" below), handing over any line it is not sure of. tests/test_core_callreader.py checks on generated and mutated calls that both roads give
  * the same Call, and that this one accepts nothing the schema rejects.
  */
 
@@ -176,17 +177,22 @@ static int is_e164(PyObject *value)
     return 1;
 }
 
-/* ^[A-Za-z_][A-Za-z0-9_-]*$ */
-static int is_word(PyObject *value)
+/* ^[A-Za-z_][A-Za-z0-9_-]*$, of ASCII text (NULL: not ASCII) */
+static int is_word_text(const char *s, Py_ssize_t n)
 {
-    Py_ssize_t n;
-    const char *s = ascii(value, &n);
     if (s == NULL || n < 1 || !is_word_start(s[0]))
         return 0;
     for (Py_ssize_t i = 1; i < n; i++)
         if (!is_word_start(s[i]) && !is_digit(s[i]) && s[i] != '-')
             return 0;
     return 1;
+}
+
+static int is_word(PyObject *value)
+{
+    Py_ssize_t n;
+    const char *s = ascii(value, &n);
+    return is_word_text(s, n);
 }
 
 /* ^[A-Z]{2}(-[A-Z0-9]{1,3})?$ */
@@ -303,10 +309,8 @@ static int days_in_month(int year, int month)
 /* Reads ^(19|2\d)\d{2}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$, or
  * with date_allowed also a bare date, and checks that it is in the calendar as Python's
  * datetime.fromisoformat does (which truncates fractions to microseconds). 0 when not sure. */
-static int read_instant(PyObject *value, int date_allowed, Instant *t)
+static int read_instant_text(const char *s, Py_ssize_t n, int date_allowed, Instant *t)
 {
-    Py_ssize_t n;
-    const char *s = ascii(value, &n);
     if (s == NULL || n < 10 || !digit2(s) || !digit2(s + 2) || s[4] != '-' || !digit2(s + 5)
         || s[7] != '-' || !digit2(s + 8) || !((s[0] == '1' && s[1] == '9') || s[0] == '2'))
         return 0;
@@ -349,6 +353,14 @@ static int read_instant(PyObject *value, int date_allowed, Instant *t)
         return 0;
     t->offset = (s[i] == '-' ? -1 : 1) * (hours * 3600 + minutes * 60);
     return 1;
+}
+
+/* read_instant_text of an ASCII str. */
+static int read_instant(PyObject *value, int date_allowed, Instant *t)
+{
+    Py_ssize_t n;
+    const char *s = ascii(value, &n);
+    return read_instant_text(s, n, date_allowed, t);
 }
 
 /* Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
@@ -689,6 +701,20 @@ static int read_lists(PyObject *value, const Spec *spec, PyObject **out)
     return OK;
 }
 
+/* A CheckedDates holding `given` (a new reference, stolen), its values checked already. */
+static int checked_dates(PyObject *given, PyObject **out)
+{
+    PyObject *dates = dates_type->tp_alloc(dates_type, 0);
+    if (dates == NULL) {
+        Py_DECREF(given);
+        return FAILED;
+    }
+    *(PyObject **)((char *)dates + dates_given_offset) = given;
+    *(PyObject **)((char *)dates + dates_convert_offset) = Py_NewRef(read_date);
+    *out = dates;
+    return OK;
+}
+
 /* A map from words to instants or dates (when each list was washed: {name: date or instant}),
  * checked here and kept as given, in a CheckedDates that converts a value when it is read
  * (date_or_seconds): a call gives a dozen, of which its policies read one or two, and
@@ -704,13 +730,7 @@ static int read_map(PyObject *value, int kind, PyObject **out)
         if (!is_word(key) || !read_instant(field, kind == K_DATE_OR_INSTANT, &t))
             return UNSURE;
     }
-    PyObject *dates = dates_type->tp_alloc(dates_type, 0);
-    if (dates == NULL)
-        return FAILED;
-    *(PyObject **)((char *)dates + dates_given_offset) = Py_NewRef(value);
-    *(PyObject **)((char *)dates + dates_convert_offset) = Py_NewRef(read_date);
-    *out = dates;
-    return OK;
+    return checked_dates(Py_NewRef(value), out);
 }
 
 /* ---- the call ------------------------------------------------------------------------------ */
@@ -742,6 +762,35 @@ static int structured_field(int key, PyObject *value, PyObject *call)
     return status;
 }
 
+/* The call's own instant, into its two slots (at, at_ts). */
+static int set_at(PyObject *call, const Instant *t)
+{
+    PyObject *when = aware_datetime(t);
+    PyObject *seconds = when == NULL ? NULL : timestamp(t);
+    set_slot(call, S_AT, when);
+    set_slot(call, S_AT_TS, seconds);
+    return when != NULL && seconds != NULL ? OK : FAILED;
+}
+
+/* The call read (status OK: its last slots filled), or None (UNSURE), or NULL (FAILED). */
+static PyObject *finished(PyObject *call, int status)
+{
+    if (status == OK) {
+        set_slot(call, S_NEW_WORDS, Py_NewRef(new_words ? Py_True : Py_False));
+        /* what the call does not give (a new call's slots start NULL) */
+        for (int slot = 0; slot < SLOT_COUNT; slot++) {
+            PyObject **place = (PyObject **)((char *)call + slot_offset[slot]);
+            if (*place == NULL)
+                *place = Py_NewRef(slot_default[slot]);
+        }
+        return call;
+    }
+    Py_DECREF(call);
+    if (status == FAILED)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 /* Reads the call. The pointers it keeps into the request are borrowed: that is safe only while
  * no Python code runs, which read_call (below) ensures. */
 static PyObject *read_unguarded(PyObject *raw)
@@ -755,11 +804,7 @@ static PyObject *read_unguarded(PyObject *raw)
     if (call == NULL)
         return NULL;
     set_slot(call, S_RAW, Py_NewRef(raw));
-    PyObject *when = aware_datetime(&instants[CALL_AT]);
-    PyObject *seconds = when == NULL ? NULL : timestamp(&instants[CALL_AT]);
-    int status = when != NULL && seconds != NULL ? OK : FAILED;
-    set_slot(call, S_AT, when);
-    set_slot(call, S_AT_TS, seconds);
+    int status = set_at(call, &instants[CALL_AT]);
     for (int key = 0; key < CALL_KEY_COUNT && status == OK; key++) {
         PyObject *value = given[key];
         if (value == NULL)
@@ -774,19 +819,797 @@ static PyObject *read_unguarded(PyObject *raw)
                 set_slot(call, CALL_SPEC.slots[key], out);
         }
     }
-    if (status == OK) {
-        set_slot(call, S_NEW_WORDS, Py_NewRef(new_words ? Py_True : Py_False));
-        /* what the call does not give (a new call's slots start NULL) */
-        for (int slot = 0; slot < SLOT_COUNT; slot++) {
-            PyObject **place = (PyObject **)((char *)call + slot_offset[slot]);
-            if (*place == NULL)
-                *place = Py_NewRef(slot_default[slot]);
-        }
-        return call;
+    return finished(call, status);
+}
+
+/* ---- a call read from its line of JSON ---------------------------------------------------- */
+
+/* read_line(line) reads a call from the bytes of its line of JSON straight into a Call, with no
+ * dict of the request between: the dicts and strings of a whole request cost more to make and
+ * free than everything else reading does, and the judge reads a few of them (a policy reads one
+ * or two of the dozen dates of lists_checked_at). What the Call holds is made as the dict reader
+ * makes it, by the same code, from the values of the line; what it does not hold stays bytes:
+ * lists_checked_at (a LineDates: its texts are made when read) and the request itself (a
+ * LineRequest: its id and meta made, as every decision writes them; the whole dict when anything
+ * else is read).
+ *
+ * It reads only a strict subset of JSON that every JSON reader reads alike: strings of
+ * printable ASCII without escapes, integers of at most 18 digits (no fraction, no exponent, no
+ * -0), true, false, null, objects without a key given twice, nesting no deeper than MAX_DEPTH.
+ * Anything else (and whatever the dict reader would not be sure of) makes it answer None: the
+ * line is then read as ever (orjson, the dict reader or the reference path), which also words
+ * the errors. tests/test_core_linereader.py checks on generated and odd lines that it gives
+ * exactly the Call of the line's dict, or None. */
+
+#define MAX_DEPTH 64
+#define MAX_INTEGER_DIGITS 18 /* below 2**63: any JSON reader reads them as the same int */
+#define MAX_DATES 64
+
+typedef struct {
+    const char *at, *end;
+} Cursor;
+
+static inline void skip_space(Cursor *c)
+{
+    while (c->at < c->end && (*c->at == ' ' || *c->at == '\n' || *c->at == '\r' || *c->at == '\t'))
+        c->at++;
+}
+
+/* Whether the next character (after JSON whitespace) is `expected`; it is taken if so. */
+static inline int take(Cursor *c, char expected)
+{
+    skip_space(c);
+    if (c->at < c->end && *c->at == expected) {
+        c->at++;
+        return 1;
     }
-    Py_DECREF(call);
-    if (status == FAILED)
+    return 0;
+}
+
+/* The bytes a string read here may hold as they are: printable ASCII (and DEL) but the quote
+ * and the backslash; filled at import. */
+static unsigned char plain[256];
+
+static void fill_plain(void)
+{
+    for (int ch = 0x20; ch < 0x80; ch++)
+        plain[ch] = ch != '"' && ch != '\\';
+}
+
+/* A string of printable ASCII (and DEL) without escapes: where its text starts, its size. The
+ * bytes of a line end with a NUL (as every bytes object's do), which is not plain: the loop
+ * needs no other bound. */
+static int string_text(Cursor *c, const char **text, Py_ssize_t *size)
+{
+    if (!take(c, '"'))
+        return 0;
+    const char *start = c->at, *at = start;
+    while (plain[(unsigned char)*at])
+        at++;
+    c->at = at;
+    if (at >= c->end || *at != '"')
+        return 0;
+    *text = start;
+    *size = c->at - start;
+    c->at++;
+    return 1;
+}
+
+static PyObject *ascii_text(const char *s, Py_ssize_t n)
+{
+    PyObject *out = PyUnicode_New(n, 127);
+    if (out != NULL)
+        memcpy(PyUnicode_DATA(out), s, (size_t)n);
+    return out;
+}
+
+/* The position of a name given as text among the names of a table, or -1. */
+static int name_at(const char *text, Py_ssize_t size, const Names *table)
+{
+    for (int i = 0; i < table->count; i++)
+        if (table->names[i].size == size && same_text(table->names[i].text, text, size))
+            return i;
+    return -1;
+}
+
+/* name_at, looking first from `from` on: the fields of a call come in much the same order
+ * line after line, so the next is mostly found at once. */
+static int name_from(const char *text, Py_ssize_t size, const Names *table, int from)
+{
+    for (int k = 0; k < table->count; k++) {
+        int i = (from + k) % table->count;
+        if (table->names[i].size == size && same_text(table->names[i].text, text, size))
+            return i;
+    }
+    return -1;
+}
+
+/* A word of a vocabulary given exactly as the vocabulary writes it: the vocabulary's own str
+ * (no new one), the cursor past it; NULL (the cursor not moved) for any other value. */
+static PyObject *known_word(Cursor *c, const Names *vocabulary)
+{
+    Cursor peek = *c;
+    const char *text;
+    Py_ssize_t size;
+    int which = vocabulary != NULL && string_text(&peek, &text, &size)
+                ? name_at(text, size, vocabulary) : -1;
+    if (which < 0)
         return NULL;
+    *c = peek;
+    return vocabulary->texts[which];
+}
+
+static PyObject *unsure(int *status)
+{
+    *status = UNSURE;
+    return NULL;
+}
+
+static PyObject *integer(Cursor *c, int *status)
+{
+    const char *digits = c->at + (*c->at == '-'), *end = digits;
+    while (end < c->end && is_digit(*end))
+        end++;
+    Py_ssize_t n = end - digits;
+    if (n < 1 || n > MAX_INTEGER_DIGITS || (*digits == '0' && (n > 1 || digits != c->at))
+        || (end < c->end && (*end == '.' || *end == 'e' || *end == 'E')))
+        return unsure(status);
+    long long value = 0;
+    for (const char *p = digits; p < end; p++)
+        value = value * 10 + (*p - '0');
+    PyObject *out = PyLong_FromLongLong(digits == c->at ? value : -value);
+    c->at = end;
+    if (out == NULL)
+        *status = FAILED;
+    return out;
+}
+
+static PyObject *literal(Cursor *c, const char *word, PyObject *value, int *status)
+{
+    size_t n = strlen(word);
+    if ((size_t)(c->end - c->at) < n || memcmp(c->at, word, n) != 0)
+        return unsure(status);
+    c->at += n;
+    return Py_NewRef(value);
+}
+
+static PyObject *value_of(Cursor *c, int depth, const Spec *spec, int *status);
+
+/* One member of an object (key: value) into `out`: OK, UNSURE or FAILED. Read by the object's
+ * table if it has one: its keys the table's own strs when they are its names, so are the words
+ * of their vocabularies. */
+static int add_member(Cursor *c, int depth, const Spec *spec, PyObject *out)
+{
+    const char *text;
+    Py_ssize_t size;
+    if (!string_text(c, &text, &size) || !take(c, ':'))
+        return UNSURE;
+    int known = spec == NULL ? -1 : name_at(text, size, &spec->names), status = OK;
+    PyObject *key = known >= 0 ? Py_NewRef(spec->names.texts[known]) : ascii_text(text, size);
+    if (key == NULL)
+        return FAILED;
+    PyObject *word = known < 0 ? NULL : known_word(c, spec->vocabularies[known]);
+    PyObject *value = word != NULL ? Py_NewRef(word) : value_of(c, depth, NULL, &status);
+    Py_ssize_t before = PyDict_GET_SIZE(out);
+    if (value != NULL && PyDict_SetItem(out, key, value) < 0)
+        status = FAILED;
+    else if (value != NULL && PyDict_GET_SIZE(out) == before)
+        status = UNSURE; /* a key given twice */
+    Py_DECREF(key);
+    Py_XDECREF(value);
+    return status;
+}
+
+/* One item of an array into `out` (`spec`: the table of the items, if they are objects). */
+static int add_item(Cursor *c, int depth, const Spec *spec, PyObject *out)
+{
+    int status = OK;
+    PyObject *item = value_of(c, depth, spec, &status);
+    if (item != NULL && PyList_Append(out, item) < 0)
+        status = FAILED;
+    Py_XDECREF(item);
+    return status;
+}
+
+/* An object or array (its opening taken) up to `close` ("}" or "]"). */
+static PyObject *container_of(Cursor *c, int depth, const Spec *spec, char close, int *status)
+{
+    PyObject *out = close == '}' ? PyDict_New() : PyList_New(0);
+    int result = out == NULL ? FAILED : OK;
+    if (result == OK && !take(c, close)) {
+        do
+            result = close == '}' ? add_member(c, depth, spec, out) : add_item(c, depth, spec, out);
+        while (result == OK && take(c, ','));
+        if (result == OK && !take(c, close))
+            result = UNSURE;
+    }
+    if (result == OK)
+        return out;
+    Py_XDECREF(out);
+    *status = result;
+    return NULL;
+}
+
+/* The next JSON value as Python holds it (a new reference); NULL with *status UNSURE (not of
+ * the subset read here) or FAILED (an exception is set). */
+static PyObject *value_of(Cursor *c, int depth, const Spec *spec, int *status)
+{
+    skip_space(c);
+    if (c->at >= c->end || depth >= MAX_DEPTH)
+        return unsure(status);
+    switch (*c->at) {
+    case '{':
+    case '[':
+        c->at++;
+        return container_of(c, depth + 1, spec, c->at[-1] == '{' ? '}' : ']', status);
+    case '"': {
+        const char *text;
+        Py_ssize_t size;
+        if (!string_text(c, &text, &size))
+            return unsure(status);
+        PyObject *out = ascii_text(text, size);
+        if (out == NULL)
+            *status = FAILED;
+        return out;
+    }
+    case 't': return literal(c, "true", Py_True, status);
+    case 'f': return literal(c, "false", Py_False, status);
+    case 'n': return literal(c, "null", Py_None, status);
+    default: return integer(c, status);
+    }
+}
+
+/* A map of dates kept as the bytes of its line (lists_checked_at): each name and text found
+ * by its place in the line, made as a str when it is read. Its values are checked when the
+ * line is read, as the dict reader checks them (read_map). */
+typedef struct {
+    Py_ssize_t name, name_size, text, text_size; /* places in the line */
+} Entry;
+
+typedef struct {
+    PyObject_VAR_HEAD
+    PyObject *data; /* bytes: the line, or the block of lines it is in */
+    Entry entries[1];
+} LineDates;
+
+static PyTypeObject LineDatesType;
+
+static Py_ssize_t dates_find(LineDates *self, PyObject *name)
+{
+    Py_ssize_t size;
+    const char *text = PyUnicode_Check(name) && PyUnicode_IS_ASCII(name)
+                       ? (const char *)PyUnicode_DATA(name) : NULL;
+    if (text == NULL)
+        return -1; /* the names are words: ASCII */
+    size = PyUnicode_GET_LENGTH(name);
+    const char *line = PyBytes_AS_STRING(self->data);
+    for (Py_ssize_t i = 0; i < Py_SIZE(self); i++)
+        if (self->entries[i].name_size == size
+            && same_text(line + self->entries[i].name, text, size))
+            return i;
+    return -1;
+}
+
+static PyObject *dates_text(LineDates *self, Py_ssize_t i, int name)
+{
+    const Entry *e = &self->entries[i];
+    const char *line = PyBytes_AS_STRING(self->data);
+    return name ? ascii_text(line + e->name, e->name_size) : ascii_text(line + e->text, e->text_size);
+}
+
+static Py_ssize_t dates_length(PyObject *self) { return Py_SIZE(self); }
+
+static PyObject *dates_subscript(PyObject *self, PyObject *name)
+{
+    Py_ssize_t i = dates_find((LineDates *)self, name);
+    if (i < 0) {
+        PyErr_SetObject(PyExc_KeyError, name);
+        return NULL;
+    }
+    return dates_text((LineDates *)self, i, 0);
+}
+
+static int dates_contains(PyObject *self, PyObject *name)
+{
+    return dates_find((LineDates *)self, name) >= 0;
+}
+
+/* The names (which = 1) or the (name, text) pairs (2), as a list. */
+static PyObject *dates_list(LineDates *self, int which)
+{
+    PyObject *out = PyList_New(Py_SIZE(self));
+    for (Py_ssize_t i = 0; out != NULL && i < Py_SIZE(self); i++) {
+        PyObject *item = which == 2 ? Py_BuildValue("(NN)", dates_text(self, i, 1),
+                                                   dates_text(self, i, 0))
+                                    : dates_text(self, i, which);
+        if (item == NULL)
+            Py_CLEAR(out);
+        else
+            PyList_SET_ITEM(out, i, item);
+    }
+    return out;
+}
+
+static PyObject *dates_keys(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    return dates_list((LineDates *)self, 1);
+}
+
+static PyObject *dates_iter(PyObject *self)
+{
+    PyObject *names = dates_list((LineDates *)self, 1);
+    PyObject *out = names == NULL ? NULL : PyObject_GetIter(names);
+    Py_XDECREF(names);
+    return out;
+}
+
+static PyObject *dates_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 1 || nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "get(name, default=None)");
+        return NULL;
+    }
+    Py_ssize_t i = dates_find((LineDates *)self, args[0]);
+    return i >= 0 ? dates_text((LineDates *)self, i, 0) : Py_NewRef(nargs == 2 ? args[1] : Py_None);
+}
+
+static PyObject *dates_repr(PyObject *self)
+{
+    PyObject *pairs = dates_list((LineDates *)self, 2);
+    PyObject *as_dict = pairs == NULL ? NULL : PyDict_New();
+    if (as_dict != NULL && PyDict_MergeFromSeq2(as_dict, pairs, 1) < 0)
+        Py_CLEAR(as_dict);
+    Py_XDECREF(pairs);
+    PyObject *out = as_dict == NULL ? NULL : PyObject_Repr(as_dict);
+    Py_XDECREF(as_dict);
+    return out;
+}
+
+static void dates_dealloc(PyObject *self)
+{
+    Py_XDECREF(((LineDates *)self)->data);
+    Py_TYPE(self)->tp_free(self);
+}
+
+static PyMappingMethods dates_mapping = {.mp_length = dates_length,
+                                         .mp_subscript = dates_subscript};
+static PySequenceMethods dates_sequence = {.sq_contains = dates_contains};
+static PyMethodDef dates_methods[] = {
+    {"get", (PyCFunction)(void (*)(void))dates_get, METH_FASTCALL, "get(name, default=None)"},
+    {"keys", dates_keys, METH_NOARGS, "The names, as a list (what dict() reads)."},
+    {NULL, NULL, 0, NULL}};
+
+static PyTypeObject LineDatesType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ringfence.contract._callreader.LineDates",
+    .tp_basicsize = offsetof(LineDates, entries),
+    .tp_itemsize = sizeof(Entry),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "lists_checked_at as its line gives it: name -> text, made when read.",
+    .tp_dealloc = dates_dealloc,
+    .tp_repr = dates_repr,
+    .tp_as_mapping = &dates_mapping,
+    .tp_as_sequence = &dates_sequence,
+    .tp_iter = dates_iter,
+    .tp_methods = dates_methods,
+};
+
+/* A map of dates (its values checked as read_map checks them) into a LineDates over `data`,
+ * the bytes the cursor is in. */
+static int dates_of(Cursor *c, PyObject *data, int date_allowed, PyObject **out)
+{
+    Entry found[MAX_DATES];
+    uint64_t names_seen = 0; /* a bit per (size, first and last letter) of the names found */
+    Py_ssize_t count = 0;
+    const char *base = PyBytes_AS_STRING(data);
+    if (!take(c, '{'))
+        return UNSURE;
+    if (!take(c, '}')) {
+        do {
+            const char *name, *text;
+            Py_ssize_t size, length;
+            Instant t;
+            if (count == MAX_DATES || !string_text(c, &name, &size) || !is_word_text(name, size)
+                || !take(c, ':') || !string_text(c, &text, &length)
+                || !read_instant_text(text, length, date_allowed, &t))
+                return UNSURE;
+            uint64_t bit = (uint64_t)1 << ((size * 7 + name[0] * 3 + name[size - 1]) & 63);
+            for (Py_ssize_t i = 0; (names_seen & bit) && i < count; i++)
+                if (found[i].name_size == size && same_text(base + found[i].name, name, size))
+                    return UNSURE; /* a name given twice */
+            names_seen |= bit;
+            found[count++] = (Entry){name - base, size, text - base, length};
+        } while (take(c, ','));
+        if (!take(c, '}'))
+            return UNSURE;
+    }
+    LineDates *dates = PyObject_NewVar(LineDates, &LineDatesType, count);
+    if (dates == NULL)
+        return FAILED;
+    dates->data = Py_NewRef(data);
+    memcpy(dates->entries, found, (size_t)count * sizeof(Entry));
+    *out = (PyObject *)dates;
+    return OK;
+}
+
+/* The request a call was read from, as its line: its id and meta made (every decision writes
+ * them), the whole dict (by the `loads` configure_lines gives: orjson's) when anything else is
+ * read. A read-only mapping; nothing may change the line's dict once read. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *data;  /* bytes: the line, or the block of lines it is in */
+    Py_ssize_t start, size; /* where the line is in data */
+    PyObject *id;    /* NULL: not given */
+    PyObject *meta;  /* NULL: not given */
+    PyObject *given; /* the dict, once read */
+} LineRequest;
+
+static PyTypeObject LineRequestType;
+static PyObject *loads; /* orjson.loads, given by configure_lines */
+
+static PyObject *request_dict(LineRequest *self)
+{
+    if (self->given == NULL) {
+        PyObject *line = self->start == 0 && self->size == PyBytes_GET_SIZE(self->data)
+                         ? Py_NewRef(self->data)
+                         : PyBytes_FromStringAndSize(PyBytes_AS_STRING(self->data) + self->start,
+                                                     self->size);
+        PyObject *given = line == NULL ? NULL : PyObject_CallOneArg(loads, line);
+        Py_XDECREF(line);
+        if (given != NULL && !PyDict_CheckExact(given)) {
+            Py_DECREF(given);
+            PyErr_SetString(PyExc_TypeError, "the line of a request is no JSON object");
+            return NULL;
+        }
+        if (given == NULL)
+            return NULL;
+        if (self->given == NULL)
+            self->given = given;
+        else
+            Py_DECREF(given);
+    }
+    return self->given;
+}
+
+static PyObject *request_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    LineRequest *request = (LineRequest *)self;
+    if (nargs < 1 || nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "get(key, default=None)");
+        return NULL;
+    }
+    PyObject *fallback = nargs == 2 ? args[1] : Py_None, *found;
+    Py_ssize_t n;
+    const char *s = request->given == NULL ? ascii(args[0], &n) : NULL;
+    if (s != NULL && n == 2 && same_text(s, "id", 2))
+        found = request->id;
+    else if (s != NULL && n == 4 && same_text(s, "meta", 4))
+        found = request->meta;
+    else {
+        PyObject *given = request_dict(request);
+        if (given == NULL)
+            return NULL;
+        found = PyDict_GetItemWithError(given, args[0]);
+        if (found == NULL && PyErr_Occurred())
+            return NULL;
+    }
+    return Py_NewRef(found != NULL ? found : fallback);
+}
+
+static Py_ssize_t request_length(PyObject *self)
+{
+    PyObject *given = request_dict((LineRequest *)self);
+    return given == NULL ? -1 : PyDict_GET_SIZE(given);
+}
+
+static PyObject *request_subscript(PyObject *self, PyObject *key)
+{
+    PyObject *given = request_dict((LineRequest *)self);
+    return given == NULL ? NULL : PyObject_GetItem(given, key);
+}
+
+static int request_contains(PyObject *self, PyObject *key)
+{
+    PyObject *given = request_dict((LineRequest *)self);
+    return given == NULL ? -1 : PyDict_Contains(given, key);
+}
+
+static PyObject *request_iter(PyObject *self)
+{
+    PyObject *given = request_dict((LineRequest *)self);
+    return given == NULL ? NULL : PyObject_GetIter(given);
+}
+
+/* Its keys, values, items and copy: the dict's own methods, bound to the dict. */
+static PyObject *request_getattr(PyObject *self, PyObject *name)
+{
+    static const char *const read_by_dict[] = {"keys", "values", "items", "copy"};
+    Py_ssize_t n;
+    const char *s = ascii(name, &n);
+    for (size_t i = 0; s != NULL && i < sizeof(read_by_dict) / sizeof(*read_by_dict); i++) {
+        if ((size_t)n == strlen(read_by_dict[i]) && same_text(s, read_by_dict[i], n)) {
+            PyObject *given = request_dict((LineRequest *)self);
+            return given == NULL ? NULL : PyObject_GetAttr(given, name);
+        }
+    }
+    return PyObject_GenericGetAttr(self, name);
+}
+
+static PyObject *request_compare(PyObject *self, PyObject *other, int op)
+{
+    if (Py_TYPE(other) == &LineRequestType && (other = request_dict((LineRequest *)other)) == NULL)
+        return NULL;
+    PyObject *given = request_dict((LineRequest *)self);
+    return given == NULL ? NULL : PyObject_RichCompare(given, other, op);
+}
+
+static PyObject *request_repr(PyObject *self)
+{
+    PyObject *given = request_dict((LineRequest *)self);
+    return given == NULL ? NULL : PyObject_Repr(given);
+}
+
+/* What a request holds that may come to hold it in turn (its meta can be changed): for the
+ * collector. */
+#define REQUEST_HELD(request) {&(request)->id, &(request)->meta, &(request)->given}
+
+static int request_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    PyObject **held[] = REQUEST_HELD((LineRequest *)self);
+    for (size_t i = 0; i < sizeof(held) / sizeof(*held); i++)
+        Py_VISIT(*held[i]);
+    return 0;
+}
+
+static int request_clear(PyObject *self)
+{
+    PyObject **held[] = REQUEST_HELD((LineRequest *)self);
+    for (size_t i = 0; i < sizeof(held) / sizeof(*held); i++)
+        Py_CLEAR(*held[i]);
+    return 0;
+}
+
+static void request_dealloc(PyObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    request_clear(self);
+    Py_CLEAR(((LineRequest *)self)->data);
+    PyObject_GC_Del(self);
+}
+
+static PyMappingMethods request_mapping = {request_length, request_subscript, NULL};
+static PySequenceMethods request_sequence = {.sq_contains = request_contains};
+static PyMethodDef request_methods[] = {
+    {"get", (PyCFunction)(void (*)(void))request_get, METH_FASTCALL, "get(key, default=None)"},
+    {NULL, NULL, 0, NULL}};
+
+static PyTypeObject LineRequestType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "ringfence.contract._callreader.LineRequest",
+    .tp_basicsize = sizeof(LineRequest),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The request a call was read from, as its line of JSON (read-only mapping).",
+    .tp_dealloc = request_dealloc,
+    .tp_traverse = request_traverse,
+    .tp_clear = request_clear,
+    .tp_richcompare = request_compare,
+    .tp_repr = request_repr,
+    .tp_getattro = request_getattr,
+    .tp_as_mapping = &request_mapping,
+    .tp_as_sequence = &request_sequence,
+    .tp_iter = request_iter,
+    .tp_methods = request_methods,
+    .tp_hash = PyObject_HashNotImplemented,
+};
+
+/* One field of the call from its line, into the call's slots (id and meta into the request). */
+static int line_field(Cursor *c, PyObject *data, int key, PyObject *call, LineRequest *raw,
+                      Instant *at)
+{
+    int kind = CALL_SPEC.kinds[key], slot = CALL_SPEC.slots[key];
+    if (kind == K_MAP) {
+        int values = CALL_SPEC.values[key];
+        PyObject *given, *out;
+        if (slot < 0 || (values != K_INSTANT && values != K_DATE_OR_INSTANT))
+            return UNSURE;
+        int status = dates_of(c, data, values == K_DATE_OR_INSTANT, &given);
+        if (status == OK && (status = checked_dates(given, &out)) == OK)
+            set_slot(call, slot, out);
+        return status;
+    }
+    if ((kind == K_ENUM || kind == K_TERM) && slot >= 0) {
+        /* a word as its vocabulary writes it: what `converted` gives, without a new str */
+        PyObject *word = known_word(c, CALL_SPEC.vocabularies[key]);
+        if (word != NULL) {
+            int unknown = CALL_SPEC.not_known[key];
+            int not_known = kind == K_ENUM && unknown >= 0
+                            && word == CALL_SPEC.vocabularies[key]->texts[unknown];
+            set_slot(call, slot, Py_NewRef(not_known ? Py_None : word));
+            return OK;
+        }
+    }
+    const Spec *inner = CALL_SPEC.children[key];
+    int status = OK;
+    PyObject *value = value_of(c, 0, inner, &status);
+    if (value == NULL)
+        return status;
+    Instant t;
+    if (inner != NULL) {
+        status = structured_field(key, value, call);
+    } else if (!value_ok(&CALL_SPEC, key, value, 0, &t)) {
+        status = UNSURE;
+    } else if (key == CALL_AT) {
+        *at = t;
+    } else if (key == CALL_ID) {
+        raw->id = Py_NewRef(value);
+    } else if (key == CALL_META) {
+        raw->meta = Py_NewRef(value);
+    } else if (slot >= 0) {
+        PyObject *out = converted(&CALL_SPEC, key, value, &t);
+        if (out == NULL)
+            status = FAILED;
+        else
+            set_slot(call, slot, out);
+    }
+    Py_DECREF(value);
+    return status;
+}
+
+/* The call of the line data[start:end], or None, or NULL (see read_line). */
+static PyObject *read_span(PyObject *data, Py_ssize_t start, Py_ssize_t end)
+{
+    Cursor c = {PyBytes_AS_STRING(data) + start, PyBytes_AS_STRING(data) + end};
+    if (!take(&c, '{'))
+        Py_RETURN_NONE;
+    new_words = 0;
+    PyObject *call = call_type->tp_alloc(call_type, 0);
+    if (call == NULL)
+        return NULL;
+    LineRequest *raw = PyObject_GC_New(LineRequest, &LineRequestType);
+    if (raw == NULL) {
+        Py_DECREF(call);
+        return NULL;
+    }
+    raw->data = Py_NewRef(data);
+    raw->start = start;
+    raw->size = end - start;
+    raw->id = raw->meta = raw->given = NULL;
+    PyObject_GC_Track(raw);
+    set_slot(call, S_RAW, (PyObject *)raw);
+    Instant at;
+    unsigned seen = 0;
+    int status = OK, key = -1;
+    do {
+        const char *name;
+        Py_ssize_t size;
+        key = string_text(&c, &name, &size) ? name_from(name, size, &CALL_SPEC.names, key + 1) : -1;
+        if (key < 0 || (seen >> key & 1u) || !take(&c, ':'))
+            status = UNSURE; /* not a field of the contract, or one given twice */
+        else
+            status = line_field(&c, data, key, call, raw, &at);
+        seen |= key >= 0 ? 1u << key : 0;
+    } while (status == OK && take(&c, ','));
+    if (status == OK && take(&c, '}')) {
+        skip_space(&c);
+        if (c.at != c.end || (seen & CALL_SPEC.required) != CALL_SPEC.required)
+            status = UNSURE;
+        else
+            status = set_at(call, &at);
+    } else if (status == OK) {
+        status = UNSURE;
+    }
+    return finished(call, status);
+}
+
+static int reader_ready(void)
+{
+    if (call_type == NULL || loads == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "the line reader is not configured");
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *read_line(PyObject *module, PyObject *line)
+{
+    (void)module;
+    if (!reader_ready())
+        return NULL;
+    if (!PyBytes_CheckExact(line)) {
+        PyErr_SetString(PyExc_TypeError, "read_line(line: bytes)");
+        return NULL;
+    }
+    /* No Python code may run while a call is read (see read_call): new_words is shared. */
+    int collecting = PyGC_Disable();
+    PyObject *result = read_span(line, 0, PyBytes_GET_SIZE(line));
+    if (collecting)
+        PyGC_Enable();
+    return result;
+}
+
+/* Whether data[start:end] is blank: JSON whitespace alone (a line holds no line break). */
+static int blank(const char *s, Py_ssize_t start, Py_ssize_t end)
+{
+    for (Py_ssize_t i = start; i < end; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+            return 0;
+    return 1;
+}
+
+/* (number, Call or the line's bytes) of each line data[start:end] that is not blank, added
+ * to `found`; the positions of the lines' bytes in it to `others`. */
+static int read_each(PyObject *data, Py_ssize_t number, PyObject *found, PyObject *others)
+{
+    const char *s = PyBytes_AS_STRING(data);
+    Py_ssize_t n = PyBytes_GET_SIZE(data);
+    for (Py_ssize_t start = 0; start <= n; number++) {
+        const char *stop = memchr(s + start, '\n', (size_t)(n - start));
+        Py_ssize_t end = stop == NULL ? n : stop - s;
+        if (!blank(s, start, end)) {
+            PyObject *item = read_span(data, start, end), *position = NULL;
+            if (item == Py_None) {
+                Py_DECREF(item);
+                item = PyBytes_FromStringAndSize(s + start, end - start);
+                position = item == NULL ? NULL : PyLong_FromSsize_t(PyList_GET_SIZE(found));
+                if (position == NULL || PyList_Append(others, position) < 0)
+                    Py_CLEAR(item);
+                Py_XDECREF(position);
+            }
+            PyObject *pair = item == NULL ? NULL : PyTuple_New(2);
+            PyObject *at = pair == NULL ? NULL : PyLong_FromSsize_t(number);
+            if (at != NULL) {
+                PyTuple_SET_ITEM(pair, 0, at);
+                PyTuple_SET_ITEM(pair, 1, item);
+            } else {
+                Py_XDECREF(item);
+            }
+            if (at == NULL || PyList_Append(found, pair) < 0) {
+                Py_XDECREF(pair);
+                return -1;
+            }
+            Py_DECREF(pair);
+        }
+        start = end + 1;
+    }
+    return 0;
+}
+
+/* read_lines(data, first): the lines of data as calls_in cuts them (at "\n"; blank ones left
+ * out), each read by read_line: ([(number, Call or the line's bytes)], [positions of the lines
+ * read_line handed over]), the first line numbered `first`. The Calls' requests and dates keep
+ * the block's bytes (one object), not a copy of each line. */
+static PyObject *read_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (!reader_ready())
+        return NULL;
+    if (nargs != 2 || !PyBytes_CheckExact(args[0]) || !PyLong_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "read_lines(data: bytes, first: int)");
+        return NULL;
+    }
+    Py_ssize_t first = PyLong_AsSsize_t(args[1]);
+    if (first == -1 && PyErr_Occurred())
+        return NULL;
+    PyObject *found = PyList_New(0), *others = PyList_New(0);
+    int collecting = PyGC_Disable();
+    int status = found == NULL || others == NULL ? -1 : read_each(args[0], first, found, others);
+    if (collecting)
+        PyGC_Enable();
+    if (status < 0) {
+        Py_XDECREF(found);
+        Py_XDECREF(others);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", found, others);
+}
+
+static PyObject *configure_lines(PyObject *module, PyObject *reader)
+{
+    (void)module;
+    if (!PyCallable_Check(reader)) {
+        PyErr_SetString(PyExc_TypeError, "configure_lines(loads): loads reads a line's dict");
+        return NULL;
+    }
+    Py_XSETREF(loads, Py_NewRef(reader));
     Py_RETURN_NONE;
 }
 
@@ -850,6 +1673,8 @@ static PyObject *read_call(PyObject *module, PyObject *raw)
      * code (gc callbacks, __del__ of garbage) that changes the request under the reader's
      * borrowed pointers. With automatic collection off, no Python code runs until the reader
      * returns: everything it calls is C that calls nothing back, and it holds the GIL. */
+    if (Py_TYPE(raw) == call_type) /* read already (from its line: read_line) */
+        return Py_NewRef(raw);
     int collecting = PyGC_Disable();
     PyObject *result = read_unguarded(raw);
     if (collecting)
@@ -1096,6 +1921,14 @@ static PyObject *as_array(PyObject *module, PyObject *const *args, Py_ssize_t na
 static PyMethodDef methods[] = {
     {"read", read_call, METH_O,
      "read(raw) -> Call | None: the call converted, or None when the reference path must judge."},
+    {"read_line", read_line, METH_O,
+     "read_line(line) -> Call | None: the call of a line of JSON, or None when the line must be "
+     "read as JSON first."},
+    {"read_lines", (PyCFunction)(void (*)(void))read_lines, METH_FASTCALL,
+     "read_lines(data, first) -> ([(number, Call | bytes)], [positions of the bytes]): each line "
+     "that is not blank, read by read_line, else its bytes."},
+    {"configure_lines", configure_lines, METH_O,
+     "configure_lines(loads): how a line's request is read when all of it is asked for."},
     {"configure", configure, METH_VARARGS,
      "configure(Call, records, defaults, dates): the class the reader builds, the record class of "
      "each array of records by field, the default of each slot by name, and the class holding a "
@@ -1129,8 +1962,14 @@ PyMODINIT_FUNC PyInit__callreader(void)
             return NULL;
     if ((million = PyLong_FromLong(1000000)) == NULL)
         return NULL;
+    fill_plain();
+    if (PyType_Ready(&LineDatesType) < 0 || PyType_Ready(&LineRequestType) < 0)
+        return NULL;
     PyObject *module = PyModule_Create(&module_def);
-    if (module != NULL && PyModule_AddStringConstant(module, "TABLES_DIGEST", TABLES_DIGEST) < 0)
+    if (module != NULL
+        && (PyModule_AddStringConstant(module, "TABLES_DIGEST", TABLES_DIGEST) < 0
+            || PyModule_AddType(module, &LineDatesType) < 0
+            || PyModule_AddType(module, &LineRequestType) < 0))
         Py_CLEAR(module);
     return module;
 }

@@ -11,9 +11,13 @@ Validation runs on every call, so it must be cheap. There are two roads to the s
   for (instants to POSIX seconds, lists to tuples). When a call is rejected, ``jsonschema`` (the
   reference implementation) names the most relevant error and its field path.
 
+The compiled reader also reads a call from its **line of JSON** (``read_line``, ``read_lines``),
+with no dict between, for lines in a plain subset of JSON it is sure of; it hands every other line
+over, to be read as JSON first and then by one of the two roads.
+
 Tests check on generated and mutated calls that jsonschema_rs and jsonschema accept and reject the
 same calls, and that the compiled reader gives exactly the reference path's Call and accepts
-nothing the schema rejects.
+nothing the schema rejects (and reads from a line exactly the Call of the line's dict).
 
 The schema is the only statement of the contract: what this module knows of a call's shape (the
 Call's slots, the text fields and their defaults, where instants stand) comes from
@@ -31,6 +35,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, overload
 
 import jsonschema_rs
+import orjson
 
 from ringfence.contract import schema as _derive
 from ringfence.contract import wordscan
@@ -112,7 +117,9 @@ class _CallSlots:
     conversion fills one, then makes it a Call (see :func:`_frozen`)."""
 
     __slots__ = ("__dict__", *CONTRACT.slots)
-    raw: dict[str, Any]
+    # The request as given: its dict, or for a call read from its line of JSON (read_line) a
+    # read-only mapping over the line, which makes the dict when more than id and meta is read.
+    raw: Mapping[str, Any]
     to: str
     at: dt.datetime
     at_ts: float
@@ -669,7 +676,8 @@ def _wording(error: jsonschema.ValidationError) -> str:
 
 
 def parse_call(raw: object) -> Call:
-    """Validate a call request and convert it; raise :class:`CallError` naming the field."""
+    """Validate a call request and convert it; raise :class:`CallError` naming the field. A
+    :class:`Call` (read already, as :data:`read_line` reads a line) is returned as it is."""
     call = read_compiled(raw) if read_compiled is not None else None
     return call if call is not None else parse_call_reference(raw)
 
@@ -685,6 +693,8 @@ def _schema_valid(raw: object) -> bool:
 
 def parse_call_reference(raw: object) -> Call:
     """:func:`parse_call` by the reference path alone (JSON Schema, then the Python conversion)."""
+    if type(raw) is Call:
+        return raw
     if not _schema_valid(raw):
         folded = _folded(raw)
         if folded is not None and _schema_valid(folded):
@@ -725,6 +735,11 @@ def _compiled_reader() -> Any:
     except ImportError:  # built without a C compiler: the reference path reads every call
         return None
     _callreader.configure(Call, dict(RECORDS), dict(DEFAULTS), CheckedDates)
+    # A call read from its line keeps the request as the line (see _callreader.read_line); the
+    # dict made when it is asked for is orjson's, as the lines of `decide` are read.
+    _callreader.configure_lines(orjson.loads)
+    Mapping.register(_callreader.LineRequest)
+    Mapping.register(_callreader.LineDates)
     return None if os.environ.get("RINGFENCE_PURE_PYTHON") else _callreader.read
 
 
@@ -733,6 +748,30 @@ def _compiled_reader() -> Any:
 read_compiled = _compiled_reader()
 #: Which road reads calls in this process: "compiled" or "python".
 READER = "python" if read_compiled is None else "compiled"
+
+
+#: What ``read_lines(data, first)`` gives: (number, Call or the line's bytes) for each line that
+#: is not blank, and the positions of the lines' bytes in that list.
+LinesRead = tuple[list[tuple[int, "Call | bytes"]], list[int]]
+
+
+def _line_readers() -> tuple[Callable[[bytes], Call | None] | None,
+                             Callable[[bytes, int], LinesRead] | None]:
+    """The compiled reader's ``read_line`` and ``read_lines`` when the reader is in use."""
+    if read_compiled is None:
+        return None, None
+    from ringfence.contract import _callreader
+
+    return _callreader.read_line, _callreader.read_lines
+
+
+#: ``read_line(line)``: the Call of a line of JSON (bytes) read straight from its bytes, exactly
+#: the Call :func:`parse_call` gives for the line's dict; None when the line must be read as
+#: JSON first (a line outside the plain subset of JSON it reads, or a call the compiled reader
+#: would hand over). ``read_lines(data, first)``: each line of a block (cut at ``\n``, blank
+#: ones left out, the first numbered ``first``) by ``read_line``, or as its bytes when it hands
+#: it over (:data:`LinesRead`). Both None when the compiled reader is not in use.
+read_line, read_lines = _line_readers()
 
 
 def _compiled_with_dates() -> Callable[[Call, Any, Any], Call]:

@@ -20,9 +20,10 @@ import orjson
 
 from ringfence.api import PolicySet
 from ringfence.contract.decision import Decision, Finding
+from ringfence.contract.request import Call, read_lines
 from ringfence.errors import CallError
 from ringfence.tools.callstream import Block
-from ringfence.tools.jsonlines import NotJson, calls_in, not_a_call
+from ringfence.tools.jsonlines import NotJson, calls_in, lines_read, not_a_call
 
 MAX_MESSAGE = 300
 # Lines decided before they are written (see Decider._decided): a --jobs 1 block holds ~70.
@@ -134,6 +135,9 @@ class Decider:
         self.ledger = ledger
         # A ledger that fails (unreachable, locked) stops the run: it is no fault of one line.
         self._fatal: tuple[type[BaseException], ...] = ()
+        # Without a ledger a line is read straight into its Call when it can be (read_lines):
+        # a ledger merges what it knows into the request's dict, so it is given the dicts.
+        self._read_lines = read_lines if ledger is None else None
         if ledger is not None:
             from ringfence.ledger.db import DATABASE_ERRORS
 
@@ -153,7 +157,8 @@ class Decider:
         compact = not self.options.full
         tally = Tally()
         denials: list[Finding] = []  # the findings of each denial, named once per block
-        items = calls_in(block.first, block.data)
+        items = (calls_in(block.first, block.data) if self._read_lines is None
+                 else lines_read(block.first, block.data, self._read_lines))
         for start in range(0, len(items), RUN):
             run = items[start:start + RUN]
             _write_run(out, run, self._decide_lines(run), compact, tally, denials)
@@ -163,13 +168,13 @@ class Decider:
 
     def _decide_lines(self, items: list[tuple[int, Any]]) -> list[Made | dict[str, Any]]:
         """Each line's decision, or its error record when it is no call."""
-        calls = [raw for _, raw in items if type(raw) is dict]
+        calls = [raw for _, raw in items if type(raw) is Call or type(raw) is dict]
         if len(calls) == len(items):  # nearly every run: all calls, as not_a_call would say
             return list(self._decide_calls(calls))
         out: list[Made | dict[str, Any] | None] = []
         calls.clear()
         for number, raw in items:
-            if type(raw) is dict:
+            if type(raw) is Call or type(raw) is dict:
                 out.append(None)
                 calls.append(raw)
             elif isinstance(raw, NotJson):
@@ -288,6 +293,8 @@ def _other_line(number: int, raw: Any, made: Made | dict[str, Any],
                 compact: bool) -> tuple[bytes, Decision | None]:
     """The output line of what :func:`write_lines` stopped at, and the decision it writes
     (None for an error record)."""
+    if type(raw) is Call:  # read from its line: the records name the request's dict
+        raw = dict(raw.raw)
     if isinstance(made, tuple):
         decision, attempt = made
         line, is_error = decision_line(number, raw, decision, attempt, compact)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,6 +176,19 @@ def calls_in(first: int, data: bytes) -> list[tuple[int, Any | NotJson]]:
                 found.append((number, _parse_exactly(line)))
             continue
         found.append((number, value if type(value) is dict else _parse_exactly(line)))
+    return found
+
+
+def lines_read(first: int, data: bytes, read_lines: Callable[[bytes, int], Any]
+               ) -> list[tuple[int, Any | NotJson]]:
+    """What :func:`calls_in` gives for ``data``, but each line that ``read_lines`` reads (into
+    a Call: ``request.read_lines``) as it reads it; each line it hands over (as its bytes) as
+    :func:`parse_json` reads it."""
+    found: list[tuple[int, Any | NotJson]]
+    found, others = read_lines(data, first)
+    for at in others:
+        number, line = found[at]
+        found[at] = (number, parse_json(line))
     return found
 
 
