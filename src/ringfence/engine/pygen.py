@@ -11,6 +11,15 @@ place: the judge settles the others once per place (:class:`_Plan`: not applicab
 for want of ``to_region``) and runs only the functions of the policies placed there, keeping
 policy refs and findings in the policies' order.
 
+Most rules, and some policies, are about one purpose or technology (``when purpose is
+marketing``), which nearly every call gives. So the plan is kept per place and per purpose and
+technology, and runs each policy's function written for those values (:class:`_Variants`, on the
+first call giving them): a condition on them is answered while writing, a rule or policy it rules
+out is not written (a policy that cannot apply is not run at all), and the rest are written
+without the tests and the three-valued bookkeeping the answered conditions needed. A function is
+written only where it leaves out enough to pay for writing it, and values that answer alike
+share one.
+
 Atoms are the runtime's functions (:mod:`.runtime`), called with their arguments; the few that
 run for nearly every call (marked hot) have their body copied in place instead
 (:mod:`.inliner`). So the meaning of an atom is written once, in the runtime, and both
@@ -25,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import itertools
 import linecache
 from collections import Counter
@@ -37,6 +47,7 @@ from ringfence.engine import ir
 from ringfence.engine.inliner import copy_in, known
 from ringfence.engine.runtime import (
     HOT,
+    MISSING,
     Apply,
     Arg,
     Attr,
@@ -45,6 +56,7 @@ from ringfence.engine.runtime import (
     Env,
     ListLookup,
     is_in,
+    is_present,
     list_lookup,
     shareable,
     unknown,
@@ -61,11 +73,32 @@ _LOCALS = frozenset({"ctx", "call", "t", "missing", "violations", "warnings",
 _serial = itertools.count(1)
 
 
+class _Findings:
+    """The finding makers of rules and policies (:func:`_remembered`), one per maker for every
+    source written for the same policies: a policy's specialised functions share its rules'
+    findings with its general one (each finding is written to JSON once per run)."""
+
+    def __init__(self) -> None:
+        self._made: dict[Callable[[set[str]], Finding], Callable[[set[str]], Finding]] = {}
+
+    def named(self, src: _Source, make: Callable[[set[str]], Finding], prefix: str) -> str:
+        """A name in ``src`` for ``make``'s answers, kept by the facts they name."""
+        kept = self._made.get(make)
+        if kept is None:
+            kept = self._made[make] = _remembered(make)
+        return src.bind(kept, prefix)
+
+
 class _Source:
     """The function's lines, and the values its source refers to by name."""
 
-    def __init__(self, facts: FactSource) -> None:
+    def __init__(self, facts: FactSource, given: dict[str, object] | None = None,
+                 findings: _Findings | None = None) -> None:
         self.facts = facts
+        # The call's fields this source is written for (a specialised policy, see _Variants):
+        # a condition on one of them is answered here, once, and written as its answer.
+        self.given: dict[str, object] = given or {}
+        self.findings = findings if findings is not None else _Findings()
         self.lines: list[str] = []
         self.namespace: dict[str, Any] = {}
         self.where = ""  # the policy line the statements being written belong to
@@ -198,8 +231,57 @@ def _answer(src: _Source, applied: Apply, target: str, depth: int) -> None:
                              src.bind_global))
 
 
-def _condition(src: _Source, cond: ir.Cond, target: str, depth: int) -> None:
-    """Lines that set ``target`` to True, False or None (unknown, the fact named in missing)."""
+# The atoms a specialised source answers where the call gives the field they read: their answer
+# then depends on nothing else (and, the field given, never names a missing fact).
+_FOLDABLE: frozenset[Callable[..., Any]] = frozenset({is_in, is_present})
+# The fields a policy is specialised to (_Variants): the ones its rules and policies are
+# selected by (``when purpose is marketing``), each with a few values.
+SPECIALISED = ("purpose", "technology")
+
+
+def _given(src: _Source, applied: Apply) -> bool | None:
+    """The answer of ``applied`` where it reads a field the source is written for (its value
+    given), else None (asked per call)."""
+    field = applied.args[0] if applied.fn in _FOLDABLE else None
+    if not (isinstance(field, Attr) and field.owner == "call" and field.attribute in src.given):
+        return None
+    values: list[object] = [src.given[field.attribute]]
+    for arg in applied.args[1:]:
+        if isinstance(arg, Const):
+            values.append(arg.value)
+        elif arg == MISSING:  # not written to: the field is given
+            values.append(set())
+        else:
+            return None  # an argument read per call (none today): asked per call
+    answer: bool | None = applied.fn(*values)
+    return answer
+
+
+def _static(src: _Source, cond: ir.Cond) -> bool | None:
+    """The answer of ``cond`` known while writing (from the fields the source is written for),
+    or None where the call decides. An ``and`` with a part known false is false whatever the
+    parts after it answer (an ``or`` with one true, true), so they need not be asked; a part
+    before it is asked all the same, for the facts it names missing."""
+    if isinstance(cond, ir.Atom):
+        return _given(src, cond.apply)
+    if isinstance(cond, ir.Negation):
+        inner = _static(src, cond.part)
+        return None if inner is None else not inner
+    for part in cond.parts:
+        answer = _static(src, part)
+        if answer is None:
+            return None
+        if answer is cond.decisive:
+            return answer
+    return not cond.decisive
+
+
+def _condition(src: _Source, cond: ir.Cond, target: str, depth: int) -> bool | None:
+    """Lines that set ``target`` to True, False or None (unknown, the fact named in missing);
+    where the answer is known while writing (:func:`_static`), no lines: the answer."""
+    known_answer = _static(src, cond)
+    if known_answer is not None:
+        return known_answer
     if isinstance(cond, ir.Atom):
         rule_line, src.where = src.where, _where(cond.node.span)
         _apply(src, cond.apply, target, depth)
@@ -211,15 +293,21 @@ def _condition(src: _Source, cond: ir.Cond, target: str, depth: int) -> None:
     elif depth >= _DEEPEST:
         src.emit(depth, f"{target} = {_helper(src, cond)}(ctx)")
     else:
-        # and: False decides, None is remembered; or: the same with True.
+        # and: False decides, None is remembered; or: the same with True. A part known while
+        # writing to be the other answer changes nothing; one known to decide ends the parts.
         decisive = str(cond.decisive)
         part = src.name("v")
         src.emit(depth, "while True:", f"    {target} = {not cond.decisive}")
         for child in cond.parts:
-            _condition(src, child, part, depth + 1)
-            src.emit(depth + 1, f"if {part} is {decisive}:", f"    {target} = {decisive}",
-                     "    break", f"if {part} is None:", f"    {target} = None")
+            answer = _condition(src, child, part, depth + 1)
+            if answer is cond.decisive:
+                src.emit(depth + 1, f"{target} = {decisive}")
+                break
+            if answer is None:
+                src.emit(depth + 1, f"if {part} is {decisive}:", f"    {target} = {decisive}",
+                         "    break", f"if {part} is None:", f"    {target} = None")
         src.emit(depth + 1, "break")
+    return None
 
 
 # Python allows 20 nested blocks in a function; a condition deeper than this is written as a
@@ -266,7 +354,13 @@ def _remembered(make: Callable[[set[str]], Finding]) -> Callable[[set[str]], Fin
 
 
 def _where(span: Span) -> str:
-    return f"{Path(span.file).name}:{span.line}"
+    return f"{_file_name(span.file)}:{span.line}"
+
+
+@functools.lru_cache(maxsize=256)
+def _file_name(path: str) -> str:
+    """The last part of ``path`` (kept: every statement written names its policy file)."""
+    return Path(path).name
 
 
 # The callee's date, read where Ctx.local_date keeps it once a policy asked (a date is true).
@@ -307,7 +401,8 @@ def _guard(src: _Source, when: tuple[ir.Cond, ...]) -> tuple[str, str] | None:
     ``when``, so a rule or policy skipped is one that would stop there; one run answers it
     again (:func:`_guarded`), naming the field where it is missing."""
     first = when[0] if when else None
-    if not isinstance(first, ir.Atom) or first.apply.fn is not is_in:
+    if not isinstance(first, ir.Atom) or first.apply.fn is not is_in \
+            or _static(src, first) is not None:  # a given field: answered while writing
         return None
     value, wanted, negated = first.apply.args[:3]
     assert isinstance(negated, Const)
@@ -331,22 +426,44 @@ def _guarded(src: _Source, first: ir.Cond, depth: int) -> None:
 
 
 def _when(src: _Source, when: tuple[ir.Cond, ...], guarded: bool, depth: int,
-          leave: str) -> None:
+          leave: str) -> bool:
     """Lines that answer ``when`` (a rule's or a policy's) into ``undetermined``, running
-    ``leave`` where one is false."""
-    start = 0
+    ``leave`` where one is false; whether ``undetermined`` may come out True (a condition known
+    true while writing adds nothing; :func:`_never` has left out those with one known false)."""
+    asked = guarded
     if guarded:
         _guarded(src, when[0], depth)
-        start = 1
-    else:
-        src.emit(depth, "undetermined = False")
-    for cond in when[start:]:
+    for cond in when[1 if guarded else 0:]:
+        if _static(src, cond) is not None:
+            continue  # known true (_never has left out known false)
+        if not asked:
+            src.emit(depth, "undetermined = False")
+            asked = True
         _condition(src, cond, "v", depth)
         src.emit(depth, "if v is False:", f"    {leave}", "if v is None:",
                  "    undetermined = True")
+    return asked
+
+
+def _never(src: _Source, when: tuple[ir.Cond, ...], unless: tuple[ir.Cond, ...] = ()) -> bool:
+    """Whether a rule or policy is known while writing never to apply: a ``when`` known false
+    (or an ``unless`` known true) leaves it, whatever the others answer, and what they would
+    have named missing is cleared before the next rule reads it."""
+    return any(_static(src, cond) is False for cond in when) \
+        or any(_static(src, cond) is True for cond in unless)
+
+
+def _fires_never(src: _Source, rule: ir.Rule) -> bool:
+    """Whether ``rule`` is known while writing never to fire: left out by its conditions
+    (:func:`_never`), or its every ``when`` known true and its effect known to pass."""
+    return _never(src, rule.when, rule.unless) or (
+        _static(src, rule.effect) is rule.passes
+        and all(_static(src, cond) is True for cond in rule.when))
 
 
 def _rule(src: _Source, rule: ir.Rule, depth: int) -> None:
+    if _fires_never(src, rule):
+        return
     src.where = _where(rule.span)
     src.emit(depth, f"# rule {rule.policy_id}/{rule.id}")
     guard = _guard(src, rule.when)
@@ -361,27 +478,31 @@ def _rule(src: _Source, rule: ir.Rule, depth: int) -> None:
     if rule.effective_until is not None:
         src.emit(body, f"if {_on_or_after(src, rule.effective_until)}:", "    break")
     value = "v"  # rules run one after another: each rule's answers reuse the name
-    if rule.when:
-        _when(src, rule.when, guard is not None, body, "break")
+    undetermined = bool(rule.when) and _when(src, rule.when, guard is not None, body, "break")
     for cond in rule.unless:
-        _condition(src, cond, value, body)
-        src.emit(body, f"if {value} is True:", "    break")
-    # The effect runs only when every `when` was known; the rule passes on its passing answer.
+        if _condition(src, cond, value, body) is None:
+            src.emit(body, f"if {value} is True:", "    break")
+    # The effect runs only when every `when` was known; the rule passes on its passing answer
+    # (an effect known to fail while writing: the rule's finding, whatever `when` said).
+    effect = _static(src, rule.effect)
     effect_depth = body
-    if rule.when:
+    if undetermined and effect is not (not rule.passes):
         src.emit(body, "if not undetermined:")
         effect_depth += 1
-    _condition(src, rule.effect, value, effect_depth)
-    src.emit(effect_depth, f"if {value} is {rule.passes}:", "    break")
+    if effect is None:
+        _condition(src, rule.effect, value, effect_depth)
+        src.emit(effect_depth, f"if {value} is {rule.passes}:", "    break")
+    elif effect is rule.passes:
+        src.emit(effect_depth, "break")
     found = "violations" if rule.level == "deny" else "warnings"
     src.emit(body,
              f"{found}.append({src.bind(rule.finding, 'F')} if not missing"
-             f" else {src.bind(_remembered(rule.finding_with), 'FW')}(missing))",
+             f" else {src.findings.named(src, rule.finding_with, 'FW')}(missing))",
              "break")
     src.where = ""
 
 
-def _policy(src: _Source, policy: ir.Policy) -> str:
+def _policy(src: _Source, policy: ir.Policy, repeated: Sequence[Hashable] | None = None) -> str:
     """Writes the function that judges ``policy`` for a callee in its jurisdictions (the
     dispatch settles where, :class:`_Plan`) and returns its name. The function does what
     :meth:`.interp.Interpreter.judge` does once ``placed`` answered True: it appends the
@@ -391,7 +512,9 @@ def _policy(src: _Source, policy: ir.Policy) -> str:
     applicable, not_applicable = "True", "False"
     src.emit(0, f"# policy {info.id}", f"def {name}(ctx, call, t, missing, violations, warnings):")
     src.where = _where(info.span)
-    src.shared = {key: src.name("shared") for key in _repeated(policy)}
+    # (``repeated``: those :func:`_repeated` found, when the caller holds them already)
+    keys = _repeated(policy) if repeated is None else repeated
+    src.shared = {key: src.name("shared") for key in keys}
     if src.shared:  # not asked yet
         src.emit(1, " = ".join(src.shared.values()) + " = None")
     if info.effective_from is not None or info.effective_until is not None:
@@ -401,6 +524,11 @@ def _policy(src: _Source, policy: ir.Policy) -> str:
         if info.effective_until is not None:
             tests.append(_on_or_after(src, info.effective_until))
         src.emit(1, f"if {' or '.join(tests)}:", f"    return {not_applicable}")
+    if _never(src, policy.when):
+        src.emit(1, f"return {not_applicable}")
+        src.where = ""
+        src.shared = None
+        return name
     if policy.when:
         # a false `when` decides; an unknown one leaves the policy undetermined, naming only
         # what its own conditions miss (each rule clears what the one before it left)
@@ -409,11 +537,11 @@ def _policy(src: _Source, policy: ir.Policy) -> str:
             read, runs = guard
             src.emit(1, read, f"if not ({runs}):", f"    return {not_applicable}")
         src.emit(1, "if missing:", "    missing.clear()")
-        _when(src, policy.when, guard is not None, 1, f"return {not_applicable}")
-        src.emit(1, "if undetermined:",
-                 f"    violations.append({src.bind(_remembered(policy.undetermined), 'UND')}"
-                 "(missing))",
-                 f"    return {applicable}")
+        if _when(src, policy.when, guard is not None, 1, f"return {not_applicable}"):
+            src.emit(1, "if undetermined:",
+                     f"    violations.append({src.findings.named(src, policy.undetermined, 'UND')}"
+                     "(missing))",
+                     f"    return {applicable}")
     src.where = ""
     for rule in policy.rules:
         _rule(src, rule, 1)
@@ -424,24 +552,103 @@ def _policy(src: _Source, policy: ir.Policy) -> str:
 
 Run = Callable[[Ctx, Any, float, set[str], list[Finding], list[Finding]], bool]
 
+# The most functions one policy is specialised to (its fields' values are words of the contract
+# and of the policies, a few each); past this many, calls run its general function.
+_MOST_VARIANTS = 64
+
+
+def _foldable(policy: ir.Policy) -> list[Apply]:
+    """The atoms of ``policy`` a specialised function may answer while writing (:func:`_given`),
+    on the fields of :data:`SPECIALISED`, in the order the policy asks them."""
+    conds = [*policy.when, *(c for rule in policy.rules
+                             for c in (*rule.when, *rule.unless, rule.effect))]
+    fields = {Attr("call", field) for field in SPECIALISED}
+    return [applied for cond in conds for applied in _atoms(cond)
+            if applied.fn in _FOLDABLE and applied.args[0] in fields]
+
+
+# The fewest rules a specialised function must leave out to be written: writing and compiling
+# one costs about as much as a few thousand calls through it save per rule left out.
+_FEWEST_LEFT_OUT = 2
+
+
+class _Variants:
+    """A policy's functions: the general one, and one per set of values the calls give the
+    fields it selects by (:data:`SPECIALISED`), written on the first call that gives them: there
+    a condition on those fields is answered once, while writing, and a rule it leaves out is not
+    written at all (most rules are about one purpose or technology). The function depends on the
+    values only through those answers: values that answer alike (most purposes, for a policy
+    about one) share one function, written once."""
+
+    def __init__(self, policy: ir.Policy, general: Run, facts: FactSource,
+                 findings: _Findings) -> None:
+        self.policy, self.general, self.facts, self.findings = policy, general, facts, findings
+        self._atoms = _foldable(policy)
+        self._repeated = _repeated(policy)  # the same for each function: found once
+        self.fields = tuple(field for field in SPECIALISED
+                            if any(a.args[0] == Attr("call", field) for a in self._atoms))
+        self._made: dict[tuple[object, ...], Run | None] = {}  # by the fields' values
+        self._written: dict[tuple[bool | None, ...], Run | None] = {}  # by their answers
+
+    def run(self, call: Any) -> Run | None:
+        """The function that judges ``call`` (the values it gives specialised in); None where
+        the policy is known not to apply to calls giving them (its ``when``)."""
+        if not self.fields:
+            return self.general
+        values = tuple(getattr(call, field) for field in self.fields)
+        try:
+            return self._made[values]
+        except KeyError:  # racing threads write the same function; either may stay
+            if len(self._made) >= _MOST_VARIANTS:
+                return self.general
+            found = self._made[values] = self._written_for(values)
+            return found
+
+    def _written_for(self, values: tuple[object, ...]) -> Run | None:
+        given = {f: v for f, v in zip(self.fields, values, strict=True) if v is not None}
+        src = _Source(self.facts, given, self.findings)
+        answers = tuple(_given(src, applied) for applied in self._atoms)
+        try:
+            return self._written[answers]
+        except KeyError:
+            found: Run | None
+            if all(answer is None for answer in answers):
+                found = self.general  # nothing answered while writing: the general function
+            elif _never(src, self.policy.when):
+                found = None
+            elif sum(_fires_never(src, rule) for rule in self.policy.rules) \
+                    < _FEWEST_LEFT_OUT:
+                found = self.general  # too little left out to pay for writing a function
+            else:
+                found = _compiled(src, [_policy(src, self.policy, self._repeated)])[0]
+            self._written[answers] = found
+            return found
+
 
 class _Plan:
-    """What judging a callee at one place takes: the policies to run there (each run appends
-    the policy's findings and returns whether it applied), and the policy refs of each outcome
-    of those runs, made on the first call with it and kept (a policy that runs either applies
-    or not: at most two outcomes per run, and most places run one or two)."""
+    """What judging a callee at one place, for one set of the specialised fields' values, takes:
+    the policies to run there (each run appends the policy's findings and returns whether it
+    applied), and the policy refs of each outcome of those runs, made on the first call with it
+    and kept (a policy that runs either applies or not: at most two outcomes per run, and most
+    places run one or two)."""
 
-    __slots__ = ("_placed", "_policies", "outcomes", "runs")
+    __slots__ = ("_made", "_policies", "_steps", "outcomes", "runs")
 
-    def __init__(self, policies: Sequence[ir.Policy], runs: Sequence[Run],
-                 denials: Sequence[Run], country: str | None, region: str | None) -> None:
-        # a policy not placed there is not applicable; one whose placement is not known
-        # denies; one placed there is run
-        placed = [policy.placed(country, region) for policy in policies]
-        self._policies, self._placed = policies, placed
-        self.runs = tuple(run if at else deny
-                          for at, run, deny in zip(placed, runs, denials, strict=True)
-                          if at is not False)
+    def __init__(self, policies: Sequence[ir.Policy], variants: Sequence[_Variants],
+                 denials: Sequence[Run], made: dict[tuple[PolicyRef, ...], PolicyRefs],
+                 call: Any, country: str | None, region: str | None) -> None:
+        # a policy not placed there, or placed there but known while writing not to apply to
+        # calls giving these values, is not applicable (None: not run); one whose placement is
+        # not known denies; one placed there is run
+        steps: list[Run | None] = []
+        for policy, kinds, deny in zip(policies, variants, denials, strict=True):
+            at = policy.placed(country, region)
+            steps.append(None if at is False else deny if at is None else kinds.run(call))
+        self._policies, self._steps = policies, steps
+        self.runs = tuple(step for step in steps if step is not None)
+        # the refs every plan made, by what they hold: one object (written once) per outcome
+        # at a place, however many pairs of purpose and technology are judged there
+        self._made = made
         self.outcomes: dict[int, PolicyRefs] = {}
 
     def refs(self, outcome: int) -> PolicyRefs:
@@ -449,13 +656,17 @@ class _Plan:
         policy applied, the first run's the highest."""
         bit = len(self.runs)
         applied: list[PolicyRef] = []
-        for policy, at in zip(self._policies, self._placed, strict=True):
-            if at is not False:
+        for policy, step in zip(self._policies, self._steps, strict=True):
+            if step is not None:
                 bit -= 1
-            applies = at is not False and outcome >> bit & 1
+            applies = step is not None and outcome >> bit & 1
             applied.append(policy.ref_applicable if applies else policy.ref_not_applicable)
         # racing threads make equal refs; either may stay
-        refs = self.outcomes[outcome] = PolicyRefs(tuple(applied))
+        held = tuple(applied)
+        refs = self._made.get(held)
+        if refs is None:
+            refs = self._made[held] = PolicyRefs(held)
+        self.outcomes[outcome] = refs
         return refs
 
 
@@ -472,22 +683,26 @@ def _undetermined(policy: ir.Policy) -> Run:
     return run
 
 
-def _dispatch(policies: Sequence[ir.Policy], runs: Sequence[Run]) -> Judge:
-    """The judge: the plan for the callee's place (made on the first call from there and
-    kept: there are as many as places), then each policy that applies there, in order."""
-    # by place: the plan's runs, its refs by outcome (its dict, read directly) and the plan
-    plans: dict[tuple[str | None, str | None],
+def _dispatch(policies: Sequence[ir.Policy], variants: Sequence[_Variants]) -> Judge:
+    """The judge: the plan for the callee's place and the call's purpose and technology (made
+    on the first such call and kept: there are as many as places times the pairs calls give),
+    then each policy that applies there, in order."""
+    # by place, purpose and technology: the plan's runs, its refs by outcome (its dict, read
+    # directly) and the plan
+    plans: dict[tuple[str | None, str | None, str | None, str | None],
                 tuple[tuple[Run, ...], dict[int, PolicyRefs], _Plan]] = {}
     denials = [_undetermined(policy) for policy in policies]
+    made: dict[tuple[PolicyRef, ...], PolicyRefs] = {}
 
     def judge(ctx: Ctx) -> tuple[list[Finding], list[Finding], PolicyRefs]:
-        place = (ctx.country, ctx.region)
+        call, country, region = ctx.call, ctx.country, ctx.region
+        key = (country, region, call.purpose, call.technology)
         try:
-            steps, outcomes, plan = plans[place]
+            steps, outcomes, plan = plans[key]
         except KeyError:  # racing threads make the same plan; either may stay
-            plan = _Plan(policies, runs, denials, *place)
-            steps, outcomes, _ = plans[place] = (plan.runs, plan.outcomes, plan)
-        call, t, missing = ctx.call, ctx.t, ctx.missing
+            plan = _Plan(policies, variants, denials, made, call, country, region)
+            steps, outcomes, _ = plans[key] = (plan.runs, plan.outcomes, plan)
+        t, missing = ctx.t, ctx.missing
         violations: list[Finding] = []
         warnings: list[Finding] = []
         # which of the runs applied, one bit each, the first run's the highest: an int is
@@ -508,11 +723,22 @@ def generate(policies: Sequence[ir.Policy], facts: FactSource) -> tuple[Judge, s
     """One judge for ``policies``, and the source of its functions (registered with
     linecache)."""
     src = _Source(facts)
-    names = [_policy(src, policy) for policy in policies]
-    text = "\n".join([*src.helpers, *src.lines]) + "\n"
+    general = _compiled(src, [_policy(src, policy) for policy in policies])
+    variants = [_Variants(policy, run, facts, src.findings)
+                for policy, run in zip(policies, general, strict=True)]
+    return _dispatch(policies, variants), _text(src)
+
+
+def _text(src: _Source) -> str:
+    return "\n".join([*src.helpers, *src.lines]) + "\n"
+
+
+def _compiled(src: _Source, names: Sequence[str]) -> list[Run]:
+    """The functions ``names`` of ``src``, compiled."""
+    text = _text(src)
     filename = f"<ringfence policy set {next(_serial)}>"
     # Registered so that tracebacks and profilers show the generated line, which names the
     # policy line in its trailing comment.
     linecache.cache[filename] = (len(text), None, text.splitlines(keepends=True), filename)
     exec(compile(text, filename, "exec"), src.namespace)
-    return _dispatch(policies, [src.namespace[name] for name in names]), text
+    return [src.namespace[name] for name in names]
