@@ -218,3 +218,47 @@ def test_a_decision_left_to_the_reference_is_written_by_it(decisions):
     assert (first, third) == (decisions[1].to_json(compact=True),
                               decisions[2].to_json(compact=True))
     assert second == decision_line(2, {"id": decision.call_id}, decision, None, True)[0]
+
+
+def test_a_run_written_while_another_is_keeps_each_runs_lines(decisions):
+    # The compiled writer keeps its buffer from one run to the next; a run written while one is
+    # (here by the search a denial's next_allowed_at runs, as another thread could) writes in
+    # its own, and neither loses or mixes lines.
+    inner = [(d, None) for d in decisions[:30]]
+    written_inside: list[bytes] = []
+
+    def search(context: Any, violations: list) -> dt.datetime | None:
+        out = bytearray()
+        assert compiled()(out, inner, 0, True, Decision, []) == (30, sum(d.allowed for d, _ in inner))
+        written_inside.append(bytes(out))
+        return None
+
+    denied = next(d for d in decisions if not d.allowed)
+    expected = b"".join(d.to_json(compact=True) for d in decisions[:30])
+    for _ in range(3):  # the kept buffer, taken again
+        outer = [(d, None) for d in decisions[30:60]]  # the search runs once per decision
+        outer.insert(7, (dataclasses.replace(denied, _search=search, _next_value=None), None))
+        out = bytearray(b"before\n")
+        stop, _allowed = compiled()(out, outer, 0, True, Decision, [])
+        assert stop == len(outer)
+        assert bytes(out) == b"before\n" + b"".join(d.to_json(compact=True) for d, _ in outer)
+        assert written_inside.pop() == expected
+
+
+def test_a_decision_class_changed_between_runs_is_read_as_it_is_now(decisions):
+    # Where a decision keeps each field is found once per class and kept until the class
+    # changes: a field replaced by a property afterwards is read through the property.
+    class Checked(Decision):
+        __slots__ = ()
+
+    made = [Checked(**{f.name: getattr(d, f.name) for f in dataclasses.fields(Decision)})
+            for d in decisions[:5]]
+    run = [(d, None) for d in made]
+    before = bytearray()
+    assert compiled()(before, run, 0, True, Checked, [])[0] == 5
+    assert bytes(before) == b"".join(d.to_json(compact=True) for d in made)
+    Checked.region = property(lambda self: "XX-YY")  # type: ignore[assignment]
+    after = bytearray()
+    assert compiled()(after, run, 0, True, Checked, [])[0] == 5
+    assert bytes(after) == b"".join(d.to_json(compact=True) for d in made)
+    assert bytes(after).count(b'"region":"XX-YY"') == 5

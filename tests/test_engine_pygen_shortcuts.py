@@ -16,6 +16,8 @@ import pytest
 from test_core_support import NYC, ago, call, load_text, policy_text, rule
 
 import ringfence
+from ringfence.engine import pygen
+from ringfence.facts.callee import StandardFacts
 
 # The clocks furthest from UTC either way, two that are not whole hours off it, UTC itself, and
 # one that skipped a whole day (Samoa, 2011-12-30).
@@ -143,3 +145,14 @@ def test_an_age_two_rules_measure_is_asked_once_unless_it_counts_business_days(t
     business = _kept_by_two_rules(
         tmp_path, "opted out for marketing between 10 business days and 5 years ago")
     assert "shared" not in business._evaluator.source
+
+
+def test_the_instants_a_day_from_a_date_are_floats_as_the_judged_instant_is():
+    # ``t`` is a float; compared with an int past 2**30 (any instant since 1970-01-13), CPython
+    # converts the int anew at each test. The instants are written as floats, of equal value.
+    src = pygen._Source(StandardFacts())
+    pygen._before(src, dt.date(2026, 3, 9))
+    pygen._on_or_after(src, dt.date(1970, 1, 2))
+    bound = {name: value for name, value in src.namespace.items() if name.startswith("T")}
+    assert sorted(bound.values()) == [0.0, 172800.0, 1772928000.0, 1773100800.0]
+    assert all(type(value) is float for value in bound.values())

@@ -459,6 +459,26 @@ def test_the_ways_a_pattern_matches(pattern, prefix, ways):
     assert numberblocks._pattern(pattern, prefix) == ways
 
 
+def test_the_zone_tables_depth_is_its_longest_key_of_the_prefix():
+    # Found from the keys sorted, where those of one prefix stand together: as deep as the
+    # longest key starting with the country code and prefix, however many keys the table has.
+    from phonenumbers.tzdata import TIMEZONE_DATA
+
+    def walked(code: int, prefix: str) -> int:
+        start = f"{code}{prefix}"
+        return max((len(key) - len(str(code)) for key in TIMEZONE_DATA
+                    if key.startswith(start)), default=0)
+
+    prefixes = ["", "0", "2", "9", "20", "21", "44", "99", "201", "212", "415", "999"]
+    depths = set()
+    for code in (1, 7, 33, 44, 49, 61, 86, 262, 599, 800, 979, 998):
+        for prefix in prefixes:
+            depth = numberblocks._zones_depth(code, prefix)
+            assert depth == walked(code, prefix), (code, prefix)
+            depths.add(depth)
+    assert 0 in depths and max(depths) > 3  # prefixes without keys, and long keys, were met
+
+
 def test_explain_names_the_line_and_column_of_bad_json(tmp_path):
     call = tmp_path / "call.json"
     call.write_text('{\n  "id": "x",\n  "to": \n}\n')

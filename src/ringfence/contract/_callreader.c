@@ -1320,20 +1320,27 @@ static PyObject *request_iter(PyObject *self)
     return given == NULL ? NULL : PyObject_GetIter(given);
 }
 
-/* Its keys, values, items and copy: the dict's own methods, bound to the dict. */
-static PyObject *request_getattr(PyObject *self, PyObject *name)
+/* Its keys, values, items and copy: the dict's own, of the dict. Methods of the type, not
+ * attributes its own getattr makes: with the generic getattr, `raw.get(...)` (twice for every
+ * decision: its id and meta) is looked up once per place in the code, not bound for each call. */
+static PyObject *dict_method_names[4]; /* "keys", "values", "items", "copy" */
+
+static PyObject *by_dict(PyObject *self, int which)
 {
-    static const char *const read_by_dict[] = {"keys", "values", "items", "copy"};
-    Py_ssize_t n;
-    const char *s = ascii(name, &n);
-    for (size_t i = 0; s != NULL && i < sizeof(read_by_dict) / sizeof(*read_by_dict); i++) {
-        if ((size_t)n == strlen(read_by_dict[i]) && same_text(s, read_by_dict[i], n)) {
-            PyObject *given = request_dict((LineRequest *)self);
-            return given == NULL ? NULL : PyObject_GetAttr(given, name);
-        }
-    }
-    return PyObject_GenericGetAttr(self, name);
+    PyObject *given = request_dict((LineRequest *)self);
+    return given == NULL ? NULL : PyObject_CallMethodNoArgs(given, dict_method_names[which]);
 }
+
+#define BY_DICT(method, which)                                                                  \
+    static PyObject *method(PyObject *self, PyObject *unused)                                   \
+    {                                                                                           \
+        (void)unused;                                                                           \
+        return by_dict(self, which);                                                            \
+    }
+BY_DICT(request_keys, 0)
+BY_DICT(request_values, 1)
+BY_DICT(request_items, 2)
+BY_DICT(request_copy, 3)
 
 static PyObject *request_compare(PyObject *self, PyObject *other, int op)
 {
@@ -1381,6 +1388,10 @@ static PyMappingMethods request_mapping = {request_length, request_subscript, NU
 static PySequenceMethods request_sequence = {.sq_contains = request_contains};
 static PyMethodDef request_methods[] = {
     {"get", (PyCFunction)(void (*)(void))request_get, METH_FASTCALL, "get(key, default=None)"},
+    {"keys", request_keys, METH_NOARGS, "The dict's keys()."},
+    {"values", request_values, METH_NOARGS, "The dict's values()."},
+    {"items", request_items, METH_NOARGS, "The dict's items()."},
+    {"copy", request_copy, METH_NOARGS, "The dict's copy()."},
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject LineRequestType = {
@@ -1393,7 +1404,6 @@ static PyTypeObject LineRequestType = {
     .tp_clear = request_clear,
     .tp_richcompare = request_compare,
     .tp_repr = request_repr,
-    .tp_getattro = request_getattr,
     .tp_as_mapping = &request_mapping,
     .tp_as_sequence = &request_sequence,
     .tp_iter = request_iter,
@@ -1963,6 +1973,10 @@ PyMODINIT_FUNC PyInit__callreader(void)
     if ((million = PyLong_FromLong(1000000)) == NULL)
         return NULL;
     fill_plain();
+    static const char *const by_dict_names[] = {"keys", "values", "items", "copy"};
+    for (size_t i = 0; i < sizeof(by_dict_names) / sizeof(*by_dict_names); i++)
+        if ((dict_method_names[i] = PyUnicode_InternFromString(by_dict_names[i])) == NULL)
+            return NULL;
     if (PyType_Ready(&LineDatesType) < 0 || PyType_Ready(&LineRequestType) < 0)
         return NULL;
     PyObject *module = PyModule_Create(&module_def);

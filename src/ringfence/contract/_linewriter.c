@@ -57,6 +57,31 @@ static inline int put(Buffer *out, const char *bytes, Py_ssize_t size)
     return OK;
 }
 
+/* The buffer a run of lines was written into, kept for the next run: one made for each run
+ * grew from 4 kB to the run's size (some 100 kB), copying what it held at each step, about one
+ * copy more of every line. A run takes it (none is kept meanwhile: a run written while this one
+ * is, by Python code a property runs, in this thread or another, starts a buffer of its own),
+ * and gives back what it wrote in, kept unless another was kept first or it grew past
+ * KEPT_MOST. Both run under the GIL, with no Python code between their steps. */
+#define KEPT_MOST (4 << 20)
+static Buffer kept = {NULL, 0, 0};
+
+static Buffer take_buffer(void)
+{
+    Buffer out = kept;
+    out.size = 0;
+    kept = (Buffer){NULL, 0, 0};
+    return out;
+}
+
+static void give_back(Buffer *out)
+{
+    if (kept.data == NULL && out->room <= KEPT_MOST)
+        kept = *out;
+    else
+        PyMem_Free(out->data);
+}
+
 /* a string literal only ("" rejects a pointer, whose sizeof would be taken) */
 #define PUT(out, literal) put(out, "" literal, sizeof("" literal) - 1)
 
@@ -312,21 +337,54 @@ static const char *const name_texts[NAMES] = {
 static PyObject *names[NAMES];
 static PyObject *allow; /* "allow" */
 
-/* An attribute of an object (a new reference): a slot's value read where the object keeps it
- * (PyObject_GetAttr on a slot cost as much as writing the line it is written in) */
-static PyObject *field_of(PyObject *object, PyObject *name)
+/* Where objects of `type` keep the attribute `name`: the offset of its slot, or -1 when it is
+ * no slot that holds its value (a property: read by PyObject_GetAttr). */
+static Py_ssize_t slot_offset(PyTypeObject *type, PyObject *name)
 {
-    PyTypeObject *type = Py_TYPE(object);
     PyObject *slot = type->tp_getattro == PyObject_GenericGetAttr ? _PyType_Lookup(type, name)
                                                                    : NULL;
     if (slot != NULL && Py_IS_TYPE(slot, &PyMemberDescr_Type)) {
         PyMemberDef *member = ((PyMemberDescrObject *)slot)->d_member;
-        PyObject *value = member->type == T_OBJECT_EX
-                              ? *(PyObject **)((char *)object + member->offset) : NULL;
-        if (value != NULL)
-            return Py_NewRef(value);
+        if (member->type == T_OBJECT_EX)
+            return member->offset;
     }
-    return PyObject_GetAttr(object, name); /* a property, an unset slot (AttributeError) */
+    return -1;
+}
+
+/* An attribute of an object (a new reference), its slot's value read where the object keeps it
+ * (`offset`, see slot_offset: PyObject_GetAttr on a slot cost as much as writing the line it is
+ * written in); PyObject_GetAttr for a property or an unset slot (AttributeError). */
+static PyObject *field_at(PyObject *object, Py_ssize_t offset, PyObject *name)
+{
+    PyObject *value = offset < 0 ? NULL : *(PyObject **)((char *)object + offset);
+    return value != NULL ? Py_NewRef(value) : PyObject_GetAttr(object, name);
+}
+
+static PyObject *field_of(PyObject *object, PyObject *name)
+{
+    return field_at(object, slot_offset(Py_TYPE(object), name), name);
+}
+
+/* Where the decisions of one class keep each field (slot_offset of each name), found for the
+ * class as it is at one version (a class changed since has another: found again), not looked
+ * up again for each line. Version tags are never reused, so a class and its tag name one layout. */
+static struct {
+    PyTypeObject *type;
+    unsigned int version;
+    Py_ssize_t offset[NAMES];
+} layout;
+
+static void decision_layout(PyTypeObject *type, Py_ssize_t *offset)
+{
+    if (layout.type != type || layout.version != type->tp_version_tag
+        || !(type->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)) {
+        for (int i = 0; i < NAMES; i++)
+            layout.offset[i] = slot_offset(type, names[i]); /* gives the class a tag */
+        int tagged = (type->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) != 0;
+        layout.type = tagged ? type : NULL;
+        layout.version = type->tp_version_tag;
+    }
+    memcpy(offset, layout.offset, sizeof layout.offset);
 }
 
 /* What a _WrittenOnce (a finding, a decision's policy references) wrote once for the form (a
@@ -379,12 +437,15 @@ static int read_fields(PyObject *decision, Fields *got)
 {
     static const int wanted[] = {CALL_ID, DECISION, AT, VIOLATIONS, WARNINGS, SEARCH, TIMEZONES,
                                  REGION, COUNTRY, LOCATED_BY, LOCATION_NOTE, REFS, META, TRACE};
+    Py_ssize_t offset[NAMES]; /* a copy: Python code run meanwhile may write other lines */
+    decision_layout(Py_TYPE(decision), offset);
     for (size_t i = 0; i < sizeof wanted / sizeof wanted[0]; i++)
-        if ((got->field[wanted[i]] = field_of(decision, names[wanted[i]])) == NULL)
+        if ((got->field[wanted[i]] = field_at(decision, offset[wanted[i]], names[wanted[i]]))
+            == NULL)
             return UNSURE;
     /* next_allowed_at computed now, if it was not (the property) */
-    got->field[NEXT_VALUE] = field_of(
-        decision, names[got->field[SEARCH] == Py_None ? NEXT_VALUE : NEXT_ALLOWED_AT]);
+    int next = got->field[SEARCH] == Py_None ? NEXT_VALUE : NEXT_ALLOWED_AT;
+    got->field[NEXT_VALUE] = field_at(decision, offset[next], names[next]);
     return got->field[NEXT_VALUE] == NULL ? UNSURE : OK;
 }
 
@@ -455,7 +516,7 @@ static PyObject *write_lines(PyObject *module, PyObject *const *args, Py_ssize_t
             PyErr_SetString(PyExc_ValueError, "write_lines: start < 0");
         return NULL;
     }
-    Buffer out = {NULL, 0, 0};
+    Buffer out = take_buffer();
     for (; stop < PyList_GET_SIZE(made); stop++) {
         PyObject *item = PyList_GET_ITEM(made, stop);
         if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 2 ||
@@ -487,7 +548,7 @@ static PyObject *write_lines(PyObject *module, PyObject *const *args, Py_ssize_t
     int failed = out.size && PyByteArray_Resize(bytes, before + out.size) < 0;
     if (!failed && out.size)
         memcpy(PyByteArray_AS_STRING(bytes) + before, out.data, (size_t)out.size);
-    PyMem_Free(out.data);
+    give_back(&out);
     return failed ? NULL : Py_BuildValue("nn", stop, allowed);
 }
 

@@ -78,7 +78,7 @@ class Evaluator:
         ``lists`` and ``lists_checked_at`` placed in the callee's zone (:meth:`Call.in_zone`)."""
         return _placed(self.gather(raw))
 
-    def gather(self, raw: dict[str, Any]) -> Ctx:
+    def gather(self, raw: dict[str, Any] | Call) -> Ctx:
         """Validate the call and gather the callee's facts.
 
         Where the callee is comes, by precedence, from ``to_timezone`` (the zone), then
@@ -92,7 +92,9 @@ class Evaluator:
         read one place it (``runtime.checked_at``), and most calls are judged without reading
         any. What reads the whole call (traces, ``explain``) has them placed first, as
         :meth:`context` does; ``next_allowed_at``'s search places the instants it reads."""
-        call = parse_call(raw)
+        # a Call read already (ringfence decide reads each line into one) is parse_call's own
+        # answer: taken here, without the call to ask it
+        call = raw if type(raw) is Call else parse_call(raw)
         if call.new_words:  # a word not of the contract: one the policies declare, or an error
             self._check_words(call)
         number = self.facts.number(call.to)

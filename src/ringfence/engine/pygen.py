@@ -376,8 +376,10 @@ _EPOCH = dt.date(1970, 1, 1)
 
 def _near(src: _Source, day: dt.date) -> tuple[str, str]:
     """The names of the instants a day before and a day after the UTC midnight starting
-    ``day``: between them, whether an instant is before ``day`` depends on the clock."""
-    midnight = (day - _EPOCH).days * _DAY_SECONDS
+    ``day``: between them, whether an instant is before ``day`` depends on the clock. They are
+    floats, as the judged instant ``t`` is: a float compared with an int past 2**30 (every
+    such instant) takes CPython's slow road, which converts the int again at each test."""
+    midnight = float((day - _EPOCH).days * _DAY_SECONDS)  # exact: far below 2**53
     return (src.bind(midnight - _DAY_SECONDS, "T"), src.bind(midnight + _DAY_SECONDS, "T"))
 
 

@@ -12,6 +12,7 @@ get the same answers.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re._constants as sre  # type: ignore[import-not-found]  # no stubs: see _Item below
 import re._parser as _parser  # type: ignore[import-not-found]
@@ -197,11 +198,24 @@ def _alternatives(text: str, prefix: str) -> tuple[tuple[frozenset[_Way], bool],
 
 
 @functools.cache
+def _zone_keys() -> list[str]:
+    """The keys of the time-zone table, sorted: those starting with one text stand together."""
+    return sorted(TIMEZONE_DATA)
+
+
+@functools.cache
 def _zones_depth(country_code: int, prefix: str) -> int:
     """National digits the time-zone table may look at for numbers starting ``prefix``."""
     start = f"{country_code}{prefix}"
-    return max((len(key) - len(str(country_code)) for key in TIMEZONE_DATA
-                if key.startswith(start)), default=0)
+    # The keys starting ``start`` from where it would be sorted in: not a walk of the whole
+    # table (thousands of keys) for each new prefix, as numbers abroad bring them.
+    keys = _zone_keys()
+    depth = 0
+    for at in range(bisect.bisect_left(keys, start), len(keys)):
+        if not keys[at].startswith(start):
+            break
+        depth = max(depth, len(keys[at]) - len(str(country_code)))
+    return depth
 
 
 def _after(meta: PhoneMetadata, length: int, prefix: str) -> int:
