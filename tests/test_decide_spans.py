@@ -3,6 +3,7 @@ write their decisions to standard output themselves, in turn."""
 
 from __future__ import annotations
 
+import builtins
 import io
 import json
 import os
@@ -15,8 +16,16 @@ from click.testing import CliRunner
 from test_decide_stream import HOURS, NOON, _mixed_input, call, decide
 
 from ringfence.errors import InputError
-from ringfence.tools import decide_cli
-from ringfence.tools.callstream import FANOUT_BLOCK, Block, Span, pieces, read_span, spans
+from ringfence.tools import decide_cli, decidework
+from ringfence.tools.callstream import (
+    FANOUT_BLOCK,
+    Block,
+    Span,
+    line_breaks,
+    pieces,
+    read_span,
+    spans,
+)
 from ringfence.tools.cli import cli
 
 
@@ -113,6 +122,14 @@ def test_pieces_cut_a_block_in_whole_lines_numbered_on(size):
     assert list(pieces(Block(3, b""), size)) == []
 
 
+@pytest.mark.parametrize("data", [b"", b"x", b"\n", b"\n\n\n", b"a\nb", b"a\nb\n", UNEVEN,
+                                  b"\r\n\x0b\x0c\x1c\x85\r", "\u2028\u0085\n".encode(),
+                                  bytes(range(256)) * 300, b"1\n" * 40_000])
+def test_line_breaks_are_what_bytes_count_says(data):
+    # the line numbers of blocks, spans and pieces: \n alone ends a line, whatever else
+    assert line_breaks(data) == data.count(b"\n")
+
+
 # ---- the command --------------------------------------------------------------------------
 
 
@@ -154,6 +171,45 @@ def test_a_call_written_over_several_lines_is_one_call_with_workers_too(tmp_path
     path.write_bytes(json.dumps(json.loads(call(5, at=NOON)), indent=2).encode())
     code, out, _ = _decide_file(path, "--jobs", "2", "-q")
     assert code == 0 and [json.loads(line)["id"] for line in out.splitlines()] == [5]
+
+
+def _compiles_deciding(work, block: Block, monkeypatch) -> int:
+    """How many times Python code is compiled while ``work`` decides ``block``."""
+    compiled = []
+    compile_ = builtins.compile
+
+    def counted(*args, **kwargs):
+        compiled.append(args)
+        return compile_(*args, **kwargs)
+
+    monkeypatch.setattr(builtins, "compile", counted)
+    work(block)
+    monkeypatch.setattr(builtins, "compile", compile_)
+    return len(compiled)
+
+
+def test_forked_workers_inherit_what_deciding_the_first_block_loaded(monkeypatch):
+    # each policy's function for the purpose and technology a call gives is written (compiled)
+    # on first use: the parent decides a first block before forking, so that the workers it
+    # forks do not each write them again
+    monkeypatch.setattr(decidework, "_WORKER", None)  # set back after the test
+    sample = Block(1, call(1) + b"\n" + call(2, technology="prerecorded") + b"\n")
+    options = decidework.DecideOptions((), "auto", ())
+    decidework.prepare_workers(decidework.decider(options))
+    assert _compiles_deciding(decidework.work, sample, monkeypatch) > 0  # written on first use
+    decidework.prepare_workers(decidework.decider(options), sample)
+    assert _compiles_deciding(decidework.work, sample, monkeypatch) == 0
+
+
+def test_bad_lines_first_say_the_same_with_workers(tmp_path, small_blocks):
+    # the parent decides the first block before forking (its output dropped): what its lines
+    # say comes out once, from its worker, as from one process
+    path = tmp_path / "calls.jsonl"
+    bad = [b"not json", b"", b"[1, 2]", call("bad", at="2026-02-30T12:00:00Z"), b'{"id": "cut", ']
+    path.write_bytes(b"\n".join([*bad, *(call(i) for i in range(40))]) + b"\n")
+    one, two = (_decide_file(path, "--jobs", jobs) for jobs in ("1", "2"))
+    assert one[0] == 2 and b'"line":1' in one[1]
+    assert two == one
 
 
 # ---- the workers write the decisions themselves -------------------------------------------

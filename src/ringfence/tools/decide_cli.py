@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
@@ -74,11 +75,26 @@ def _outputs(main: Decider, stream: BinaryIO, jobs: int) -> Iterator[Output]:
         open_ledger(main.options).close()  # an unreachable ledger is reported before any worker
     found = spans(stream, FANOUT_BLOCK) if FORKED else None
     items: Iterator[Block | Span] = blocks(stream, FANOUT_BLOCK) if found is None else found
-    prepare_workers(main)
+    if FORKED:
+        items = _prepare_forked(main, items)
     out = _descriptor()
     if out is None:
         return ordered_map(_work, items, jobs, start_worker, (main.options,))
     return ordered_map(_work_written, items, jobs, start_worker, (main.options,), out)
+
+
+def _prepare_forked(main: Decider, items: Iterator[Block | Span]) -> Iterator[Block | Span]:
+    """The items, after workers to be forked are prepared with the first BLOCK of the first
+    one decided here (see prepare_workers), and what that loaded frozen out of the garbage
+    collector's walks as the policies are (see _steady)."""
+    first = next(items, None)
+    if first is None:
+        prepare_workers(main)
+        return items
+    prepare_workers(main, next(pieces(read_span(first) if isinstance(first, Span) else first,
+                                      BLOCK)))
+    gc.freeze()
+    return itertools.chain([first], items)
 
 
 def _descriptor() -> int | None:

@@ -342,10 +342,15 @@ def open_ledger(options: DecideOptions) -> Any:
 _WORKER: Decider | None = None
 
 
-def prepare_workers(parent: Decider) -> None:
-    """Let forked workers inherit the parent's loaded policies instead of loading them again."""
+def prepare_workers(parent: Decider, sample: Block | None = None) -> None:
+    """Let forked workers inherit the parent's loaded policies instead of loading them again,
+    and what deciding ``sample`` (whose output is dropped) loads on first use: the policies'
+    functions for each purpose and technology, tables of numbers, patterns (each worker
+    would load them again)."""
     global _WORKER
     _WORKER = Decider(parent.policies, parent.options)
+    if sample is not None:
+        _WORKER.block(sample)
 
 
 def start_worker(options: DecideOptions) -> None:
