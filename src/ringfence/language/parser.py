@@ -11,6 +11,7 @@ import bisect
 import dataclasses
 import datetime as dt
 import functools
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from lark.parsers.lalr_parser_state import ParserState
 from lark.tree import Meta
 
 from ringfence.errors import CODES, Diagnostic, PolicyError, Span, did_you_mean, source_lines
+from ringfence.facts.cachefiles import cache_dir
 from ringfence.language import nodes
 from ringfence.resources import grammar_path
 
@@ -48,7 +50,22 @@ _TOKEN_WORDS = {
 def _lark() -> Lark:
     text = grammar_path().read_text(encoding="utf-8")
     return Lark(text, parser="lalr", lexer="contextual", propagate_positions=True,
-                maybe_placeholders=False)
+                maybe_placeholders=False, cache=_parser_cache(text))
+
+
+def _parser_cache(grammar: str) -> str | bool:
+    """Where Lark keeps the parser's tables between processes (building them takes a tenth of
+    a second or more, loading them a hundredth), or False when the cache folder cannot be made.
+    Lark checks the file against the grammar, its options and its own version, and builds the
+    tables anew when it is stale or damaged; the name carries the grammar's hash, so that
+    versions of Ringfence with different grammars keep a file each."""
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
+    return str(folder / f"grammar-{digest}.lark")
 
 
 def _describe(token_type: str, parser: Lark) -> str:
