@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from ringfence.facts.cachefiles import cache_dir, write_cache_file
+from ringfence.cachefiles import cache_dir, write_cache_file
 
 __all__ = ["DiskMemo"]
 

@@ -38,8 +38,8 @@ import numpy as np
 import numpy.typing as npt
 import phonenumbers
 
+from ringfence.cachefiles import cache_dir, write_cache_file
 from ringfence.contract.request import READER
-from ringfence.facts.cachefiles import cache_dir, write_cache_file
 from ringfence.facts.locate import DATA_FILES, NumberFacts, reference
 from ringfence.facts.numberblocks import block_length
 from ringfence.resources import data_path

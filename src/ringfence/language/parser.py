@@ -22,8 +22,8 @@ from lark.parsers.lalr_interactive_parser import InteractiveParser
 from lark.parsers.lalr_parser_state import ParserState
 from lark.tree import Meta
 
+from ringfence.cachefiles import cache_dir
 from ringfence.errors import CODES, Diagnostic, PolicyError, Span, did_you_mean, source_lines
-from ringfence.facts.cachefiles import cache_dir
 from ringfence.language import nodes
 from ringfence.resources import grammar_path
 

@@ -1,5 +1,7 @@
-"""The user's cache folder, where facts worked out from ``phonenumbers`` are kept between
-processes (the NANP location table, the numbering blocks' lengths).
+"""The user's cache folder, where what is costly to work out is kept between processes: facts
+worked out from ``phonenumbers`` (the NANP location table, the numbering blocks' lengths) and the
+policy parser's tables. It serves more than one stage of the pipeline, so it lives beside
+``resources`` rather than in any one of them.
 
 The folder is ``RINGFENCE_CACHE_DIR``, else ``$XDG_CACHE_HOME/ringfence``, else
 ``~/.cache/ringfence``. A file there is written beside its place and renamed into it, so a process
