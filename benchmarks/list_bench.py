@@ -223,6 +223,7 @@ def main() -> int:
         print(json.dumps(measure_load(args.measure, args.repeat)))
         return 0
 
+    args.dir.mkdir(parents=True, exist_ok=True)  # a folder named for the run may not exist yet
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         text, compiled = Path(tmp) / "dnc.txt", Path(tmp) / "dnc.rfl"
         start = time.perf_counter()
