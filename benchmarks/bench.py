@@ -24,7 +24,9 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import ringfence
@@ -34,9 +36,12 @@ from ringfence.facts.numberlist import NumberList
 HERE = Path(__file__).resolve().parent
 ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"]
 AREAS = ["212", "305", "312", "404", "512", "602", "713", "801", "206", "415"]
+CallDict = dict[str, Any]
+Outcome = tuple[str, tuple[str, ...]]  # the decision and the rules it broke
+Decide = Callable[[CallDict], Outcome]
 
 
-def make_calls(n: int, rng: random.Random) -> tuple[list[dict], list[str]]:
+def make_calls(n: int, rng: random.Random) -> tuple[list[CallDict], list[str]]:
     """n calls to 50,000 distinct numbers; half of a 100,000-number list overlaps them."""
     numbers = [f"+1{rng.choice(AREAS)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
                for _ in range(50_000)]
@@ -63,13 +68,13 @@ def make_calls(n: int, rng: random.Random) -> tuple[list[dict], list[str]]:
     return calls, listed
 
 
-def hand_written(listed: set[str]):
+def hand_written(listed: set[str]) -> Decide:
     """The same policy as bench.rf, written by hand in plain Python."""
     zones: dict[str, ZoneInfo] = {}
     day = 86400.0
     parse = dt.datetime.fromisoformat
 
-    def decide(call: dict) -> tuple[str, tuple[str, ...]]:
+    def decide(call: CallDict) -> tuple[str, tuple[str, ...]]:
         at = parse(call["at"])
         t = at.timestamp()
         zone = zones.get(call["to_timezone"])
@@ -104,14 +109,14 @@ def hand_written(listed: set[str]):
     return decide
 
 
-def rates(fns: list, calls: list[dict], repeat: int) -> list[tuple[float, list]]:
+def rates(fns: list[Decide], calls: list[CallDict], repeat: int) -> list[tuple[float, list[Outcome]]]:
     """Decisions per second of each function, best of ``repeat`` runs.
 
     The runs are interleaved (A, B, A, B, …) so that a slower stretch of the machine slows both
     alike and the ratio stays meaningful.
     """
     best = [float("inf")] * len(fns)
-    results: list[list] = [[] for _ in fns]
+    results: list[list[Outcome]] = [[] for _ in fns]
     for _ in range(repeat):
         for i, fn in enumerate(fns):
             start = time.perf_counter()
@@ -120,7 +125,7 @@ def rates(fns: list, calls: list[dict], repeat: int) -> list[tuple[float, list]]
     return [(len(calls) / b, r) for b, r in zip(best, results, strict=True)]
 
 
-def breakdown(policies: ringfence.PolicySet, calls: list[dict], repeat: int) -> list[tuple[str, float]]:
+def breakdown(policies: ringfence.PolicySet, calls: list[CallDict], repeat: int) -> list[tuple[str, float]]:
     """Microseconds per call spent in each stage of ``decide``.
 
     Each stage is timed cumulatively (reading the call, then that and the callee's facts, ...),
@@ -129,7 +134,7 @@ def breakdown(policies: ringfence.PolicySet, calls: list[dict], repeat: int) -> 
     """
     evaluator = policies._evaluator
 
-    def context_and_rules(call: dict) -> object:
+    def context_and_rules(call: CallDict) -> object:
         return evaluator.judge(evaluator.context(call))
 
     stages = [
@@ -190,7 +195,7 @@ def main() -> int:
 
     rule_of = operator.attrgetter("rule")
 
-    def ringfence_decide(call: dict) -> tuple[str, tuple[str, ...]]:
+    def ringfence_decide(call: CallDict) -> Outcome:
         d = policies.decide(call)
         return d.decision, tuple(map(rule_of, d.violations))
 

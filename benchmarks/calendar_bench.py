@@ -17,6 +17,7 @@ import random
 import tempfile
 import time
 from pathlib import Path
+from typing import Literal
 
 import ringfence
 
@@ -51,7 +52,8 @@ def calls(n: int, rng: random.Random) -> list[dict[str, str]]:
             for _ in range(n)]
 
 
-def rate(policyset: ringfence.PolicySet, batch: list[dict[str, str]]) -> tuple[float, list[str]]:
+def rate(policyset: ringfence.PolicySet,
+         batch: list[dict[str, str]]) -> tuple[float, list[Literal["allow", "deny"]]]:
     """(decisions per second, the decisions)."""
     began = time.perf_counter()
     decided = [policyset.decide(c).decision for c in batch]

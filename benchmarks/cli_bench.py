@@ -150,8 +150,9 @@ def throughput(calls: Path, n: int, jobs: int, ringfence: list[str] = RINGFENCE
     proc = subprocess.Popen([*ringfence, *COMMAND, "--jobs", str(jobs), str(calls)],
                             stdout=subprocess.PIPE)
     sampler = TreeSampler(proc.pid)
-    assert proc.stdout is not None
-    lines = sum(chunk.count(b"\n") for chunk in iter(lambda: proc.stdout.read(1 << 20), b""))
+    out = proc.stdout
+    assert out is not None
+    lines = sum(chunk.count(b"\n") for chunk in iter(lambda: out.read(1 << 20), b""))
     # wait4: the CPU time of the command and of the worker processes it waited for
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -230,7 +231,7 @@ def stages(calls: Path, sample: int) -> list[tuple[str, float]]:
     policies = load_library()
     for line in lines[:POOL]:  # warm the caches a long run keeps warm
         policies.decide(orjson.loads(line)).to_dict(compact=True)
-    raws = [parse_json(line) for line in lines]
+    raws: list[dict[str, Any]] = [orjson.loads(line) for line in lines]
     decisions = [policies.decide(raw) for raw in raws]
     for d in decisions:
         _ = d.next_allowed_at

@@ -143,7 +143,7 @@ def engine_figures(table: NumberList, repeat: int) -> dict[str, Any]:
     (the calls built here take memory of their own), on probes of their own."""
     hits, misses = probes(table, PROBES // 4, seed=12)
     facts = StandardFacts({"dnc": table})
-    slot, missing = facts.slot("dnc"), set()
+    slot, missing = facts.slot("dnc"), set[str]()
     zone = facts.zone("America/New_York")
 
     def contexts(numbers: list[str]) -> list[Ctx]:
@@ -171,7 +171,8 @@ def child(path: Path, repeat: int) -> dict[str, Any]:
     """``measure_load`` in a fresh interpreter, so resident memory counts only this list."""
     out = subprocess.run([sys.executable, __file__, "--measure", str(path), "--repeat",
                           str(repeat)], check=True, capture_output=True, text=True).stdout
-    return json.loads(out)
+    figures: dict[str, Any] = json.loads(out)
+    return figures
 
 
 def compile_times(source: Path, target: Path, repeat: int) -> tuple[float, float]:

@@ -105,8 +105,9 @@ def main() -> None:
             runs.append(measure(policyset, calls, searched))
         denied, disagree = len(runs[0][0]), max(r[3] for r in runs)
         timed = 3 if searched else 2
-        mean = [statistics.median(statistics.fmean(r[i]) for r in runs) for i in range(timed)]
-        median = [statistics.median(statistics.median(r[i]) for r in runs)
+        seconds = [(r[0], r[1], r[2]) for r in runs]  # per run: decide, computed, searched
+        mean = [statistics.median(statistics.fmean(s[i]) for s in seconds) for i in range(timed)]
+        median = [statistics.median(statistics.median(s[i]) for s in seconds)
                   for i in range(timed)]
         print(f"{name}: {len(calls)} calls, {denied} denied; per denied call, mean (median):")
         for label, i in (("decide", 0), ("next_allowed computed", 1),

@@ -110,17 +110,17 @@ def generate(rows: int, folder: Path, seed: int = 13) -> tuple[Path, Path]:
 
     # A campaign fixes its purpose, dialing technology, caller id and last list wash; the line
     # type is known per number (or not).
-    campaign = picks.choice(len(_CAMPAIGNS), size=rows, p=[c[-1] for c in _CAMPAIGNS])
+    campaigns = picks.choice(len(_CAMPAIGNS), size=rows, p=[c[-1] for c in _CAMPAIGNS])
     fields = list(zip(*(c[:-1] for c in _CAMPAIGNS), strict=True))
     checked = pa.StructArray.from_arrays(
-        [pick(fields[4], chosen=campaign), pick(("2026-11-25",))], ["national_dnc", "tps"])
+        [pick(fields[4], chosen=campaigns), pick(("2026-11-25",))], ["national_dnc", "tps"])
     table = pa.table({
         "id": pa.array([f"c{i:07d}" for i in range(rows)]),
         "to": pa.array(to),
-        "campaign": pick(fields[0], chosen=campaign),
-        "purpose": pick(fields[1], chosen=campaign),
-        "technology": pick(fields[2], chosen=campaign),
-        "from": pick(fields[3], chosen=campaign),
+        "campaign": pick(fields[0], chosen=campaigns),
+        "purpose": pick(fields[1], chosen=campaigns),
+        "technology": pick(fields[2], chosen=campaigns),
+        "from": pick(fields[3], chosen=campaigns),
         "line_type": pick(("mobile", "landline", "voip", "unknown"), (0.55, 0.3, 0.1, 0.05)),
         "lists_checked_at": checked,
         # no earlier attempts, consent or opt-outs on record: stated (left out, each would be a

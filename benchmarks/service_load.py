@@ -42,16 +42,18 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def start_server(folder: Path, port: int, workers: int, log: bool, ledger: str | None
-                 ) -> subprocess.Popen:
+                 ) -> subprocess.Popen[bytes]:
     command = [str(Path(sys.executable).with_name("ringfence")), "serve", "-p", "us-federal",
                "--insecure-local", "--port", str(port), "--workers", str(workers)]
     if ledger != "none":
@@ -90,7 +92,7 @@ def server_cpu(pid: int) -> float:
     return total
 
 
-def call(n: int) -> dict:
+def call(n: int) -> dict[str, Any]:
     # Informational calls to New York numbers at 14:00 local time: us-federal allows them however
     # often they are made, so every reserving request reserves. The numbers come from a pool of
     # 5,000, as a dialer's list repeats them: a long-running service has met each one before.

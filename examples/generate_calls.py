@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import random
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -54,12 +55,12 @@ def _iso(when: dt.datetime) -> str:
     return when.isoformat()
 
 
-def make_call(rng: random.Random, index: int) -> dict:
+def make_call(rng: random.Random, index: int) -> dict[str, Any]:
     label, prefix, zone, digits = rng.choice(PLACES)
     local = dt.datetime(2026, 6, 1, tzinfo=ZoneInfo(zone)) + dt.timedelta(
         days=rng.randint(0, 200), hours=rng.randint(6, 22), minutes=rng.choice([0, 15, 30, 59]))
     at = local.replace(second=rng.choice([0, 0, 0, 59]))
-    call: dict = {
+    call: dict[str, Any] = {
         "id": f"example-{index:04d}",
         "to": _number(rng, prefix, digits),
         "at": _iso(at),

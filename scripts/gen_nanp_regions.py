@@ -12,9 +12,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import holidays
 import phonenumbers
 import phonenumbers.geodata as geodata
+from holidays.countries.canada import CA
+from holidays.countries.united_states import US
 
 OUT = Path(__file__).resolve().parent.parent / "src" / "ringfence" / "data" / "nanp_regions.csv"
 # Names in the geocoding data that are not subdivision names as such.
@@ -22,8 +23,8 @@ SPECIAL = {"Washington State": "US-WA", "Washington D.C.": "US-DC", "British Col
 
 
 def main() -> None:
-    names = {name: f"US-{code}" for name, code in holidays.US.subdivisions_aliases.items()}
-    names.update({name: f"CA-{code}" for name, code in holidays.CA.subdivisions_aliases.items()})
+    names = {name: f"US-{code}" for name, code in US.subdivisions_aliases.items()}
+    names.update({name: f"CA-{code}" for name, code in CA.subdivisions_aliases.items()})
     names.update(SPECIAL)
     rows = []
     for prefix, described in sorted(geodata.GEOCODE_DATA.items()):
