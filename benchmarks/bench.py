@@ -74,7 +74,7 @@ def hand_written(listed: set[str]) -> Decide:
     day = 86400.0
     parse = dt.datetime.fromisoformat
 
-    def decide(call: CallDict) -> tuple[str, tuple[str, ...]]:
+    def decide(call: CallDict) -> Outcome:
         at = parse(call["at"])
         t = at.timestamp()
         zone = zones.get(call["to_timezone"])

@@ -97,23 +97,18 @@ def _zone(policies: PolicySet, call: dict[str, Any], day: dt.date,
     return zones[0]
 
 
-def judge_row(policies: PolicySet, call: dict[str, Any] | LogError, plan: Plan, *,
-              when_allowed: bool = True) -> Verdict:
-    """The verdict on one row (the reference path).
-
-    ``when_allowed=False`` leaves ``next_allowed_at`` out (None) for a check of the verdicts
-    alone (it is the costly part); a ``day`` plan's verdict depends on it, so it is then kept.
-    """
-    return _verdict(policies, call, plan, when_allowed, None)
+def judge_row(policies: PolicySet, call: dict[str, Any] | LogError, plan: Plan) -> Verdict:
+    """The verdict on one row (the reference path)."""
+    return _verdict(policies, call, plan, None)
 
 
 def _verdict(policies: PolicySet, call: dict[str, Any] | LogError, plan: Plan,
-             when_allowed: bool, located: NumberFacts | None) -> Verdict:
+             located: NumberFacts | None) -> Verdict:
     """:func:`judge_row`, told what the number tells when the batch path knows it."""
     if isinstance(call, LogError):
         return Verdict("error", error=call.message, field=call.field)
     try:
-        return _judge(policies, call, plan, when_allowed or plan.kind == "day", located)
+        return _judge(policies, call, plan, located)
     except CallError as err:
         return Verdict("error", error=err.message, field=err.path or "(call)")
     except Exception as err:  # a defect must cost this row, never the rest of the list
@@ -121,7 +116,7 @@ def _verdict(policies: PolicySet, call: dict[str, Any] | LogError, plan: Plan,
                        f"{type(err).__name__}: {err}", field="(call)")
 
 
-def _judge(policies: PolicySet, call: dict[str, Any], plan: Plan, when_allowed: bool,
+def _judge(policies: PolicySet, call: dict[str, Any], plan: Plan,
            located: NumberFacts | None) -> Verdict:
     end = None
     if plan.kind == "instant":
@@ -134,7 +129,7 @@ def _judge(policies: PolicySet, call: dict[str, Any], plan: Plan, when_allowed: 
         if plan.kind == "day":
             end = dt.datetime.combine(plan.day + dt.timedelta(days=1), dt.time(), zone)
     decision = policies.decide(call)
-    nxt = decision.next_allowed_at if when_allowed else None
+    nxt = decision.next_allowed_at
     at = rfc3339(decision.at)
     where = decision.region or decision.country
     warnings = tuple(f"{f.policy}/{f.rule}" for f in decision.warnings)
@@ -186,7 +181,7 @@ def scrub(policies: PolicySet, calls: CallTable, plan: Plan, *, batch: bool = Tr
         representatives = index = np.arange(rows)
         located = [None] * rows
     clock.append((time.perf_counter(), time.process_time()))
-    verdicts = [_verdict(policies, call, plan, True, where) for call, where
+    verdicts = [_verdict(policies, call, plan, where) for call, where
                 in zip(calls.records_at(representatives), located, strict=True)]
     clock.append((time.perf_counter(), time.process_time()))
     lines, order = calls.lines, None  # the table's rows are in the file's order
